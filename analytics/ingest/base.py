@@ -139,7 +139,6 @@ def read_csv_text(text: str, delimiter: str, file: str) -> pl.DataFrame:
             separator=delimiter,
             infer_schema=False,
             quote_char='"',
-            missing_utf8_is_empty_string=False,
             truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as exc:  # ragged lines, unterminated quotes
