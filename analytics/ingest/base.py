@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -185,3 +185,383 @@ ODS_PRACTICE_CODE = re.compile(r"^[A-Z][0-9]{5}$|^[A-Z][0-9A-Z]{4,5}$")
 def is_english_practice_code(code: str) -> bool:
     """Welsh practices have codes starting ``W``; they are outside the English programmes."""
     return not code.startswith("W")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Helpers shared by the dataset parsers. Everything below builds on the contract above without changing it.
+# ---------------------------------------------------------------------------------------------------------------------
+
+NULL_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "-")
+"""Cell values that mean "missing" in NHS/ONS files. Missing is null, never 0."""
+
+DELIMITERS: tuple[str, ...] = (",", "¬", "\t", ";", "|")
+
+# Code shapes (polars/Rust regex syntax). Loose on purpose: they catch garbage and shifted columns, not every
+# theoretically invalid code.
+PRACTICE_CODE_RE = r"^[A-Z][0-9]{5}$|^[A-Z][0-9A-Z]{4,5}$"
+SUB_ICB_CODE_RE = r"^[0-9A-Z]{3}$|^[0-9A-Z]{5}$"  # 16C, 7A3 (Welsh health board), W2U3Z (post-2022 codes)
+ICB_CODE_RE = r"^Q[0-9A-Z]{2}$"  # QHM; Q99 is ODS's pseudo-code for Wales
+REGION_CODE_RE = r"^Y[0-9]{2}$|^W00$"  # NHS England regions Y56..Y63; W00 = Wales in ODS files
+ONS_CODE_RE = r"^[EWSN][0-9]{8}$"  # GSS codes: E38 sub-ICB, E54 ICB, E40 region, E01 LSOA, E06-E09 LAD
+PCN_CODE_RE = r"^U[0-9]{5}$"
+LSOA_CODE_RE = r"^[EW]01[0-9]{6}$"
+POSTCODE_RE = r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$"
+
+UK_LAT = (49.0, 61.0)
+UK_LON = (-9.0, 2.5)
+MAX_LIST_SIZE = 1_000_000
+MAX_FTE = 1_000.0
+
+_ROW = "_row"
+_RAW = "raw:"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A delimited file read as all-string columns, with a 1-based ``_row`` data-row number."""
+
+    frame: pl.DataFrame
+    header: list[str]
+    encoding: str
+    delimiter: str
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+def sniff_record_delimiter(sample: str, file: str, candidates: Iterable[str] = DELIMITERS) -> str:
+    """The delimiter that splits the first *record* (quoted header cells may hold newlines) into most fields.
+
+    A header that stays one column whatever the delimiter means this is not a delimited file we can read.
+    """
+    best, best_n = ",", 0
+    for c in candidates:
+        try:
+            n = len(next(csv.reader(io.StringIO(sample), delimiter=c)))
+        except (StopIteration, csv.Error):
+            n = 0
+        if n > best_n:
+            best, best_n = c, n
+    if best_n < 2:
+        shown = sample.split("\n", 1)[0][:80]
+        raise DatasetFormatError(
+            f"{file}: the header row is a single column ({shown!r}); expected fields separated by one of "
+            + " ".join(repr(c) for c in candidates)
+        )
+    return best
+
+
+def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> None:
+    """Raise when any non-blank line has a field count other than ``expected`` (ragged or truncated file).
+
+    polars pads short lines with empty fields silently, so this is checked separately. Vectorised for the common
+    case (no quoted cell spans lines); falls back to the csv module when one does.
+    """
+    lines = pl.Series("line", text.split("\n")).str.strip_suffix("\r")
+    blank = lines.str.len_bytes() == 0
+    body = lines
+    if '"' in text:
+        if (lines.str.count_matches('"', literal=True) % 2 != 0).any():
+            _check_field_counts_csv(text, delimiter, expected, file)
+            return
+        body = lines.str.replace_all(r'"[^"]*"', "")  # drop quoted cells, which may contain the delimiter
+    counts = body.str.count_matches(delimiter, literal=True) + 1
+    bad = pl.DataFrame({"n": counts, "blank": blank}).with_row_index("line", offset=1)
+    bad = bad.filter(~pl.col("blank") & (pl.col("n") != expected))
+    if bad.height:
+        _raise_ragged(file, expected, [(int(r[0]), int(r[1])) for r in bad.select("line", "n").head(3).iter_rows()],
+                      bad.height)
+
+
+def _check_field_counts_csv(text: str, delimiter: str, expected: int, file: str) -> None:
+    found: list[tuple[int, int]] = []
+    total = 0
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        for row in reader:
+            if row and len(row) != expected:
+                total += 1
+                if len(found) < 3:
+                    found.append((reader.line_num, len(row)))
+    except csv.Error as exc:
+        raise DatasetFormatError(f"{file}: cannot read as CSV ({exc})") from exc
+    if total:
+        _raise_ragged(file, expected, found, total)
+
+
+def _raise_ragged(file: str, expected: int, found: list[tuple[int, int]], total: int) -> None:
+    where = "; ".join(f"line {line} has {n}" for line, n in found)
+    more = f" and {total - len(found)} more" if total > len(found) else ""
+    raise DatasetFormatError(
+        f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
+    )
+
+
+def null_tokens(df: pl.DataFrame) -> pl.DataFrame:
+    """Turn the textual "missing" markers (``NA``, ``-``, blank) into nulls in every string column."""
+    return df.with_columns(
+        pl.when(pl.col(c).is_in(NULL_TOKENS)).then(None).otherwise(pl.col(c)).alias(c)
+        for c, t in df.schema.items()
+        if t == pl.Utf8
+    )
+
+
+def number_rows(df: pl.DataFrame) -> pl.DataFrame:
+    """Drop blank lines (all cells null) and number the data rows from 1 in a ``_row`` column."""
+    if df.width:
+        df = df.filter(~pl.all_horizontal(pl.all().is_null()))
+    return df.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
+
+
+def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
+    """Read a delimited text file whatever its encoding/delimiter, after checking its shape.
+
+    Empty, binary, one-column (unknown delimiter), duplicate-header and ragged files raise
+    :class:`DatasetFormatError`; nothing from polars or csv leaks out.
+    """
+    path = Path(path)
+    file = path.name
+    text, encoding = read_text(path)
+    delimiter = sniff_record_delimiter(text[:65536], file, candidates)
+    header = read_header(text, delimiter)
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DatasetFormatError(f"{file}: duplicate column name(s): {', '.join(dupes)}")
+    check_field_counts(text, delimiter, len(header), file)
+    sep = delimiter
+    if len(delimiter.encode()) > 1:
+        # polars wants a one-byte separator; the NHS website files use "¬" (two bytes in UTF-8).
+        if "\x1f" in text:
+            raise DatasetFormatError(f"{file}: unexpected control character in a {delimiter!r}-delimited file")
+        text, sep = text.replace(delimiter, "\x1f"), "\x1f"
+    try:
+        df = read_csv_text(text, sep, file)
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        if isinstance(exc, DatasetFormatError):
+            raise
+        raise DatasetFormatError(f"{file}: cannot read as CSV ({str(exc).splitlines()[0]})") from exc
+    return Table(frame=number_rows(null_tokens(df)), header=header, encoding=encoding, delimiter=delimiter)
+
+
+def find_column(header: Sequence[str], *, exact: Iterable[str] = (), prefix: Iterable[str] = ()) -> str | None:
+    """The first header cell equal to one of ``exact`` or starting with one of ``prefix`` (case-insensitive).
+
+    Used where publishers put a changing number in a header ("Achievement score (635 max)").
+    """
+    folded = {h.casefold(): h for h in header}
+    for e in exact:
+        if e.casefold() in folded:
+            return folded[e.casefold()]
+    for p in prefix:
+        for h in header:
+            if h.casefold().startswith(p.casefold()):
+                return h
+    return None
+
+
+# --- typed conversion with vectorised row validation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row check: rows where ``bad`` is true are skipped with ``reason``, reported against header ``column``."""
+
+    column: str
+    bad: pl.Expr
+    reason: pl.Expr
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one canonical output column is read from one source column.
+
+    ``kind`` is ``text``, ``int``, ``float``, ``date`` or ``bool``. Text may be checked against ``pattern`` or
+    ``choices``; numbers against ``minimum``/``maximum``; bools map ``true``/``false`` values (case-insensitive) and
+    treat ``nulls`` as missing. ``clean`` rewrites the raw text first (e.g. postcode spacing).
+    """
+
+    source: str
+    name: str
+    kind: str = "text"
+    what: str = ""
+    required: bool = False
+    pattern: str | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = 0
+    maximum: float | None = None
+    true: tuple[str, ...] = ("Y", "YES", "TRUE", "1")
+    false: tuple[str, ...] = ("N", "NO", "FALSE", "0")
+    nulls: tuple[str, ...] = ()
+    clean: Callable[[pl.Expr], pl.Expr] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.what or self.source
+
+
+def postcode_clean(e: pl.Expr) -> pl.Expr:
+    """Upper-case and single-space a postcode (payments files pad them: ``TS5  8SB``)."""
+    return e.str.to_uppercase().str.replace_all(r"\s+", " ")
+
+
+# Unambiguous all-digit shapes parsed by polars directly; chrono and strptime agree on them (valid or not).
+_FAST_DATE_SHAPES = ((r"^\d{8}$", "%Y%m%d"), (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"), (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"))
+
+
+def dates_of(values: pl.Series) -> pl.Series:
+    """Parse a string column of dates as :func:`parse_date_any` does; unreadable values become null.
+
+    The common all-digit shapes are parsed vectorised; every other distinct text goes through
+    :func:`parse_date_any` once (dates repeat a lot), so there is still only one date grammar.
+    """
+    s = pl.col(values.name)
+    fast: pl.Expr = pl.lit(None, dtype=pl.Date)
+    shaped: pl.Expr = pl.lit(False)
+    for shape, fmt in reversed(_FAST_DATE_SHAPES):
+        fast = pl.when(s.str.contains(shape)).then(s.str.to_date(fmt, strict=False)).otherwise(fast)
+        shaped = shaped | s.str.contains(shape)
+    frame = values.to_frame().select(fast.alias("date"), shaped.fill_null(False).alias("shaped"))
+    rest = values.filter(~frame.get_column("shaped") & values.is_not_null()).unique().to_list()
+    if not rest:
+        return frame.get_column("date").alias(values.name)
+    mapping: dict[str, date | None] = {}
+    for v in rest:
+        try:
+            mapping[v] = parse_date_any(v)
+        except ValueError:
+            mapping[v] = None
+    slow = values.replace_strict(mapping, default=None, return_dtype=pl.Date)
+    return frame.get_column("date").fill_null(slow).alias(values.name)
+
+
+def _fmt(e: pl.Expr) -> pl.Expr:
+    return pl.format("'{}'", e)
+
+
+def _num_text(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"
+
+
+def _field_exprs(f: Field, raw: pl.Expr) -> tuple[pl.Expr | None, list[Rule]]:
+    """The typed expression for ``f`` (None for dates, done eagerly) and its rules."""
+    rules: list[Rule] = []
+    if f.required:
+        rules.append(Rule(f.source, raw.is_null(), pl.lit(f"missing {f.label}")))
+    out: pl.Expr | None
+    if f.kind == "text":
+        out = raw
+        if f.pattern is not None:
+            rules.append(Rule(f.source, raw.is_not_null() & ~raw.str.contains(f.pattern),
+                              pl.format("bad {} {}", pl.lit(f.label), _fmt(raw))))
+        if f.choices is not None:
+            rules.append(Rule(f.source, raw.is_not_null() & ~raw.is_in(f.choices),
+                              pl.format("unknown {} {}", pl.lit(f.label), _fmt(raw))))
+    elif f.kind in ("int", "float"):
+        num = raw.cast(pl.Float64, strict=False)
+        rules.append(Rule(f.source, raw.is_not_null() & (num.is_null() | num.is_nan() | num.is_infinite()),
+                          pl.format("unreadable number {}", _fmt(raw))))
+        if f.kind == "int":
+            rules.append(Rule(f.source, num.is_not_null() & (num != num.floor()),
+                              pl.format("{} is not a whole number {}", pl.lit(f.label), _fmt(raw))))
+        if f.minimum is not None:
+            word = "negative" if f.minimum == 0 else f"below {_num_text(f.minimum)}:"
+            rules.append(Rule(f.source, num < f.minimum, pl.format("{} {} {}", pl.lit(word), pl.lit(f.label), raw)))
+        if f.maximum is not None:
+            rules.append(Rule(f.source, num > f.maximum,
+                              pl.format("implausible {} {} (max {})", pl.lit(f.label), raw,
+                                        pl.lit(_num_text(f.maximum)))))
+        # Cast after the checks: rows failing them are dropped, so the strict=False nulls never reach the output.
+        out = num.cast(pl.Int64, strict=False) if f.kind == "int" else num
+    elif f.kind == "bool":
+        up = raw.str.to_uppercase()
+        known = [v.upper() for v in (*f.true, *f.false, *f.nulls)]
+        rules.append(Rule(f.source, raw.is_not_null() & ~up.is_in(known),
+                          pl.format("unexpected {} {}", pl.lit(f.label), _fmt(raw))))
+        out = (pl.when(up.is_in([v.upper() for v in f.true])).then(pl.lit(True))
+               .when(up.is_in([v.upper() for v in f.false])).then(pl.lit(False))
+               .otherwise(None))
+    elif f.kind == "date":
+        typed = pl.col(f.name)
+        rules.append(Rule(f.source, raw.is_not_null() & typed.is_null(), pl.format("unreadable date {}", _fmt(raw))))
+        rules.append(Rule(f.source, (typed.dt.year() < 1900) | (typed.dt.year() > 2100),
+                          pl.format("implausible date {}", _fmt(raw))))
+        out = None
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"unknown field kind {f.kind!r}")
+    return out, rules
+
+
+def apply_rules(df: pl.DataFrame, rules: Sequence[Rule]) -> tuple[pl.DataFrame, list[Skip]]:
+    """Split ``df`` into rows passing every rule and :class:`Skip` records (first failing rule per row)."""
+    if not rules or df.height == 0:
+        return df, []
+    flags = [r.bad.fill_null(False) for r in rules]
+    column = pl.coalesce([pl.when(f).then(pl.lit(r.column)) for f, r in zip(flags, rules, strict=True)])
+    reason = pl.coalesce([pl.when(f).then(r.reason) for f, r in zip(flags, rules, strict=True)])
+    marked = df.with_columns(column.alias("_skip_column"), reason.fill_null("invalid value").alias("_skip_reason"))
+    failing = marked.filter(pl.col("_skip_column").is_not_null())
+    skips = [Skip(row=int(r), column=c, reason=s)
+             for r, c, s in failing.select(_ROW, "_skip_column", "_skip_reason").iter_rows()]
+    kept = marked.filter(pl.col("_skip_column").is_null()).drop("_skip_column", "_skip_reason")
+    return kept, skips
+
+
+def convert(
+    df: pl.DataFrame,
+    fields: Sequence[Field],
+    *,
+    rules: Sequence[Rule] = (),
+    key: Sequence[str] = (),
+    key_label: str = "",
+) -> tuple[pl.DataFrame, list[Skip]]:
+    """Type and validate ``df`` (string columns named by header, plus ``_row``) into canonical columns.
+
+    Returns the kept rows (``_row`` plus each field's ``name``, in order) and the skips, sorted by row. Extra
+    ``rules`` may use the canonical (typed) names. Duplicate ``key`` values keep the first *valid* row.
+    """
+    raws = {f.name: _RAW + f.name for f in fields}
+    frame = df.select(pl.col(_ROW), *[pl.col(f.source).alias(raws[f.name]) for f in fields])
+    for f in fields:
+        if f.clean is not None:
+            frame = frame.with_columns(f.clean(pl.col(raws[f.name])).alias(raws[f.name]))
+    exprs: list[pl.Expr] = []
+    all_rules: list[Rule] = []
+    for f in fields:
+        out, field_rules = _field_exprs(f, pl.col(raws[f.name]))
+        if out is None:
+            frame = frame.with_columns(dates_of(frame.get_column(raws[f.name])).alias(f.name))
+        else:
+            exprs.append(out.alias(f.name))
+        all_rules.extend(field_rules)
+    frame = frame.with_columns(exprs)
+    kept, skips = apply_rules(frame, [*all_rules, *rules])
+    if key:
+        source = next((f.source for f in fields if f.name == key[0]), key[0])
+        first = pl.struct(list(key)).is_first_distinct() if len(key) > 1 else pl.col(key[0]).is_first_distinct()
+        text = pl.concat_str([pl.col(k).cast(pl.Utf8) for k in key], separator=" ")
+        kept, dupes = apply_rules(kept, [Rule(source, ~first, pl.format("duplicate {} {}", pl.lit(key_label), text))])
+        skips = sorted([*skips, *dupes], key=lambda s: s.row)
+    return kept.select(_ROW, *[f.name for f in fields]), skips
+
+
+def without_row(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop(_ROW) if _ROW in df.columns else df
+
+
+def financial_year_from_name(name: str, period: str | None, *, file: str) -> str:
+    """A financial year like ``2022-23`` from a file name (``QOF 2022-23.csv``, ``...-22-23-prac...``).
+
+    ``period`` overrides. When neither gives one, the caller must say which year the file is for.
+    """
+    if period is not None:
+        if not re.fullmatch(r"\d{4}-\d{2}", period):
+            raise DatasetFormatError(f"{file}: period {period!r} should look like 2022-23")
+        return period
+    for pattern, century in ((r"(?<!\d)(\d{4})-(\d{2})(?!\d)", ""), (r"(?<!\d)(\d{2})-(\d{2})(?!\d)", "20")):
+        m = re.search(pattern, name)
+        if m and (int(m.group(1)) + 1) % 100 == int(m.group(2)):
+            return f"{century}{m.group(1)}-{m.group(2)}"
+    raise DatasetFormatError(
+        f"{file}: cannot tell the financial year from the file name; pass period='2022-23' (for example)"
+    )

@@ -1,0 +1,79 @@
+"""The access chokepoints. Every view and API call asks these functions, and nothing else, what a user may see.
+
+Today the register holds only national open data (ODS, registrations, workforce, CQC, QOF, payments), which any
+signed-in user may read; case, watch-list and money records (later apps) add their own functions here so that the
+rules stay in one place and one test walks them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from apps.accounts.models import Role, User
+from apps.practices.models import ICB, PCN, Practice
+
+
+def is_signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "is_active", False)
+
+
+def practices_visible_to(user: User) -> QuerySet[Practice]:
+    """Register rows a user may list. Open national data: every signed-in user sees every practice."""
+    if not is_signed_in(user):
+        return Practice.objects.none()
+    return Practice.objects.all()
+
+
+def get_practice_for(user: User, code: str) -> Practice:
+    """The practice with this ODS code if the user may see it; 404 otherwise (never reveals existence)."""
+    return get_object_or_404(
+        practices_visible_to(user).select_related("region", "icb", "sub_icb", "pcn"), code=code.upper()
+    )
+
+
+def get_icb_for(user: User, code: str) -> ICB:
+    if not is_signed_in(user):
+        raise PermissionDenied
+    return get_object_or_404(ICB.objects.select_related("region"), code=code.upper())
+
+
+def get_pcn_for(user: User, code: str) -> PCN:
+    if not is_signed_in(user):
+        raise PermissionDenied
+    return get_object_or_404(PCN.objects.select_related("sub_icb__icb"), code=code.upper())
+
+
+def home_icb(user: User) -> ICB | None:
+    """The ICB a user works in, if any (used to default filters, never to widen access)."""
+    if user.role in (Role.ICB, Role.LMC):
+        return user.icb
+    if user.role == Role.PRACTICE and user.practice:
+        return user.practice.icb
+    return None
+
+
+def can_view_import_logs(user: User) -> bool:
+    """Import logs name files and row counts only; the national team and ICB teams run and check loads."""
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
+
+
+def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """View decorator: 403 unless ``check(request.user)``."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):  # type: ignore[arg-type]
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

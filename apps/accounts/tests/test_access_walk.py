@@ -1,0 +1,75 @@
+"""Walk every URL pattern as every persona. A new URL without an entry in EXPECTED fails this test.
+
+Today's pages show national open data, which any signed-in user may read; the import log is for the national
+and ICB teams. Later apps add their confidential pages here, with who may see what.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from apps.core.testing import ICB_A, ICB_B, PERSONA_NAMES
+
+pytestmark = pytest.mark.django_db
+
+SIGNED_IN = set(PERSONA_NAMES)
+PUBLIC = {"core:start", "core:health", "accounts:login"}
+# url name -> (args, personas that get 200; every other signed-in persona gets 403, anonymous goes to sign-in)
+EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
+    "core:start": ((), {"anonymous"}),  # signed-in users are sent on to their home page
+    "core:home": ((), SIGNED_IN),
+    "core:health": ((), SIGNED_IN | {"anonymous"}),
+    "accounts:login": ((), {"anonymous"}),  # signed-in users are redirected away
+    "accounts:logout": ((), SIGNED_IN),
+    "practices:search": ((), SIGNED_IN),
+    "practices:detail": (("A81001",), SIGNED_IN),
+    "practices:icb_list": ((), SIGNED_IN),
+    "practices:icb_detail": ((ICB_B,), SIGNED_IN),
+    "practices:pcn_detail": (("U89141",), SIGNED_IN),
+    "datasets:sources": ((), SIGNED_IN),
+    "datasets:logs": ((), {"national", "icb_a", "icb_b"}),
+}
+
+
+def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    resolver = resolver or get_resolver()
+    out = []
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            out += _names(p, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            out.append(f"{prefix}{p.name}")
+    return out
+
+
+def test_every_url_has_an_expectation():
+    assert set(_names()) == set(EXPECTED), "add the new URL to EXPECTED with who may see it"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
+def test_url_as_persona(client_for, name, persona):
+    args, allowed = EXPECTED[name]
+    url = reverse(name, args=args)
+    response = client_for(persona).get(url)
+    if persona in allowed:
+        assert response.status_code == 200, (name, persona, response.status_code)
+    elif persona == "anonymous":
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], (name, response)
+    elif name in PUBLIC:
+        assert response.status_code == 302  # e.g. the start page sends signed-in users home
+    else:
+        assert response.status_code == 403, (name, persona, response.status_code)
+
+
+def test_unknown_practice_is_404_for_everyone_signed_in(client_for):
+    assert client_for("icb_a").get(reverse("practices:detail", args=["ZZ9999"])).status_code == 404
+
+
+def test_icb_a_user_sees_the_other_icb_register_because_it_is_open_data(client_for):
+    """Register data is published nationally; confidential case data is what ICB scoping protects."""
+    response = client_for("icb_a").get(reverse("practices:icb_detail", args=[ICB_B]))
+    assert response.status_code == 200
+    assert ICB_A not in response.content.decode().split("<main")[1][:200]

@@ -1,0 +1,37 @@
+"""Check the national data registry (apps/datasets/sources.toml): every entry complete, with a parser, a loader,
+its file present and a PROVENANCE.md beside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analytics.ingest import PARSERS
+from apps.datasets.loaders import LOADERS
+from apps.datasets.registry import sources
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        problems = []
+        try:
+            entries = sources()
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        for s in entries:
+            if s.id not in PARSERS:
+                problems.append(f"{s.id}: no parser in analytics.ingest.PARSERS")
+            if s.id not in LOADERS:
+                problems.append(f"{s.id}: no loader in apps.datasets.loaders.LOADERS")
+            if not s.file.exists():
+                problems.append(f"{s.id}: file missing: {s.file}")
+            if not s.provenance_file.exists():
+                problems.append(f"{s.id}: no PROVENANCE.md beside {s.file.name}")
+        for extra in sorted(set(PARSERS) - {s.id for s in entries}):
+            problems.append(f"{extra}: a parser with no registry entry")
+        if problems:
+            raise CommandError("source registry problems:\n  " + "\n  ".join(problems))
+        self.stdout.write(f"{len(entries)} national data sources OK")

@@ -1,0 +1,42 @@
+"""One ImportLog row per load of a national file: what was read, created, updated and skipped, and why."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ImportLog(models.Model):
+    class Status(models.TextChoices):
+        SUCCESS = "success", "Loaded"
+        UNCHANGED = "unchanged", "Already loaded (file unchanged)"
+        FAILED = "failed", "Failed, nothing changed"
+        DRY_RUN = "dry_run", "Dry run, nothing saved"
+
+    dataset = models.CharField(max_length=40, db_index=True)
+    file_name = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    layout = models.CharField(max_length=40, blank=True)
+    period = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    skip_reasons = models.JSONField(default=dict, help_text="reason → count")
+    skip_examples = models.JSONField(default=list, help_text="first skipped rows, e.g. 'row 12, column X: …'")
+    message = models.TextField(blank=True)
+    triggered_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["dataset", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.period} {self.status}"
+
+    @property
+    def duration_ms(self) -> int:
+        return int((self.finished_at - self.started_at).total_seconds() * 1000)

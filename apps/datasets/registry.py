@@ -1,0 +1,56 @@
+"""The registry of national data sources, read from ``sources.toml`` (data, reviewed like code)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+
+SOURCES_FILE = Path(__file__).with_name("sources.toml")
+REQUIRED = ("id", "title", "publisher", "cadence", "url", "licence", "path")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    cadence: str
+    url: str
+    licence: str
+    path: str
+
+    @property
+    def file(self) -> Path:
+        return Path(settings.NATIONAL_DATA_DIR) / self.path
+
+    @property
+    def provenance_file(self) -> Path:
+        return self.file.parent / "PROVENANCE.md"
+
+
+@cache
+def sources() -> tuple[Source, ...]:
+    """All sources in load order. Raises ValueError naming the entry and field when the file is incomplete."""
+    data = tomllib.loads(SOURCES_FILE.read_text(encoding="utf-8"))
+    out = []
+    for i, entry in enumerate(data.get("source", []), start=1):
+        missing = [k for k in REQUIRED if not entry.get(k)]
+        if missing:
+            raise ValueError(f"{SOURCES_FILE.name}: source #{i} lacks {', '.join(missing)}")
+        out.append(Source(**{k: entry[k] for k in REQUIRED}))
+    ids = [s.id for s in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")
+    return tuple(out)
+
+
+def get_source(source_id: str) -> Source:
+    for s in sources():
+        if s.id == source_id:
+            return s
+    known = ", ".join(s.id for s in sources())
+    raise KeyError(f"unknown dataset {source_id!r}; known: {known}")

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from apps.accounts.access import can_view_import_logs, require
+from apps.datasets.models import ImportLog
+from apps.datasets.registry import sources
+
+
+def source_list(request: HttpRequest) -> HttpResponse:
+    """The national data behind the register: each source, where it comes from, and its last load."""
+    latest = {}
+    for log in ImportLog.objects.exclude(status=ImportLog.Status.DRY_RUN).order_by("dataset", "-started_at"):
+        latest.setdefault(log.dataset, log)
+    rows = [(s, latest.get(s.id)) for s in sources()]
+    return render(request, "datasets/sources.jinja", {"rows": rows})
+
+
+@require(can_view_import_logs)
+def import_logs(request: HttpRequest) -> HttpResponse:
+    logs = ImportLog.objects.all()[:200]
+    return render(request, "datasets/logs.jinja", {"logs": logs})

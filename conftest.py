@@ -1,0 +1,43 @@
+"""Shared test set-up: the real national data loaded once per test session, and the personas.
+
+Loading the shipped national files once (a few seconds) lets page, access and import tests run against the real
+register; each test still runs in its own transaction, rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("import_national", quiet=True)
+        call_command("create_demo_users", force=True, stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture
+def personas(db: Any) -> dict[str, Any]:
+    from apps.core.testing import make_personas
+
+    return make_personas()
+
+
+@pytest.fixture
+def client_for(client: Any, personas: dict[str, Any]) -> Any:
+    """``client_for("icb_a")`` → a test client signed in as that persona (``"anonymous"`` for none)."""
+
+    def sign_in(name: str) -> Any:
+        client.logout()
+        if name != "anonymous":
+            client.force_login(personas[name])
+        return client
+
+    return sign_in

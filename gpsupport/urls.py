@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.core.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("", include("apps.practices.urls")),
+    path("data/", include("apps.datasets.urls")),
+]
