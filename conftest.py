@@ -6,6 +6,7 @@ register; each test still runs in its own transaction, rolled back afterwards.
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -14,13 +15,23 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> None:
+    """PBKDF2's deliberate slowness costs seconds per persona set; tests do not need it."""
+    from django.conf import settings
+
+    if not settings.configured:  # the Django-free analytics tests may run with -p no:django
+        return
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     from django.core.management import call_command
 
     with django_db_blocker.unblock():
         call_command("import_national", quiet=True)
-        call_command("create_demo_users", force=True, stdout=open(os.devnull, "w"))
+        call_command("create_demo_users", force=True, stdout=io.StringIO())
 
 
 @pytest.fixture

@@ -51,10 +51,7 @@ def database_from_url(url: str, base_dir: str) -> dict[str, object]:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
-        if path.startswith("//"):
-            name = path[1:]
-        else:
-            name = os.path.join(base_dir, path.lstrip("/"))
+        name = path[1:] if path.startswith("//") else os.path.join(base_dir, path.lstrip("/"))
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": name, "OPTIONS": {"timeout": 20}}
     if parsed.scheme in {"postgres", "postgresql"}:
         return {

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -147,8 +148,10 @@ def read_csv_text(text: str, delimiter: str, file: str) -> pl.DataFrame:
     return df.with_columns(pl.col(c).str.strip_chars() for c in df.columns)
 
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
+}
 _DMY_WORD = re.compile(r"^(\d{1,2})-?([A-Za-z]{3})-?(\d{2}|\d{4})$")
 
 
@@ -199,6 +202,8 @@ DELIMITERS: tuple[str, ...] = (",", "¬", "\t", ";", "|")
 # Code shapes (polars/Rust regex syntax). Loose on purpose: they catch garbage and shifted columns, not every
 # theoretically invalid code.
 PRACTICE_CODE_RE = r"^[A-Z][0-9]{5}$|^[A-Z][0-9A-Z]{4,5}$"
+# Practice codes, and branch-surgery/location codes that append a three-digit site number (A81013001).
+LOCATION_CODE_RE = r"^[A-Z][0-9A-Z]{5}([0-9]{3})?$"
 SUB_ICB_CODE_RE = r"^[0-9A-Z]{3}$|^[0-9A-Z]{5}$"  # 16C, 7A3 (Welsh health board), W2U3Z (post-2022 codes)
 ICB_CODE_RE = r"^Q[0-9A-Z]{2}$"  # QHM; Q99 is ODS's pseudo-code for Wales
 REGION_CODE_RE = r"^Y[0-9]{2}$|^W00$"  # NHS England regions Y56..Y63; W00 = Wales in ODS files
@@ -253,49 +258,25 @@ def sniff_record_delimiter(sample: str, file: str, candidates: Iterable[str] = D
 
 
 def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> None:
-    """Raise when any non-blank line has a field count other than ``expected`` (ragged or truncated file).
+    """Raise when any non-blank record has a field count other than ``expected`` (ragged or truncated file).
 
-    polars pads short lines with empty fields silently, so this is checked separately. Vectorised for the common
-    case (no quoted cell spans lines); falls back to the csv module when one does.
+    polars pads short lines with empty fields silently, so this is checked separately, vectorised: quoted cells
+    (which may hold the delimiter or a line break) are cut out of the whole text, then delimiters are counted per
+    line. Line numbers in the message count records, which are the file's lines unless a quoted cell spans lines.
     """
-    lines = pl.Series("line", text.split("\n")).str.strip_suffix("\r")
-    blank = lines.str.len_bytes() == 0
-    body = lines
+    whole = pl.Series("text", [text])
     if '"' in text:
-        if (lines.str.count_matches('"', literal=True) % 2 != 0).any():
-            _check_field_counts_csv(text, delimiter, expected, file)
-            return
-        body = lines.str.replace_all(r'"[^"]*"', "")  # drop quoted cells, which may contain the delimiter
-    counts = body.str.count_matches(delimiter, literal=True) + 1
-    bad = pl.DataFrame({"n": counts, "blank": blank}).with_row_index("line", offset=1)
-    bad = bad.filter(~pl.col("blank") & (pl.col("n") != expected))
+        whole = whole.str.replace_all(r'"[^"]*"', "")
+    lines = whole.str.split("\n").explode().str.strip_suffix("\r")
+    frame = pl.DataFrame({"n": lines.str.count_matches(delimiter, literal=True) + 1, "blank": lines == ""})
+    bad = frame.with_row_index("line", offset=1).filter(~pl.col("blank") & (pl.col("n") != expected))
     if bad.height:
-        _raise_ragged(file, expected, [(int(r[0]), int(r[1])) for r in bad.select("line", "n").head(3).iter_rows()],
-                      bad.height)
-
-
-def _check_field_counts_csv(text: str, delimiter: str, expected: int, file: str) -> None:
-    found: list[tuple[int, int]] = []
-    total = 0
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        for row in reader:
-            if row and len(row) != expected:
-                total += 1
-                if len(found) < 3:
-                    found.append((reader.line_num, len(row)))
-    except csv.Error as exc:
-        raise DatasetFormatError(f"{file}: cannot read as CSV ({exc})") from exc
-    if total:
-        _raise_ragged(file, expected, found, total)
-
-
-def _raise_ragged(file: str, expected: int, found: list[tuple[int, int]], total: int) -> None:
-    where = "; ".join(f"line {line} has {n}" for line, n in found)
-    more = f" and {total - len(found)} more" if total > len(found) else ""
-    raise DatasetFormatError(
-        f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
-    )
+        found = [(int(r[0]), int(r[1])) for r in bad.select("line", "n").head(3).iter_rows()]
+        where = "; ".join(f"line {line} has {n}" for line, n in found)
+        more = f" and {bad.height - len(found)} more" if bad.height > len(found) else ""
+        raise DatasetFormatError(
+            f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
+        )
 
 
 def null_tokens(df: pl.DataFrame) -> pl.DataFrame:
@@ -324,7 +305,7 @@ def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
     file = path.name
     text, encoding = read_text(path)
     delimiter = sniff_record_delimiter(text[:65536], file, candidates)
-    header = read_header(text, delimiter)
+    header = read_header(text[:65536], delimiter)  # the header record only: parsing all the text is slow
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise DatasetFormatError(f"{file}: duplicate column name(s): {', '.join(dupes)}")
@@ -341,7 +322,7 @@ def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
         if isinstance(exc, DatasetFormatError):
             raise
         raise DatasetFormatError(f"{file}: cannot read as CSV ({str(exc).splitlines()[0]})") from exc
-    return Table(frame=number_rows(null_tokens(df)), header=header, encoding=encoding, delimiter=delimiter)
+    return Table(frame=null_tokens(number_rows(df)), header=header, encoding=encoding, delimiter=delimiter)
 
 
 def find_column(header: Sequence[str], *, exact: Iterable[str] = (), prefix: Iterable[str] = ()) -> str | None:
@@ -383,7 +364,7 @@ class Field:
 
     source: str
     name: str
-    kind: str = "text"
+    kind: Literal["text", "int", "float", "date", "bool"] = "text"
     what: str = ""
     required: bool = False
     pattern: str | None = None
@@ -405,8 +386,13 @@ def postcode_clean(e: pl.Expr) -> pl.Expr:
     return e.str.to_uppercase().str.replace_all(r"\s+", " ")
 
 
-# Unambiguous all-digit shapes parsed by polars directly; chrono and strptime agree on them (valid or not).
-_FAST_DATE_SHAPES = ((r"^\d{8}$", "%Y%m%d"), (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d"), (r"^\d{2}/\d{2}/\d{4}$", "%d/%m/%Y"))
+# Unambiguous ASCII-digit shapes parsed by polars directly; chrono and strptime agree on them (valid or not).
+# [0-9], not \d: Rust's \d also matches other scripts' digits, which strptime reads differently.
+_FAST_DATE_SHAPES = (
+    (r"^[0-9]{8}$", "%Y%m%d"),
+    (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"),
+    (r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", "%d/%m/%Y"),
+)
 
 
 def dates_of(values: pl.Series) -> pl.Series:
@@ -435,8 +421,17 @@ def dates_of(values: pl.Series) -> pl.Series:
     return frame.get_column("date").fill_null(slow).alias(values.name)
 
 
+def reason(*parts: str | pl.Expr) -> pl.Expr:
+    """A skip-reason text from literal strings and expressions (``reason("negative ", pl.col("x"))``).
+
+    Built with ``concat_str`` rather than ``pl.format``: in polars 2.1 ``pl.format`` inside ``when/then`` can panic
+    on filtered frames.
+    """
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p.cast(pl.Utf8) for p in parts])
+
+
 def _fmt(e: pl.Expr) -> pl.Expr:
-    return pl.format("'{}'", e)
+    return reason("'", e, "'")
 
 
 def _num_text(v: float) -> str:
@@ -452,40 +447,62 @@ def _field_exprs(f: Field, raw: pl.Expr) -> tuple[pl.Expr | None, list[Rule]]:
     if f.kind == "text":
         out = raw
         if f.pattern is not None:
-            rules.append(Rule(f.source, raw.is_not_null() & ~raw.str.contains(f.pattern),
-                              pl.format("bad {} {}", pl.lit(f.label), _fmt(raw))))
+            rules.append(
+                Rule(f.source, raw.is_not_null() & ~raw.str.contains(f.pattern), reason(f"bad {f.label} ", _fmt(raw)))
+            )
         if f.choices is not None:
-            rules.append(Rule(f.source, raw.is_not_null() & ~raw.is_in(f.choices),
-                              pl.format("unknown {} {}", pl.lit(f.label), _fmt(raw))))
+            rules.append(
+                Rule(f.source, raw.is_not_null() & ~raw.is_in(f.choices), reason(f"unknown {f.label} ", _fmt(raw)))
+            )
     elif f.kind in ("int", "float"):
         num = raw.cast(pl.Float64, strict=False)
-        rules.append(Rule(f.source, raw.is_not_null() & (num.is_null() | num.is_nan() | num.is_infinite()),
-                          pl.format("unreadable number {}", _fmt(raw))))
+        rules.append(
+            Rule(
+                f.source,
+                raw.is_not_null() & (num.is_null() | num.is_nan() | num.is_infinite()),
+                reason("unreadable number ", _fmt(raw)),
+            )
+        )
         if f.kind == "int":
-            rules.append(Rule(f.source, num.is_not_null() & (num != num.floor()),
-                              pl.format("{} is not a whole number {}", pl.lit(f.label), _fmt(raw))))
+            rules.append(
+                Rule(
+                    f.source,
+                    num.is_not_null() & (num != num.floor()),
+                    reason(f"{f.label} is not a whole number ", _fmt(raw)),
+                )
+            )
         if f.minimum is not None:
-            word = "negative" if f.minimum == 0 else f"below {_num_text(f.minimum)}:"
-            rules.append(Rule(f.source, num < f.minimum, pl.format("{} {} {}", pl.lit(word), pl.lit(f.label), raw)))
+            low = (
+                reason(f"negative {f.label} ", raw)
+                if f.minimum == 0
+                else reason(f"{f.label} ", raw, f" below {_num_text(f.minimum)}")
+            )
+            rules.append(Rule(f.source, num < f.minimum, low))
         if f.maximum is not None:
-            rules.append(Rule(f.source, num > f.maximum,
-                              pl.format("implausible {} {} (max {})", pl.lit(f.label), raw,
-                                        pl.lit(_num_text(f.maximum)))))
+            rules.append(
+                Rule(
+                    f.source, num > f.maximum, reason(f"implausible {f.label} ", raw, f" (max {_num_text(f.maximum)})")
+                )
+            )
         # Cast after the checks: rows failing them are dropped, so the strict=False nulls never reach the output.
         out = num.cast(pl.Int64, strict=False) if f.kind == "int" else num
     elif f.kind == "bool":
         up = raw.str.to_uppercase()
         known = [v.upper() for v in (*f.true, *f.false, *f.nulls)]
-        rules.append(Rule(f.source, raw.is_not_null() & ~up.is_in(known),
-                          pl.format("unexpected {} {}", pl.lit(f.label), _fmt(raw))))
-        out = (pl.when(up.is_in([v.upper() for v in f.true])).then(pl.lit(True))
-               .when(up.is_in([v.upper() for v in f.false])).then(pl.lit(False))
-               .otherwise(None))
+        rules.append(Rule(f.source, raw.is_not_null() & ~up.is_in(known), reason(f"unexpected {f.label} ", _fmt(raw))))
+        out = (
+            pl.when(up.is_in([v.upper() for v in f.true]))
+            .then(pl.lit(True))
+            .when(up.is_in([v.upper() for v in f.false]))
+            .then(pl.lit(False))
+            .otherwise(None)
+        )
     elif f.kind == "date":
         typed = pl.col(f.name)
-        rules.append(Rule(f.source, raw.is_not_null() & typed.is_null(), pl.format("unreadable date {}", _fmt(raw))))
-        rules.append(Rule(f.source, (typed.dt.year() < 1900) | (typed.dt.year() > 2100),
-                          pl.format("implausible date {}", _fmt(raw))))
+        rules.append(Rule(f.source, raw.is_not_null() & typed.is_null(), reason("unreadable date ", _fmt(raw))))
+        rules.append(
+            Rule(f.source, (typed.dt.year() < 1900) | (typed.dt.year() > 2100), reason("implausible date ", _fmt(raw)))
+        )
         out = None
     else:  # pragma: no cover - programming error
         raise ValueError(f"unknown field kind {f.kind!r}")
@@ -493,18 +510,23 @@ def _field_exprs(f: Field, raw: pl.Expr) -> tuple[pl.Expr | None, list[Rule]]:
 
 
 def apply_rules(df: pl.DataFrame, rules: Sequence[Rule]) -> tuple[pl.DataFrame, list[Skip]]:
-    """Split ``df`` into rows passing every rule and :class:`Skip` records (first failing rule per row)."""
+    """Split ``df`` into rows passing every rule and :class:`Skip` records (first failing rule per row).
+
+    Only the index of the first failing rule is computed for every row; reason texts are built for failing rows.
+    """
     if not rules or df.height == 0:
         return df, []
-    flags = [r.bad.fill_null(False) for r in rules]
-    column = pl.coalesce([pl.when(f).then(pl.lit(r.column)) for f, r in zip(flags, rules, strict=True)])
-    reason = pl.coalesce([pl.when(f).then(r.reason) for f, r in zip(flags, rules, strict=True)])
-    marked = df.with_columns(column.alias("_skip_column"), reason.fill_null("invalid value").alias("_skip_reason"))
-    failing = marked.filter(pl.col("_skip_column").is_not_null())
-    skips = [Skip(row=int(r), column=c, reason=s)
-             for r, c, s in failing.select(_ROW, "_skip_column", "_skip_reason").iter_rows()]
-    kept = marked.filter(pl.col("_skip_column").is_null()).drop("_skip_column", "_skip_reason")
-    return kept, skips
+    first = pl.coalesce([pl.when(r.bad.fill_null(False)).then(pl.lit(i, dtype=pl.Int32)) for i, r in enumerate(rules)])
+    marked = df.with_columns(first.alias("_rule"))
+    failing = marked.filter(pl.col("_rule").is_not_null())
+    kept = marked.filter(pl.col("_rule").is_null()).drop("_rule")
+    if failing.height == 0:
+        return kept, []
+    which = pl.col("_rule")
+    column = pl.coalesce([pl.when(which == i).then(pl.lit(r.column)) for i, r in enumerate(rules)])
+    why = pl.coalesce([pl.when(which == i).then(r.reason) for i, r in enumerate(rules)])
+    failing = failing.select(_ROW, column.alias("column"), why.fill_null("invalid value").alias("reason"))
+    return kept, [Skip(row=int(r), column=c, reason=s) for r, c, s in failing.iter_rows()]
 
 
 def convert(
@@ -540,7 +562,7 @@ def convert(
         source = next((f.source for f in fields if f.name == key[0]), key[0])
         first = pl.struct(list(key)).is_first_distinct() if len(key) > 1 else pl.col(key[0]).is_first_distinct()
         text = pl.concat_str([pl.col(k).cast(pl.Utf8) for k in key], separator=" ")
-        kept, dupes = apply_rules(kept, [Rule(source, ~first, pl.format("duplicate {} {}", pl.lit(key_label), text))])
+        kept, dupes = apply_rules(kept, [Rule(source, ~first, reason(f"duplicate {key_label} ", text))])
         skips = sorted([*skips, *dupes], key=lambda s: s.row)
     return kept.select(_ROW, *[f.name for f in fields]), skips
 

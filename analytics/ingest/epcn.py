@@ -65,15 +65,13 @@ def read_sheets(path: Path) -> dict[str, pl.DataFrame]:
         raise DatasetFormatError(f"{file}: cannot read the workbook ({str(exc).splitlines()[0]})") from exc
     missing = [s for s in (PCN_SHEET, MEMBER_SHEET) if s not in sheets]
     if missing:
-        raise DatasetFormatError(
-            f"{file}: missing sheet(s): {', '.join(missing)}. Sheets found: {', '.join(sheets)}"
-        )
+        raise DatasetFormatError(f"{file}: missing sheet(s): {', '.join(missing)}. Sheets found: {', '.join(sheets)}")
     out: dict[str, pl.DataFrame] = {}
     for name in (PCN_SHEET, MEMBER_SHEET):
         df = sheets[name]
         df = df.rename({c: normalise_header(c) for c in df.columns})
         df = df.with_columns(pl.col(c).cast(pl.Utf8).str.strip_chars() for c in df.columns)
-        out[name] = number_rows(null_tokens(df))
+        out[name] = null_tokens(number_rows(df))
     return out
 
 

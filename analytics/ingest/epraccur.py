@@ -87,26 +87,31 @@ GP_SETTING = {LEGACY: "4", NEW: "RO76"}
 # Field 4 holds ICB codes (QHM) for practices but also Crown-dependency codes (YAC Isle of Man) and, in the 2025
 # layout, five-character codes for some non-GP organisations (Z9B2Z).
 GEOGRAPHY_RE = r"^[0-9A-Z]{3}$|^[0-9A-Z]{5}$"
-# A layout is recognised when nearly all rows fit it; the odd row that does not is skipped, not fatal.
-MIN_FIT = 0.9
+# A layout is recognised when most rows fit it and next to none fit the other; the odd row that fits neither is
+# skipped, not fatal.
+MIN_FIT = 0.5
+MAX_OTHER = 0.01
 
 
-def _fits(df: pl.DataFrame, layout: str) -> pl.Expr:
+def _fits(layout: str) -> pl.Expr:
     return pl.col(STATUS).is_in(list(STATUS_WORDS[layout])) & pl.col(SETTING).str.contains(SETTING_RE[layout])
 
 
 def detect_layout(df: pl.DataFrame, file: str) -> str:
     """``ods-legacy`` or ``ods-2025`` from the status and field-26 values; otherwise DatasetFormatError."""
-    share = df.select(
-        *[_fits(df, layout).fill_null(False).mean().alias(layout) for layout in (LEGACY, NEW)]
-    ).row(0, named=True)
+    share = df.select(*[_fits(layout).fill_null(False).mean().alias(layout) for layout in (LEGACY, NEW)]).row(
+        0, named=True
+    )
     best = max(share, key=lambda k: share[k] or 0.0)
-    if (share[best] or 0.0) < MIN_FIT:
+    other = next(k for k in share if k != best)
+    # Most rows must fit one layout and (almost) none the other: a few odd rows are skipped, a mixture is an error.
+    if (share[best] or 0.0) < MIN_FIT or (share[other] or 0.0) > MAX_OTHER:
         sample = df.select(STATUS, SETTING).head(3).rows()
+        fit = ", ".join(f"{k} {100 * (v or 0.0):.0f}%" for k, v in share.items())
         raise DatasetFormatError(
             f"{file}: values fit no known epraccur layout: expected field 13 (status) A/C/D/P with field 26 a "
             f"prescribing setting number (ods-legacy), or ACTIVE/INACTIVE/DORMANT/PROPOSED with field 26 an ODS "
-            f"role code like RO76 (ods-2025); first rows have (status, field 26) = {sample}"
+            f"role code like RO76 (ods-2025); rows fitting: {fit}; first rows have (status, field 26) = {sample}"
         )
     return best
 
@@ -117,7 +122,9 @@ def read_epraccur(path: Path) -> pl.DataFrame:
     text, _ = read_text(path)
     first = text.split("\n", 1)[0]
     if "," not in first:
-        raise DatasetFormatError(f"{file}: expected {N_FIELDS} comma-separated quoted fields per row; got {first[:80]!r}")
+        raise DatasetFormatError(
+            f"{file}: expected {N_FIELDS} comma-separated quoted fields per row; got {first[:80]!r}"
+        )
     check_field_counts(text, ",", N_FIELDS, file)
     try:
         df = pl.read_csv(
@@ -126,7 +133,7 @@ def read_epraccur(path: Path) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise DatasetFormatError(f"{file}: cannot read as CSV ({str(exc).splitlines()[0]})") from exc
     df = df.with_columns(pl.col(c).str.strip_chars() for c in FIELD_NAMES)
-    return number_rows(null_tokens(df))
+    return null_tokens(number_rows(df))
 
 
 def parse(path: Path) -> Parsed:

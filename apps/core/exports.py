@@ -12,9 +12,7 @@ from django.http import HttpResponse
 FORMATS = {"csv", "xlsx"}
 
 
-def table_download(
-    rows: Sequence[Sequence[Any]], columns: Sequence[str], filename: str, fmt: str
-) -> HttpResponse:
+def table_download(rows: Sequence[Sequence[Any]], columns: Sequence[str], filename: str, fmt: str) -> HttpResponse:
     """Answer with the rows as a CSV or XLSX file named ``filename.<fmt>``."""
     df = pl.DataFrame([list(r) for r in rows], schema=list(columns), orient="row", infer_schema_length=None)
     buf = io.BytesIO()

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from analytics.ingest.base import Parsed
 from apps.datasets.upsert import Counts, upsert
@@ -44,9 +45,7 @@ def _rows(df: pl.DataFrame, cols: Sequence[str]) -> list[tuple[Any, ...]]:
     return list(df.select(cols).iter_rows())
 
 
-def _with_practice_ids(
-    df: pl.DataFrame, result: LoadResult, code_col: str = "practice_code"
-) -> pl.DataFrame:
+def _with_practice_ids(df: pl.DataFrame, result: LoadResult, code_col: str = "practice_code") -> pl.DataFrame:
     """Swap the ODS code for the register's id; rows for practices not in the register are skipped."""
     ids = pl.DataFrame(
         list(m.Practice.objects.values_list("code", "id")),
@@ -83,12 +82,31 @@ def load_epraccur(parsed: Parsed) -> LoadResult:
         sub_icb_code=pl.col("sub_icb_code").fill_null(""),
     )
     cols = [
-        "code", "name", "status", "open_date", "close_date", "address", "postcode", "postcode_compact", "phone",
-        "region_code", "icb_code", "sub_icb_code",
+        "code",
+        "name",
+        "status",
+        "open_date",
+        "close_date",
+        "address",
+        "postcode",
+        "postcode_compact",
+        "phone",
+        "region_code",
+        "icb_code",
+        "sub_icb_code",
     ]
     fields = [
-        "name", "status", "open_date", "close_date", "address", "postcode", "postcode_compact", "phone",
-        "ods_region_code", "ods_icb_code", "ods_sub_icb_code",
+        "name",
+        "status",
+        "open_date",
+        "close_date",
+        "address",
+        "postcode",
+        "postcode_compact",
+        "phone",
+        "ods_region_code",
+        "ods_icb_code",
+        "ods_sub_icb_code",
     ]
     result.counts = upsert(m.Practice, ["code"], fields, _rows(df, cols))
     open_n = df.filter(pl.col("status") == "active").height
@@ -100,18 +118,28 @@ def load_mapping(parsed: Parsed) -> LoadResult:
     result = LoadResult()
     df = parsed.frame
     regions = df.unique("region_code", keep="first", maintain_order=True)
-    c = upsert(m.Region, ["code"], ["ons_code", "name"], _rows(regions, ["region_code", "ons_region_code", "region_name"]))
+    c = upsert(
+        m.Region, ["code"], ["ons_code", "name"], _rows(regions, ["region_code", "ons_region_code", "region_name"])
+    )
     region_ids = _ids(m.Region)
     icbs = df.unique("icb_code", keep="first", maintain_order=True).with_columns(
         region_id=pl.col("region_code").replace_strict(region_ids, default=None, return_dtype=pl.Int64)
     )
-    c += upsert(m.ICB, ["code"], ["ons_code", "name", "region_id"], _rows(icbs, ["icb_code", "ons_icb_code", "icb_name", "region_id"]))
+    c += upsert(
+        m.ICB,
+        ["code"],
+        ["ons_code", "name", "region_id"],
+        _rows(icbs, ["icb_code", "ons_icb_code", "icb_name", "region_id"]),
+    )
     icb_ids = _ids(m.ICB)
     subs = df.unique("sub_icb_code", keep="first", maintain_order=True).with_columns(
         icb_id=pl.col("icb_code").replace_strict(icb_ids, default=None, return_dtype=pl.Int64)
     )
     c += upsert(
-        m.SubICB, ["code"], ["ons_code", "name", "icb_id"], _rows(subs, ["sub_icb_code", "ons_sub_icb_code", "sub_icb_name", "icb_id"])
+        m.SubICB,
+        ["code"],
+        ["ons_code", "name", "icb_id"],
+        _rows(subs, ["sub_icb_code", "ons_sub_icb_code", "sub_icb_name", "icb_id"]),
     )
     sub_ids = _ids(m.SubICB)
     pcns = (
@@ -181,7 +209,10 @@ def load_registrations(parsed: Parsed) -> LoadResult:
     result = LoadResult()
     df = _with_practice_ids(parsed.frame, result, code_col="code")
     result.counts = upsert(
-        m.ListSizeSnapshot, ["practice_id", "extract_date"], ["patients"], _rows(df, ["practice_id", "extract_date", "patients"])
+        m.ListSizeSnapshot,
+        ["practice_id", "extract_date"],
+        ["patients"],
+        _rows(df, ["practice_id", "extract_date", "patients"]),
     )
     result.notes.append(f"{df['patients'].sum():,} registered patients at English practices")
     return result
@@ -214,15 +245,31 @@ def load_payments(parsed: Parsed) -> LoadResult:
     rows = [
         (*r, lines.get(r[-1], {}))
         for r in df.select(
-            "practice_id", "financial_year", "registered_patients", "weighted_patients", "total_payments_pence",
-            "contract_type", "rurality", "dispensing", "atypical", "practice_code",
+            "practice_id",
+            "financial_year",
+            "registered_patients",
+            "weighted_patients",
+            "total_payments_pence",
+            "contract_type",
+            "rurality",
+            "dispensing",
+            "atypical",
+            "practice_code",
         ).iter_rows()
     ]
     result.counts = upsert(
         m.PaymentsYear,
         ["practice_id", "financial_year"],
-        ["registered_patients", "weighted_patients", "total_pence", "contract_type", "rurality", "dispensing",
-         "atypical", "lines_pence"],
+        [
+            "registered_patients",
+            "weighted_patients",
+            "total_pence",
+            "contract_type",
+            "rurality",
+            "dispensing",
+            "atypical",
+            "lines_pence",
+        ],
         [(*r[:9], r[10]) for r in rows],
         scope={"financial_year": fy},
     )
@@ -232,15 +279,23 @@ def load_payments(parsed: Parsed) -> LoadResult:
 def load_workforce(parsed: Parsed) -> LoadResult:
     result = LoadResult()
     df = _with_practice_ids(parsed.frame, result).with_columns(
-        gp_partner_fte=pl.when(
-            pl.col("gp_senior_partner_fte").is_null() & pl.col("gp_partner_provider_fte").is_null()
-        )
+        gp_partner_fte=pl.when(pl.col("gp_senior_partner_fte").is_null() & pl.col("gp_partner_provider_fte").is_null())
         .then(None)
         .otherwise(pl.col("gp_senior_partner_fte").fill_null(0) + pl.col("gp_partner_provider_fte").fill_null(0))
     )
     fields = [
-        "patients", "gp_fte", "locum_trainee_fte", "nurse_fte", "dpc_fte", "admin_fte", "gp_partner_fte",
-        "partners_per_gp_fte", "gp_hc", "nurse_hc", "imd_score", "imd_quintile",
+        "patients",
+        "gp_fte",
+        "locum_trainee_fte",
+        "nurse_fte",
+        "dpc_fte",
+        "admin_fte",
+        "gp_partner_fte",
+        "partners_per_gp_fte",
+        "gp_hc",
+        "nurse_hc",
+        "imd_score",
+        "imd_quintile",
     ]
     result.counts = upsert(
         m.WorkforceYear, ["practice_id", "fy_end_year"], fields, _rows(df, ["practice_id", "fy_end_year", *fields])
@@ -366,15 +421,13 @@ def refresh_register() -> None:
     )
     latest_pay = m.PaymentsYear.objects.filter(practice=OuterRef("pk")).order_by("-financial_year")
     P.update(
-        contract_type=Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]),
-        rurality=Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]),
+        contract_type=Coalesce(Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]), Value("")),
+        rurality=Coalesce(Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]), Value("")),
         dispensing=Subquery(latest_pay.values("dispensing")[:1]),
     )
-    P.filter(contract_type__isnull=True).update(contract_type="")
-    P.filter(rurality__isnull=True).update(rurality="")
-    latest_imd = m.WorkforceYear.objects.filter(practice=OuterRef("pk"), imd_score__isnull=False).order_by(
-        "-fy_end_year"
-    )
+    latest_imd = m.WorkforceYear.objects.filter(
+        practice=OuterRef("pk"), imd_score__isnull=False, imd_quintile__isnull=False
+    ).order_by("-fy_end_year")
     P.update(
         imd_score=Subquery(latest_imd.values("imd_score")[:1]),
         imd_quintile=Subquery(latest_imd.values("imd_quintile")[:1]),

@@ -44,7 +44,10 @@ def _columns(model: type[models.Model], names: Sequence[str]) -> list[models.Fie
 
 def _prep(fields: Sequence[models.Field[Any, Any]], row: Sequence[Any]) -> list[Any]:
     """Adapt values the database driver cannot take as they are (JSON)."""
-    return [f.get_db_prep_save(v, connection) if isinstance(f, models.JSONField) else v for f, v in zip(fields, row)]
+    return [
+        f.get_db_prep_save(v, connection) if isinstance(f, models.JSONField) else v
+        for f, v in zip(fields, row, strict=True)
+    ]
 
 
 def upsert(
@@ -96,19 +99,21 @@ def upsert(
     create_cols = _columns(model, create_fields)
     with connection.cursor() as cur:
         if inserts:
-            cols = key_cols + val_cols + create_cols
-            sql = (
-                f"INSERT INTO {table} ({', '.join(q(c.column) for c in cols)}) "
-                f"VALUES ({', '.join(['%s'] * len(cols))})"
-            )
+            own = key_cols + val_cols + create_cols
+            # Columns this source does not own get the model's defaults ("" for text), as the ORM would set.
+            rest = [f for f in model._meta.concrete_fields if not f.primary_key and f not in own]
+            defaults = _prep(rest, [f.get_default() for f in rest])
+            cols = own + rest
+            # Table and column names come from the model's _meta and are quoted; values are parameters.
+            names, marks = ", ".join(q(c.column) for c in cols), ", ".join(["%s"] * len(cols))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
             for i in range(0, len(inserts), BATCH):
-                cur.executemany(sql, [_prep(cols, r) for r in inserts[i : i + BATCH]])
+                cur.executemany(sql, [[*_prep(own, r), *defaults] for r in inserts[i : i + BATCH]])
             counts.created = len(inserts)
         if updates and val_cols:
-            sql = (
-                f"UPDATE {table} SET {', '.join(f'{q(c.column)} = %s' for c in val_cols)} "
-                f"WHERE {' AND '.join(f'{q(c.column)} = %s' for c in key_cols)}"
-            )
+            sets = ", ".join(f"{q(c.column)} = %s" for c in val_cols)
+            where = " AND ".join(f"{q(c.column)} = %s" for c in key_cols)
+            sql = f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
             params = [[*_prep(val_cols, r[nk : nk + nf]), *r[:nk]] for r in updates]
             for i in range(0, len(params), BATCH):
                 cur.executemany(sql, params[i : i + BATCH])

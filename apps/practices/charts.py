@@ -45,4 +45,5 @@ def ratio_chart(points: Sequence[tuple[str, float | None]], title: str, width: i
             f'fill="#212b32">{escape(label)}</text>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    # Every text piece above went through escape(); numbers are formatted by us.
+    return Markup("".join(parts))  # noqa: S704

@@ -157,6 +157,9 @@ class PCNMembership(models.Model):
         constraints = [models.UniqueConstraint(fields=["practice", "pcn", "start_date"], name="uniq_pcn_membership")]
         ordering = ["-start_date"]
 
+    def __str__(self) -> str:
+        return f"{self.practice_id} in {self.pcn_id} from {self.start_date}"
+
 
 class ListSizeSnapshot(models.Model):
     """Registered patients at an extract date (Patients Registered at a GP Practice)."""
@@ -168,6 +171,9 @@ class ListSizeSnapshot(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["practice", "extract_date"], name="uniq_list_size")]
         ordering = ["extract_date"]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id} {self.extract_date}: {self.patients}"
 
 
 class WorkforceYear(models.Model):
@@ -221,6 +227,9 @@ class WorkforceYear(models.Model):
     def patients_per_clinical_fte(self) -> float | None:
         return self._per(self.patients, self.clinical_fte)
 
+    def __str__(self) -> str:
+        return f"{self.practice_id} FY{self.fy_end_year}"
+
 
 class CQCRating(models.Model):
     class Rating(models.TextChoices):
@@ -239,6 +248,9 @@ class CQCRating(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["practice", "location_name"], name="uniq_cqc_location")]
 
+    def __str__(self) -> str:
+        return f"{self.location_name}: {self.rating}"
+
 
 class QOFAchievement(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="qof")
@@ -251,6 +263,9 @@ class QOFAchievement(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["practice", "qof_year"], name="uniq_qof_year")]
         ordering = ["qof_year"]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id} QOF {self.qof_year}: {self.points}"
 
 
 class QOFPrevalence(models.Model):
@@ -270,12 +285,18 @@ class QOFPrevalence(models.Model):
     def prevalence_percent(self) -> float | None:
         return 100 * self.register / self.list_size if self.list_size else None
 
+    def __str__(self) -> str:
+        return f"{self.practice_id} {self.group_code} {self.qof_year}"
+
 
 class QOFGroup(models.Model):
     code = models.CharField(max_length=8, unique=True)
     description = models.CharField(max_length=200)
     domain_code = models.CharField(max_length=8)
     domain_description = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
 
 
 class PaymentsYear(models.Model):
@@ -308,6 +329,9 @@ class PaymentsYear(models.Model):
             return None
         return round(self.total_pence / self.registered_patients)
 
+    def __str__(self) -> str:
+        return f"{self.practice_id} payments {self.financial_year}"
+
 
 class Lsoa2011(models.Model):
     """Lower-layer super output area (2011): commissioning geography and population-weighted centroid."""
@@ -320,9 +344,15 @@ class Lsoa2011(models.Model):
     lat = models.FloatField(null=True)
     lon = models.FloatField(null=True)
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
 
 class Lsoa2021(models.Model):
     code = models.CharField(max_length=9, unique=True)
     name = models.CharField(max_length=100)
     icb_ons_code = models.CharField(max_length=9)
     icb_name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"

@@ -16,19 +16,45 @@ from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
 
 PAGE_SIZE = 25
 EXPORT_COLUMNS = [
-    "ods_code", "name", "status", "postcode", "region", "icb_code", "icb", "sub_icb_code", "pcn_code", "pcn",
-    "list_size", "list_size_date", "contract_type", "rurality", "dispensing", "open_date", "close_date",
+    "ods_code",
+    "name",
+    "status",
+    "postcode",
+    "region",
+    "icb_code",
+    "icb",
+    "sub_icb_code",
+    "pcn_code",
+    "pcn",
+    "list_size",
+    "list_size_date",
+    "contract_type",
+    "rurality",
+    "dispensing",
+    "open_date",
+    "close_date",
 ]
 
 
 def _export_rows(qs: QuerySet[Practice]) -> list[tuple[Any, ...]]:
     return [
         (
-            p.code, p.name, p.get_status_display(), p.postcode, p.region.name if p.region else "",
-            p.icb.code if p.icb else "", p.icb.name if p.icb else "", p.sub_icb.code if p.sub_icb else "",
-            p.pcn.code if p.pcn else "", p.pcn.name if p.pcn else "", p.list_size,
-            p.list_size_date.isoformat() if p.list_size_date else None, p.contract_type, p.rurality,
-            p.dispensing, p.open_date.isoformat() if p.open_date else None,
+            p.code,
+            p.name,
+            p.get_status_display(),
+            p.postcode,
+            p.region.name if p.region else "",
+            p.icb.code if p.icb else "",
+            p.icb.name if p.icb else "",
+            p.sub_icb.code if p.sub_icb else "",
+            p.pcn.code if p.pcn else "",
+            p.pcn.name if p.pcn else "",
+            p.list_size,
+            p.list_size_date.isoformat() if p.list_size_date else None,
+            p.contract_type,
+            p.rurality,
+            p.dispensing,
+            p.open_date.isoformat() if p.open_date else None,
             p.close_date.isoformat() if p.close_date else None,
         )
         for p in qs.select_related("region", "icb", "sub_icb", "pcn")
@@ -119,10 +145,12 @@ def icb_list(request: HttpRequest) -> HttpResponse:
     )
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
-        rows = [(i.code, i.ons_code, i.name, i.region.name if i.region else "", i.open_practices, i.patients)
-                for i in icbs]
-        return table_download(rows, ["icb_code", "ons_code", "name", "region", "open_practices", "patients"],
-                              "icbs", fmt)
+        rows = [
+            (i.code, i.ons_code, i.name, i.region.name if i.region else "", i.open_practices, i.patients) for i in icbs
+        ]
+        return table_download(
+            rows, ["icb_code", "ons_code", "name", "region", "open_practices", "patients"], "icbs", fmt
+        )
     return render(request, "practices/icb_list.jinja", {"icbs": icbs})
 
 
@@ -136,9 +164,7 @@ def icb_detail(request: HttpRequest, code: str) -> HttpResponse:
         "icb": icb,
         "page": page,
         "totals": qs.aggregate(n=Count("id"), patients=Sum("list_size")),
-        "sub_icbs": icb.sub_icbs.annotate(
-            n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
-        ),
+        "sub_icbs": icb.sub_icbs.annotate(n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))),
         "pcns": PCN.objects.filter(practices__in=qs).annotate(n=Count("practices")).order_by("name"),
         "query_no_page": _query_without(request, "page", "download"),
     }

@@ -12,8 +12,15 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -37,10 +44,11 @@ def server_url(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     was loaded once for the session, so the browser tests run their own server thread and never write through
     the test's transaction: what they create, they create through the pages, as a user would.
     """
-    from django.test.testcases import LiveServerThread, _StaticFilesHandler
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
 
     with django_db_blocker.unblock():
-        thread = LiveServerThread("127.0.0.1", _StaticFilesHandler, port=0)
+        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
         thread.daemon = True
         thread.start()
         thread.is_ready.wait()
@@ -52,10 +60,12 @@ def server_url(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any, server_url: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 900})
+    # bypass_csp lets the test inject axe-core; the pages themselves still send their policy.
+    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
     # Nothing leaves this machine: block every request that is not to the test server.
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server_url)
-                  else route.abort())
+    context.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(server_url) else route.abort()
+    )
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda exc: errors.append(str(exc)))

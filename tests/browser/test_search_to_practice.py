@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.browser.conftest import assert_accessible, sign_in
+from playwright.sync_api import expect
 
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,23 +16,23 @@ def test_icb_user_searches_and_opens_a_practice(page):
     assert_accessible(page)
     sign_in(page, "icb-a", DEMO_PASSWORD)
     page.wait_for_url("**/home/")
-    assert page.get_by_role("heading", name="Hello Imran").is_visible()
+    expect(page.get_by_role("heading", name="Hello Imran")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="Practices", exact=True).first.click()
     page.get_by_label("ODS code, name or postcode").fill("densham")
     page.get_by_role("button", name="Search").click()
-    assert "1 practice found" in page.locator("#result-count").inner_text()
+    expect(page.locator("#result-count")).to_contain_text("1 practice found")
     assert_accessible(page)
 
     page.get_by_role("link", name="The Densham Surgery").click()
     page.wait_for_url("**/practices/A81001/")
-    assert page.get_by_role("heading", name="The Densham Surgery", level=1).is_visible()
-    assert page.get_by_text("Patients per GP FTE").first.is_visible()
+    expect(page.get_by_role("heading", name="The Densham Surgery", level=1)).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Patients per GP FTE")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_role("link", name="STOCKTON PCN").first.click()
-    assert page.get_by_role("heading", name="STOCKTON PCN", level=1).is_visible()
+    expect(page.get_by_role("heading", name="STOCKTON PCN", level=1)).to_be_visible()
     assert_accessible(page)
     assert page.js_errors == []
 

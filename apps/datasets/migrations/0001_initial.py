@@ -4,38 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ImportLog',
+            name="ImportLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dataset', models.CharField(db_index=True, max_length=40)),
-                ('file_name', models.CharField(max_length=300)),
-                ('sha256', models.CharField(max_length=64)),
-                ('layout', models.CharField(blank=True, max_length=40)),
-                ('period', models.CharField(blank=True, max_length=40)),
-                ('status', models.CharField(choices=[('success', 'Loaded'), ('unchanged', 'Already loaded (file unchanged)'), ('failed', 'Failed, nothing changed'), ('dry_run', 'Dry run, nothing saved')], max_length=10)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField()),
-                ('rows_read', models.PositiveIntegerField(default=0)),
-                ('created', models.PositiveIntegerField(default=0)),
-                ('updated', models.PositiveIntegerField(default=0)),
-                ('unchanged', models.PositiveIntegerField(default=0)),
-                ('skipped', models.PositiveIntegerField(default=0)),
-                ('skip_reasons', models.JSONField(default=dict, help_text='reason → count')),
-                ('skip_examples', models.JSONField(default=list, help_text="first skipped rows, e.g. 'row 12, column X: …'")),
-                ('message', models.TextField(blank=True)),
-                ('triggered_by', models.CharField(blank=True, max_length=150)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("dataset", models.CharField(db_index=True, max_length=40)),
+                ("file_name", models.CharField(max_length=300)),
+                ("sha256", models.CharField(max_length=64)),
+                ("layout", models.CharField(blank=True, max_length=40)),
+                ("period", models.CharField(blank=True, max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("success", "Loaded"),
+                            ("unchanged", "Already loaded (file unchanged)"),
+                            ("failed", "Failed, nothing changed"),
+                            ("dry_run", "Dry run, nothing saved"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField()),
+                ("rows_read", models.PositiveIntegerField(default=0)),
+                ("created", models.PositiveIntegerField(default=0)),
+                ("updated", models.PositiveIntegerField(default=0)),
+                ("unchanged", models.PositiveIntegerField(default=0)),
+                ("skipped", models.PositiveIntegerField(default=0)),
+                ("skip_reasons", models.JSONField(default=dict, help_text="reason → count")),
+                (
+                    "skip_examples",
+                    models.JSONField(default=list, help_text="first skipped rows, e.g. 'row 12, column X: …'"),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("triggered_by", models.CharField(blank=True, max_length=150)),
             ],
             options={
-                'ordering': ['-started_at'],
-                'indexes': [models.Index(fields=['dataset', '-started_at'], name='datasets_im_dataset_3cd6bb_idx')],
+                "ordering": ["-started_at"],
+                "indexes": [models.Index(fields=["dataset", "-started_at"], name="datasets_im_dataset_3cd6bb_idx")],
             },
         ),
     ]

@@ -40,18 +40,18 @@ class Command(BaseCommand):
         if practice_x is None or practice_y is None:
             raise CommandError("no open practices in the demo ICBs; load the national data first")
         personas = [
-            ("national", "Nadia", "National", Role.NATIONAL, None, None, "NHS England primary care"),
-            ("icb-a", "Imran", f"ICB ({icb_a.short_name})", Role.ICB, icb_a, None, ""),
-            ("icb-b", "Beth", f"ICB ({icb_b.short_name})", Role.ICB, icb_b, None, ""),
-            ("practice-x", "Priya", f"Practice manager ({practice_x.code})", Role.PRACTICE, None, practice_x, ""),
-            ("practice-y", "Yusuf", f"Practice manager ({practice_y.code})", Role.PRACTICE, None, practice_y, ""),
-            ("provider", "Chris", "Coach", Role.PROVIDER, None, None, "Improvement faculty (demo)"),
-            ("lmc", "Lena", "LMC", Role.LMC, icb_a, None, f"{icb_a.short_name} LMC"),
+            ("national", "Nadia", "Okafor", Role.NATIONAL, None, None, "NHS England primary care"),
+            ("icb-a", "Imran", "Shah", Role.ICB, icb_a, None, ""),
+            ("icb-b", "Beth", "Morgan", Role.ICB, icb_b, None, ""),
+            ("practice-x", "Priya", "Patel", Role.PRACTICE, None, practice_x, ""),
+            ("practice-y", "Yusuf", "Ali", Role.PRACTICE, None, practice_y, ""),
+            ("provider", "Chris", "Evans", Role.PROVIDER, None, None, "Improvement faculty (demo)"),
+            ("lmc", "Lena", "Novak", Role.LMC, icb_a, None, f"{icb_a.short_name} LMC"),
         ]
         rows = []
         with transaction.atomic():
             for username, first, last, role, icb, practice, org in personas:
-                user, _ = User.objects.get_or_create(username=username)
+                user = User.objects.filter(username=username).first() or User(username=username)
                 user.first_name, user.last_name = first, last
                 user.email = f"{username}@example.org"
                 user.role, user.icb, user.practice, user.organisation = role, icb, practice, org

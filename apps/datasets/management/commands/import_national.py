@@ -42,16 +42,25 @@ class Command(BaseCommand):
         console = Console(file=self.stdout, force_terminal=False, width=120)
         logs: list[ImportLog] = []
         with Progress(
-            TextColumn("{task.description:<18}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(), console=console, disable=opts["quiet"], transient=True,
+            TextColumn("{task.description:<18}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=opts["quiet"],
+            transient=True,
         ) as progress:
             task = progress.add_task("national data", total=len(chosen))
             for src in chosen:
                 progress.update(task, description=src.id)
                 logs.append(
                     import_dataset(
-                        src, opts["path"], dry_run=opts["dry_run"], force=opts["force"],
-                        triggered_by="import_national", refresh=False,
+                        src,
+                        opts["path"],
+                        dry_run=opts["dry_run"],
+                        force=opts["force"],
+                        triggered_by="import_national",
+                        refresh=False,
                     )
                 )
                 progress.advance(task)
@@ -59,12 +68,32 @@ class Command(BaseCommand):
             with transaction.atomic():
                 refresh_register()
         if not opts["quiet"]:
-            table = Table("dataset", "status", "layout", "period", "read", "created", "updated", "unchanged",
-                          "skipped", "ms", title="National data import")
+            table = Table(
+                "dataset",
+                "status",
+                "layout",
+                "period",
+                "read",
+                "created",
+                "updated",
+                "unchanged",
+                "skipped",
+                "ms",
+                title="National data import",
+            )
             for log in logs:
-                table.add_row(log.dataset, log.get_status_display(), log.layout, log.period, f"{log.rows_read:,}",
-                              f"{log.created:,}", f"{log.updated:,}", f"{log.unchanged:,}", f"{log.skipped:,}",
-                              str(log.duration_ms))
+                table.add_row(
+                    log.dataset,
+                    log.get_status_display(),
+                    log.layout,
+                    log.period,
+                    f"{log.rows_read:,}",
+                    f"{log.created:,}",
+                    f"{log.updated:,}",
+                    f"{log.unchanged:,}",
+                    f"{log.skipped:,}",
+                    str(log.duration_ms),
+                )
             console.print(table)
             for log in logs:
                 if log.skip_reasons:

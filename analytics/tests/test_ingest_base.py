@@ -1,0 +1,152 @@
+"""The shared contract: date parsing, file sniffing, and failure modes every parser must share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analytics.ingest import PARSERS
+from analytics.ingest.base import (
+    DatasetFormatError,
+    Field,
+    check_field_counts,
+    convert,
+    dates_of,
+    financial_year_from_name,
+    load_table,
+    number_rows,
+    parse_date_any,
+)
+from analytics.tests.support import FIXTURE_FILES
+
+# Every textual date form parse_date_any documents, as strftime formats. Two-digit years read as 20xx.
+FORMATS = [
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "%d/%m/%Y",
+    "%d%b%Y",
+    "%d%b%Y:upper",
+    "%d-%b-%y",
+    "%Y-%m-%d %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+]
+_dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31))
+
+
+def _render(d: dt.date, fmt: str) -> str:
+    if fmt.endswith(":upper"):
+        return d.strftime(fmt.removesuffix(":upper")).upper()  # 01JAN2021
+    return d.strftime(fmt)  # 01May2022 (title case), 01-Sep-20
+
+
+@settings(max_examples=150, deadline=None)
+@given(d=_dates, fmt=st.sampled_from(FORMATS))
+def test_parse_date_any_round_trips_every_form(d: dt.date, fmt: str) -> None:
+    if fmt == "%d-%b-%y" and d.year < 2000:
+        d = d.replace(year=2000 + d.year % 100)  # two-digit years are this century by design
+    text = _render(d, fmt)
+    assert parse_date_any(text) == d
+    assert parse_date_any(f"  {text} ") == d
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.one_of(_dates.map(lambda d: d.strftime("%Y%m%d")), st.text(max_size=10)), max_size=20))
+def test_vectorised_dates_agree_with_parse_date_any(values: list[str]) -> None:
+    def one(v: str) -> dt.date | None:
+        try:
+            return parse_date_any(v)
+        except ValueError:
+            return None
+
+    got = dates_of(pl.Series("d", values, dtype=pl.Utf8)).to_list()
+    assert got == [one(v) for v in values]
+
+
+def test_parse_date_any_rejects_impossible_dates() -> None:
+    assert parse_date_any("") is None
+    assert parse_date_any(None) is None
+    for bad in ("31/02/2020", "20250431", "01FOO2021", "yesterday"):
+        with pytest.raises(ValueError):
+            parse_date_any(bad)
+
+
+def test_financial_year_from_name() -> None:
+    assert financial_year_from_name("QOF 2022-23.csv", None, file="x") == "2022-23"
+    assert financial_year_from_name("nhspaymentsgp-22-23-prac-csv.csv", None, file="x") == "2022-23"
+    assert financial_year_from_name("anything.csv", "2019-20", file="x") == "2019-20"
+    with pytest.raises(DatasetFormatError):
+        financial_year_from_name("nhspaymentsgp-22-25.csv", None, file="x")  # not consecutive years
+
+
+def test_ragged_check_counts_quoted_delimiters_and_line_breaks() -> None:
+    check_field_counts('a,b,c\n"x, y",2,3\r\n"multi\nline",5,6\n\n', ",", 3, "f.csv")
+    with pytest.raises(DatasetFormatError, match="line 3 has 2"):
+        check_field_counts('a,b,c\n1,2,3\n"x, y",2\n', ",", 3, "f.csv")
+
+
+def test_first_valid_row_wins_duplicates() -> None:
+    df = number_rows(pl.DataFrame({"code": ["A81001", "A81001", "A81001"], "n": ["x", "5", "6"]}))
+    rows, skips = convert(
+        df, [Field("code", "code"), Field("n", "n", "int", maximum=10)], key=["code"], key_label="practice code"
+    )
+    assert rows.get_column("n").to_list() == [5]
+    assert [(s.row, s.reason) for s in skips] == [(1, "unreadable number 'x'"), (3, "duplicate practice code A81001")]
+
+
+def test_null_tokens_are_null_never_zero(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text("a,b,c,d\nNA,-,,N/A\n1,2,3,4\n")
+    t = load_table(f)
+    assert t.frame.row(0) == (1, None, None, None, None)
+
+
+def test_registry_has_every_dataset() -> None:
+    assert set(PARSERS) == set(FIXTURE_FILES)
+    assert len(PARSERS) == 13
+
+
+@pytest.mark.parametrize("dataset", sorted(PARSERS))
+def test_empty_binary_and_one_column_files_are_format_errors(dataset: str, tmp_path: Path) -> None:
+    name = FIXTURE_FILES[dataset].name  # keep the real name: some parsers read the year from it
+    parse = PARSERS[dataset]
+    f = tmp_path / name
+    for content, message in (
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        (b"PK\x03\x04\x00\x00binary\x00\xff" * 20, "binary|workbook"),
+        (b"just one column\nvalue\n", "single column|27 comma-separated|workbook"),
+    ):
+        f.write_bytes(content)
+        with pytest.raises(DatasetFormatError, match=message):
+            parse(f)
+
+
+@pytest.mark.parametrize("dataset", sorted(d for d in PARSERS if d != "epcn"))
+def test_truncated_last_line_is_a_format_error(dataset: str, tmp_path: Path) -> None:
+    src = FIXTURE_FILES[dataset]
+    f = tmp_path / src.name
+    data = src.read_bytes().rstrip(b"\r\n")
+    cut = data.rfind(b"\n") + 1 + 5  # keep five bytes of the last line
+    f.write_bytes(data[:cut])
+    if dataset == "qof_prevalence":
+        shutil.copy(src.with_name("MAPPING_INDICATORS_2021_v2.csv"), tmp_path)
+    with pytest.raises(DatasetFormatError, match="ragged or truncated"):
+        PARSERS[dataset](f)
+
+
+@pytest.mark.parametrize("dataset", sorted(PARSERS))
+def test_fixtures_parse_cleanly_into_typed_frames(dataset: str) -> None:
+    p = PARSERS[dataset](FIXTURE_FILES[dataset])
+    assert p.dataset == dataset
+    assert p.layout and p.period
+    assert 10 <= p.rows_read <= 30
+    for frame in p.frames.values():
+        assert frame.height > 0
+        assert "_row" not in frame.columns
+        assert not any(c.startswith(("raw:", "_")) for c in frame.columns)

@@ -1,0 +1,142 @@
+"""Benchmark: the full national import against (a) polars reading the same files — the floor — and (b) a naive
+row-by-row Django ORM importer for epraccur and registrations — the baseline — all in one run, one process.
+
+Run: .venv/bin/python bench/import_national.py   (uses a throwaway SQLite file; prints times and ratios)
+Targets (issue 3): >= 20x faster than the baseline, within 5x of the floor, under 10 s in total.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB = Path(tempfile.mkdtemp(prefix="bench-import-")) / "bench.sqlite3"
+os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpsupport.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import polars as pl  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+
+from analytics.ingest.base import parse_date_any  # noqa: E402
+from apps.datasets.loaders import refresh_register  # noqa: E402
+from apps.datasets.registry import get_source, sources  # noqa: E402
+from apps.datasets.services import import_dataset  # noqa: E402
+from apps.practices.models import ListSizeSnapshot, Practice  # noqa: E402
+
+STATUS = {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"}
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def floor_read_all() -> int:
+    """Polars reading every shipped file into frames: what any import must at least do."""
+    rows = 0
+    for s in sources():
+        f = s.file
+        if f.suffix == ".xlsx":
+            for sheet in ("PCNDetails", "PCN Core Partner Details"):
+                rows += pl.read_excel(f, sheet_name=sheet, engine="calamine").height
+        elif s.id == "locations":
+            rows += pl.read_csv(f, separator="¬", encoding="latin1", quote_char=None, infer_schema=False).height
+        elif s.id == "epraccur":
+            rows += pl.read_csv(f, has_header=False, infer_schema=False).height
+        else:
+            rows += pl.read_csv(f, infer_schema=False, encoding="utf8-lossy").height
+    return rows
+
+
+def full_import() -> None:
+    for s in sources():
+        log = import_dataset(s, force=True, refresh=False)
+        assert log.status == "success", (s.id, log.message)
+    with transaction.atomic():
+        refresh_register()
+
+
+def our_two() -> None:
+    for sid in ("epraccur", "registrations"):
+        log = import_dataset(get_source(sid), force=True)
+        assert log.status == "success", log.message
+
+
+def naive_two() -> None:
+    """What a first attempt looks like: csv.reader, one update_or_create per row (in one transaction)."""
+    with transaction.atomic():
+        with open(get_source("epraccur").file, newline="", encoding="latin-1") as fh:
+            for r in csv.reader(fh):
+                if r[25] != "4" or r[0].startswith("W"):
+                    continue
+                Practice.objects.update_or_create(
+                    code=r[0],
+                    defaults={
+                        "name": r[1],
+                        "status": STATUS.get(r[12], "closed"),
+                        "postcode": r[9],
+                        "postcode_compact": r[9].replace(" ", ""),
+                        "open_date": parse_date_any(r[10]),
+                        "close_date": parse_date_any(r[11]),
+                        "address": ", ".join(x for x in r[4:9] if x),
+                        "phone": r[17],
+                        "ods_region_code": r[2],
+                        "ods_icb_code": r[3],
+                        "ods_sub_icb_code": r[14],
+                    },
+                )
+        with open(get_source("registrations").file, newline="", encoding="utf-8-sig") as fh:
+            for row in csv.DictReader(fh):
+                try:
+                    practice = Practice.objects.get(code=row["CODE"])
+                except Practice.DoesNotExist:
+                    continue
+                ListSizeSnapshot.objects.update_or_create(
+                    practice=practice,
+                    extract_date=parse_date_any(row["EXTRACT_DATE"]),
+                    defaults={"patients": int(row["NUMBER_OF_PATIENTS"])},
+                )
+
+
+def reset() -> None:
+    call_command("flush", interactive=False, verbosity=0)
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    t_floor, floor_rows = timed(floor_read_all)
+    reset()
+    t_full, _ = timed(full_import)
+    open_n = Practice.objects.filter(status="active").count()
+    t_rerun, _ = timed(full_import)
+    reset()
+    t_ours2, _ = timed(our_two)
+    reset()
+    t_naive2, _ = timed(naive_two)
+    naive_n = Practice.objects.count()
+    print(f"files: {len(sources())}, rows read by the floor: {floor_rows:,}; open English practices: {open_n:,}")
+    print(f"floor   polars read of all files            {t_floor:7.2f} s")
+    print(
+        f"ours    full import, empty database         {t_full:7.2f} s   = {t_full / t_floor:5.1f}x the floor"
+        f"  (target <= 5x, < 10 s)"
+    )
+    print(f"ours    full re-import, nothing changes     {t_rerun:7.2f} s")
+    print(f"ours    epraccur + registrations            {t_ours2:7.2f} s")
+    print(f"naive   epraccur + registrations, ORM rows  {t_naive2:7.2f} s   ({naive_n:,} practices)")
+    print(f"speed-up over the naive baseline: {t_naive2 / t_ours2:5.1f}x  (target >= 20x)")
+
+
+if __name__ == "__main__":
+    main()
