@@ -52,7 +52,9 @@ def floor_read_all() -> int:
             for sheet in ("PCNDetails", "PCN Core Partner Details"):
                 rows += pl.read_excel(f, sheet_name=sheet, engine="calamine").height
         elif s.id == "locations":
-            rows += pl.read_csv(f, separator="¬", encoding="latin1", quote_char=None, infer_schema=False).height
+            # polars takes one-byte separators only: decode latin-1 and swap the ¬ for a unit separator
+            text = f.read_bytes().decode("latin-1").replace("¬", "\x1f")
+            rows += pl.read_csv(text.encode(), separator="\x1f", quote_char=None, infer_schema=False).height
         elif s.id == "epraccur":
             rows += pl.read_csv(f, has_header=False, infer_schema=False).height
         else:

@@ -52,7 +52,17 @@ def database_from_url(url: str, base_dir: str) -> dict[str, object]:
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
         name = path[1:] if path.startswith("//") else os.path.join(base_dir, path.lstrip("/"))
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name, "OPTIONS": {"timeout": 20}}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                "timeout": 20,
+                # IMMEDIATE: a writing transaction takes the write lock at BEGIN, so two writers queue instead of
+                # failing mid-way; WAL lets readers carry on while one writes.
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;",
+            },
+        }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
             "ENGINE": "django.db.backends.postgresql",

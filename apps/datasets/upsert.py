@@ -107,14 +107,18 @@ def upsert(
             # Table and column names come from the model's _meta and are quoted; values are parameters.
             names, marks = ", ".join(q(c.column) for c in cols), ", ".join(["%s"] * len(cols))
             sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+            has_json = any(isinstance(f, models.JSONField) for f in own)
             for i in range(0, len(inserts), BATCH):
-                cur.executemany(sql, [[*_prep(own, r), *defaults] for r in inserts[i : i + BATCH]])
+                batch = inserts[i : i + BATCH]
+                if has_json:
+                    batch = [_prep(own, r) for r in batch]
+                cur.executemany(sql, [(*r, *defaults) for r in batch] if defaults else batch)
             counts.created = len(inserts)
         if updates and val_cols:
             sets = ", ".join(f"{q(c.column)} = %s" for c in val_cols)
             where = " AND ".join(f"{q(c.column)} = %s" for c in key_cols)
             sql = f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
-            params = [[*_prep(val_cols, r[nk : nk + nf]), *r[:nk]] for r in updates]
+            params = [(*_prep(val_cols, r[nk : nk + nf]), *r[:nk]) for r in updates]
             for i in range(0, len(params), BATCH):
                 cur.executemany(sql, params[i : i + BATCH])
             counts.updated = len(updates)

@@ -148,7 +148,7 @@ class Practice(models.Model):
 class PCNMembership(models.Model):
     """A practice's membership of a PCN over time (ODS ePCN core partners, and the current mapping file)."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="pcn_memberships")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="pcn_memberships", db_index=False)
     pcn = models.ForeignKey(PCN, on_delete=models.CASCADE, related_name="memberships")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
@@ -164,7 +164,7 @@ class PCNMembership(models.Model):
 class ListSizeSnapshot(models.Model):
     """Registered patients at an extract date (Patients Registered at a GP Practice)."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="list_sizes")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="list_sizes", db_index=False)
     extract_date = models.DateField()
     patients = models.PositiveIntegerField()
 
@@ -179,7 +179,7 @@ class ListSizeSnapshot(models.Model):
 class WorkforceYear(models.Model):
     """Mean FTE and headcount over a financial year; ``fy_end_year`` 2023 means FY 2022/23."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="workforce_years")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="workforce_years", db_index=False)
     fy_end_year = models.PositiveSmallIntegerField()
     patients = models.FloatField(null=True)
     gp_fte = models.FloatField(null=True, help_text="Fully qualified GPs excluding trainees and locums")
@@ -238,7 +238,7 @@ class CQCRating(models.Model):
         REQUIRES_IMPROVEMENT = "Requires improvement"
         INADEQUATE = "Inadequate"
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="cqc_ratings")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="cqc_ratings", db_index=False)
     location_name = models.CharField(max_length=200)
     rating = models.CharField(max_length=30, choices=Rating.choices)
     rating_year = models.PositiveSmallIntegerField(null=True)
@@ -253,7 +253,7 @@ class CQCRating(models.Model):
 
 
 class QOFAchievement(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="qof")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="qof", db_index=False)
     qof_year = models.CharField(max_length=7, help_text="e.g. 2022-23")
     points = models.FloatField()
     max_points = models.FloatField()
@@ -269,7 +269,7 @@ class QOFAchievement(models.Model):
 
 
 class QOFPrevalence(models.Model):
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="prevalence")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="prevalence", db_index=False)
     qof_year = models.CharField(max_length=7)
     group_code = models.CharField(max_length=8)
     register = models.PositiveIntegerField()
@@ -302,7 +302,7 @@ class QOFGroup(models.Model):
 class PaymentsYear(models.Model):
     """NHS Payments to General Practice for one financial year. Money in integer pence."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="payments")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="payments", db_index=False)
     financial_year = models.CharField(max_length=7, help_text="e.g. 2022-23")
     registered_patients = models.FloatField(null=True)
     weighted_patients = models.FloatField(null=True)
