@@ -64,7 +64,8 @@ setup_assets() {
   local dist="node_modules/nhsuk-frontend/dist/nhsuk" out="static/vendor/nhsuk"
   if [ ! -f "$out/.stamp" ] || [ "$(cat "$out/.stamp")" != "$want" ]; then
     rm -rf "$out"; mkdir -p "$out/root"
-    cp "$dist/nhsuk-frontend.min.css" "$dist/nhsuk-frontend.min.js" "$out/"
+    # the source maps too: the minified files reference them, and production collectstatic checks references
+    cp "$dist"/nhsuk-frontend.min.css{,.map} "$dist"/nhsuk-frontend.min.js{,.map} "$out/"
     cp -r "$dist/assets" "$out/root/assets"   # the CSS asks for /assets/... at the site root
     echo "$want" > "$out/.stamp"
   fi

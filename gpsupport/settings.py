@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gpsupport.env import ConfigError, database_from_url, env_bool, env_list, env_str
+from gpsupport.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -96,7 +96,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # The NHS.UK CSS asks for /assets/... at the site root; whitenoise serves the copied assets folder there.
 WHITENOISE_ROOT = BASE_DIR / "static" / "vendor" / "nhsuk" / "root"
@@ -129,7 +129,23 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Console mail while debugging (the demo); SMTP otherwise, configured by DJANGO_SMTP_* variables.
+_MAIL_BACKEND = f"django.core.mail.backends.{'console' if DEBUG else 'smtp'}.EmailBackend"
+MAILERS = {
+    "default": {
+        "BACKEND": env_str("DJANGO_EMAIL_BACKEND", _MAIL_BACKEND),
+        "OPTIONS": {}
+        if DEBUG
+        else {
+            "host": env_str("DJANGO_SMTP_HOST", "localhost"),
+            "port": env_int("DJANGO_SMTP_PORT", 25),
+            "username": env_str("DJANGO_SMTP_USER", ""),
+            "password": env_str("DJANGO_SMTP_PASSWORD", ""),
+            "use_tls": env_bool("DJANGO_SMTP_TLS", True),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DJANGO_FROM_EMAIL", "gp-resilience@localhost")
 
 LOGGING = {
     "version": 1,

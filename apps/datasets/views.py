@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,5 +20,15 @@ def source_list(request: HttpRequest) -> HttpResponse:
 
 @require(can_view_import_logs)
 def import_logs(request: HttpRequest) -> HttpResponse:
-    logs = ImportLog.objects.all()[:200]
-    return render(request, "datasets/logs.jinja", {"logs": logs})
+    dataset = request.GET.get("dataset", "")
+    logs = ImportLog.objects.all()
+    if dataset:
+        logs = logs.filter(dataset=dataset)
+    page = Paginator(logs, 25).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "dataset": dataset,
+        "datasets": [s.id for s in sources()],
+        "query_no_page": f"dataset={dataset}" if dataset else "",
+    }
+    return render(request, "datasets/logs.jinja", context)

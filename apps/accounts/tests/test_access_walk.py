@@ -73,3 +73,15 @@ def test_icb_a_user_sees_the_other_icb_register_because_it_is_open_data(client_f
     response = client_for("icb_a").get(reverse("practices:icb_detail", args=[ICB_B]))
     assert response.status_code == 200
     assert ICB_A not in response.content.decode().split("<main")[1][:200]
+
+
+def test_forbidden_page_explains_in_plain_words(client_for):
+    response = client_for("practice_x").get(reverse("datasets:logs"))
+    assert response.status_code == 403
+    assert "You do not have access to this page" in response.content.decode()
+
+
+def test_not_found_page_is_styled_and_offers_search(client_for):
+    response = client_for("icb_a").get("/no-such-page/")
+    assert response.status_code == 404
+    assert "search for the practice" in response.content.decode()
