@@ -118,3 +118,31 @@ def test_command_exits_non_zero_when_a_file_fails(tmp_path: Path):
 def test_unknown_dataset_name_is_a_clear_error():
     with pytest.raises(CommandError, match="unknown dataset 'nope'"):
         call_command("import_national", "nope")
+
+
+FIXTURES = Path(__file__).resolve().parents[3] / "analytics" / "tests" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("name", "extract"),
+    [
+        ("gp-reg-pat-prac-all_ccg_2021-01.csv", "2021-01-01"),
+        ("gp-reg-pat-prac-all_ccg_2022-05.csv", "2022-05-01"),
+        ("gp-reg-pat-prac-all_ccg_2020-09.csv", "2020-09-01"),
+    ],
+)
+def test_older_registrations_layouts_load_as_history(name: str, extract: str):
+    log = import_dataset(get_source("registrations"), FIXTURES / "registrations" / name)
+    assert log.status == ImportLog.Status.SUCCESS, log.message
+    assert log.layout == "ccg-legacy" and log.period == extract
+    assert log.created > 0
+    assert ListSizeSnapshot.objects.filter(extract_date=extract).count() == log.created
+    # an older extract never replaces the practice's latest list size
+    assert str(Practice.objects.get(code="A81001").list_size_date) == "2025-04-01"
+
+
+def test_the_2025_ods_layout_loads_and_is_named_in_the_log():
+    log = import_dataset(get_source("epraccur"), FIXTURES / "epraccur" / "epraccur_2025.csv", refresh=False)
+    assert log.status == ImportLog.Status.SUCCESS, log.message
+    assert log.layout == "ods-2025"
+    assert log.created + log.updated + log.unchanged > 0
