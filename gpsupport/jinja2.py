@@ -16,6 +16,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from apps.core import formatting
+from apps.practices import charts
 
 
 def url(name: str, *args: Any, **kwargs: Any) -> str:
@@ -65,6 +66,7 @@ def environment(**options: Any) -> Environment:
             "static": static,
             "url": url,
             "link": link,
+            "contribution_chart": charts.contribution_chart,
             "get_messages": get_messages,
             "today": date.today,
         }

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.practices",
     "apps.datasets",
+    "apps.indicators",
 ]
 
 MIDDLEWARE = [

@@ -5,4 +5,5 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("", include("apps.practices.urls")),
     path("data/", include("apps.datasets.urls")),
+    path("", include("apps.indicators.urls")),
 ]

@@ -64,6 +64,39 @@ def can_view_import_logs(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
 
 
+def can_see_watch_list(user: User, icb: ICB) -> bool:
+    """A watch list names practices of concern: only that ICB's own team sees it."""
+    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == icb.pk
+
+
+def can_edit_watch_list(user: User, icb: ICB) -> bool:
+    return can_see_watch_list(user, icb)
+
+
+def can_see_watch_summary(user: User) -> bool:
+    """Counts per ICB, no practice named: the national team's view."""
+    return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+def can_see_practice_pressure(user: User, practice: Practice) -> bool:
+    """A practice's pressure score and its explanation: its ICB team and the practice itself.
+
+    Practices fear being labelled; the national team sees aggregates only, providers and LMCs see cases, not scores.
+    """
+    if not is_signed_in(user):
+        return False
+    if user.role == Role.ICB:
+        return practice.icb_id is not None and user.icb_id == practice.icb_id
+    if user.role == Role.PRACTICE:
+        return user.practice_id == practice.pk
+    return False
+
+
+def can_see_backtest(user: User) -> bool:
+    """The back-test is aggregate (AUC, precision) and names no practice."""
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
+
+
 def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """View decorator: 403 unless ``check(request.user)``."""
 

@@ -47,3 +47,40 @@ def ratio_chart(points: Sequence[tuple[str, float | None]], title: str, width: i
     parts.append("</svg>")
     # Every text piece above went through escape(); numbers are formatted by us.
     return Markup("".join(parts))  # noqa: S704
+
+
+def contribution_chart(explanation: Sequence[dict[str, object]], width: int = 560) -> Markup:
+    """Horizontal bars: each indicator's contribution to the composite score (missing ones labelled)."""
+    items = list(explanation)
+    if not items:
+        return Markup("")
+    row_h, label_w, pad = 24, 230, 8
+    height = row_h * len(items) + pad * 2
+    values = [float(v) for e in items if isinstance(v := e.get("contribution"), int | float)]
+    top = max(values) if values else 1.0
+    top = top or 1.0
+    plot_w = width - label_w - 60
+    parts = [
+        f'<svg class="app-chart app-chart--wide" viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Contribution of each indicator to the score" xmlns="http://www.w3.org/2000/svg">',
+        "<title>Contribution of each indicator to the score</title>",
+    ]
+    for i, e in enumerate(items):
+        y = pad + i * row_h
+        title = escape(str(e.get("title", e.get("id", ""))))
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12" fill="#212b32">{title}</text>'
+        )
+        c = e.get("contribution")
+        if isinstance(c, int | float):
+            w = plot_w * float(c) / top
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 0):.1f}" height="{row_h - 8}" fill="#005eb8"/>'
+                f'<text x="{label_w + max(w, 0) + 4:.1f}" y="{y + 16}" font-size="12" '
+                f'fill="#212b32">{float(c):.1f}</text>'
+            )
+        else:
+            parts.append(f'<text x="{label_w + 4}" y="{y + 16}" font-size="12" fill="#4c6272">missing</text>')
+    parts.append("</svg>")
+    # Every text piece went through escape(); numbers are formatted here.
+    return Markup("".join(parts))  # noqa: S704

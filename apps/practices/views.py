@@ -9,7 +9,14 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import get_icb_for, get_pcn_for, get_practice_for, home_icb, practices_visible_to
+from apps.accounts.access import (
+    can_see_practice_pressure,
+    get_icb_for,
+    get_pcn_for,
+    get_practice_for,
+    home_icb,
+    practices_visible_to,
+)
 from apps.core.exports import FORMATS, table_download
 from apps.practices import charts
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
@@ -115,6 +122,12 @@ def practice_search(request: HttpRequest) -> HttpResponse:
 
 def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
     practice = get_practice_for(request.user, code)  # type: ignore[arg-type]
+    pressure = None
+    if can_see_practice_pressure(request.user, practice):  # type: ignore[arg-type]
+        from apps.indicators.services import current_run
+
+        run = current_run()
+        pressure = run.scores.filter(practice=practice).first() if run else None
     workforce = list(practice.workforce_years.all())
     snapshots = list(practice.list_sizes.all())
     payments = list(practice.payments.all())
@@ -127,6 +140,7 @@ def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
         "payments": payments,
         "memberships": list(practice.pcn_memberships.select_related("pcn")),
         "prevalence": list(practice.prevalence.order_by("group_code")),
+        "pressure": pressure,
         "chart": charts.ratio_chart(
             [(w.financial_year, w.patients_per_gp_fte) for w in workforce], "Patients per GP FTE"
         ),

@@ -29,7 +29,15 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "practices:pcn_detail": (("U89141",), SIGNED_IN),
     "datasets:sources": ((), SIGNED_IN),
     "datasets:logs": ((), {"national", "icb_a", "icb_b"}),
+    # Watch lists name practices of concern: the ICB's own team only; the national team sees counts.
+    "indicators:watch_home": ((), {"national"}),  # ICB users are redirected to their own list
+    "indicators:watch_list": ((ICB_A,), {"icb_a"}),
+    "indicators:watch_practice": ((ICB_A, "A81001"), {"icb_a"}),
+    "indicators:definitions": ((), SIGNED_IN),
+    "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
+    "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
 }
+REDIRECTS = {("indicators:watch_home", "icb_a"), ("indicators:watch_home", "icb_b")}
 
 
 def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
@@ -54,7 +62,12 @@ def test_url_as_persona(client_for, name, persona):
     args, allowed = EXPECTED[name]
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
-    if persona in allowed:
+    if (name, persona) in REDIRECTS:
+        assert (
+            response.status_code == 302
+            and f"/watch-list/{ICB_A if persona == 'icb_a' else ICB_B}/" in response["Location"]
+        )
+    elif persona in allowed:
         assert response.status_code == 200, (name, persona, response.status_code)
     elif persona == "anonymous":
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], (name, response)

@@ -1,0 +1,149 @@
+"""Adapter between the Django-free scoring core and the database: store a scoring run and make it current."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+
+from analytics.indicators import IndicatorDefinition
+from analytics.national import NationalData
+from analytics.scoring import Explanation, Scored, explain_all, score_as_of
+from apps.indicators.models import PracticeScore, ScoringRun
+from apps.practices.models import Practice
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _explanation_json(items: Sequence[Explanation], datasets: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": e.indicator_id,
+            "title": e.title,
+            "group": e.group,
+            "value": e.value,
+            "value_text": e.value_text,
+            "national_pct": e.national_percentile,
+            "icb_pct": e.icb_percentile,
+            "contribution": e.contribution,
+            "weight": e.weight,
+            "period": e.period,
+            "source": datasets.get(e.indicator_id, ""),
+            "flagged": e.flagged,
+            "sentence": e.sentence,
+            "missing": e.missing,
+        }
+        for e in items
+    ]
+
+
+@transaction.atomic
+def store_run(
+    scored: Scored,
+    as_of: date,
+    *,
+    created_by: str = "",
+    backtest: Any = None,
+    backtest_text: str = "",
+    make_current: bool = True,
+    trend: dict[str, dict[str, float | None]] | None = None,
+) -> ScoringRun:
+    """Save every practice's score and explanation as a new run; optionally make it the current one."""
+    definitions = definitions_as_loaded(scored.definitions)
+    frame = scored.frame
+    periods: dict[str, str] = {}
+    for d in scored.definitions:
+        col = f"{d.id}__period"
+        if col in frame.columns:
+            common = Counter(p for p in frame.get_column(col).to_list() if p)
+            periods[d.id] = common.most_common(1)[0][0] if common else ""
+    run = ScoringRun.objects.create(
+        as_of=as_of,
+        created_by=created_by,
+        definitions=definitions,
+        definitions_sha256=definitions_sha256(scored.definitions),
+        data_periods=periods,
+        practice_count=frame.height,
+        backtest=_jsonable(backtest) if backtest is not None else None,
+        backtest_text=backtest_text,
+    )
+    ids = dict(Practice.objects.values_list("code", "id"))
+    icbs = dict(Practice.objects.values_list("code", "icb_id"))
+    ranked = frame.with_columns(
+        icb_rank=pl.col("composite").rank(method="min", descending=True).over("icb_code").cast(pl.Int64)
+    )
+    explanations = explain_all(scored)
+    datasets = {d.id: d.dataset for d in scored.definitions}
+    rows = []
+    for r in ranked.select(
+        "practice_code", "composite", "rank", "icb_rank", "coverage", "flags", "flag_count"
+    ).iter_rows(named=True):
+        pid = ids.get(r["practice_code"])
+        if pid is None:
+            continue
+        rows.append(
+            PracticeScore(
+                run=run,
+                practice_id=pid,
+                icb_id=icbs.get(r["practice_code"]),
+                composite=r["composite"],
+                rank=r["rank"],
+                icb_rank=r["icb_rank"] if r["composite"] is not None else None,
+                coverage=r["coverage"] or 0.0,
+                flag_count=r["flag_count"] or 0,
+                flags=list(r["flags"] or []),
+                explanation=_explanation_json(explanations[r["practice_code"]], datasets),
+                trend={d: by_code.get(r["practice_code"]) for d, by_code in (trend or {}).items()},
+            )
+        )
+    PracticeScore.objects.bulk_create(rows, batch_size=1000)
+    if make_current:
+        make_run_current(run)
+    return run
+
+
+def trend_scores(
+    data: NationalData, dates: Sequence[date], definitions: Sequence[IndicatorDefinition]
+) -> dict[str, dict[str, float | None]]:
+    """Composite score of every practice at each date: how pressure moved across the years with data."""
+    out: dict[str, dict[str, float | None]] = {}
+    for d in dates:
+        frame = score_as_of(data, d, definitions).frame
+        out[d.isoformat()] = dict(zip(frame["practice_code"].to_list(), frame["composite"].to_list(), strict=True))
+    return out
+
+
+def make_run_current(run: ScoringRun) -> None:
+    with transaction.atomic():
+        ScoringRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
+        ScoringRun.objects.filter(pk=run.pk).update(is_current=True)
+    run.is_current = True
+
+
+def definitions_as_loaded(definitions: Sequence[IndicatorDefinition]) -> list[dict[str, Any]]:
+    return [_jsonable(d) for d in definitions]
+
+
+def definitions_sha256(definitions: Sequence[IndicatorDefinition]) -> str:
+    """A fingerprint of the definitions, so a run says exactly which version of the index made it."""
+    blob = json.dumps(definitions_as_loaded(definitions), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,206 @@
+"""Watch-list business rules. Every decision is checked against the access rules, needs a rationale, and writes an
+immutable, attributed history row in the same transaction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from apps.accounts.access import can_edit_watch_list
+from apps.accounts.models import User
+from apps.indicators.models import REVIEW_INTERVAL, LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
+from apps.practices.models import ICB, Practice, PracticeStatus
+
+TOP_SHARE = 0.10  # the national top 10% by composite score are on their ICB's watch list by score
+FLAGS_FOR_LIST = 2  # …and so is any practice meeting two or more national criteria
+MIN_RATIONALE = 10
+
+
+def current_run() -> ScoringRun | None:
+    return ScoringRun.objects.filter(is_current=True).first()
+
+
+def run_for(run_id: str | None) -> ScoringRun | None:
+    """The run asked for by id (an older run stays readable), else the current one."""
+    if run_id and run_id.isdigit():
+        return ScoringRun.objects.filter(pk=int(run_id)).first() or current_run()
+    return current_run()
+
+
+def listed_by_score(score: PracticeScore, practices_scored: int) -> bool:
+    cutoff = math.ceil(TOP_SHARE * practices_scored)
+    return (score.rank is not None and score.rank <= cutoff) or score.flag_count >= FLAGS_FOR_LIST
+
+
+@dataclass
+class WatchRow:
+    practice: Practice
+    score: PracticeScore | None
+    entry: WatchEntry | None
+    by_score: bool
+
+    @property
+    def on_list(self) -> bool:
+        if self.entry is not None:
+            return self.entry.status != WatchEntry.Status.REMOVED
+        return self.by_score
+
+    @property
+    def reasons(self) -> list[str]:
+        """The top reasons in words: the three largest contributions, then the national criteria met."""
+        if self.score is None:
+            return []
+        items = [e for e in self.score.explanation if e.get("contribution") is not None]
+        items.sort(key=lambda e: -(e["contribution"] or 0))
+        return [e["sentence"] for e in items[:3]]
+
+    @property
+    def trend(self) -> list[tuple[str, float | None]]:
+        """(year, composite) at each financial-year end with data, oldest first."""
+        if self.score is None:
+            return []
+        return [(d[:4], v) for d, v in sorted(self.score.trend.items())]
+
+    @property
+    def review_due(self) -> date | None:
+        return self.entry.review_due if self.entry else None
+
+    @property
+    def review_overdue(self) -> bool:
+        return bool(self.entry and self.entry.review_overdue and self.on_list)
+
+
+def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
+    """Every open practice of the ICB with its score and the ICB's decision, most pressure first."""
+    practices = {p.pk: p for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).select_related("pcn")}
+    scores = {}
+    if run is not None:
+        scores = {s.practice_id: s for s in PracticeScore.objects.filter(run=run, practice_id__in=practices)}
+    entries = {e.practice_id: e for e in WatchEntry.objects.filter(icb=icb).select_related("updated_by")}
+    n = run.practice_count if run else 0
+    rows = [
+        WatchRow(p, scores.get(pk), entries.get(pk), bool(scores.get(pk) and listed_by_score(scores[pk], n)))
+        for pk, p in practices.items()
+    ]
+    rows.sort(key=lambda r: (r.score is None or r.score.composite is None, -(r.score.composite or 0) if r.score else 0))
+    return rows
+
+
+def _check(user: User, practice: Practice, rationale: str) -> ICB:
+    if practice.icb is None or not can_edit_watch_list(user, practice.icb):
+        raise PermissionDenied("only the practice's own ICB team can change its watch-list entry")
+    if len(rationale.strip()) < MIN_RATIONALE:
+        raise ValidationError(f"Give a rationale of at least {MIN_RATIONALE} characters: every decision is recorded")
+    return practice.icb
+
+
+def _score_now(practice: Practice) -> float | None:
+    run = current_run()
+    if run is None:
+        return None
+    s = PracticeScore.objects.filter(run=run, practice=practice).first()
+    return s.composite if s else None
+
+
+def _entry(icb: ICB, practice: Practice, user: User, rationale: str, status: str) -> tuple[WatchEntry, str]:
+    entry = WatchEntry.objects.select_for_update().filter(icb=icb, practice=practice).first()
+    if entry is None:
+        entry = WatchEntry(
+            icb=icb,
+            practice=practice,
+            status=status,
+            rationale=rationale,
+            updated_by=user,
+            review_due=date.today() + REVIEW_INTERVAL,
+        )
+        return entry, ""
+    return entry, entry.status
+
+
+@transaction.atomic
+def add_to_watch_list(user: User, practice: Practice, rationale: str) -> WatchEntry:
+    icb = _check(user, practice, rationale)
+    entry, old = _entry(icb, practice, user, rationale, WatchEntry.Status.ADDED)
+    if old in (WatchEntry.Status.ADDED, WatchEntry.Status.FOLLOWED):
+        raise ValidationError("This practice is already on the watch list")
+    entry.status, entry.rationale, entry.updated_by = WatchEntry.Status.ADDED, rationale, user
+    entry.review_due = date.today() + REVIEW_INTERVAL
+    entry.save()
+    WatchChange.objects.create(
+        entry=entry,
+        action=WatchChange.Action.ADD,
+        old_value=old,
+        new_value=entry.status,
+        rationale=rationale,
+        score_at_change=_score_now(practice),
+        by=user,
+    )
+    return entry
+
+
+@transaction.atomic
+def remove_from_watch_list(user: User, practice: Practice, rationale: str) -> WatchEntry:
+    icb = _check(user, practice, rationale)
+    entry, old = _entry(icb, practice, user, rationale, WatchEntry.Status.REMOVED)
+    if old == WatchEntry.Status.REMOVED:
+        raise ValidationError("This practice is already removed from the watch list")
+    entry.status, entry.rationale, entry.updated_by = WatchEntry.Status.REMOVED, rationale, user
+    entry.save()
+    WatchChange.objects.create(
+        entry=entry,
+        action=WatchChange.Action.REMOVE,
+        old_value=old,
+        new_value=entry.status,
+        rationale=rationale,
+        score_at_change=_score_now(practice),
+        by=user,
+    )
+    return entry
+
+
+@transaction.atomic
+def set_local_rating(user: User, practice: Practice, rating: str, rationale: str) -> WatchEntry:
+    icb = _check(user, practice, rationale)
+    if rating not in LocalRating.values:
+        raise ValidationError(f"Choose a rating: {', '.join(LocalRating.labels)}")
+    entry, _ = _entry(icb, practice, user, rationale, WatchEntry.Status.FOLLOWED)
+    old = entry.local_rating
+    if old == rating:
+        raise ValidationError("The rating is already that")
+    entry.local_rating, entry.rationale, entry.updated_by = rating, rationale, user
+    entry.save()
+    WatchChange.objects.create(
+        entry=entry,
+        action=WatchChange.Action.RATE,
+        old_value=old,
+        new_value=rating,
+        rationale=rationale,
+        score_at_change=_score_now(practice),
+        by=user,
+    )
+    return entry
+
+
+@transaction.atomic
+def record_review(user: User, practice: Practice, rationale: str) -> WatchEntry:
+    """The six-monthly review: what was decided, and the next review date."""
+    icb = _check(user, practice, rationale)
+    entry, _ = _entry(icb, practice, user, rationale, WatchEntry.Status.FOLLOWED)
+    old = entry.review_due.isoformat() if entry.pk else ""
+    entry.review_due = date.today() + REVIEW_INTERVAL
+    entry.rationale, entry.updated_by = rationale, user
+    entry.save()
+    WatchChange.objects.create(
+        entry=entry,
+        action=WatchChange.Action.REVIEW,
+        old_value=old,
+        new_value=entry.review_due.isoformat(),
+        rationale=rationale,
+        score_at_change=_score_now(practice),
+        by=user,
+    )
+    return entry

@@ -1,0 +1,41 @@
+"""The scoring command stores versioned runs; exactly one is current; old runs stay readable."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+
+from apps.indicators.models import PracticeScore, ScoringRun
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_run_becomes_current_and_the_old_one_stays_readable():
+    old = ScoringRun.objects.get(is_current=True)
+    call_command("score_practices", as_of=date(2024, 4, 1), stdout=io.StringIO())
+    new = ScoringRun.objects.get(is_current=True)
+    assert new.pk != old.pk and new.as_of == date(2024, 4, 1)
+    old.refresh_from_db()
+    assert not old.is_current and PracticeScore.objects.filter(run=old).count() == old.practice_count
+    assert new.data_periods and new.definitions_sha256 == old.definitions_sha256
+
+
+def test_if_stale_does_nothing_when_the_current_run_is_up_to_date():
+    out = io.StringIO()
+    call_command("score_practices", if_stale=True, stdout=out)
+    call_command("score_practices", if_stale=True, stdout=out)
+    assert "up to date" in out.getvalue()
+    assert ScoringRun.objects.filter(as_of=date.today()).count() == 1
+
+
+def test_an_earlier_as_of_date_uses_only_earlier_data():
+    call_command("score_practices", as_of=date(2023, 4, 1), stdout=io.StringIO())
+    run = ScoringRun.objects.get(is_current=True)
+    later = ("2023-24", "2024-25", "2023/24", "2024/25", "2025-04", "Apr 2025")
+    for period in run.data_periods.values():
+        assert not any(x in period for x in later), run.data_periods
+    # CQC ratings come from the April 2024 file, but only ratings published before the as-of date are used
+    assert "published" in run.data_periods["cqc_rating"]

@@ -1,0 +1,193 @@
+"""Watch list, indicator definitions and back-test pages. Access through apps.accounts.access only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from apps.accounts.access import (
+    can_see_backtest,
+    can_see_watch_list,
+    can_see_watch_summary,
+    get_icb_for,
+    is_signed_in,
+    require,
+)
+from apps.accounts.models import Role
+from apps.core.exports import FORMATS, table_download
+from apps.indicators import services
+from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
+from apps.practices.models import ICB, Practice, PracticeStatus
+
+SHOW = {"listed": "On the watch list", "all": "All practices", "removed": "Removed by the ICB"}
+
+
+def watch_home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if getattr(user, "role", None) == Role.ICB and user.icb:  # type: ignore[union-attr]
+        return redirect("indicators:watch_list", code=user.icb.code)  # type: ignore[union-attr]
+    if not can_see_watch_summary(user):  # type: ignore[arg-type]
+        raise PermissionDenied
+    run = services.current_run()
+    rows = []
+    if run is not None:
+        cutoff = services.math.ceil(services.TOP_SHARE * run.practice_count)
+        by_score = dict(
+            PracticeScore.objects.filter(run=run, practice__status=PracticeStatus.ACTIVE)
+            .filter(Q(rank__lte=cutoff) | Q(flag_count__gte=services.FLAGS_FOR_LIST))
+            .values_list("icb")
+            .annotate(n=Count("id"))
+        )
+        entries: dict[int, list[WatchEntry]] = {}
+        for e in WatchEntry.objects.all():
+            entries.setdefault(e.icb_id, []).append(e)
+        for icb in ICB.objects.select_related("region").annotate(
+            open_n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
+        ):
+            mine = entries.get(icb.pk, [])
+            rows.append(
+                {
+                    "icb": icb,
+                    "open": icb.open_n,
+                    "by_score": by_score.get(icb.pk, 0),
+                    "added": sum(e.status == WatchEntry.Status.ADDED for e in mine),
+                    "removed": sum(e.status == WatchEntry.Status.REMOVED for e in mine),
+                    "overdue": sum(e.review_overdue and e.status != WatchEntry.Status.REMOVED for e in mine),
+                }
+            )
+    return render(request, "indicators/watch_summary.jinja", {"run": run, "rows": rows})
+
+
+def watch_list(request: HttpRequest, code: str) -> HttpResponse:
+    icb = get_icb_for(request.user, code)  # type: ignore[arg-type]
+    if not can_see_watch_list(request.user, icb):  # type: ignore[arg-type]
+        raise PermissionDenied
+    run = services.run_for(request.GET.get("run"))
+    show = request.GET.get("show", "listed")
+    show = show if show in SHOW else "listed"
+    flag = request.GET.get("flag", "")
+    overdue_only = request.GET.get("overdue") == "1"
+    rows = services.watch_rows(icb, run)
+    if show == "listed":
+        rows = [r for r in rows if r.on_list]
+    elif show == "removed":
+        rows = [r for r in rows if r.entry and r.entry.status == WatchEntry.Status.REMOVED]
+    if flag:
+        rows = [r for r in rows if r.score and flag in r.score.flags]
+    if overdue_only:
+        rows = [r for r in rows if r.review_overdue]
+    fmt = request.GET.get("download", "")
+    if fmt in FORMATS:
+        table = [
+            (
+                r.practice.code,
+                r.practice.name,
+                r.score.composite if r.score else None,
+                r.score.rank if r.score else None,
+                r.score.icb_rank if r.score else None,
+                "; ".join(r.score.flags) if r.score else "",
+                "; ".join(r.reasons),
+                r.entry.get_status_display() if r.entry else ("On the list by score" if r.by_score else ""),
+                r.entry.get_local_rating_display() if r.entry and r.entry.local_rating else "",
+                r.review_due.isoformat() if r.review_due else None,
+            )
+            for r in rows
+        ]
+        cols = [
+            "ods_code",
+            "name",
+            "score",
+            "national_rank",
+            "icb_rank",
+            "national_criteria_met",
+            "reasons",
+            "decision",
+            "local_rating",
+            "review_due",
+        ]
+        return table_download(table, cols, f"watch-list-{icb.code}", fmt)
+    all_flags = sorted({f for r in services.watch_rows(icb, run) if r.score for f in r.score.flags})
+    context = {
+        "icb": icb,
+        "run": run,
+        "rows": rows,
+        "show": show,
+        "shows": SHOW,
+        "flag": flag,
+        "flags": all_flags,
+        "overdue_only": overdue_only,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "indicators/watch_list.jinja", context)
+
+
+ACTIONS = {
+    "add": lambda u, p, d: services.add_to_watch_list(u, p, d["rationale"]),
+    "remove": lambda u, p, d: services.remove_from_watch_list(u, p, d["rationale"]),
+    "rate": lambda u, p, d: services.set_local_rating(u, p, d.get("rating", ""), d["rationale"]),
+    "review": lambda u, p, d: services.record_review(u, p, d["rationale"]),
+}
+
+
+def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpResponse:
+    icb = get_icb_for(request.user, code)  # type: ignore[arg-type]
+    if not can_see_watch_list(request.user, icb):  # type: ignore[arg-type]
+        raise PermissionDenied
+    practice = get_object_or_404(Practice.objects.select_related("pcn"), code=practice_code.upper(), icb=icb)
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    if request.method == "POST":
+        data = {k: request.POST.get(k, "").strip() for k in ("action", "rationale", "rating")}
+        action = ACTIONS.get(data["action"])
+        if action is None:
+            errors["action"] = "Choose what to do"
+        else:
+            try:
+                action(request.user, practice, data)
+            except ValidationError as exc:
+                errors["rationale" if "rationale" in exc.messages[0] else "action"] = exc.messages[0]
+            else:
+                messages.success(request, "Saved. The decision and your rationale are recorded in the history.")
+                return redirect("indicators:watch_practice", code=icb.code, practice_code=practice.code)
+    run = services.current_run()
+    score = PracticeScore.objects.filter(run=run, practice=practice).first() if run else None
+    entry = WatchEntry.objects.filter(icb=icb, practice=practice).first()
+    history = WatchChange.objects.filter(entry=entry).select_related("by") if entry else []
+    context = {
+        "icb": icb,
+        "p": practice,
+        "run": run,
+        "score": score,
+        "entry": entry,
+        "history": history,
+        "by_score": bool(score and run and services.listed_by_score(score, run.practice_count)),
+        "errors": errors,
+        "data": data,
+        "ratings": LocalRating.choices,
+    }
+    return render(request, "indicators/watch_practice.jinja", context, status=400 if errors else 200)
+
+
+def indicator_list(request: HttpRequest) -> HttpResponse:
+    from analytics.indicators import load_definitions
+
+    if not is_signed_in(request.user):
+        raise PermissionDenied
+    return render(request, "indicators/definitions.jinja", {"definitions": load_definitions()})
+
+
+@require(can_see_backtest)
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Every scoring run, newest first: as-of date, definitions fingerprint, data periods. Old runs stay readable."""
+    return render(request, "indicators/runs.jinja", {"runs": ScoringRun.objects.all()})
+
+
+@require(can_see_backtest)
+def backtest_page(request: HttpRequest) -> HttpResponse:
+    run = services.current_run()
+    return render(request, "indicators/backtest.jinja", {"run": run, "bt": run.backtest if run else None})
