@@ -444,8 +444,9 @@ def score(
         else pl.lit(0.0)
     )
     df = df.with_columns(present_weight.alias("_w"))
+    # Weights too small to matter (a subnormal float, say) count as no weight: dividing by them gives inf/NaN.
     contrib = [
-        pl.when(pl.col("_w") > 0)
+        pl.when(pl.col("_w") > WEIGHT_EPSILON)
         .then(pl.col(d.id + PCT_SUFFIX) * d.weight / pl.col("_w"))
         .otherwise(None)
         .alias(d.id + CONTRIB_SUFFIX)
@@ -453,11 +454,15 @@ def score(
     ]
     df = df.with_columns(contrib)
     composite = (
-        pl.when(pl.col("_w") > 0)
+        pl.when(pl.col("_w") > WEIGHT_EPSILON)
         .then(pl.sum_horizontal([pl.col(d.id + CONTRIB_SUFFIX).fill_null(0.0) for d in defs]).clip(0.0, 100.0))
         .otherwise(None)
     )
-    coverage = pl.col("_w") / total_weight if total_weight > 0 else pl.lit(None, dtype=pl.Float64)
+    coverage = (
+        (pl.col("_w") / total_weight).fill_nan(0.0).clip(0.0, 1.0)
+        if total_weight > WEIGHT_EPSILON
+        else pl.lit(None, dtype=pl.Float64)
+    )
     flagged = [d for d in defs if d.flag is not None]
     if flagged:
         flags = pl.concat_list(
@@ -583,16 +588,28 @@ def _value_texts(d: IndicatorDefinition, values: Sequence[float | None]) -> list
     return ["missing" if v is None else fmt.format(v) + suffix for v in values]
 
 
-def _rank_text_expr(pct: pl.Expr) -> pl.Expr:
-    """'top 5% nationally' (the pressure end) or 'bottom 20% nationally'; null where there is no percentile."""
+WEIGHT_EPSILON = 1e-12
+
+
+def rank_words(high_is_worse: bool) -> tuple[str, str]:
+    """Words for (the pressure end, the other end) of an indicator, so a small list reads "lowest 1%"."""
+    return ("top", "bottom") if high_is_worse else ("lowest", "highest")
+
+
+def _rank_text_expr(pct: pl.Expr, high_is_worse: bool = True) -> pl.Expr:
+    """'top 5% nationally' / 'lowest 5% nationally' at the pressure end, else 'bottom 20%' / 'highest 20%'.
+
+    ``pct`` is the oriented percentile (higher = more pressure); null where there is no percentile.
+    """
+    worse, better = rank_words(high_is_worse)
     top = (100.0 - pct).round(0).clip(lower_bound=1.0).cast(pl.Int64).cast(pl.Utf8)
     bottom = pct.round(0).clip(lower_bound=1.0).cast(pl.Int64).cast(pl.Utf8)
     return (
         pl.when(pct.is_null())
         .then(None)
         .when(pct >= 50)
-        .then(pl.concat_str(pl.lit("top "), top, pl.lit("% nationally")))
-        .otherwise(pl.concat_str(pl.lit("bottom "), bottom, pl.lit("% nationally")))
+        .then(pl.concat_str(pl.lit(f"{worse} "), top, pl.lit("% nationally")))
+        .otherwise(pl.concat_str(pl.lit(f"{better} "), bottom, pl.lit("% nationally")))
     )
 
 
@@ -616,7 +633,7 @@ def _sentence_exprs(d: IndicatorDefinition, as_of: date | None) -> tuple[pl.Expr
     value, pct = pl.col(d.id), pl.col(d.id + PCT_SUFFIX)
     period = pl.col(d.id + PERIOD_SUFFIX)
     flagged = d.flag.expr(d.id) if d.flag is not None else pl.lit(False)
-    rank = _rank_text_expr(pct)
+    rank = _rank_text_expr(pct, d.high_is_worse)
     sep = ": " if d.unit in ("rating", "category") else " "
     head = pl.concat_str(pl.lit(d.title + sep), pl.col(d.id + "__text"))
     tail = rank

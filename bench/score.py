@@ -49,6 +49,7 @@ from analytics.scoring import (  # noqa: E402
     explain_all,
     format_value,
     indicator_values,
+    rank_words,
     score,
     threshold_text,
 )
@@ -151,10 +152,11 @@ def py_sentence(d: IndicatorDefinition, v: float | None, pct: float | None, peri
             t = threshold_text(d, float(d.flag.value))  # type: ignore[arg-type]
             parts.append(f"{words} the {t} criterion" + ("" if t in d.flag.label else f" ({d.flag.label})"))
     if pct is not None:
+        worse, better = rank_words(d.high_is_worse)
         if pct >= 50:
-            parts.append(f"top {max(1, round(100 - pct))}% nationally")
+            parts.append(f"{worse} {max(1, round(100 - pct))}% nationally")
         else:
-            parts.append(f"bottom {max(1, round(pct))}% nationally")
+            parts.append(f"{better} {max(1, round(pct))}% nationally")
     sep = ": " if d.unit in ("rating", "category") else " "
     head = f"{d.title}{sep}{format_value(d, v)}"
     return head + (" — " + "; ".join(parts) if parts else "")

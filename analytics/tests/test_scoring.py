@@ -332,7 +332,7 @@ def test_explanations_on_synthetic_country() -> None:
     assert len(b) == len(defs)
     qof = b["qof_achievement"]
     assert qof.flagged and qof.flag_label == "QOF achievement under 85%"
-    assert qof.sentence.startswith("QOF achievement 82.1% — below the 85% criterion; top ")
+    assert qof.sentence.startswith("QOF achievement 82.1% — below the 85% criterion; lowest ")
     assert qof.period == "QOF 2022-23" and qof.unit == "%"
     cqc = b["cqc_rating"]
     assert cqc.missing and cqc.value is None and cqc.national_percentile is None and cqc.contribution is None

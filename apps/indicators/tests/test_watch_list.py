@@ -175,3 +175,15 @@ def test_an_earlier_run_can_still_be_read_on_the_watch_list(client_for):
     call_command("score_practices", as_of=date(2024, 4, 1), stdout=io.StringIO())
     html = client_for("icb_a").get(reverse("indicators:watch_list", args=[ICB_A]), {"run": old.pk}).content.decode()
     assert "an earlier run" in html
+
+
+def test_backtest_page_shows_auc_and_precision_against_both_baselines(client_for):
+    html = client_for("national").get(reverse("indicators:backtest")).content.decode()
+    for text in ("Clean cohort", "composite", "list size", "flag count", "AUC", "Precision top 5%", "95% CI"):
+        assert text.lower() in html.lower(), text
+    run = services.current_run()
+    clean = run.backtest["cohorts"][0]
+    assert 6290 <= clean["n"] <= 6490 and 70 <= clean["closures"] <= 120
+    methods = {m["method"]: m["auc"] for m in clean["methods"]}
+    assert methods["composite"] > methods["list size (smaller = riskier)"] + 0.05
+    assert methods["composite"] > methods["flag count (2015 criteria)"] + 0.05
