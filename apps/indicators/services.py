@@ -121,45 +121,53 @@ def _entry(icb: ICB, practice: Practice, user: User, rationale: str, status: str
     return entry, entry.status
 
 
-@transaction.atomic
-def add_to_watch_list(user: User, practice: Practice, rationale: str) -> WatchEntry:
+def _set_status(
+    user: User, practice: Practice, rationale: str, status: str, refuse_if: set[str], refusal: str
+) -> WatchEntry:
+    """Put the practice on or off the ICB's list, with the rationale, and record the change."""
     icb = _check(user, practice, rationale)
-    entry, old = _entry(icb, practice, user, rationale, WatchEntry.Status.ADDED)
-    if old in (WatchEntry.Status.ADDED, WatchEntry.Status.FOLLOWED):
-        raise ValidationError("This practice is already on the watch list")
-    entry.status, entry.rationale, entry.updated_by = WatchEntry.Status.ADDED, rationale, user
-    entry.review_due = date.today() + REVIEW_INTERVAL
+    entry, old = _entry(icb, practice, user, rationale, status)
+    if old in refuse_if:
+        raise ValidationError(refusal)
+    entry.status, entry.rationale, entry.updated_by = status, rationale, user
+    if status == WatchEntry.Status.ADDED:
+        entry.review_due = date.today() + REVIEW_INTERVAL
     entry.save()
+    action = WatchChange.Action.ADD if status == WatchEntry.Status.ADDED else WatchChange.Action.REMOVE
     WatchChange.objects.create(
         entry=entry,
-        action=WatchChange.Action.ADD,
+        action=action,
         old_value=old,
-        new_value=entry.status,
+        new_value=status,
         rationale=rationale,
         score_at_change=_score_now(practice),
         by=user,
     )
     return entry
+
+
+@transaction.atomic
+def add_to_watch_list(user: User, practice: Practice, rationale: str) -> WatchEntry:
+    return _set_status(
+        user,
+        practice,
+        rationale,
+        WatchEntry.Status.ADDED,
+        {WatchEntry.Status.ADDED, WatchEntry.Status.FOLLOWED},
+        "This practice is already on the watch list",
+    )
 
 
 @transaction.atomic
 def remove_from_watch_list(user: User, practice: Practice, rationale: str) -> WatchEntry:
-    icb = _check(user, practice, rationale)
-    entry, old = _entry(icb, practice, user, rationale, WatchEntry.Status.REMOVED)
-    if old == WatchEntry.Status.REMOVED:
-        raise ValidationError("This practice is already removed from the watch list")
-    entry.status, entry.rationale, entry.updated_by = WatchEntry.Status.REMOVED, rationale, user
-    entry.save()
-    WatchChange.objects.create(
-        entry=entry,
-        action=WatchChange.Action.REMOVE,
-        old_value=old,
-        new_value=entry.status,
-        rationale=rationale,
-        score_at_change=_score_now(practice),
-        by=user,
+    return _set_status(
+        user,
+        practice,
+        rationale,
+        WatchEntry.Status.REMOVED,
+        {WatchEntry.Status.REMOVED},
+        "This practice is already removed from the watch list",
     )
-    return entry
 
 
 @transaction.atomic
