@@ -31,8 +31,13 @@ def run_for(run_id: str | None) -> ScoringRun | None:
     return current_run()
 
 
+def score_cutoff(practices_scored: int) -> int:
+    """The national rank at or above which a practice is on its ICB's list by score."""
+    return math.ceil(TOP_SHARE * practices_scored)
+
+
 def listed_by_score(score: PracticeScore, practices_scored: int) -> bool:
-    cutoff = math.ceil(TOP_SHARE * practices_scored)
+    cutoff = score_cutoff(practices_scored)
     return (score.rank is not None and score.rank <= cutoff) or score.flag_count >= FLAGS_FOR_LIST
 
 
@@ -106,6 +111,19 @@ def _score_now(practice: Practice) -> float | None:
     return s.composite if s else None
 
 
+def _record(entry: WatchEntry, action: str, old: str, new: str, rationale: str, user: User) -> None:
+    """The immutable, attributed history row every decision writes, with the score at the time."""
+    WatchChange.objects.create(
+        entry=entry,
+        action=action,
+        old_value=old,
+        new_value=new,
+        rationale=rationale,
+        score_at_change=_score_now(entry.practice),
+        by=user,
+    )
+
+
 def _entry(icb: ICB, practice: Practice, user: User, rationale: str, status: str) -> tuple[WatchEntry, str]:
     entry = WatchEntry.objects.select_for_update().filter(icb=icb, practice=practice).first()
     if entry is None:
@@ -134,15 +152,7 @@ def _set_status(
         entry.review_due = date.today() + REVIEW_INTERVAL
     entry.save()
     action = WatchChange.Action.ADD if status == WatchEntry.Status.ADDED else WatchChange.Action.REMOVE
-    WatchChange.objects.create(
-        entry=entry,
-        action=action,
-        old_value=old,
-        new_value=status,
-        rationale=rationale,
-        score_at_change=_score_now(practice),
-        by=user,
-    )
+    _record(entry, action, old, status, rationale, user)
     return entry
 
 
@@ -181,15 +191,7 @@ def set_local_rating(user: User, practice: Practice, rating: str, rationale: str
         raise ValidationError("The rating is already that")
     entry.local_rating, entry.rationale, entry.updated_by = rating, rationale, user
     entry.save()
-    WatchChange.objects.create(
-        entry=entry,
-        action=WatchChange.Action.RATE,
-        old_value=old,
-        new_value=rating,
-        rationale=rationale,
-        score_at_change=_score_now(practice),
-        by=user,
-    )
+    _record(entry, WatchChange.Action.RATE, old, rating, rationale, user)
     return entry
 
 
@@ -202,13 +204,5 @@ def record_review(user: User, practice: Practice, rationale: str) -> WatchEntry:
     entry.review_due = date.today() + REVIEW_INTERVAL
     entry.rationale, entry.updated_by = rationale, user
     entry.save()
-    WatchChange.objects.create(
-        entry=entry,
-        action=WatchChange.Action.REVIEW,
-        old_value=old,
-        new_value=entry.review_due.isoformat(),
-        rationale=rationale,
-        score_at_change=_score_now(practice),
-        by=user,
-    )
+    _record(entry, WatchChange.Action.REVIEW, old, entry.review_due.isoformat(), rationale, user)
     return entry

@@ -36,7 +36,7 @@ def watch_home(request: HttpRequest) -> HttpResponse:
     run = services.current_run()
     rows = []
     if run is not None:
-        cutoff = services.math.ceil(services.TOP_SHARE * run.practice_count)
+        cutoff = services.score_cutoff(run.practice_count)
         by_score = dict(
             PracticeScore.objects.filter(run=run, practice__status=PracticeStatus.ACTIVE)
             .filter(Q(rank__lte=cutoff) | Q(flag_count__gte=services.FLAGS_FOR_LIST))
@@ -72,7 +72,9 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
     show = show if show in SHOW else "listed"
     flag = request.GET.get("flag", "")
     overdue_only = request.GET.get("overdue") == "1"
-    rows = services.watch_rows(icb, run)
+    all_rows = services.watch_rows(icb, run)
+    all_flags = sorted({f for r in all_rows if r.score for f in r.score.flags})
+    rows = all_rows
     if show == "listed":
         rows = [r for r in rows if r.on_list]
     elif show == "removed":
@@ -111,7 +113,6 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
             "review_due",
         ]
         return table_download(table, cols, f"watch-list-{icb.code}", fmt)
-    all_flags = sorted({f for r in services.watch_rows(icb, run) if r.score for f in r.score.flags})
     context = {
         "icb": icb,
         "run": run,
