@@ -9,7 +9,7 @@ parameterised SQL that SQLite and PostgreSQL both accept; the caller wraps it in
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
@@ -23,7 +23,6 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     not_found: int = 0
-    missing_keys: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __iadd__(self, other: Counts) -> Counts:
         self.created += other.created
@@ -83,7 +82,6 @@ def upsert(
         if old is None:
             if update_only:
                 counts.not_found += 1
-                counts.missing_keys.append(key)
             else:
                 inserts.append(row)
                 existing[key] = tuple(row[nk : nk + nf])  # a duplicate later in the input is then a no-op
