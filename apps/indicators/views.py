@@ -46,9 +46,10 @@ def watch_home(request: HttpRequest) -> HttpResponse:
         entries: dict[int, list[WatchEntry]] = {}
         for e in WatchEntry.objects.all():
             entries.setdefault(e.icb_id, []).append(e)
-        for icb in ICB.objects.select_related("region").annotate(
+        icbs = ICB.objects.select_related("region").annotate(
             open_n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
-        ):
+        )
+        for icb in icbs.order_by("region__name", "name"):
             mine = entries.get(icb.pk, [])
             rows.append(
                 {

@@ -151,6 +151,8 @@ def test_national_summary_names_no_practice(client_for, personas, practice):
     html = client_for("national").get(reverse("indicators:watch_home")).content.decode()
     assert "North East and North Cumbria" in html
     assert practice.code not in html and practice.display_name not in html
+    # ordered by region, as on the ICB list
+    assert html.index("East of England") < html.index("London") < html.index("South West")
 
 
 def test_definitions_page_lists_every_indicator(client_for):
