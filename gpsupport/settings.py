@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.practices",
     "apps.datasets",
     "apps.indicators",
+    "apps.cases",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,8 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env_str("DJANGO_FROM_EMAIL", "gp-resilience@localhost")
+# The address links in emails point at (no trailing slash).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

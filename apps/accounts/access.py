@@ -1,15 +1,14 @@
 """The access chokepoints. Every view and API call asks these functions, and nothing else, what a user may see.
 
-Today the register holds only national open data (ODS, registrations, workforce, CQC, QOF, payments), which any
-signed-in user may read; case, watch-list and money records (later apps) add their own functions here so that the
-rules stay in one place and one test walks them all.
+The register holds national open data, which any signed-in user may read; watch lists, cases and money records
+have their own functions here so that the rules stay in one place and one test walks them all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -18,6 +17,9 @@ from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Role, User
 from apps.practices.models import ICB, PCN, Practice
+
+if TYPE_CHECKING:
+    from apps.cases.models import Case
 
 
 def is_signed_in(user: Any) -> bool:
@@ -110,3 +112,70 @@ def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpRespon
         return wrapped
 
     return decorator
+
+
+# --- Support cases ----------------------------------------------------------------------------------------------
+# A case is seen only by its ICB's team, the practice itself and the provider assigned to it. The national team sees
+# aggregates; an LMC sees the nominations it made (practice and date), never the case.
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    from apps.cases.models import Case
+
+    if not is_signed_in(user):
+        return Case.objects.none()
+    if user.role == Role.ICB and user.icb_id:
+        return Case.objects.filter(icb_id=user.icb_id)
+    if user.role == Role.PRACTICE and user.practice_id:
+        return Case.objects.filter(practice_id=user.practice_id)
+    if user.role == Role.PROVIDER:
+        return Case.objects.filter(provider=user)
+    return Case.objects.none()
+
+
+def get_case_for(user: User, pk: int) -> Case:
+    """The case if the user may see it; 404 otherwise (never reveals that a case exists)."""
+    return get_object_or_404(cases_visible_to(user).select_related("practice", "icb", "provider"), pk=pk)
+
+
+def can_run_case(user: User, case: Case) -> bool:
+    """Triage, decide, approve: the case's own ICB team."""
+    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == case.icb_id
+
+
+def can_edit_plan(user: User, case: Case) -> bool:
+    """The plan is owned by the practice; the ICB team may draft it with them."""
+    if not is_signed_in(user) or not case.is_open:
+        return False
+    return can_run_case(user, case) or (user.role == Role.PRACTICE and user.practice_id == case.practice_id)
+
+
+def can_read_confidential_notes(user: User, case: Case) -> bool:
+    """Practice-confidential notes: the practice and its ICB case team, not the provider."""
+    return can_run_case(user, case) or (
+        is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == case.practice_id
+    )
+
+
+def can_self_refer(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id is not None
+
+
+def can_nominate(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.ICB, Role.LMC) and user.icb_id is not None
+
+
+def nominatable_practices(user: User) -> QuerySet[Practice]:
+    """An LMC or ICB nominates practices in its own ICB."""
+    if not can_nominate(user):
+        return Practice.objects.none()
+    return Practice.objects.filter(icb_id=user.icb_id)
+
+
+def can_see_case_aggregates(user: User) -> bool:
+    """Counts by status and ICB, no practice named: the national team's view of cases."""
+    return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+def can_see_case_queue(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)

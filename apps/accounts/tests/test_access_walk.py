@@ -36,7 +36,29 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "indicators:definitions": ((), SIGNED_IN),
     "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
     "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
+    # Cases: the queue adapts to the role (LMC: its nominations; national: counts only). A case itself is seen by
+    # its ICB's team, the practice and the assigned provider; "{case}" is a case of practice X (ICB A) with the
+    # provider persona assigned, at diagnosis, with a submitted package.
+    "cases:queue": ((), SIGNED_IN),
+    "cases:matrix": ((), {"icb_a", "icb_b"}),
+    "cases:refer": ((), {"practice_x", "practice_y"}),
+    "cases:nominate": ((), {"icb_a", "icb_b", "lmc"}),
+    "cases:detail": (("{case}",), {"icb_a", "practice_x", "provider"}),
+    "cases:triage": (("{case}",), {"icb_a"}),
+    "cases:move": (("{case}", "withdrawn"), {"icb_a", "practice_x"}),
+    "cases:add_note": (("{case}",), set()),  # POST only: 405 for those who can see the case
+    "cases:assign": (("{case}",), set()),
+    "cases:health_check": (("{case}",), {"icb_a", "practice_x"}),
+    "cases:plan": (("{case}",), {"icb_a", "practice_x"}),
+    "cases:agree": (("{case}",), set()),
+    "cases:package": (("{case}",), {"icb_a", "practice_x"}),
+    "cases:decide": (("{case}", "1"), {"icb_a"}),
+    "cases:menu": ((), SIGNED_IN),
+    "cases:notifications": ((), SIGNED_IN),
 }
+POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree"}
+# Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
+CASE_SEERS = {"icb_a", "practice_x", "provider"}
 REDIRECTS = {("indicators:watch_home", "icb_a"), ("indicators:watch_home", "icb_b")}
 
 
@@ -58,11 +80,20 @@ def test_every_url_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 @pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
-def test_url_as_persona(client_for, name, persona):
+def test_url_as_persona(request, client_for, name, persona):
     args, allowed = EXPECTED[name]
+    if "{case}" in args:
+        pk = str(request.getfixturevalue("walk_case").pk)
+        args = tuple(pk if a == "{case}" else a for a in args)
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
-    if (name, persona) in REDIRECTS:
+    if "{case}" in EXPECTED[name][0] and persona not in allowed and persona != "anonymous":
+        # a case the persona may not see does not exist for them (404); one they see but may not act on is 403
+        expected = {405} if name in POST_ONLY and persona in CASE_SEERS else {403, 404}
+        if persona not in CASE_SEERS:
+            expected = {404}
+        assert response.status_code in expected, (name, persona, response.status_code)
+    elif (name, persona) in REDIRECTS:
         assert (
             response.status_code == 302
             and f"/watch-list/{ICB_A if persona == 'icb_a' else ICB_B}/" in response["Location"]
@@ -75,6 +106,29 @@ def test_url_as_persona(client_for, name, persona):
         assert response.status_code == 302  # e.g. the start page sends signed-in users home
     else:
         assert response.status_code == 403, (name, persona, response.status_code)
+
+
+@pytest.fixture
+def walk_case(personas):
+    """A case of practice X at diagnosis, provider assigned, with a submitted package."""
+    from datetime import date
+
+    from apps.cases import services
+    from apps.cases.models import Package, Route
+
+    services.sync_menu()
+    icb, px = personas["icb_a"], personas["practice_x"]
+    case, _ = services.refer(px, px.practice, Route.SELF, services.ReferralInput("We cannot fill GP sessions."))
+    services.triage(icb, case, "high", "high", "Workforce gap")
+    services.change_status(icb, case, "diagnosis")
+    services.assign_provider(icb, case, personas["provider"])
+    today = date.today()
+    pkg = services.build_package(
+        icb, case, [services.LineInput("gprp-coaching", 3)], [], today, services.financial_year_end(today)
+    )
+    services.submit_package(icb, Package.objects.get(pk=pkg.pk))
+    case.refresh_from_db()
+    return case
 
 
 def test_unknown_practice_is_404_for_everyone_signed_in(client_for):

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from apps.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("cases/", views.queue, name="queue"),
+    path("cases/matrix/", views.matrix, name="matrix"),
+    path("cases/refer/", views.refer, name="refer"),
+    path("cases/nominate/", views.nominate, name="nominate"),
+    path("cases/<int:pk>/", views.detail, name="detail"),
+    path("cases/<int:pk>/triage/", views.triage, name="triage"),
+    path("cases/<int:pk>/move/<str:target>/", views.move, name="move"),
+    path("cases/<int:pk>/notes/", views.add_note, name="add_note"),
+    path("cases/<int:pk>/provider/", views.assign, name="assign"),
+    path("cases/<int:pk>/health-check/", views.health_check, name="health_check"),
+    path("cases/<int:pk>/plan/", views.plan, name="plan"),
+    path("cases/<int:pk>/plan/agree/", views.agree, name="agree"),
+    path("cases/<int:pk>/package/", views.package, name="package"),
+    path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
+    path("menu-of-support/", views.menu, name="menu"),
+    path("notifications/", views.notifications, name="notifications"),
+]
