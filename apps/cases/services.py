@@ -165,7 +165,7 @@ def _refer(user: User, practice: Practice, route: str, data: ReferralInput) -> t
     created = case is None
     if case is None:
         case = Case.objects.create(practice=practice, icb_id=practice.icb_id, urgency=data.urgency)
-        _event(case, user, CaseEvent.Kind.OPENED, f"Case opened: {Route(route).label.lower()}")
+        _event(case, user, CaseEvent.Kind.OPENED, f"Case opened ({Route(route).label})")
     elif Urgency.values.index(data.urgency) > Urgency.values.index(case.urgency):
         case.urgency = data.urgency
     _contact(case, user)
@@ -188,7 +188,7 @@ def _refer(user: User, practice: Practice, route: str, data: ReferralInput) -> t
             notify.practice_team(case),
             NotificationKind.NOMINATED,
             case,
-            f"{name} has been nominated for support ({Route(route).label.lower()}). "
+            f"{name} has been nominated for support ({Route(route).label}, {case.ref}). "
             "You can see the case and what happens next in GP Resilience.",
             actor=user,
         )
