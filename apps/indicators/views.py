@@ -14,6 +14,7 @@ from apps.accounts.access import (
     can_see_backtest,
     can_see_watch_list,
     can_see_watch_summary,
+    cases_visible_to,
     get_icb_for,
     is_signed_in,
     require,
@@ -171,6 +172,7 @@ def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpR
         "errors": errors,
         "data": data,
         "ratings": LocalRating.choices,
+        "open_case": cases_visible_to(request.user).filter(practice=practice).open().first(),  # type: ignore[arg-type]
     }
     return render(request, "indicators/watch_practice.jinja", context, status=400 if errors else 200)
 
