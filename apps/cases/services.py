@@ -99,7 +99,7 @@ def _move(case: Case, target: str, user: User, reason: str = "", *, via: str = "
             told,
             NotificationKind.STATUS,
             case,
-            f"{case.ref} ({case.practice.display_name}) is now {t.target.label.lower()}.",
+            f"{case.ref} ({case.practice.display_name}) moved to “{t.target.label}”.",
             actor=user,
         )
 

@@ -624,6 +624,8 @@ def waiting_for(user: User) -> list[tuple[Case, str]]:
             plan = ActionPlan.objects.filter(case=c).first()
             if c.status in (Status.TRIAGED, Status.DIAGNOSIS) and plan and not plan.is_agreed:
                 out.append((c, "Agree your action plan"))
+            if c.status in (Status.TRIAGED, Status.DIAGNOSIS) and plan is None:
+                out.append((c, "Write your action plan (with the ICB team if you wish)"))
             if (
                 c.status in (Status.TRIAGED, Status.DIAGNOSIS)
                 and not c.health_checks.filter(submitted_at__isnull=False).exists()
