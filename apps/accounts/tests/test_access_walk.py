@@ -116,7 +116,6 @@ def walk_case(personas):
     from apps.cases import services
     from apps.cases.models import Package, Route
 
-    services.sync_menu()
     icb, px = personas["icb_a"], personas["practice_x"]
     case, _ = services.refer(px, px.practice, Route.SELF, services.ReferralInput("We cannot fill GP sessions."))
     services.triage(icb, case, "high", "high", "Workforce gap")
