@@ -138,7 +138,7 @@ def capped_proportional(total: FloatArray, weights: FloatArray, caps: FloatArray
         free = valid & ~capped
         rem = total - np.where(capped, cap, 0.0).sum(axis=1)
         wsum = np.where(free, w, 0.0).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             share = np.where(free & (wsum > 0)[:, None], rem[:, None] * w / wsum[:, None], 0.0)
         over = free & (share > cap)
         if not over.any():
