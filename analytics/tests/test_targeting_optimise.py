@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.menu import load_menu
+from analytics.menu import Offer, load_menu
 from analytics.targeting.optimise import Candidates, Settings, build_items, greedy, need_scores, optimise
 from analytics.tests.targeting_support import offer
 
 
-def cands(needs, icbs=None, lists=None) -> Candidates:
+def cands(needs: list[float], icbs: list[str] | None = None, lists: list[int] | None = None) -> Candidates:
     n = len(needs)
     return Candidates(
         code=tuple(f"P{i}" for i in range(n)),
@@ -28,7 +29,7 @@ def cands(needs, icbs=None, lists=None) -> Candidates:
     )
 
 
-def test_the_budget_goes_where_it_buys_the_most_need_weighted_benefit():
+def test_the_budget_goes_where_it_buys_the_most_need_weighted_benefit() -> None:
     # One offer costing £100 with effect 0.1; £200 buys two packages: the two neediest practices get them.
     c = cands([0.9, 0.2, 0.7])
     plan = optimise(
@@ -44,7 +45,7 @@ def test_the_budget_goes_where_it_buys_the_most_need_weighted_benefit():
     assert any("Budget of QAA" in b for b in plan.binding)
 
 
-def test_the_milp_beats_greedy_where_greedy_fills_the_budget_badly():
+def test_the_milp_beats_greedy_where_greedy_fills_the_budget_badly() -> None:
     # Budget £100. Greedy takes the best ratio first (£60 for 0.61 need-benefit: ratio 0.0102/£), leaving £40
     # which buys nothing; the optimum is two £50 packages worth 0.5 each (ratio 0.01/£): 1.0 > 0.61.
     c = cands([1.0, 1.0, 1.0])
@@ -57,7 +58,7 @@ def test_the_milp_beats_greedy_where_greedy_fills_the_budget_badly():
     assert plan.gain_over_greedy == pytest.approx(1.0 / 0.61 - 1)
 
 
-def test_coach_hours_bind_and_are_reported():
+def test_coach_hours_bind_and_are_reported() -> None:
     c = cands([0.9, 0.8])
     plan = optimise(c, [offer("coach", 1_000, 10.0, 0.1)], Settings({"QAA": 100_000}, 10.0, 50_000))
     assert plan.hours == 10.0
@@ -66,21 +67,21 @@ def test_coach_hours_bind_and_are_reported():
     assert "Coach hours ran out" in next(p.reason for p in plan.practices if p.code == "P1")
 
 
-def test_high_impact_offers_go_only_to_the_neediest_tenth():
+def test_high_impact_offers_go_only_to_the_neediest_tenth() -> None:
     c = cands([0.1 * i for i in range(1, 21)])
     menu = [offer("rapid", 1_000, 0, 0.2, requires_impact=("high",))]
     items = build_items(c, menu, Settings({"QAA": 1_000_000}, 0, 10_000))
     assert sorted(c.code[p] for p in items.practice) == ["P18", "P19"]
 
 
-def test_per_patient_offers_cost_the_unit_price_times_the_list():
+def test_per_patient_offers_cost_the_unit_price_times_the_list() -> None:
     c = cands([0.5], lists=[6000])
     menu = [offer("reception", 18, 0, 0.03, unit_basis="patients", unit="patient")]
     items = build_items(c, menu, Settings({"QAA": 1_000_000}, 0, 1_000_000))
     assert items.cost.tolist() == [18 * 6000]
 
 
-def test_unmeetable_fairness_floors_are_reported_not_hidden():
+def test_unmeetable_fairness_floors_are_reported_not_hidden() -> None:
     c = cands([0.5, 0.5], icbs=["QAA", "QBB"])
     s = Settings({"QAA": 100_000, "QBB": 100_000}, 0, 1_000, floor_share=0.5)
     plan = optimise(c, [offer("a", 1_000, 0, 0.1)], s)
@@ -88,7 +89,7 @@ def test_unmeetable_fairness_floors_are_reported_not_hidden():
     assert "floor" in plan.message
 
 
-def test_fairness_floors_make_each_icb_spend_its_share():
+def test_fairness_floors_make_each_icb_spend_its_share() -> None:
     # ICB QBB's practice has little need: without a floor its £50 goes unspent; with a 50% floor it must be used.
     c = cands([0.9, 0.01], icbs=["QAA", "QBB"])
     menu = [offer("a", 5_000, 0, 0.1), offer("b", 4_000, 0, 0.001)]
@@ -99,7 +100,7 @@ def test_fairness_floors_make_each_icb_spend_its_share():
     assert {i.icb_code: i.spend_pence >= 2_500 for i in with_floor.icbs} == {"QAA": True, "QBB": True}
 
 
-def test_need_rises_with_pressure_and_ripple():
+def test_need_rises_with_pressure_and_ripple() -> None:
     need = need_scores(np.array([50.0, 50.0, 80.0, np.nan]), np.array([0.0, 1000.0, 0.0, 500.0]))
     assert need[0] == pytest.approx(0.5)
     assert need[1] > need[0]
@@ -107,7 +108,7 @@ def test_need_rises_with_pressure_and_ripple():
     assert need[3] == 0.0
 
 
-def test_the_shipped_menu_is_what_the_optimiser_prices():
+def test_the_shipped_menu_is_what_the_optimiser_prices() -> None:
     menu = load_menu()
     c = cands([0.9])
     items = build_items(c, menu, Settings({"QAA": 10**9}, 10**6, 10**9))
@@ -117,15 +118,15 @@ def test_the_shipped_menu_is_what_the_optimiser_prices():
             assert by_offer[k] == o.unit_cost_pence * o.standard_units
 
 
-def brute_force(c: Candidates, offers, s: Settings) -> float:
+def brute_force(c: Candidates, offers: list[Offer], s: Settings) -> float:
     items = build_items(c, offers, s)
     best = 0.0
     for mask in itertools.product([False, True], repeat=items.cost.size):
         x = np.array(mask, dtype=bool)
         if items.hours[x].sum() > s.coach_hours + 1e-9:
             continue
-        spend = {}
-        per = {}
+        spend: dict[str, int] = {}
+        per: dict[int, int] = {}
         for i in np.flatnonzero(x):
             p = items.practice[i]
             spend[c.icb_code[p]] = spend.get(c.icb_code[p], 0) + items.cost[i]
@@ -150,7 +151,7 @@ instance = st.fixed_dictionaries(
 )
 
 
-def _build(d):
+def _build(d: dict[str, Any]) -> tuple[Candidates, list[Offer], Settings]:
     n = len(d["needs"])
     c = cands(d["needs"], icbs=["QAA" if i % 2 == 0 else "QBB" for i in range(n)])
     offers = [offer(f"o{k}", cost, d["hours"][k], d["effects"][k]) for k, cost in enumerate(d["costs"])]
@@ -160,7 +161,7 @@ def _build(d):
 
 @settings(max_examples=40, deadline=None)
 @given(instance)
-def test_the_plan_never_breaks_a_constraint_and_is_at_least_as_good_as_greedy(d):
+def test_the_plan_never_breaks_a_constraint_and_is_at_least_as_good_as_greedy(d: dict[str, Any]) -> None:
     c, offers, s = _build(d)
     plan = optimise(c, offers, s)
     assert plan.feasible
@@ -175,7 +176,7 @@ def test_the_plan_never_breaks_a_constraint_and_is_at_least_as_good_as_greedy(d)
 
 @settings(max_examples=25, deadline=None)
 @given(instance)
-def test_the_plan_is_optimal_within_the_gap_on_small_instances(d):
+def test_the_plan_is_optimal_within_the_gap_on_small_instances(d: dict[str, Any]) -> None:
     c, offers, s = _build(d)
     plan = optimise(c, offers, s)
     best = brute_force(c, offers, s)
