@@ -507,7 +507,8 @@ def explain(
 
     binding: list[str] = []
     # Capacity: binding when some package that fits its budget and cap is kept out by hours alone.
-    hours_binding = bool((open_items & fits_cap & fits_budget & ~fits_hours).any())
+    coaching = open_items & fits_cap & (items.hours > 0)
+    hours_binding = bool(coaching.any() and (~fits_hours[coaching]).all())
     if hours_binding:
         binding.append(
             f"Coach hours: {hours_used:,.0f} of {settings.coach_hours:,.0f} used; the {hours_left:,.1f} left "
