@@ -73,7 +73,8 @@ def main() -> None:
     print(f"  time {t_plan:6.2f} s (solve {plan.solve_seconds:.2f} s)   target < 30 s")
     print(f"  benefit {plan.objective:.3f}; bound {plan.bound:.3f}; gap {plan.gap:.4%}   target <= 0.1%")
     print(
-        f"  spend £{plan.spend_pence / 100:,.0f}; coach hours {plan.hours:,.0f}; practices funded {plan.practices_funded:,}"
+        f"  spend £{plan.spend_pence / 100:,.0f}; coach hours {plan.hours:,.0f}; "
+        f"practices funded {plan.practices_funded:,}"
     )
     print(f"greedy baseline: {plan.greedy_seconds:.2f} s")
     print(

@@ -502,7 +502,6 @@ def explain(
     fits_cap = spent[items.practice] + items.cost <= settings.practice_cap_pence
     budget_left = {k: settings.budgets_pence[k] - icb_spend.get(k, 0) for k in settings.budgets_pence}
     item_icb = np.array([cands.icb_code[p] for p in items.practice.tolist()])
-    fits_budget = np.array([items.cost[i] <= budget_left[item_icb[i]] for i in range(items.cost.size)], dtype=bool)
     fits_hours = items.hours <= hours_left + 1e-9
 
     binding: list[str] = []
