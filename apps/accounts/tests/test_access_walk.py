@@ -36,8 +36,51 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "indicators:definitions": ((), SIGNED_IN),
     "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
     "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
+    # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national
+    # team runs national scenarios and sees per-ICB aggregates. Scenario refs come from the scenarios fixture below.
+    "targeting:home": ((), set()),  # ICB and national users are redirected (below)
+    "targeting:icb_ripple": ((ICB_A,), {"icb_a"}),
+    "targeting:dispersal": (("A81001",), {"icb_a"}),
+    "targeting:scenarios": ((), {"national", "icb_a", "icb_b"}),
+    "targeting:compare": ((), {"national", "icb_a", "icb_b"}),
+    "targeting:scenario": (("walk-icb-a",), {"icb_a"}),
+    "targeting:variants": (("walk-icb-a",), {"icb_a"}),
 }
-REDIRECTS = {("indicators:watch_home", "icb_a"), ("indicators:watch_home", "icb_b")}
+# (url name, persona) -> where the page sends them
+REDIRECTS = {
+    ("indicators:watch_home", "icb_a"): f"/watch-list/{ICB_A}/",
+    ("indicators:watch_home", "icb_b"): f"/watch-list/{ICB_B}/",
+    ("targeting:home", "icb_a"): f"/targeting/icb/{ICB_A}/",
+    ("targeting:home", "icb_b"): f"/targeting/icb/{ICB_B}/",
+    ("targeting:home", "national"): "/targeting/scenarios/",
+}
+# Scenarios of another ICB (or national ones, for ICB users) are not found rather than forbidden.
+NOT_FOUND = {
+    ("targeting:scenario", "icb_b"),
+    ("targeting:scenario", "national"),
+    ("targeting:variants", "icb_b"),
+    ("targeting:variants", "national"),
+}
+
+
+@pytest.fixture
+def scenarios(personas):
+    """A saved ICB A scenario (stored directly: the walk checks access, not the optimiser)."""
+    from apps.practices.models import ICB
+    from apps.targeting.models import Scenario
+
+    return Scenario.objects.create(
+        ref="walk-icb-a",
+        name="Walk",
+        scope=Scenario.Scope.ICB,
+        icb=ICB.objects.get(code=ICB_A),
+        budget_pence=100_000_00,
+        coach_hours=100,
+        practice_cap_pence=20_000_00,
+        created_by=personas["icb_a"],
+        status="optimal",
+        feasible=True,
+    )
 
 
 def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
@@ -58,15 +101,14 @@ def test_every_url_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 @pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
-def test_url_as_persona(client_for, name, persona):
+def test_url_as_persona(client_for, scenarios, name, persona):
     args, allowed = EXPECTED[name]
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
     if (name, persona) in REDIRECTS:
-        assert (
-            response.status_code == 302
-            and f"/watch-list/{ICB_A if persona == 'icb_a' else ICB_B}/" in response["Location"]
-        )
+        assert response.status_code == 302 and REDIRECTS[(name, persona)] in response["Location"], (name, persona)
+    elif (name, persona) in NOT_FOUND:
+        assert response.status_code == 404, (name, persona, response.status_code)
     elif persona in allowed:
         assert response.status_code == 200, (name, persona, response.status_code)
     elif persona == "anonymous":
