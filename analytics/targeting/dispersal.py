@@ -137,9 +137,14 @@ def capped_proportional(total: FloatArray, weights: FloatArray, caps: FloatArray
     for _ in range(w.shape[1] + 1):
         free = valid & ~capped
         rem = total - np.where(capped, cap, 0.0).sum(axis=1)
-        wsum = np.where(free, w, 0.0).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            share = np.where(free & (wsum > 0)[:, None], rem[:, None] * w / wsum[:, None], 0.0)
+        # Scale the free weights of each row so the largest is 1: shares are unchanged, and tiny weights can neither
+        # overflow the division (a subnormal sum would make every share inf) nor vanish next to large capped ones.
+        wf = np.where(free, w, 0.0)
+        top = wf.max(axis=1, keepdims=True) if wf.size else np.zeros((wf.shape[0], 1))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+            wf = np.where(top > 0, wf / np.where(top > 0, top, 1.0), 0.0)
+            wsum = wf.sum(axis=1)
+            share = np.where(free & (wsum > 0)[:, None], rem[:, None] * wf / wsum[:, None], 0.0)
         over = free & (share > cap)
         if not over.any():
             break

@@ -137,7 +137,7 @@ def test_batch_ripple_matches_one_practice_at_a_time() -> None:
         assert row["crossing_neighbours"] == len(d.crossing)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     total=st.floats(0, 1e5),
     weights=st.lists(st.floats(0, 1e4), min_size=1, max_size=8),
