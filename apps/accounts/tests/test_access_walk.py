@@ -55,11 +55,54 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "cases:decide": (("{case}", "1"), {"icb_a"}),
     "cases:menu": ((), SIGNED_IN),
     "cases:notifications": ((), SIGNED_IN),
+    # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national
+    # team runs national scenarios and sees per-ICB aggregates. Scenario refs come from the scenarios fixture below.
+    "targeting:home": ((), set()),  # ICB and national users are redirected (below)
+    "targeting:icb_ripple": ((ICB_A,), {"icb_a"}),
+    "targeting:dispersal": (("A81001",), {"icb_a"}),
+    "targeting:scenarios": ((), {"national", "icb_a", "icb_b"}),
+    "targeting:compare": ((), {"national", "icb_a", "icb_b"}),
+    "targeting:scenario": (("walk-icb-a",), {"icb_a"}),
+    "targeting:variants": (("walk-icb-a",), {"icb_a"}),
 }
 POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
 CASE_SEERS = {"icb_a", "practice_x", "provider"}
-REDIRECTS = {("indicators:watch_home", "icb_a"), ("indicators:watch_home", "icb_b")}
+# (url name, persona) -> where the page sends them
+REDIRECTS = {
+    ("indicators:watch_home", "icb_a"): f"/watch-list/{ICB_A}/",
+    ("indicators:watch_home", "icb_b"): f"/watch-list/{ICB_B}/",
+    ("targeting:home", "icb_a"): f"/targeting/icb/{ICB_A}/",
+    ("targeting:home", "icb_b"): f"/targeting/icb/{ICB_B}/",
+    ("targeting:home", "national"): "/targeting/scenarios/",
+}
+# Scenarios of another ICB (or national ones, for ICB users) are not found rather than forbidden.
+NOT_FOUND = {
+    ("targeting:scenario", "icb_b"),
+    ("targeting:scenario", "national"),
+    ("targeting:variants", "icb_b"),
+    ("targeting:variants", "national"),
+}
+
+
+@pytest.fixture
+def scenarios(personas):
+    """A saved ICB A scenario (stored directly: the walk checks access, not the optimiser)."""
+    from apps.practices.models import ICB
+    from apps.targeting.models import Scenario
+
+    return Scenario.objects.create(
+        ref="walk-icb-a",
+        name="Walk",
+        scope=Scenario.Scope.ICB,
+        icb=ICB.objects.get(code=ICB_A),
+        budget_pence=100_000_00,
+        coach_hours=100,
+        practice_cap_pence=20_000_00,
+        created_by=personas["icb_a"],
+        status="optimal",
+        feasible=True,
+    )
 
 
 def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
@@ -85,6 +128,8 @@ def test_url_as_persona(request, client_for, name, persona):
     if "{case}" in args:
         pk = str(request.getfixturevalue("walk_case").pk)
         args = tuple(pk if a == "{case}" else a for a in args)
+    if "walk-icb-a" in args:
+        request.getfixturevalue("scenarios")
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
     if "{case}" in EXPECTED[name][0] and persona not in allowed and persona != "anonymous":
@@ -94,10 +139,9 @@ def test_url_as_persona(request, client_for, name, persona):
             expected = {404}
         assert response.status_code in expected, (name, persona, response.status_code)
     elif (name, persona) in REDIRECTS:
-        assert (
-            response.status_code == 302
-            and f"/watch-list/{ICB_A if persona == 'icb_a' else ICB_B}/" in response["Location"]
-        )
+        assert response.status_code == 302 and REDIRECTS[(name, persona)] in response["Location"], (name, persona)
+    elif (name, persona) in NOT_FOUND:
+        assert response.status_code == 404, (name, persona, response.status_code)
     elif persona in allowed:
         assert response.status_code == 200, (name, persona, response.status_code)
     elif persona == "anonymous":
