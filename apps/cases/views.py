@@ -502,6 +502,15 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
             for pp in draft.practices.select_related("practice")
             if pp.practice_id != case.practice_id
         )
+    elif request.GET.get("suggest") == "1":
+        suggestion = _suggestion(case)
+        if suggestion is None:
+            error = "There is no group suggestion for this practice (it has no coordinates or no neighbours in reach)."
+        else:
+            units = {line.offer_code: str(line.units) for line in suggestion.lines}
+            others = [m.code for m in suggestion.members if m.code != case.practice.code]
+            share = 100 / (len(others) + 1)
+            group = "\n".join(f"{c} {share:.2f}" for c in others)
     if request.method == "POST":
         units = {o.code: request.POST.get(f"units-{o.code}", "").strip() for o in offers}
         notes = {o.code: request.POST.get(f"note-{o.code}", "").strip() for o in offers}
@@ -542,6 +551,18 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
         "error": error,
     }
     return render(request, "cases/package.jinja", ctx, status=400 if error else 200)
+
+
+def _suggestion(case: Case) -> Any:
+    """The targeting app's group-package proposal for this case's practice (ripple analysis), if it can make one."""
+    from django.core.exceptions import ValidationError
+
+    from apps.targeting.services import suggest_group_package
+
+    try:
+        return suggest_group_package(case.practice.code)
+    except (ValidationError, ValueError):
+        return None
 
 
 def _parse_group(case: Case, text: str) -> list[tuple[str, int]]:

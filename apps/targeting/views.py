@@ -18,6 +18,7 @@ from apps.accounts.access import (
     can_see_scenario_practices,
     can_see_targeting,
     can_simulate_closure,
+    cases_visible_to,
     get_icb_for,
     get_practice_for,
     get_scenario_for,
@@ -107,6 +108,11 @@ def icb_ripple(request: HttpRequest, code: str) -> HttpResponse:
         "package": package,
         "package_error": package_error,
         "params": DEFAULTS,
+        "open_case": (
+            cases_visible_to(request.user).filter(practice=chosen_practice).open().first()  # type: ignore[arg-type]
+            if package and chosen_practice
+            else None
+        ),
     }
     return render(request, "targeting/ripple.jinja", context, status=400 if package_error else 200)
 

@@ -212,3 +212,15 @@ def test_the_package_builder_page_prices_and_reports_bad_units(client_for, triag
     )
     assert response.status_code == 302
     assert "£500.00" in client.get(url).content.decode()
+
+
+def test_the_package_builder_can_start_from_the_ripple_group_suggestion(client_for, triaged_x):
+    from apps.targeting.services import suggest_group_package
+
+    suggestion = suggest_group_package(triaged_x.practice.code)
+    html = client_for("icb_a").get(reverse("cases:package", args=[triaged_x.pk]) + "?suggest=1").content.decode()
+    for line in suggestion.lines:
+        assert f'name="units-{line.offer_code}" inputmode="numeric" value="{line.units}"' in html
+    for member in suggestion.members:
+        if member.code != triaged_x.practice.code:
+            assert member.code in html.split('id="group"')[1].split("</textarea>")[0]
