@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.accounts.models import User
 from apps.api.main import api
@@ -16,9 +19,14 @@ def tokens_for(personas: dict[str, User]) -> dict[str, str]:
     return {name: create_api_token(user, "test")[1] for name, user in personas.items()}
 
 
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document exactly as /api/v1/openapi.json serves it (JSON: string keys throughout)."""
+    return json.loads(json.dumps(api.get_openapi_schema(path_params={}), cls=DjangoJSONEncoder))
+
+
 def operations() -> list[tuple[str, str, str]]:
     """(operationId, method, path template) of every operation in the API's OpenAPI document."""
-    schema: dict[str, Any] = api.get_openapi_schema(path_params={})
+    schema = openapi_document()
     return [
         (op["operationId"], method.upper(), path)
         for path, methods in schema["paths"].items()
