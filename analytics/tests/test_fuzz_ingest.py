@@ -126,7 +126,7 @@ def _same(a: Parsed, b: Parsed) -> bool:
 
 @given(dataset=st.sampled_from(CSV_DATASETS), data=st.data())
 @FUZZ
-def test_a_damaged_cell_is_skipped_naming_its_row_and_column_or_refused(dataset, data):
+def test_a_damaged_cell_is_skipped_naming_its_row_and_column_or_refused(dataset: str, data: st.DataObject) -> None:
     text, delimiter = _read(dataset)
     rows = _rows(text, delimiter)
     first_data = 0 if dataset in HEADERLESS else 1
@@ -139,7 +139,7 @@ def test_a_damaged_cell_is_skipped_naming_its_row_and_column_or_refused(dataset,
 
 @given(dataset=st.sampled_from(CSV_DATASETS), cut=st.floats(0.0, 1.0))
 @FUZZ
-def test_a_truncated_file_is_read_up_to_the_cut_or_refused(dataset, cut):
+def test_a_truncated_file_is_read_up_to_the_cut_or_refused(dataset: str, cut: float) -> None:
     raw = FIXTURE_FILES[dataset].read_bytes()
     _check_outcome(dataset, lambda: _parse(dataset, raw[: int(len(raw) * cut)]))
 
@@ -151,7 +151,9 @@ def test_a_truncated_file_is_read_up_to_the_cut_or_refused(dataset, cut):
     line_end=st.sampled_from(["\n", "\r\n"]),
 )
 @FUZZ
-def test_encoding_delimiter_and_line_ends_do_not_change_what_is_read(dataset, encoding, delimiter, line_end):
+def test_encoding_delimiter_and_line_ends_do_not_change_what_is_read(
+    dataset: str, encoding: str, delimiter: str, line_end: str
+) -> None:
     text, original = _read(dataset)
     rows = _rows(text, original)
     if dataset in HEADERLESS or any(delimiter in cell for row in rows for cell in row):
@@ -179,7 +181,7 @@ def _encodable(rows: list[list[str]], encoding: str) -> bool:
 
 @given(dataset=st.sampled_from(CSV_DATASETS), data=st.data())
 @FUZZ
-def test_a_repeated_row_is_reported_or_read_once(dataset, data):
+def test_a_repeated_row_is_reported_or_read_once(dataset: str, data: st.DataObject) -> None:
     text, delimiter = _read(dataset)
     rows = _rows(text, delimiter)
     first_data = 0 if dataset in HEADERLESS else 1
@@ -196,7 +198,7 @@ def test_a_repeated_row_is_reported_or_read_once(dataset, data):
 
 @given(dataset=st.sampled_from(CSV_DATASETS), data=st.data())
 @FUZZ
-def test_a_damaged_header_or_stray_bytes_are_refused_or_read_with_reasons(dataset, data):
+def test_a_damaged_header_or_stray_bytes_are_refused_or_read_with_reasons(dataset: str, data: st.DataObject) -> None:
     text, delimiter = _read(dataset)
     rows = _rows(text, delimiter)
     damage = data.draw(st.sampled_from(["drop column", "rename column", "header only", "stray bytes"]), label="damage")
@@ -214,7 +216,7 @@ def test_a_damaged_header_or_stray_bytes_are_refused_or_read_with_reasons(datase
     _check_outcome(dataset, lambda: _parse(dataset, content))
 
 
-def test_an_ods_file_with_another_delimiter_is_refused_saying_what_was_expected():
+def test_an_ods_file_with_another_delimiter_is_refused_saying_what_was_expected() -> None:
     text, _ = _read("epraccur")
     content = _write(_rows(text, ","), ";").encode()
     try:
@@ -225,7 +227,7 @@ def test_an_ods_file_with_another_delimiter_is_refused_saying_what_was_expected(
         raise AssertionError("a semicolon-separated ODS file was read")
 
 
-def test_every_fixture_parses_cleanly_to_start_with():
+def test_every_fixture_parses_cleanly_to_start_with() -> None:
     for dataset in CSV_DATASETS:
         parsed = _parse(dataset, FIXTURE_FILES[dataset].read_bytes())
         assert parsed.rows_read > 0 and all(isinstance(f, pl.DataFrame) for f in parsed.frames.values())
