@@ -91,7 +91,10 @@ def get_watch_list(request: HttpRequest, code: str, filters: Query[WatchFilters]
     if filters.overdue:
         rows = [r for r in rows if r.review_overdue]
     if wants_csv(request, filters.format):
+        services.load_explanations(rows)
         return csv_response((_row(r) for r in rows), WatchRowOut, f"watch-list-{icb.code}")
+    start = (filters.page - 1) * filters.page_size
+    services.load_explanations(rows[start : start + filters.page_size])  # only the page's rows need reasons
     return paged(rows, filters.page, filters.page_size, _row)
 
 

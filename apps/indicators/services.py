@@ -85,7 +85,12 @@ def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
     practices = {p.pk: p for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).select_related("pcn")}
     scores = {}
     if run is not None:
-        scores = {s.practice_id: s for s in PracticeScore.objects.filter(run=run, practice_id__in=practices)}
+        # The per-indicator explanation is the bulk of each row and only the rows shown need it: see
+        # ``load_explanations``. Reading it for every practice of a large ICB cost more than the rest of the page.
+        scores = {
+            s.practice_id: s
+            for s in PracticeScore.objects.filter(run=run, practice_id__in=practices).defer("explanation")
+        }
     entries = {e.practice_id: e for e in WatchEntry.objects.filter(icb=icb).select_related("updated_by")}
     n = run.practice_count if run else 0
     rows = [
@@ -138,6 +143,15 @@ def watch_summary(run: ScoringRun | None) -> list[WatchSummaryRow]:
                 overdue=sum(e.review_overdue and e.status != WatchEntry.Status.REMOVED for e in mine),
             )
         )
+    return rows
+
+
+def load_explanations(rows: list[WatchRow]) -> list[WatchRow]:
+    """Fill in the explanations (for ``WatchRow.reasons``) of the rows about to be shown, in one query."""
+    wanted = [r.score for r in rows if r.score is not None]
+    found = dict(PracticeScore.objects.filter(pk__in=[s.pk for s in wanted]).values_list("pk", "explanation"))
+    for score in wanted:
+        score.explanation = found.get(score.pk, [])
     return rows
 
 

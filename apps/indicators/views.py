@@ -57,6 +57,7 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
         rows = [r for r in rows if r.score and flag in r.score.flags]
     if overdue_only:
         rows = [r for r in rows if r.review_overdue]
+    services.load_explanations(rows)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         table = [
