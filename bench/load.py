@@ -201,13 +201,18 @@ class Results:
     sent: int = 0
 
 
-def drive(port: int, user: User, data: Data, results: Results, deadline: float, budget: int, think: float) -> None:
+def drive(
+    port: int, user: User, data: Data, results: Results, measure_from: float, deadline: float, budget: int, think: float
+) -> None:
+    """One user's loop. Requests before ``measure_from`` warm the workers up (template compilation, first
+    connections, caches) and are not counted; the request budget counts only measured requests."""
     pages = [(name, build) for name, who, build in SCENARIO if user.persona in who]
     while time.monotonic() < deadline:
+        measured = time.monotonic() >= measure_from
         with results.lock:
             if results.sent >= budget:
                 return
-            results.sent += 1
+            results.sent += measured
         name, build = random.choice(pages)
         path = build(user, data)
         started = time.perf_counter()
@@ -218,8 +223,9 @@ def drive(port: int, user: User, data: Data, results: Results, deadline: float, 
             error = f"{type(exc).__name__} {path}"
         elapsed_ms = (time.perf_counter() - started) * 1000
         with results.lock:
-            results.latencies[name].append(elapsed_ms)
-            if error:
+            if measured:
+                results.latencies[name].append(elapsed_ms)
+            if error:  # errors count during warm-up too
                 results.errors[name].append(error)
         if think:
             time.sleep(random.uniform(0, 2 * think))
@@ -266,6 +272,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (bounded)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of unmeasured load first (bounded)")
     parser.add_argument("--think", type=float, default=0.5, help="mean pause between a user's pages, seconds")
     parser.add_argument("--port", type=int, default=8773)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
@@ -273,8 +280,8 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite database from scratch")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    if args.duration > 300 or args.users > 200:
-        parser.error("keep the load bounded: --duration <= 300 s and --users <= 200")
+    if args.duration > 300 or args.warmup > 60 or args.users > 200:
+        parser.error("keep the load bounded: --duration <= 300 s, --warmup <= 60 s and --users <= 200")
     random.seed(args.seed)
     db_url = args.postgres or args.sqlite
     prepare_database(db_url, args.fresh)
@@ -294,11 +301,12 @@ def main() -> int:
             for u in users:
                 u.icb = icb_of.get(u.persona)
             results = Results()
-            started = time.monotonic()
+            started = time.monotonic() + args.warmup
             deadline = started + args.duration
             threads = [
                 threading.Thread(
-                    target=drive, args=(args.port, u, data, results, deadline, args.max_requests, args.think)
+                    target=drive,
+                    args=(args.port, u, data, results, started, deadline, args.max_requests, args.think),
                 )
                 for u in users
             ]
