@@ -6,6 +6,7 @@ server database. Production needs ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG=false`` 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from gpsupport.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
@@ -29,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",  # login throttling: locks out a username+address after repeated failed sign-ins
+    "ninja",  # the REST API; listed so its Swagger UI assets are served from our own static files
     "apps.core",
     "apps.accounts",
     "apps.practices",
@@ -36,6 +39,7 @@ INSTALLED_APPS = [
     "apps.indicators",
     "apps.cases",
     "apps.targeting",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gpsupport.urls"
@@ -86,6 +92,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:start"
+# Axes first: it refuses a locked-out username+address before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -151,6 +159,25 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env_str("DJANGO_FROM_EMAIL", "gp-resilience@localhost")
 # The address links in emails point at (no trailing slash).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
+# pair is locked out for the cool-off time; a successful sign-in resets the count. The lockout page is the sign-in
+# page with a plain message (apps.accounts.views.locked_out). Behind a reverse proxy, set DJANGO_TRUSTED_PROXIES to
+# the number of proxies so the client address is read from X-Forwarded-For; never trust that header otherwise.
+AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password"]
+_TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
+if _TRUSTED_PROXIES:
+    AXES_IPWARE_PROXY_COUNT = _TRUSTED_PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# The REST API (apps.api): page sizes for list endpoints.
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 500
 
 LOGGING = {
     "version": 1,

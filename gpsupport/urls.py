@@ -1,8 +1,12 @@
 from django.urls import include, path
 
+from apps.api.main import urls as api_urls
+
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("accounts/api-tokens/", include("apps.api.urls")),
+    path("api/v1/", api_urls()),
     path("", include("apps.practices.urls")),
     path("data/", include("apps.datasets.urls")),
     path("", include("apps.indicators.urls")),

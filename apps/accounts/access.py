@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from apps.accounts.models import Role, User
+from apps.api.models import ApiToken
 from apps.practices.models import ICB, PCN, Practice
 
 if TYPE_CHECKING:
@@ -38,6 +39,13 @@ def get_practice_for(user: User, code: str) -> Practice:
     return get_object_or_404(
         practices_visible_to(user).select_related("region", "icb", "sub_icb", "pcn"), code=code.upper()
     )
+
+
+def icbs_visible_to(user: User) -> QuerySet[ICB]:
+    """ICBs a user may list: open national data, every ICB for every signed-in user."""
+    if not is_signed_in(user):
+        return ICB.objects.none()
+    return ICB.objects.all()
 
 
 def get_icb_for(user: User, code: str) -> ICB:
@@ -97,6 +105,18 @@ def can_see_practice_pressure(user: User, practice: Practice) -> bool:
 def can_see_backtest(user: User) -> bool:
     """The back-test is aggregate (AUC, precision) and names no practice."""
     return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
+
+
+def api_tokens_of(user: User) -> QuerySet[ApiToken]:
+    """A user's own API tokens. Nobody lists or revokes another user's tokens, whatever their role."""
+    if not is_signed_in(user):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=user)
+
+
+def get_api_token_for(user: User, pk: int) -> ApiToken:
+    """One of the user's own tokens; 404 for anyone else's (never reveals that it exists)."""
+    return get_object_or_404(api_tokens_of(user), pk=pk)
 
 
 def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

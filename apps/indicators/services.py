@@ -9,6 +9,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 
 from apps.accounts.access import can_edit_watch_list
 from apps.accounts.models import User
@@ -84,7 +85,12 @@ def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
     practices = {p.pk: p for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).select_related("pcn")}
     scores = {}
     if run is not None:
-        scores = {s.practice_id: s for s in PracticeScore.objects.filter(run=run, practice_id__in=practices)}
+        # The per-indicator explanation is the bulk of each row and only the rows shown need it: see
+        # ``load_explanations``. Reading it for every practice of a large ICB cost more than the rest of the page.
+        scores = {
+            s.practice_id: s
+            for s in PracticeScore.objects.filter(run=run, practice_id__in=practices).defer("explanation")
+        }
     entries = {e.practice_id: e for e in WatchEntry.objects.filter(icb=icb).select_related("updated_by")}
     n = run.practice_count if run else 0
     rows = [
@@ -92,6 +98,60 @@ def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
         for pk, p in practices.items()
     ]
     rows.sort(key=lambda r: (r.score is None or r.score.composite is None, -(r.score.composite or 0) if r.score else 0))
+    return rows
+
+
+@dataclass
+class WatchSummaryRow:
+    """One ICB's watch-list counts for the national team: numbers only, no practice named."""
+
+    icb: ICB
+    open: int
+    by_score: int
+    added: int
+    removed: int
+    overdue: int
+
+
+def watch_summary(run: ScoringRun | None) -> list[WatchSummaryRow]:
+    """Counts per ICB (open practices, on the list by score, added, removed, reviews overdue), by region then name."""
+    if run is None:
+        return []
+    cutoff = score_cutoff(run.practice_count)
+    by_score = dict(
+        PracticeScore.objects.filter(run=run, practice__status=PracticeStatus.ACTIVE)
+        .filter(Q(rank__lte=cutoff) | Q(flag_count__gte=FLAGS_FOR_LIST))
+        .values_list("icb")
+        .annotate(n=Count("id"))
+    )
+    entries: dict[int, list[WatchEntry]] = {}
+    for e in WatchEntry.objects.all():
+        entries.setdefault(e.icb_id, []).append(e)
+    icbs = ICB.objects.select_related("region").annotate(
+        open_n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
+    )
+    rows = []
+    for icb in icbs.order_by("region__name", "name"):
+        mine = entries.get(icb.pk, [])
+        rows.append(
+            WatchSummaryRow(
+                icb=icb,
+                open=icb.open_n,  # type: ignore[attr-defined]
+                by_score=by_score.get(icb.pk, 0),
+                added=sum(e.status == WatchEntry.Status.ADDED for e in mine),
+                removed=sum(e.status == WatchEntry.Status.REMOVED for e in mine),
+                overdue=sum(e.review_overdue and e.status != WatchEntry.Status.REMOVED for e in mine),
+            )
+        )
+    return rows
+
+
+def load_explanations(rows: list[WatchRow]) -> list[WatchRow]:
+    """Fill in the explanations (for ``WatchRow.reasons``) of the rows about to be shown, in one query."""
+    wanted = [r.score for r in rows if r.score is not None]
+    found = dict(PracticeScore.objects.filter(pk__in=[s.pk for s in wanted]).values_list("pk", "explanation"))
+    for score in wanted:
+        score.explanation = found.get(score.pk, [])
     return rows
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -23,7 +22,7 @@ from apps.accounts.models import Role
 from apps.core.exports import FORMATS, table_download
 from apps.indicators import services
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
-from apps.practices.models import ICB, Practice, PracticeStatus
+from apps.practices.models import Practice
 
 SHOW = {"listed": "On the watch list", "all": "All practices", "removed": "Removed by the ICB"}
 
@@ -35,33 +34,7 @@ def watch_home(request: HttpRequest) -> HttpResponse:
     if not can_see_watch_summary(user):  # type: ignore[arg-type]
         raise PermissionDenied
     run = services.current_run()
-    rows = []
-    if run is not None:
-        cutoff = services.score_cutoff(run.practice_count)
-        by_score = dict(
-            PracticeScore.objects.filter(run=run, practice__status=PracticeStatus.ACTIVE)
-            .filter(Q(rank__lte=cutoff) | Q(flag_count__gte=services.FLAGS_FOR_LIST))
-            .values_list("icb")
-            .annotate(n=Count("id"))
-        )
-        entries: dict[int, list[WatchEntry]] = {}
-        for e in WatchEntry.objects.all():
-            entries.setdefault(e.icb_id, []).append(e)
-        icbs = ICB.objects.select_related("region").annotate(
-            open_n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
-        )
-        for icb in icbs.order_by("region__name", "name"):
-            mine = entries.get(icb.pk, [])
-            rows.append(
-                {
-                    "icb": icb,
-                    "open": icb.open_n,
-                    "by_score": by_score.get(icb.pk, 0),
-                    "added": sum(e.status == WatchEntry.Status.ADDED for e in mine),
-                    "removed": sum(e.status == WatchEntry.Status.REMOVED for e in mine),
-                    "overdue": sum(e.review_overdue and e.status != WatchEntry.Status.REMOVED for e in mine),
-                }
-            )
+    rows = services.watch_summary(run)
     return render(request, "indicators/watch_summary.jinja", {"run": run, "rows": rows})
 
 
@@ -85,6 +58,7 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
         rows = [r for r in rows if r.score and flag in r.score.flags]
     if overdue_only:
         rows = [r for r in rows if r.review_overdue]
+    services.load_explanations(rows)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         table = [

@@ -20,6 +20,7 @@ from apps.accounts.access import (
 from apps.core.exports import FORMATS, table_download
 from apps.practices import charts
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
+from apps.practices.services import filter_practices
 
 PAGE_SIZE = 25
 EXPORT_COLUMNS = [
@@ -88,18 +89,14 @@ def practice_search(request: HttpRequest) -> HttpResponse:
     icb = request.GET.get("icb", "")
     pcn = request.GET.get("pcn", "").strip().upper()[:8]
     status = request.GET.get("status", "active")
-    qs = practices_visible_to(request.user).search(text)  # type: ignore[arg-type]
-    if region:
-        qs = qs.filter(region__code=region)
-    if icb:
-        qs = qs.in_icb(icb)
-    if pcn:
-        qs = qs.in_pcn(pcn)
-    if status in PracticeStatus.values:
-        qs = qs.filter(status=status)
-    else:
-        status = "all"
-    qs = qs.order_by("name", "code")
+    qs, status = filter_practices(
+        practices_visible_to(request.user),  # type: ignore[arg-type]
+        q=text,
+        region=region,
+        icb=icb,
+        pcn=pcn,
+        status=status,
+    )
     if (download := _maybe_download(request, qs, "practices")) is not None:
         return download
     page = Paginator(qs.select_related("icb", "pcn"), PAGE_SIZE).get_page(request.GET.get("page"))

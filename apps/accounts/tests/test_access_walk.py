@@ -9,12 +9,21 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apps.api.main import NAMESPACE as API
+from apps.api.testing import operations
 from apps.core.testing import ICB_A, ICB_B, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 
 SIGNED_IN = set(PERSONA_NAMES)
-PUBLIC = {"core:start", "core:health", "accounts:login"}
+PUBLIC = {
+    "core:start",
+    "core:health",
+    "accounts:login",
+    f"{API}:openapi-json",
+    f"{API}:openapi-view",
+    f"{API}:api-root",
+}
 # url name -> (args, personas that get 200; every other signed-in persona gets 403, anonymous goes to sign-in)
 EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "core:start": ((), {"anonymous"}),  # signed-in users are sent on to their home page
@@ -64,8 +73,17 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "targeting:compare": ((), {"national", "icb_a", "icb_b"}),
     "targeting:scenario": (("walk-icb-a",), {"icb_a"}),
     "targeting:variants": (("walk-icb-a",), {"icb_a"}),
+    # Each user's own API tokens; revoking is POST only (a GET is 405 for everyone signed in).
+    "apitokens:list": ((), SIGNED_IN),
+    "apitokens:revoke": (("1",), set()),
+    # The API's description and docs page are public (no data); the API root is a 404 for everyone.
+    f"{API}:openapi-json": ((), SIGNED_IN | {"anonymous"}),
+    f"{API}:openapi-view": ((), SIGNED_IN | {"anonymous"}),
+    f"{API}:api-root": ((), set()),
 }
-POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree"}
+# API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
+API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
+POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
 CASE_SEERS = {"icb_a", "practice_x", "provider"}
 # (url name, persona) -> where the page sends them
@@ -118,7 +136,8 @@ def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
 
 
 def test_every_url_has_an_expectation():
-    assert set(_names()) == set(EXPECTED), "add the new URL to EXPECTED with who may see it"
+    assert set(_names()) - API_OPERATIONS == set(EXPECTED), "add the new URL to EXPECTED with who may see it"
+    assert set(_names()) >= API_OPERATIONS, "every API operation has a URL"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -142,6 +161,10 @@ def test_url_as_persona(request, client_for, name, persona):
         assert response.status_code == 302 and REDIRECTS[(name, persona)] in response["Location"], (name, persona)
     elif (name, persona) in NOT_FOUND:
         assert response.status_code == 404, (name, persona, response.status_code)
+    elif name == f"{API}:api-root":
+        assert response.status_code == 404  # ninja's root only anchors the operations' paths
+    elif name in POST_ONLY:
+        assert response.status_code == (302 if persona == "anonymous" else 405), (name, persona, response.status_code)
     elif persona in allowed:
         assert response.status_code == 200, (name, persona, response.status_code)
     elif persona == "anonymous":

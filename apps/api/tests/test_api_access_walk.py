@@ -1,0 +1,91 @@
+"""Walk every API operation, read from the OpenAPI document, as every persona (anonymous too).
+
+A new operation without an entry in EXPECTED fails ``test_every_operation_has_an_expectation``. For each operation:
+the personas in ``allowed`` get 2xx; every other signed-in persona gets ``denied`` (403, or 404 where the record must
+not be revealed); anonymous callers get 401 JSON, never a redirect. Path parameters are chosen so that the allowed set
+proves the scoping: ICB A's watch list and practice X's scores (practice X is in ICB A) — so ICB B, practice Y, the
+provider, the LMC and the national team are all refused, and national users see aggregates only.
+
+Another area adds its operations here: ``"create_self_referral": Op({}, {"practice_x"}, method-specific body...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from apps.api.testing import operations
+from apps.core.testing import ICB_A, PERSONA_NAMES
+
+pytestmark = pytest.mark.django_db
+
+SIGNED_IN = frozenset(PERSONA_NAMES)
+Param = str | Callable[[dict[str, Any]], str]
+
+
+def practice_x(personas: dict[str, Any]) -> str:
+    return personas["practice_x"].practice.code
+
+
+@dataclass(frozen=True)
+class Op:
+    """What one operation should answer. ``path`` values may be callables of the personas (for practice X's code)."""
+
+    path: dict[str, Param]
+    allowed: frozenset[str]
+    denied: int = 403
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+EXPECTED: dict[str, Op] = {
+    # The register is national open data: every signed-in user reads it.
+    "list_practices": Op({}, SIGNED_IN, query={"icb": ICB_A}),
+    "get_practice": Op({"code": "A81001"}, SIGNED_IN),
+    "list_icbs": Op({}, SIGNED_IN),
+    "list_indicators": Op({}, SIGNED_IN),
+    # Pressure scores: the practice's own ICB team and the practice itself.
+    "get_practice_scores": Op({"code": practice_x}, frozenset({"icb_a", "practice_x"})),
+    # Watch lists: the ICB's own team only; the national team gets counts.
+    "get_watch_list": Op({"code": ICB_A}, frozenset({"icb_a"})),
+    "get_watch_summary": Op({}, frozenset({"national"})),
+}
+
+
+def _url(path: str, op: Op, personas: dict[str, Any]) -> str:
+    for name, value in op.path.items():
+        path = path.replace("{" + name + "}", value(personas) if callable(value) else value)
+    return path
+
+
+def test_every_operation_has_an_expectation():
+    ids = [op_id for op_id, _, _ in operations()]
+    assert len(ids) == len(set(ids)), "operation ids must be unique across areas"
+    assert set(ids) == set(EXPECTED), "add the new API operation to EXPECTED with who may call it"
+
+
+@pytest.mark.parametrize("op_id,method,path", operations(), ids=[o[0] for o in operations()])
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
+def test_operation_as_persona(api_call, personas, op_id, method, path, persona):
+    op = EXPECTED[op_id]
+    response = api_call(persona, method, _url(path, op, personas), op.body, **op.query)
+    assert response["Content-Type"].startswith("application/json"), (op_id, persona, response["Content-Type"])
+    if persona == "anonymous":
+        assert response.status_code == 401, (op_id, response.status_code)
+        assert "Authorization: Bearer" in response.json()["detail"]
+    elif persona in op.allowed:
+        assert 200 <= response.status_code < 300, (op_id, persona, response.status_code, response.content[:300])
+    else:
+        assert response.status_code == op.denied, (op_id, persona, response.status_code)
+        assert response.json()["detail"], "errors say what went wrong"
+
+
+def test_operations_answer_the_same_through_the_browser_session(client_for, personas):
+    """Session calls go through the same chokepoints as token calls."""
+    url = f"/api/v1/icbs/{ICB_A}/watch-list"
+    assert client_for("icb_a").get(url).status_code == 200
+    assert client_for("icb_b").get(url).status_code == 403
+    assert client_for("anonymous").get(url).status_code == 401

@@ -1,0 +1,328 @@
+"""Load test: the production server configuration under 20 concurrent signed-in users, on loopback only.
+
+Starts gunicorn with the real settings (DEBUG off, a random secret key, whitenoise serving collected static files,
+manifest storage) against a prepared database — SQLite by default (var/bench-load.sqlite3), or PostgreSQL with
+``--postgres URL`` — signs each simulated user in through the real sign-in form as a demo persona, and drives the
+pages in ``SCENARIO`` for a bounded time and request count. Prints p50/p95/p99, throughput and errors per URL, and
+the verdict against the target: p95 < 150 ms and zero errors.
+
+The load client plays the part of the TLS-terminating proxy: it sends ``X-Forwarded-Proto: https``, so the server
+runs with exactly the production security settings (SSL redirect, secure cookies, HSTS) over plain loopback HTTP.
+
+    .venv/bin/python bench/load.py                                  # SQLite, 20 users, 30 s
+    .venv/bin/python bench/load.py --postgres postgres://postgres@127.0.0.1:54333/gpr_bench
+    .venv/bin/python bench/load.py --think 0 --duration 20          # no pause between requests: saturation
+
+Users pause ``--think`` seconds on average between pages (0.5 s by default: a fast human). Not part of the test
+suite. Exit status 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+HOST = "127.0.0.1"
+TARGET_P95_MS = 150.0
+DEMO_PASSWORD = "demo-password-2026"  # apps/accounts/management/commands/create_demo_users.py
+SEARCHES = ["surgery", "medical centre", "A81", "TS18", "health centre", "road", "Y0", "group practice", "SW1"]
+
+
+@dataclass
+class User:
+    persona: str  # demo username
+    icb: str | None = None  # for ICB users: their watch list
+    cookies: dict[str, str] = field(default_factory=dict)
+
+
+# The pages under load: (name, who loads it, how to build its path). Another area adds its page with one line here,
+# e.g. ("case queue", ICB_USERS, lambda u, d: f"/cases/?icb={u.icb}") once the case queue exists.
+Path_ = Callable[[User, "Data"], str]
+ICB_USERS = {"icb-a", "icb-b"}
+EVERYONE = {"national", "icb-a", "icb-b", "practice-x", "practice-y", "provider", "lmc"}
+SCENARIO: list[tuple[str, set[str], Path_]] = [
+    ("practice search", EVERYONE, lambda u, d: "/practices/?" + urlencode({"q": random.choice(SEARCHES)})),
+    ("practice search by ICB", EVERYONE, lambda u, d: f"/practices/?icb={random.choice(d.icbs)}&page=2"),
+    ("practice detail", EVERYONE, lambda u, d: f"/practices/{random.choice(d.practices)}/"),
+    ("watch list", ICB_USERS, lambda u, d: f"/watch-list/{u.icb}/"),
+    ("watch summary", {"national"}, lambda u, d: "/watch-list/"),
+    ("API practices", EVERYONE, lambda u, d: f"/api/v1/practices?icb={random.choice(d.icbs)}&page_size=50"),
+]
+
+
+@dataclass
+class Data:
+    practices: list[str]
+    icbs: list[str]
+
+
+# --- the server ------------------------------------------------------------------------------------------------------
+
+
+def server_env(db_url: str, static_root: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return {
+        **base,
+        "DATABASE_URL": db_url,
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DJANGO_STATIC_ROOT": str(static_root),
+        "DJANGO_LOG_LEVEL": "ERROR",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def prepare_database(db_url: str, fresh: bool) -> None:
+    """Migrate, load the national data, score, and create the demo users (each step skips work already done)."""
+    env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_DEBUG": "true"}
+    if fresh and db_url.startswith("sqlite:///"):
+        Path(ROOT / db_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    print(f"preparing {db_url} (migrate, import_national, score_practices, create_demo_users)…", flush=True)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "import_national", "--quiet")
+    manage(env, "score_practices", "--if-stale")
+    manage(env, "create_demo_users")
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    args = [
+        str(Path(PY).parent / "gunicorn"),
+        "gpsupport.wsgi:application",
+        f"--bind={HOST}:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--timeout=60",
+        "--log-level=warning",
+    ]
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            status, _, _ = request(port, "GET", "/health/", {})
+            if status == 200:
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            sys.exit("gunicorn exited during start-up")
+        time.sleep(0.2)
+    stop(proc)
+    sys.exit("gunicorn did not answer /health/ within 30 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+# --- the client ------------------------------------------------------------------------------------------------------
+
+
+def request(
+    port: int, method: str, path: str, cookies: dict[str, str], body: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request as the TLS proxy would forward it. Returns (status, headers, body) and updates ``cookies``."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "Accept": "text/html,application/json"}
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    data = None
+    if body is not None:
+        data = urlencode(body)
+        headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"https://{HOST}"}
+        headers["Referer"] = f"https://{HOST}{path}"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        content = response.read()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                cookies[key] = rest.split(";", 1)[0]
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, content
+    finally:
+        conn.close()
+
+
+def sign_in(port: int, user: User) -> None:
+    _, _, page = request(port, "GET", "/accounts/login/", user.cookies)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if token is None:
+        sys.exit("no CSRF token on the sign-in page")
+    form = {"csrfmiddlewaretoken": token.group(1).decode(), "username": user.persona, "password": DEMO_PASSWORD}
+    status, headers, _ = request(port, "POST", "/accounts/login/", user.cookies, form)
+    if status != 302 or "sessionid" not in user.cookies:
+        sys.exit(f"sign-in as {user.persona} failed: HTTP {status} {headers.get('location', '')}")
+
+
+def discover(port: int, national: User) -> tuple[Data, dict[str, str]]:
+    """Practice and ICB codes to visit, and each ICB user's ICB, read through the API as a signed-in user."""
+    _, _, body = request(port, "GET", "/api/v1/icbs", national.cookies)
+    icbs = [i["code"] for i in json.loads(body)]
+    _, _, body = request(port, "GET", "/api/v1/practices?page_size=500&status=active", national.cookies)
+    practices = [p["code"] for p in json.loads(body)["results"]]
+    return Data(practices=practices, icbs=icbs), {"icb-a": "QHM", "icb-b": "QWE"}
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: int = 0
+
+
+def drive(
+    port: int, user: User, data: Data, results: Results, measure_from: float, deadline: float, budget: int, think: float
+) -> None:
+    """One user's loop. Requests before ``measure_from`` warm the workers up (template compilation, first
+    connections, caches) and are not counted; the request budget counts only measured requests."""
+    pages = [(name, build) for name, who, build in SCENARIO if user.persona in who]
+    while time.monotonic() < deadline:
+        measured = time.monotonic() >= measure_from
+        with results.lock:
+            if results.sent >= budget:
+                return
+            results.sent += measured
+        name, build = random.choice(pages)
+        path = build(user, data)
+        started = time.perf_counter()
+        try:
+            status, _, _ = request(port, "GET", path, user.cookies)
+            error = None if status == 200 else f"HTTP {status} {path}"
+        except OSError as exc:
+            error = f"{type(exc).__name__} {path}"
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        with results.lock:
+            if measured:
+                results.latencies[name].append(elapsed_ms)
+            if error:  # errors count during warm-up too
+                results.errors[name].append(error)
+        if think:
+            time.sleep(random.uniform(0, 2 * think))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def report(results: Results, seconds: float, label: str) -> bool:
+    print(f"\n{label}: {sum(len(v) for v in results.latencies.values())} requests in {seconds:.1f} s")
+    print(f"{'page':<24}{'n':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>8}")
+    every: list[float] = []
+    ok = True
+    for name, _, _ in SCENARIO:
+        values = results.latencies.get(name, [])
+        if not values:
+            continue
+        every += values
+        errors = len(results.errors.get(name, []))
+        p95 = percentile(values, 95)
+        ok &= p95 < TARGET_P95_MS and errors == 0
+        print(
+            f"{name:<24}{len(values):>7}{errors:>8}{percentile(values, 50):>9.1f}{p95:>9.1f}"
+            f"{percentile(values, 99):>9.1f}{max(values):>9.1f}{len(values) / seconds:>8.1f}"
+        )
+    errors = sum(len(v) for v in results.errors.values())
+    print(
+        f"{'all pages':<24}{len(every):>7}{errors:>8}{percentile(every, 50):>9.1f}{percentile(every, 95):>9.1f}"
+        f"{percentile(every, 99):>9.1f}{max(every):>9.1f}{len(every) / seconds:>8.1f}"
+    )
+    for name, errs in results.errors.items():
+        print(f"  {name}: first errors: {errs[:3]}")
+    verdict = "MET" if ok else "MISSED"
+    print(f"target p95 < {TARGET_P95_MS:.0f} ms on every page with zero errors: {verdict}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL DATABASE_URL (default: SQLite)")
+    parser.add_argument("--sqlite", default="sqlite:///var/bench-load.sqlite3", help="SQLite DATABASE_URL")
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (bounded)")
+    parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of unmeasured load first (bounded)")
+    parser.add_argument("--think", type=float, default=0.5, help="mean pause between a user's pages, seconds")
+    parser.add_argument("--port", type=int, default=8773)
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite database from scratch")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    if args.duration > 300 or args.warmup > 60 or args.users > 200:
+        parser.error("keep the load bounded: --duration <= 300 s, --warmup <= 60 s and --users <= 200")
+    random.seed(args.seed)
+    db_url = args.postgres or args.sqlite
+    prepare_database(db_url, args.fresh)
+    with tempfile.TemporaryDirectory(prefix="gpr-load-static-") as static_root:
+        env = server_env(db_url, Path(static_root))
+        manage(env, "collectstatic", "--noinput", "-v", "0")
+        proc = start_gunicorn(env, args.port, args.workers, args.threads)
+        try:
+            personas = sorted(EVERYONE)
+            users = [User(persona=personas[i % len(personas)]) for i in range(args.users)]
+            for u in users:
+                sign_in(args.port, u)
+            national = next((u for u in users if u.persona == "national"), None) or User("national")
+            if not national.cookies:
+                sign_in(args.port, national)
+            data, icb_of = discover(args.port, national)
+            for u in users:
+                u.icb = icb_of.get(u.persona)
+            results = Results()
+            started = time.monotonic() + args.warmup
+            deadline = started + args.duration
+            threads = [
+                threading.Thread(
+                    target=drive,
+                    args=(args.port, u, data, results, started, deadline, args.max_requests, args.think),
+                )
+                for u in users
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.monotonic() - started
+        finally:
+            stop(proc)
+    kind = "PostgreSQL" if args.postgres else "SQLite"
+    label = (
+        f"{kind}, gunicorn {args.workers} workers x {args.threads} threads, {args.users} users, think {args.think} s"
+    )
+    return 0 if report(results, elapsed, label) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
