@@ -9,4 +9,5 @@ AREAS: list[str] = [
     "apps.api.practices",
     "apps.api.indicators",
     "apps.api.watch",
+    "apps.api.cases",
 ]

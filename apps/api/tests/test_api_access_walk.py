@@ -30,6 +30,20 @@ def practice_x(personas: dict[str, Any]) -> str:
     return personas["practice_x"].practice.code
 
 
+def walk_case(personas: dict[str, Any]) -> str:
+    """Practice X's case, triaged, with the provider persona assigned (made once per test)."""
+    from apps.cases import services
+    from apps.cases.models import Case, Route
+
+    px = personas["practice_x"]
+    case = Case.objects.filter(practice=px.practice).open().first()
+    if case is None:
+        case, _ = services.refer(px, px.practice, Route.SELF, services.ReferralInput("We cannot fill GP sessions."))
+        services.triage(personas["icb_a"], case, "high", "high", "Workforce gap")
+        services.assign_provider(personas["icb_a"], case, personas["provider"])
+    return str(case.pk)
+
+
 @dataclass(frozen=True)
 class Op:
     """What one operation should answer. ``path`` values may be callables of the personas (for practice X's code)."""
@@ -52,6 +66,14 @@ EXPECTED: dict[str, Op] = {
     # Watch lists: the ICB's own team only; the national team gets counts.
     "get_watch_list": Op({"code": ICB_A}, frozenset({"icb_a"})),
     "get_watch_summary": Op({}, frozenset({"national"})),
+    # Cases: the ICB team, the practice and the assigned provider see a case; anyone else gets 404 for it. The case
+    # here is practice X's (ICB A), with the provider persona assigned.
+    "list_cases": Op({}, frozenset({"icb_a", "icb_b", "practice_x", "practice_y", "provider"})),
+    "get_case_summary": Op({}, frozenset({"national"})),
+    "get_case": Op({"case_id": walk_case}, frozenset({"icb_a", "practice_x", "provider"}), denied=404),
+    "create_self_referral": Op(
+        {}, frozenset({"practice_x", "practice_y"}), body={"concerns": "Two partners are leaving in March."}
+    ),
 }
 
 

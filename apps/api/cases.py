@@ -1,0 +1,240 @@
+"""Support cases: the cases a user may see (``cases_visible_to``), one case with its timeline and packages
+(``get_case_for``), the national counts (``can_see_case_aggregates``) and self-referral (``can_self_refer``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from apps.accounts import access
+from apps.api.common import (
+    CSV_CONTENT,
+    Error,
+    FormatQuery,
+    Paged,
+    PageQuery,
+    ValidationErrors,
+    csv_response,
+    paged,
+    table_responses,
+    wants_csv,
+)
+from apps.cases import services
+from apps.cases.models import ENDED, OPEN, Case, Route, Urgency
+from apps.cases.models import Status as CaseStatus
+from apps.practices.models import ICB
+
+router = Router(tags=["cases"])
+
+
+class CaseOut(Schema):
+    id: int
+    ref: str
+    practice_code: str
+    practice_name: str
+    icb_code: str
+    status: str = Field(description="referred, triaged, diagnosis, plan_agreed, approved, in_delivery, review, …")
+    urgency: str
+    opened_at: datetime
+    first_contact_at: datetime | None
+    triage_scope: str | None
+    triage_impact: str | None
+    review_due: date | None
+    overdue: list[str] = Field(description="Steps that are late, in words")
+
+
+class ReferralOut(Schema):
+    route: str
+    made_at: datetime
+    concerns: str
+    tried: list[str]
+    help_wanted: list[str]
+    urgency: str
+
+
+class EventOut(Schema):
+    at: datetime
+    by: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    summary: str
+    reason: str
+
+
+class PackageLineOut(Schema):
+    offer_code: str
+    offer_title: str
+    units: int
+    unit_cost_pence: int
+    total_pence: int
+
+
+class PackageShareOut(Schema):
+    practice_code: str
+    share_basis_points: int
+    share_pence: int
+
+
+class PackageOut(Schema):
+    number: int
+    ref: str
+    state: str
+    starts: date
+    ends: date
+    total_pence: int
+    lines: list[PackageLineOut]
+    practices: list[PackageShareOut]
+
+
+class CaseDetailOut(CaseOut):
+    referrals: list[ReferralOut]
+    timeline: list[EventOut]
+    packages: list[PackageOut]
+
+
+class CaseFilters(PageQuery):
+    show: Literal["open", "ended", "all"] = Field("open", description="Open cases, ended ones, or all")
+    status: CaseStatus | None = Field(None, description="Only cases in this status")
+
+
+class CaseCountOut(Schema):
+    icb_code: str
+    icb_name: str
+    counts: dict[str, int] = Field(description="status → number of cases")
+
+
+class SelfReferralIn(Schema):
+    concerns: str = Field(min_length=1, max_length=5000, description="What is wrong, in a few sentences")
+    tried: list[str] = Field(default_factory=list, description=f"Any of: {', '.join(services.TRIED_CHOICES)}")
+    help_wanted: list[str] = Field(default_factory=list, description="Headings of the menu of support")
+    urgency: Urgency = Urgency.ROUTINE
+
+
+class SelfReferralOut(Schema):
+    case: CaseOut
+    created: bool = Field(description="False when the request joined the practice's open case")
+
+
+def _case(c: Case) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "ref": c.ref,
+        "practice_code": c.practice.code,
+        "practice_name": c.practice.name,
+        "icb_code": c.icb.code,
+        "status": c.status,
+        "urgency": c.urgency,
+        "opened_at": c.opened_at,
+        "first_contact_at": c.first_contact_at,
+        "triage_scope": c.triage_scope or None,
+        "triage_impact": c.triage_impact or None,
+        "review_due": c.review_due,
+        "overdue": c.overdue_reasons(),
+    }
+
+
+@router.get("/cases", response=table_responses(Paged[CaseOut]), openapi_extra=CSV_CONTENT, summary="Cases I may see")
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> Any:
+    """The ICB team's cases, the practice's own, or the provider's assigned ones, oldest first. The national team
+    uses ``/cases/summary`` (counts only)."""
+    if not access.can_see_case_queue(request.auth):
+        raise PermissionDenied("Cases are seen by their ICB team, the practice and the assigned provider only.")
+    qs = access.cases_visible_to(request.auth).select_related("practice", "icb").order_by("opened_at", "pk")
+    if filters.show == "open":
+        qs = qs.filter(status__in=OPEN)
+    elif filters.show == "ended":
+        qs = qs.filter(status__in=ENDED)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if wants_csv(request, filters.format):
+        return csv_response((_case(c) for c in qs), CaseOut, "cases")
+    return paged(qs, filters.page, filters.page_size, _case)
+
+
+@router.get(
+    "/cases/summary",
+    response=table_responses(list[CaseCountOut]),
+    openapi_extra=CSV_CONTENT,
+    summary="Cases per ICB and status (national team)",
+)
+def get_case_summary(request: HttpRequest, query: Query[FormatQuery]) -> Any:
+    """Counts only: no practice is named."""
+    if not access.can_see_case_aggregates(request.auth):
+        raise PermissionDenied("Only the national programme team may see the national case counts.")
+    by = Counter(Case.objects.values_list("icb_id", "status"))
+    rows = [
+        {"icb_code": icb.code, "icb_name": icb.name, "counts": {s: by.get((icb.pk, s), 0) for s in CaseStatus.values}}
+        for icb in ICB.objects.order_by("code")
+    ]
+    if wants_csv(request, query.format):
+        flat = [{"icb_code": r["icb_code"], "icb_name": r["icb_name"], **r["counts"]} for r in rows]
+        return csv_response(flat, _flat_schema(), "case-summary")
+    return rows
+
+
+def _flat_schema() -> type[Schema]:
+    fields: dict[str, Any] = {"icb_code": (str, ...), "icb_name": (str, ...)}
+    fields.update({s: (int, 0) for s in CaseStatus.values})
+    from pydantic import create_model
+
+    return create_model("CaseCountRow", __base__=Schema, **fields)
+
+
+@router.post(
+    "/cases/self-referral",
+    response={201: SelfReferralOut, 400: Error, 401: Error, 403: Error, 422: ValidationErrors},
+    summary="Ask for support (practice users)",
+)
+def create_self_referral(request: HttpRequest, body: SelfReferralIn) -> Any:
+    """A practice asks its ICB for support. Joins the practice's open case if it has one. (Declared before
+    ``/cases/{case_id}`` so that this path is not read as a case id.)"""
+    user = request.auth
+    if not access.can_self_refer(user):
+        raise PermissionDenied("Only a practice user can self-refer, for their own practice.")
+    data = services.ReferralInput(body.concerns, body.tried, body.help_wanted, body.urgency)
+    try:
+        case, created = services.refer(user, user.practice, Route.SELF, data)
+    except services.CaseError as e:
+        return Status(400, {"detail": str(e)})
+    case = Case.objects.select_related("practice", "icb").get(pk=case.pk)
+    return Status(201, {"case": _case(case), "created": created})
+
+
+@router.get(
+    "/cases/{case_id}",
+    response={200: CaseDetailOut, 401: Error, 404: Error, 422: ValidationErrors},
+    summary="One case, with its timeline and packages",
+)
+def get_case(request: HttpRequest, case_id: int) -> Any:
+    """404 for a case the caller may not see (its existence is not revealed). Notes are not part of the API."""
+    case = access.get_case_for(request.auth, case_id)
+    packages = case.packages.prefetch_related("lines__offer", "practices__practice")
+    return {
+        **_case(case),
+        "referrals": [
+            {"route": r.route, "made_at": r.made_at, "concerns": r.concerns, "tried": r.tried,
+             "help_wanted": r.help_wanted, "urgency": r.urgency}
+            for r in case.referrals.all()
+        ],
+        "timeline": [
+            {"at": e.at, "by": e.by.get_full_name() or e.by.username, "kind": e.kind,
+             "from_status": e.from_status or None, "to_status": e.to_status or None, "summary": e.summary,
+             "reason": e.reason}
+            for e in case.events.select_related("by")
+        ],
+        "packages": [
+            {"number": p.number, "ref": p.ref, "state": p.state, "starts": p.starts, "ends": p.ends,
+             "total_pence": p.total_pence,
+             "lines": [{"offer_code": ln.offer.code, "offer_title": ln.offer.title, "units": ln.units,
+                        "unit_cost_pence": ln.unit_cost_pence, "total_pence": ln.total_pence} for ln in p.lines.all()],
+             "practices": [{"practice_code": pp.practice.code, "share_basis_points": pp.share_bp,
+                            "share_pence": pp.share_pence} for pp in p.practices.all()]}
+            for p in packages
+        ],
+    }  # fmt: skip
