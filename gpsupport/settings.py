@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.practices",
     "apps.datasets",
     "apps.indicators",
+    "apps.funding",
 ]
 
 MIDDLEWARE = [

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("apps.practices.urls")),
     path("data/", include("apps.datasets.urls")),
     path("", include("apps.indicators.urls")),
+    path("", include("apps.funding.urls")),
 ]
