@@ -33,7 +33,7 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         call_command("import_national", quiet=True)
         call_command("create_demo_users", force=True, stdout=io.StringIO())
         call_command("score_practices", backtest=True, stdout=io.StringIO())
-        call_command("create_demo_funding", stdout=io.StringIO())
+        call_command("create_demo_funding", force=True, stdout=io.StringIO())
 
 
 @pytest.fixture
