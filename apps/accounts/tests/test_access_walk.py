@@ -14,7 +14,7 @@ from apps.core.testing import ICB_A, ICB_B, PERSONA_NAMES
 pytestmark = pytest.mark.django_db
 
 SIGNED_IN = set(PERSONA_NAMES)
-PUBLIC = {"core:start", "core:health", "accounts:login"}
+PUBLIC = {"core:start", "core:health", "accounts:login", "funding:spend", "funding:spend_json", "funding:spend_xlsx"}
 # url name -> (args, personas that get 200; every other signed-in persona gets 403, anonymous goes to sign-in)
 EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "core:start": ((), {"anonymous"}),  # signed-in users are sent on to their home page
@@ -36,8 +36,27 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "indicators:definitions": ((), SIGNED_IN),
     "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
     "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
+    # Money: the national team sets up, allocates and releases and sees every ICB's totals; an ICB's team sees and
+    # acts on its own budget; practices, providers and LMCs see no budget pages. Published spend is public.
+    "funding:dashboard": ((), {"national"}),  # ICB users are redirected to their own budget
+    "funding:programme_new": ((), {"national"}),
+    "funding:programme": (("GPRP",), {"national"}),
+    "funding:allocate": (("GPRP", "core"), {"national"}),
+    "funding:release": (("GPRP", "core"), {"national"}),
+    "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),
+    "funding:payments": ((ICB_A,), {"icb_a"}),
+    "funding:ledger": ((), {"national", "icb_a", "icb_b"}),
+    "funding:virements": ((), {"national", "icb_a", "icb_b"}),
+    "funding:spend": ((), SIGNED_IN | {"anonymous"}),
+    "funding:spend_json": ((), SIGNED_IN | {"anonymous"}),
+    "funding:spend_xlsx": ((), SIGNED_IN | {"anonymous"}),
 }
-REDIRECTS = {("indicators:watch_home", "icb_a"), ("indicators:watch_home", "icb_b")}
+REDIRECTS = {
+    ("indicators:watch_home", "icb_a"),
+    ("indicators:watch_home", "icb_b"),
+    ("funding:dashboard", "icb_a"),
+    ("funding:dashboard", "icb_b"),
+}
 
 
 def _names(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
@@ -63,10 +82,8 @@ def test_url_as_persona(client_for, name, persona):
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
     if (name, persona) in REDIRECTS:
-        assert (
-            response.status_code == 302
-            and f"/watch-list/{ICB_A if persona == 'icb_a' else ICB_B}/" in response["Location"]
-        )
+        own = ICB_A if persona == "icb_a" else ICB_B
+        assert response.status_code == 302 and f"/{own}/" in response["Location"], (name, persona)
     elif persona in allowed:
         assert response.status_code == 200, (name, persona, response.status_code)
     elif persona == "anonymous":

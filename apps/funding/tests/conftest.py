@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from analytics.money import financial_year_of
 from apps.accounts.models import Role, User
 from apps.core.testing import ICB_A
 from apps.funding import services
@@ -16,9 +18,6 @@ POUND = 100
 
 
 def make_line(national: User, code: str = "TEST", fy: int | None = None, total: int = 100_000 * POUND) -> FundingLine:
-    from analytics.money import financial_year_of
-    from django.utils import timezone
-
     fy = fy or financial_year_of(timezone.localdate())
     programme = services.create_programme(
         user=national,
