@@ -26,6 +26,7 @@ from analytics import money
 from apps.accounts.models import Role, User
 from apps.core.testing import ICB_A
 from apps.funding import services
+from apps.funding.services import ledger
 from apps.funding.models import Budget, LedgerEntry
 from apps.funding.tests.conftest import POUND, allocate_to, make_line
 from apps.practices.models import ICB, Practice, PracticeStatus
@@ -95,14 +96,14 @@ def _race(budget: Budget, user: User, practice: str, n: int, amount: int) -> lis
 @pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
 def test_concurrent_approvals_never_overdraw_a_budget(restore_demo_money: None, monkeypatch: Any) -> None:
     budget, user, practice = _budget()
-    real_balances = services.balances
+    real_balances = ledger.balances
 
     def slow_balances(ids: Any) -> dict[int, money.Balance]:
         found = real_balances(ids)
         time.sleep(0.2)  # between reading the balance and writing the commitment: a wide race window
         return found
 
-    monkeypatch.setattr(services, "balances", slow_balances)
+    monkeypatch.setattr(ledger, "balances", slow_balances)  # what _check reads, under the lock
     started = time.monotonic()
     results = _race(budget, user, practice, n=5, amount=4_000 * POUND)
     elapsed = time.monotonic() - started
