@@ -5,9 +5,10 @@ moment. The budget has room for only some of them: exactly those that fit succee
 InsufficientFunds saying how much is missing, and the balance never goes negative. A delay between reading the
 balance and writing the commitment widens the race window, so without the row lock this test would overdraw.
 
-SQLite is skipped: it has no row locks and runs every transaction as IMMEDIATE (one writer at a time), so there
-is no race to test. The test commits for real (``transaction=True``); ``available_apps`` limits the flush after it
-to the funding tables, and the module teardown restores the demo money and removes the users it made.
+The PostgreSQL test is skipped on SQLite, which has no row locks: there every transaction is IMMEDIATE (one
+writer at a time), and a second test checks that the same race is serialised that way. The tests commit for real
+(``transaction=True``); ``available_apps`` limits the flush after each to the funding tables, and the module
+teardown restores the demo money and removes the users it made.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from apps.funding.services import ledger
 from apps.funding.tests.conftest import POUND, allocate_to, make_line
 from apps.practices.models import ICB, Practice, PracticeStatus
 
-pytestmark = pytest.mark.skipif(
+postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL row locks; SQLite serialises writers (IMMEDIATE transactions), so there is no race",
 )
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite equivalent of the row lock")
 USERS = ("t-conc-national", "t-conc-icb-a")
 
 
@@ -93,9 +95,7 @@ def _race(budget: Budget, user: User, practice: str, n: int, amount: int) -> lis
     return results
 
 
-@pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
-def test_concurrent_approvals_never_overdraw_a_budget(restore_demo_money: None, monkeypatch: Any) -> None:
-    budget, user, practice = _budget()
+def _slowed(monkeypatch: Any) -> Any:
     real_balances = ledger.balances
 
     def slow_balances(ids: Any) -> dict[int, money.Balance]:
@@ -104,6 +104,14 @@ def test_concurrent_approvals_never_overdraw_a_budget(restore_demo_money: None, 
         return found
 
     monkeypatch.setattr(ledger, "balances", slow_balances)  # what _check reads, under the lock
+    return real_balances
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
+def test_concurrent_approvals_never_overdraw_a_budget(restore_demo_money: None, monkeypatch: Any) -> None:
+    budget, user, practice = _budget()
+    real_balances = _slowed(monkeypatch)
     started = time.monotonic()
     results = _race(budget, user, practice, n=5, amount=4_000 * POUND)
     elapsed = time.monotonic() - started
@@ -119,3 +127,15 @@ def test_concurrent_approvals_never_overdraw_a_budget(restore_demo_money: None, 
     assert LedgerEntry.objects.filter(budget=budget, kind=money.Kind.COMMITMENT).count() == 2
     # The approvals queued on the lock: five slowed checks took at least five delays, not one.
     assert elapsed >= 5 * 0.2
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
+def test_concurrent_approvals_queue_on_sqlite_too(restore_demo_money: None, monkeypatch: Any) -> None:
+    """SQLite has no row locks: IMMEDIATE transactions take the write lock at BEGIN, so approvals queue the same."""
+    budget, user, practice = _budget()
+    real_balances = _slowed(monkeypatch)
+    results = _race(budget, user, practice, n=4, amount=4_000 * POUND)
+    assert sum(not isinstance(r, Exception) for r in results) == 2, results
+    assert sum(isinstance(r, services.InsufficientFunds) for r in results) == 2, results
+    assert real_balances([budget.pk])[budget.pk].committed == 8_000 * POUND
