@@ -106,9 +106,18 @@ def budgets_for(icb: ICB, on: date | None = None) -> list[Budget]:
 
 
 def _lock(budget_ids: Iterable[int]) -> dict[int, Budget]:
-    """Lock budget rows in id order (one order everywhere, so two services can never deadlock each other)."""
+    """Lock budget rows in id order (one order everywhere, so two services can never deadlock each other).
+
+    Only the budget rows (``of=self``): the joined line and programme rows stay unlocked, so approvals against
+    different ICBs' budgets of one line do not queue behind each other.
+    """
     ids = sorted(set(budget_ids))
-    locked = Budget.objects.select_for_update().filter(pk__in=ids).order_by("pk").select_related("line__programme")
+    locked = (
+        Budget.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .select_related("line__programme")
+    )
     rows = {b.pk: b for b in locked}
     if len(rows) != len(ids):
         raise ValidationError("That budget no longer exists")

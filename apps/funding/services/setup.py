@@ -41,6 +41,7 @@ class LineSpec:
     cost_centre: str
     ledger_code: str
     years: dict[int, int] = field(default_factory=dict)  # fy → pence
+    total_pence: int | None = None  # if given, the profile must add up to it
 
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
@@ -77,6 +78,11 @@ def create_programme(
             problems.append(f"{where}: enter the finance cost centre and ledger code")
         if not line.years:
             problems.append(f"{where}: give the amount for at least one financial year")
+        if line.total_pence is not None and line.years and sum(line.years.values()) != line.total_pence:
+            problems.append(
+                f"{where}: the profile adds up to {pounds(sum(line.years.values()))}, "
+                f"not the total of {pounds(line.total_pence)}"
+            )
         for fy, pence in line.years.items():
             if not 2000 <= fy <= 2100:
                 problems.append(f"{where}: {fy} is not a financial year")

@@ -43,6 +43,26 @@ def test_national_user_sets_up_a_programme_with_a_profile(client_for):
     assert {y.fy: y.amount_pence for y in p.lines.get().years.all()} == {2026: 100_000_000, 2027: 50_000_050}
 
 
+def test_a_profile_that_does_not_add_up_to_the_stated_total_is_refused(client_for):
+    response = client_for("national").post(
+        reverse("funding:programme_new"),
+        {
+            "code": "GPRPX",
+            "name": "GPRP check",
+            "menu": "GPRP",
+            "line1_code": "core",
+            "line1_name": "Core",
+            "line1_cost_centre": "CC1",
+            "line1_ledger_code": "5210",
+            "line1_total": "40,000,000",
+            "line1_profile": "2016-17: 16,000,000\n2017-18: 8,000,000\n2018-19: 8,000,000",
+        },
+    )
+    assert response.status_code == 400
+    assert "the profile adds up to £32,000,000.00, not the total of £40,000,000.00" in body(response)
+    assert not Programme.objects.filter(code="GPRPX").exists()
+
+
 def test_programme_setup_with_a_bad_profile_explains_and_saves_nothing(client_for):
     c = client_for("national")
     response = c.post(

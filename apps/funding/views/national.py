@@ -109,15 +109,18 @@ def programme_new(request: HttpRequest) -> HttpResponse:
         data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         specs = []
         for i in range(1, LINE_SLOTS + 1):
-            fields = [data.get(f"line{i}_{f}", "") for f in ("code", "name", "cost_centre", "ledger_code", "profile")]
+            keys = ("code", "name", "cost_centre", "ledger_code", "profile", "total")
+            fields = [data.get(f"line{i}_{f}", "") for f in keys]
             if not any(fields):
                 continue
+            years: dict[int, int] = {}
+            total = None
             try:
                 years = parse_profile(fields[4], f"Line {i}")
+                total = services.parse_pounds(fields[5], f"Line {i} total") if fields[5] else None
             except ValidationError as e:
                 errors += _errors(e)
-                years = {}
-            specs.append(services.LineSpec(*fields[:4], years=years))
+            specs.append(services.LineSpec(*fields[:4], years=years, total_pence=total))
         if not errors:
             try:
                 programme = services.create_programme(
