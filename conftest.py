@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,14 +27,25 @@ def _fast_password_hashing() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
 
+    own = None
     with django_db_blocker.unblock():
+        if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+            # pytest-django creates no test database when no collected test is marked django_db (e.g. the browser
+            # journeys run alone); never load into the development database: make the test database here.
+            own = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         call_command("import_national", quiet=True)
         call_command("create_demo_users", force=True, stdout=io.StringIO())
         call_command("score_practices", backtest=True, stdout=io.StringIO())
         call_command("create_demo_funding", force=True, stdout=io.StringIO())
+    yield
+    if own is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own, verbosity=0)
 
 
 @pytest.fixture
