@@ -47,6 +47,7 @@ def restore_demo_money(django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock():
         User.objects.filter(username__in=USERS).delete()
         call_command("create_demo_funding", force=True, stdout=io.StringIO())
+        connections.close_all()  # leave no session open on the test database (it is dropped at the end)
 
 
 def _budget() -> tuple[Budget, User, str]:
