@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +27,31 @@ def _fast_password_hashing() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+def django_db_setup(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     from django.core.management import call_command
+    from django.test.utils import setup_databases, teardown_databases
 
+    db_fixtures = {"db", "transactional_db", "live_server"}
+    pytest_django_made_one = any(
+        item.get_closest_marker("django_db") or db_fixtures & set(getattr(item, "fixturenames", ()))
+        for item in request.session.items
+    )
+    own = None
     with django_db_blocker.unblock():
+        if not pytest_django_made_one:
+            # pytest-django creates no test database when no collected test uses one (e.g. the browser journeys run
+            # alone); never load into the development database: make the test database here.
+            own = setup_databases(verbosity=0, interactive=False, aliases={"default"})
         call_command("import_national", quiet=True)
         call_command("create_demo_users", force=True, stdout=io.StringIO())
         call_command("score_practices", backtest=True, stdout=io.StringIO())
-        call_command("create_demo_cases", force=True, stdout=io.StringIO())
         call_command("compute_ripple", stdout=io.StringIO())
+        call_command("create_demo_funding", force=True, stdout=io.StringIO())
+        call_command("create_demo_cases", force=True, stdout=io.StringIO())
+    yield
+    if own is not None:
+        with django_db_blocker.unblock():
+            teardown_databases(own, verbosity=0)
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.cases",
     "apps.targeting",
     "apps.api",
+    "apps.funding",
 ]
 
 MIDDLEWARE = [

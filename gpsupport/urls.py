@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("apps.indicators.urls")),
     path("", include("apps.cases.urls")),
     path("targeting/", include("apps.targeting.urls")),
+    path("", include("apps.funding.urls")),
 ]

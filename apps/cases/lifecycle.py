@@ -28,6 +28,8 @@ class Transition:
 _ICB = frozenset({Role.ICB})
 _ICB_OR_PRACTICE = frozenset({Role.ICB, Role.PRACTICE})
 
+_BEFORE_MONEY = (S.REFERRED, S.TRIAGED, S.DIAGNOSIS, S.PLAN_AGREED)
+
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.REFERRED, S.TRIAGED, "Triage", _ICB, via="triage"),
     Transition(S.TRIAGED, S.TRIAGED, "Re-triage", _ICB, via="triage"),
@@ -43,7 +45,11 @@ TRANSITIONS: tuple[Transition, ...] = (
         Transition(s, S.DECLINED, "Decline", _ICB, needs_reason=True)
         for s in (S.REFERRED, S.TRIAGED, S.DIAGNOSIS, S.PLAN_AGREED)
     ),
-    *(Transition(s, S.WITHDRAWN, "Withdraw", _ICB_OR_PRACTICE, needs_reason=True) for s in OPEN),
+    # Before approval the practice may withdraw; once money is committed, the ICB team withdraws (and releases it).
+    *(
+        Transition(s, S.WITHDRAWN, "Withdraw", _ICB_OR_PRACTICE if s in _BEFORE_MONEY else _ICB, needs_reason=True)
+        for s in OPEN
+    ),
 )
 
 _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}

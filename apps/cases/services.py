@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,6 +41,8 @@ from apps.cases.models import (
     Triage,
     Urgency,
 )
+from apps.funding import services as funding
+from apps.funding.models import Budget
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
 
 # What a practice may already have tried: structured choices on the referral form.
@@ -242,11 +245,28 @@ def change_status(user: User, case: Case, target: str, reason: str = "") -> Case
     with transaction.atomic():
         case = _locked(case)
         _move(case, target, user, reason.strip())
+        if target in (Status.WITHDRAWN, Status.CLOSED):
+            _release_money(case, user, reason.strip() or f"Case {Status(target).label.lower()}")
         if target in (Status.WITHDRAWN, Status.DECLINED):
             for p in case.packages.filter(state__in=[Package.State.DRAFT, Package.State.SUBMITTED]):
                 p.state = Package.State.CANCELLED
                 p.save(update_fields=["state"])
     return case
+
+
+def _release_money(case: Case, user: User, reason: str) -> None:
+    """Give back what approved packages committed and did not spend (the ledger's de-commitment)."""
+    from apps.funding.models import Commitment
+
+    refs = [p.commitment_ref for p in case.packages.filter(state=Package.State.APPROVED) if p.commitment_ref]
+    for ref in Commitment.objects.filter(reference__in=refs, status=Commitment.Status.OPEN).values_list(
+        "reference", flat=True
+    ):
+        try:
+            funding.decommit(reference=ref, user=user, reason=reason if len(reason) >= 10 else f"{reason}: case ended")
+        except ValidationError as e:
+            raise CaseError(f"The money committed to {ref} could not be released: {' '.join(e.messages)}") from e
+        _event(case, user, CaseEvent.Kind.PACKAGE, f"Unspent money committed to {ref} released", reason=reason)
 
 
 def add_note(user: User, case: Case, text: str, practice_confidential: bool = False) -> CaseNote:
@@ -711,12 +731,28 @@ def submit_package(user: User, package: Package) -> Package:
     return package
 
 
-def approve_package(user: User, package: Package, note: str = "") -> Package:
-    """Approve a submitted package: the case must have an agreed plan; the case moves to approved."""
+def monthly_schedule(total_pence: int, starts: date, ends: date) -> list[tuple[date, int]]:
+    """Expected spend: the total spread evenly over the months of delivery (first of each month), to the penny."""
+    months: list[date] = []
+    d = date(starts.year, starts.month, 1)
+    while d <= ends:
+        months.append(d)
+        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return list(zip(months, split_pence(total_pence, [1] * len(months)), strict=True))
+
+
+def approve_package(user: User, package: Package, note: str = "", budget: Budget | None = None) -> Package:
+    """Approve a submitted package against one of the ICB's budgets: the case must have an agreed plan, and the
+    money is committed in the ledger (refused, saying how much is missing, when the budget's released headroom is
+    too small — even when two approvals race for it). The case moves to approved."""
     package.refresh_from_db()
     case = package.case
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can approve its package.")
+    if budget is None:
+        raise CaseError("Choose the budget this package is paid from.")
+    if budget.icb_id != case.icb_id:
+        raise CaseError("That budget belongs to another ICB.")
     with transaction.atomic():
         case = _locked(case)
         package = Package.objects.select_for_update().get(pk=package.pk)
@@ -730,6 +766,25 @@ def approve_package(user: User, package: Package, note: str = "") -> Package:
         ):
             raise CaseError("A line in this package is released only once the plan is signed off.")
         _move(case, Status.APPROVED, user, note or f"Package {package.number} approved", via="approve_package")
+        offers: dict[str, int] = {}
+        for line in package.lines.select_related("offer"):
+            offers[line.offer.code] = offers.get(line.offer.code, 0) + line.total_pence
+        try:
+            funding.commit_funds(
+                budget=budget,
+                amount_pence=package.total_pence,
+                reference=package.ref,
+                user=user,
+                recipients=[(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")],
+                offers=offers,
+                schedule=monthly_schedule(package.total_pence, package.starts, package.ends),
+                memo=f"{case.ref} package {package.number}",
+            )
+        except funding.InsufficientFunds as e:
+            raise CaseError(f"Not approved: the budget is {e}.") from e
+        except ValidationError as e:
+            raise CaseError(f"Not approved: {' '.join(e.messages)}") from e
+        package.budget_ref, package.commitment_ref = str(budget), package.ref
         case.review_due = timezone.localdate() + REVIEW_INTERVAL
         case.save()
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
@@ -739,7 +794,7 @@ def approve_package(user: User, package: Package, note: str = "") -> Package:
             case,
             user,
             CaseEvent.Kind.PACKAGE,
-            f"Package {package.number} approved (£{package.total_pence / 100:,.2f})",
+            f"Package {package.number} approved (£{package.total_pence / 100:,.2f}, committed from {budget})",
             reason=note.strip(),
         )
         notify.notify(

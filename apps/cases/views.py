@@ -35,6 +35,7 @@ from apps.cases.models import (
     Urgency,
 )
 from apps.core.exports import FORMATS, table_download
+from apps.funding import services as funding
 
 
 def _user(request: HttpRequest) -> User:
@@ -589,13 +590,17 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if not access.can_run_case(user, case):
         raise PermissionDenied
     pkg = get_object_or_404(case.packages.select_related("case"), number=number)
+    budgets = funding.budgets_for(case.icb, on=pkg.starts)
     error = ""
     note = ""
+    chosen = ""
     if request.method == "POST":
         note = request.POST.get("note", "").strip()
+        chosen = request.POST.get("budget", "")
         try:
             if request.POST.get("decision") == "approve":
-                services.approve_package(user, pkg, note)
+                budget = next((b for b in budgets if str(b.pk) == chosen), None)
+                services.approve_package(user, pkg, note, budget)
                 messages.success(request, f"{pkg.ref} approved.")
             elif request.POST.get("decision") == "refuse":
                 services.refuse_package(user, pkg, note)
@@ -611,6 +616,8 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "pkg": pkg,
         "error": error,
         "note": note,
+        "budgets": budgets,
+        "chosen": chosen,
         "lines": pkg.lines.select_related("offer"),
         "practices": pkg.practices.select_related("practice"),
     }

@@ -97,6 +97,7 @@ def test_practice_self_refers_and_the_icb_runs_the_case_to_an_approved_package(p
     page.goto(case_url)
     page.get_by_role("link", name="Approve or refuse").click()
     page.get_by_label("Approve").check()
+    page.get_by_role("group", name="Paid from (for an approval)").get_by_role("radio").first.check()
     page.get_by_role("button", name="Record the decision").click()
     expect(page.locator("[aria-current=step]")).to_have_text("Package approved")
     timeline = page.get_by_role("table", name="Everything that happened on this case, newest first")

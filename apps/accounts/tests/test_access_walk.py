@@ -23,6 +23,9 @@ PUBLIC = {
     f"{API}:openapi-json",
     f"{API}:openapi-view",
     f"{API}:api-root",
+    "funding:spend",
+    "funding:spend_json",
+    "funding:spend_xlsx",
 }
 # url name -> (args, personas that get 200; every other signed-in persona gets 403, anonymous goes to sign-in)
 EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
@@ -80,6 +83,20 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     f"{API}:openapi-json": ((), SIGNED_IN | {"anonymous"}),
     f"{API}:openapi-view": ((), SIGNED_IN | {"anonymous"}),
     f"{API}:api-root": ((), set()),
+    # Money: the national team sets up, allocates and releases and sees every ICB's totals; an ICB's team sees and
+    # acts on its own budget; practices, providers and LMCs see no budget pages. Published spend is public.
+    "funding:dashboard": ((), {"national"}),  # ICB users are redirected to their own budget
+    "funding:programme_new": ((), {"national"}),
+    "funding:programme": (("GPRP",), {"national"}),
+    "funding:allocate": (("GPRP", "core"), {"national"}),
+    "funding:release": (("GPRP", "core"), {"national"}),
+    "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),
+    "funding:payments": ((ICB_A,), {"icb_a"}),
+    "funding:ledger": ((), {"national", "icb_a", "icb_b"}),
+    "funding:virements": ((), {"national", "icb_a", "icb_b"}),
+    "funding:spend": ((), SIGNED_IN | {"anonymous"}),
+    "funding:spend_json": ((), SIGNED_IN | {"anonymous"}),
+    "funding:spend_xlsx": ((), SIGNED_IN | {"anonymous"}),
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
@@ -93,6 +110,8 @@ REDIRECTS = {
     ("targeting:home", "icb_a"): f"/targeting/icb/{ICB_A}/",
     ("targeting:home", "icb_b"): f"/targeting/icb/{ICB_B}/",
     ("targeting:home", "national"): "/targeting/scenarios/",
+    ("funding:dashboard", "icb_a"): f"/{ICB_A}/",
+    ("funding:dashboard", "icb_b"): f"/{ICB_B}/",
 }
 # Scenarios of another ICB (or national ones, for ICB users) are not found rather than forbidden.
 NOT_FOUND = {

@@ -52,3 +52,10 @@ def agreed_x(personas: dict[str, Any], triaged_x: Case) -> Case:
 def this_year() -> tuple[date, date]:
     today = date.today()
     return today, services.financial_year_end(today)
+
+
+def budget_for(case: Case) -> Any:
+    """The case ICB's budget this year with the most released headroom (demo money is loaded in the test set-up)."""
+    from apps.funding import services as funding
+
+    return max(funding.budgets_for(case.icb), key=lambda b: b.headroom_pence)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.cases import lifecycle, services
 from apps.cases.models import Case, CaseEvent, Status, Triage
 
-from .conftest import plan_goals
+from .conftest import budget_for, plan_goals
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +79,7 @@ def test_a_full_walk_from_referral_to_closure_is_attributed_at_every_step(person
     starts, ends = this_year()
     pkg = services.build_package(icb, agreed_x, [services.LineInput("gprp-coaching", 4)], [], starts, ends)
     services.submit_package(icb, pkg)
-    services.approve_package(icb, pkg, "Panel approved")
+    services.approve_package(icb, pkg, "Panel approved", budget_for(agreed_x))
     services.assign_provider(icb, agreed_x, provider)
     services.change_status(provider, agreed_x, Status.IN_DELIVERY)
     services.change_status(icb, agreed_x, Status.REVIEW)

@@ -14,7 +14,7 @@ from apps.cases.config import questionnaire
 from apps.cases.models import HealthCheck, Package, PlanChange, Status, SupportOffer
 from apps.practices.models import Practice, PracticeStatus
 
-from .conftest import plan_goals, this_year
+from .conftest import budget_for, plan_goals, this_year
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +168,7 @@ def test_approval_needs_an_agreed_plan(personas, triaged_x):
     )
     services.submit_package(personas["icb_a"], pkg)
     with pytest.raises(services.CaseError, match="not agreed"):
-        services.approve_package(personas["icb_a"], pkg)
+        services.approve_package(personas["icb_a"], pkg, "", budget_for(triaged_x))
 
 
 def test_approval_moves_the_case_and_sets_the_six_monthly_review(personas, agreed_x):
@@ -178,8 +178,8 @@ def test_approval_moves_the_case_and_sets_the_six_monthly_review(personas, agree
     )
     services.submit_package(personas["practice_x"], pkg)
     with pytest.raises(services.CaseError, match="ICB team"):
-        services.approve_package(personas["practice_x"], pkg)
-    services.approve_package(personas["icb_a"], pkg, "ok")
+        services.approve_package(personas["practice_x"], pkg, "", budget_for(agreed_x))
+    services.approve_package(personas["icb_a"], pkg, "ok", budget_for(agreed_x))
     agreed_x.refresh_from_db()
     pkg.refresh_from_db()
     assert agreed_x.status == Status.APPROVED and agreed_x.review_due is not None
@@ -224,3 +224,66 @@ def test_the_package_builder_can_start_from_the_ripple_group_suggestion(client_f
     for member in suggestion.members:
         if member.code != triaged_x.practice.code:
             assert member.code in html.split('id="group"')[1].split("</textarea>")[0]
+
+
+def test_approval_commits_the_money_and_is_refused_when_the_budget_cannot_cover_it(personas, agreed_x):
+    from apps.funding.models import Commitment
+
+    starts, ends = this_year()
+    pkg = services.build_package(
+        personas["icb_a"], agreed_x, [services.LineInput("gprp-coaching", 2)], [], starts, ends
+    )
+    services.submit_package(personas["icb_a"], pkg)
+    with pytest.raises(services.CaseError, match="Choose the budget"):
+        services.approve_package(personas["icb_a"], pkg, "ok", None)
+    budget = budget_for(agreed_x)
+    budget.headroom_before = budget.headroom_pence
+    services.approve_package(personas["icb_a"], pkg, "ok", budget)
+    commitment = Commitment.objects.get(reference=pkg.ref)
+    assert commitment.amount_pence == pkg.total_pence == 50000
+    from apps.funding import services as funding
+
+    after = next(b for b in funding.budgets_for(agreed_x.icb) if b.pk == budget.pk)
+    assert after.headroom_pence == budget.headroom_before - 50000
+
+
+def test_a_package_larger_than_the_headroom_is_refused_saying_how_much_is_missing(personas, agreed_x):
+    from apps.funding import services as funding
+
+    starts, ends = this_year()
+    budget = budget_for(agreed_x)
+    units = 100
+    pkg = services.build_package(
+        personas["icb_a"], agreed_x, [services.LineInput("gprp-workforce", units)], [], starts, ends
+    )
+    services.submit_package(personas["icb_a"], pkg)
+    # use up the headroom first, leaving less than the package needs
+    spare = budget.headroom_pence - pkg.total_pence + 100
+    if spare > 0:
+        funding.commit_funds(
+            budget=budget,
+            amount_pence=spare,
+            reference="TEST-FILL",
+            user=personas["icb_a"],
+            recipients=[(agreed_x.practice.code, spare)],
+            offers={"gprp-coaching": spare},
+        )
+    with pytest.raises(services.CaseError, match=r"£1\.00 short"):
+        services.approve_package(personas["icb_a"], pkg, "ok", budget)
+    agreed_x.refresh_from_db()
+    assert agreed_x.status == Status.PLAN_AGREED
+
+
+def test_withdrawing_an_approved_case_releases_the_unspent_money(personas, agreed_x):
+    from apps.funding.models import Commitment
+
+    starts, ends = this_year()
+    pkg = services.build_package(
+        personas["icb_a"], agreed_x, [services.LineInput("gprp-coaching", 2)], [], starts, ends
+    )
+    services.submit_package(personas["icb_a"], pkg)
+    services.approve_package(personas["icb_a"], pkg, "ok", budget_for(agreed_x))
+    with pytest.raises(services.CaseError, match="is for ICB"):
+        services.change_status(personas["practice_x"], agreed_x, Status.WITHDRAWN, "We no longer need it")
+    services.change_status(personas["icb_a"], agreed_x, Status.WITHDRAWN, "Practice merged with a neighbour")
+    assert Commitment.objects.get(reference=pkg.ref).status == Commitment.Status.CANCELLED

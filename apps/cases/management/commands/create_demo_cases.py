@@ -25,6 +25,7 @@ from apps.accounts.models import Role, User
 from apps.cases import services
 from apps.cases.config import questionnaire
 from apps.cases.models import Case, CaseEvent, HealthCheck, Package, Referral, Route, Status
+from apps.funding import services as funding
 from apps.indicators.models import PracticeScore
 from apps.practices.models import Practice, PracticeStatus
 
@@ -206,7 +207,11 @@ class Command(BaseCommand):
             services.financial_year_end(today),
         )
         services.submit_package(icb, pkg)
-        services.approve_package(icb, Package.objects.get(pk=pkg.pk), "Approved at the primary-care panel.")
+        budgets = funding.budgets_for(case.icb, on=today)
+        if not budgets:
+            raise CommandError("no budget for the demo ICBs this year: run create_demo_funding first")
+        budget = max(budgets, key=lambda b: b.headroom_pence)
+        services.approve_package(icb, Package.objects.get(pk=pkg.pk), "Approved at the primary-care panel.", budget)
         services.assign_provider(icb, case, provider)
         if target == Status.APPROVED:
             return

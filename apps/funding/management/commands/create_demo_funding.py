@@ -1,0 +1,205 @@
+"""Create demo money: the GPRP programme with its real profile, this year's local scheme allocated to all ICBs by
+weighted patients with a first tranche released, and a few commitments and payments in the two demo ICBs.
+
+GPRP: £40m, 2016-17 £16m then £8m a year to 2019-20 (profile only; those years are closed). Local scheme:
+"GP resilience <this financial year>", £8.5m, allocated by weighted list size (NHS payments file), half released.
+Commitments use references DEMO-<ICB>-<n>; payments are recorded by the demo ICB user and approved by a second
+ICB user created here (<icb user>-finance), because a payment needs a different approver.
+
+Idempotent: what already exists is left alone. Run after import_national and create_demo_users. Demo and test
+databases only: refuses unless DEBUG is on or --i-know-this-is-not-production is given.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from analytics import money
+from analytics.menu import load_menu
+from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.models import Role, User
+from apps.funding import services
+from apps.funding.models import Budget, Commitment, Formula, FundingLine, Payment, Programme, Release
+from apps.practices.models import Practice, PracticeStatus
+
+POUND = 100
+GPRP_PROFILE = {2016: 16_000_000 * POUND, 2017: 8_000_000 * POUND, 2018: 8_000_000 * POUND, 2019: 8_000_000 * POUND}
+LOCAL_TOTAL = 8_500_000 * POUND
+FIRST_TRANCHE = 4_250_000 * POUND
+
+
+class _DryRun(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Do everything, then roll it back")
+        parser.add_argument("--i-know-this-is-not-production", action="store_true", dest="force")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.DEBUG and not opts["force"]:
+            raise CommandError("demo money is for demo and test databases only (DEBUG is off)")
+        national = User.objects.filter(username="national", role=Role.NATIONAL).first()
+        icb_users = [
+            u for u in (User.objects.filter(username=n, role=Role.ICB).first() for n in ("icb-a", "icb-b")) if u
+        ]
+        if national is None or len(icb_users) != 2:
+            raise CommandError("run create_demo_users first: the national and ICB demo accounts are needed")
+        self.counts: dict[str, int] = {}
+        try:
+            with transaction.atomic():
+                self._gprp(national)
+                line = self._local_scheme(national)
+                for n, user in enumerate(icb_users):
+                    self._icb(line, user, self._finance_user(user), n)
+                if opts["dry_run"]:
+                    raise _DryRun
+        except _DryRun:
+            self.stdout.write("dry run: rolled back")
+        made = ", ".join(f"{v} {k}" for k, v in self.counts.items()) or "nothing new"
+        self.stdout.write(f"demo funding: {made}")
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def _gprp(self, national: User) -> None:
+        if Programme.objects.filter(code="GPRP").exists():
+            return
+        services.create_programme(
+            user=national,
+            code="GPRP",
+            name="General Practice Resilience Programme",
+            description="£40m over four years to stabilise practices under most pressure and build resilience "
+            "(General Practice Forward View, 2016). Non-recurrent, year-bound money; no matched funding.",
+            menu="GPRP",
+            lines=[services.LineSpec("core", "Practice resilience support", "GPRP01", "5210", dict(GPRP_PROFILE))],
+        )
+        self._count("programmes")
+
+    def _local_scheme(self, national: User) -> FundingLine:
+        fy = money.financial_year_of(timezone.localdate())
+        code = f"GPR-{fy}"
+        programme = Programme.objects.filter(code=code).first()
+        if programme is None:
+            programme = services.create_programme(
+                user=national,
+                code=code,
+                name=f"GP resilience {money.fy_label(fy)}",
+                description="The successor to GPRP: £8.5m a year of primary-care service development money, "
+                "managed by ICBs, for practices under most pressure.",
+                menu="GPRP",
+                lines=[services.LineSpec("core", "Resilience support", "PCSD26", "5211", {fy: LOCAL_TOTAL})],
+            )
+            self._count("programmes")
+        line = programme.lines.get(code="core")
+        if not line.allocations.filter(fy=fy).exists():
+            preview = services.preview_allocation(
+                line=line, fy=fy, amount_pence=LOCAL_TOTAL, formula=Formula.WEIGHTED_PATIENTS
+            )
+            services.confirm_allocation(
+                user=national,
+                line=line,
+                fy=fy,
+                amount_pence=LOCAL_TOTAL,
+                formula=Formula.WEIGHTED_PATIENTS,
+                fingerprint=preview.fingerprint,
+            )
+            self._count("allocations")
+        if not Release.objects.filter(line=line, fy=fy).exists():
+            services.release_tranche(
+                user=national, line=line, fy=fy, amount_pence=FIRST_TRANCHE, note="First tranche: £4.25m of £8.5m"
+            )
+            self._count("releases")
+        return line
+
+    def _finance_user(self, user: User) -> User:
+        assert user.icb is not None
+        name = f"{user.username}-finance"
+        finance = User.objects.filter(username=name).first()
+        if finance is None:
+            finance = User(username=name, first_name="Finance", last_name=f"Officer ({user.icb.short_name})")
+            finance.role, finance.icb, finance.email = Role.ICB, user.icb, f"{name}@example.org"
+            finance.set_password(DEMO_PASSWORD)
+            finance.save()
+            self._count("finance users")
+        return finance
+
+    def _icb(self, line: FundingLine, user: User, finance: User, n: int) -> None:
+        assert user.icb is not None
+        icb = user.icb
+        fy = money.financial_year_of(timezone.localdate())
+        budget = Budget.objects.get(line=line, fy=fy, icb=icb)
+        menu = {o.code: o for o in load_menu()}
+        practices = list(
+            Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).order_by("code").values_list("code", "name")
+        )[1:4]
+        diag = menu["gprp-diagnostic"].standard_cost_pence
+        hr = menu["gprp-hr-advice"].standard_cost_pence
+        end = money.fy_end(fy)
+        plans = [
+            # One practice: a diagnostic and HR advice, evenly through the rest of the year.
+            (f"DEMO-{icb.code}-1", [(practices[0][0], diag + hr)], {"gprp-diagnostic": diag, "gprp-hr-advice": hr}, ()),
+            # Two neighbouring practices sharing HR advice; part scheduled after 31 March, so it is at risk.
+            (
+                f"DEMO-{icb.code}-2",
+                [(practices[1][0], hr), (practices[2][0], hr)],
+                {"gprp-hr-advice": 2 * hr},
+                ((date(end.year, 2, 28), hr), (date(end.year, 5, 31), hr)),
+            ),
+        ]
+        for reference, recipients, offers, schedule in plans:
+            if Commitment.objects.filter(reference=reference).exists():
+                continue
+            services.commit_funds(
+                budget=budget,
+                amount_pence=sum(offers.values()),
+                reference=reference,
+                user=user,
+                recipients=recipients,
+                offers=offers,
+                schedule=schedule,
+                memo="Demo package",
+            )
+            self._count("commitments")
+        first = f"DEMO-{icb.code}-1"
+        if not Payment.objects.filter(commitment__reference=first).exists():
+            invoice = services.record_payment(
+                reference=first,
+                amount_pence=diag,
+                kind=Payment.Kind.INVOICE,
+                payee="Practice Support Partnership (demo provider)",
+                invoice_number=f"INV-{icb.code}-{101 + n}",
+                offer_code="gprp-diagnostic",
+                user=user,
+            )
+            services.approve_payment(payment=invoice, user=finance, note="Diagnostic report received")
+            backfill = services.record_payment(
+                reference=first,
+                amount_pence=hr // 3,
+                kind=Payment.Kind.DIRECT,
+                payee="",
+                practice_code=practices[0][0],
+                offer_code="gprp-hr-advice",
+                memo="Backfill for the practice manager's time",
+                user=user,
+            )
+            services.approve_payment(payment=backfill, user=finance)
+            services.record_payment(
+                reference=first,
+                amount_pence=hr // 3,
+                kind=Payment.Kind.INVOICE,
+                payee="Practice Support Partnership (demo provider)",
+                invoice_number=f"INV-{icb.code}-{201 + n}",
+                offer_code="gprp-hr-advice",
+                user=user,
+            )
+            self._count("payments")

@@ -1,0 +1,334 @@
+"""Programmes, funding lines, allocations, releases, budgets and the immutable ledger. Money is integer pence.
+
+A **programme** (GPRP, a local scheme) has **funding lines**, each with a total and a financial-year profile. A
+line's year is **allocated** to ICBs by a stored formula (each ICB's slice is a **budget**: line × year × ICB),
+then **released** in tranches. Package approvals **commit** released money; providers and practices are **paid**
+against commitments; **virements** move released, uncommitted money between budgets with national approval.
+
+Every movement is a :class:`LedgerEntry`, which can never be changed or deleted; balances are sums of entries
+(see ``analytics.money`` for the kinds and signs, docs/money.md for the rules). ``Budget`` rows exist so that
+money-changing services can lock them (``select_for_update``) while they check headroom.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from analytics import money
+from apps.practices.models import ICB
+
+
+class MenuProgramme(models.TextChoices):
+    GPRP = "GPRP", "General Practice Resilience Programme menu"
+    GPDP = "GPDP", "General Practice Development Programme menu"
+
+
+class Programme(models.Model):
+    code = models.SlugField(max_length=30, unique=True, help_text="Short code, e.g. GPRP or GPR-2026")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    menu = models.CharField(
+        max_length=4, choices=MenuProgramme.choices, help_text="Which menu of support packages draw from"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def total_pence(self) -> int:
+        return sum(line.total_pence for line in self.lines.all())
+
+
+class FundingLine(models.Model):
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="lines")
+    code = models.SlugField(max_length=30, help_text="Unique within the programme, e.g. core")
+    name = models.CharField(max_length=200)
+    total_pence = models.BigIntegerField()
+    cost_centre = models.CharField(max_length=20, help_text="Finance-system cost centre, for payment exports")
+    ledger_code = models.CharField(max_length=20, help_text="Finance-system ledger (subjective) code")
+
+    class Meta:
+        ordering = ["programme__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="uniq_line_code"),
+            models.CheckConstraint(condition=models.Q(total_pence__gt=0), name="line_total_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code} · {self.name}"
+
+
+class FundingYear(models.Model):
+    """One year of a line's financial-year profile; a line's years sum to its total."""
+
+    line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="years")
+    fy = models.PositiveSmallIntegerField(help_text="Financial year by its starting calendar year: 2026 = 2026-27")
+    amount_pence = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["fy"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "fy"], name="uniq_line_year"),
+            models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="year_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.label}"
+
+    @property
+    def label(self) -> str:
+        return money.fy_label(self.fy)
+
+
+class Formula(models.TextChoices):
+    WEIGHTED_PATIENTS = "weighted_patients", "Per weighted patient (payments file)"
+    REGISTERED_PATIENTS = "registered_patients", "Per registered patient"
+    FIXED_SHARES = "fixed_shares", "Fixed shares"
+
+
+class Allocation(models.Model):
+    """A confirmed split of (part of) a line's year across ICBs, with the formula and the data it used."""
+
+    line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="allocations")
+    fy = models.PositiveSmallIntegerField()
+    amount_pence = models.BigIntegerField()
+    formula = models.CharField(max_length=20, choices=Formula.choices)
+    data_source = models.CharField(max_length=300, help_text="What the weights came from, in words")
+    basis = models.JSONField(help_text="ICB code → the weight used (patients, weighted patients or share)")
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the previewed split")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Allocation of {self.line} {money.fy_label(self.fy)}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("a confirmed allocation is immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("a confirmed allocation is immutable")
+
+
+class Budget(models.Model):
+    """A line's money for one ICB in one financial year. Balances are derived from its ledger entries."""
+
+    line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="budgets")
+    fy = models.PositiveSmallIntegerField()
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="budgets")
+
+    class Meta:
+        ordering = ["-fy", "line__programme__code", "line__code", "icb__name"]
+        constraints = [models.UniqueConstraint(fields=["line", "fy", "icb"], name="uniq_budget")]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.fy_label} · {self.icb.short_name}"
+
+    @property
+    def fy_label(self) -> str:
+        return money.fy_label(self.fy)
+
+    def balance(self) -> money.Balance:
+        """Totals from this budget's ledger entries (one query)."""
+        rows = self.entries.order_by().values_list("kind").annotate(total=models.Sum("amount_pence"))
+        return money.balance_of((money.Kind(k), t) for k, t in rows)
+
+    @property
+    def headroom_pence(self) -> int:
+        """Released (and so allocated) money not yet committed. ``budgets_for`` fills this without a query each."""
+        cached: money.Balance | None = getattr(self, "_balance", None)
+        return (cached or self.balance()).headroom
+
+
+class Release(models.Model):
+    """A tranche of a line's year released nationally ("the first £16m of £40m"); split across its budgets."""
+
+    line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="releases")
+    fy = models.PositiveSmallIntegerField()
+    amount_pence = models.BigIntegerField()
+    note = models.CharField(max_length=300)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-released_at"]
+
+    def __str__(self) -> str:
+        return f"Release of {self.amount_pence}p from {self.line}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("a release is immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("a release is immutable")
+
+
+class Commitment(models.Model):
+    """Money committed against a budget when a package is approved. Its current state; the ledger has the history.
+
+    ``recipients`` is ``[[ODS code, pence], …]`` and ``offers`` ``{offer code: pence}``, both summing to the
+    current amount; ``schedule`` is ``[[ISO date, pence], …]``, the expected spend.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CANCELLED = "cancelled", "Cancelled"
+
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="commitments")
+    reference = models.CharField(max_length=60, unique=True)
+    amount_pence = models.BigIntegerField(help_text="Current committed amount (after variations)")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    recipients = models.JSONField()
+    offers = models.JSONField()
+    schedule = models.JSONField()
+    memo = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def paid_pence(self) -> int:
+        return int(
+            self.entries.filter(kind=money.Kind.PAYMENT).order_by().aggregate(t=models.Sum("amount_pence"))["t"] or 0
+        )
+
+
+class Payment(models.Model):
+    """A provider invoice or a direct payment to a practice, against a commitment; it moves money once approved."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Provider invoice"
+        DIRECT = "direct", "Direct payment to a practice"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payee = models.CharField(max_length=200, help_text="Provider name, or the practice's name")
+    practice_code = models.CharField(max_length=8, blank=True, help_text="For direct payments: the practice")
+    invoice_number = models.CharField(max_length=60, blank=True)
+    offer_code = models.CharField(max_length=60, blank=True)
+    session_refs = models.JSONField(default=list, help_text="References of the delivered sessions invoiced")
+    amount_pence = models.BigIntegerField()
+    memo = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice_number or self.pk} for {self.commitment_id}"
+
+
+class Virement(models.Model):
+    """A request to move released, uncommitted money between budgets of the same year; the national team decides."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Awaiting national approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    from_budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="virements_out")
+    to_budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="virements_in")
+    amount_pence = models.BigIntegerField()
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="virement_positive")]
+
+    def __str__(self) -> str:
+        return f"Virement {self.pk}: {self.from_budget} → {self.to_budget}"
+
+
+class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("ledger entries are immutable")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("ledger entries are immutable")
+
+
+class LedgerEntry(models.Model):
+    """One movement of money on one budget. Never updated, never deleted: corrections are new entries.
+
+    Sign convention (``analytics.money.EFFECTS``): allocation, release, commitment and payment are positive;
+    decommitment is negative; variation and virement carry the sign of the change (out of a budget negative).
+    Entries written by one action share a ``movement`` id.
+    """
+
+    Kind = money.Kind
+
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=14, choices=[(k.value, k.value.title()) for k in money.Kind])
+    amount_pence = models.BigIntegerField()
+    movement = models.UUIDField(default=uuid.uuid4, db_index=True)
+    reference = models.CharField(max_length=60, blank=True, help_text="Commitment reference, if any")
+    practice_code = models.CharField(max_length=8, blank=True, help_text="The practice this money is for")
+    offer_code = models.CharField(max_length=60, blank=True)
+    memo = models.CharField(max_length=500, blank=True)
+    allocation = models.ForeignKey(Allocation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    commitment = models.ForeignKey(Commitment, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    virement = models.ForeignKey(Virement, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["budget", "kind"])]
+        constraints = [models.CheckConstraint(condition=~models.Q(amount_pence=0), name="entry_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_pence}p on budget {self.budget_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("ledger entries are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("ledger entries are immutable")

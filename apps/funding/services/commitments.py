@@ -1,0 +1,274 @@
+"""Committing money on package approval, varying it and cancelling it (de-commitment)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from analytics import money
+from analytics.menu import Offer, load_menu
+from analytics.money import Kind
+from apps.accounts.access import can_act_on_budget
+from apps.accounts.models import User
+from apps.funding.models import (
+    Budget,
+    Commitment,
+    LedgerEntry,
+    Payment,
+)
+from apps.funding.services.ledger import MIN_REASON, _check, _lock, pounds
+from apps.practices.models import Practice
+
+# Commitments --------------------------------------------------------------------------------------------------
+
+
+def _menu() -> dict[str, Offer]:
+    return {o.code: o for o in load_menu()}
+
+
+def _clean_commitment(
+    budget: Budget,
+    amount: int,
+    reference: str,
+    recipients: Sequence[tuple[str, int]],
+    offers: Mapping[str, int],
+    schedule: Sequence[tuple[date, int]],
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]], list[tuple[date, int]]]:
+    problems: list[str] = []
+    if not reference.strip() or len(reference) > 60:
+        problems.append("A commitment needs a reference of up to 60 characters")
+    if amount <= 0:
+        problems.append("The amount to commit must be more than £0")
+    today = timezone.localdate()
+    if today > money.fy_end(budget.fy):
+        problems.append(f"The {budget.fy_label} budget closed on {money.fy_end(budget.fy):%d %B %Y}")
+    recips = [(code.strip().upper(), int(p)) for code, p in recipients]
+    codes = [c for c, _ in recips]
+    if not recips:
+        problems.append("Name at least one practice the money is for")
+    if len(set(codes)) != len(codes):
+        problems.append("A practice is named twice in the recipients")
+    known = set(Practice.objects.filter(code__in=codes).values_list("code", flat=True))
+    if set(codes) - known:
+        problems.append(f"Unknown practice codes: {', '.join(sorted(set(codes) - known))}")
+    if any(p <= 0 for _, p in recips):
+        problems.append("Each practice's share must be more than £0")
+    if sum(p for _, p in recips) != amount:
+        problems.append(f"The practices' shares add up to {pounds(sum(p for _, p in recips))}, not {pounds(amount)}")
+    menu = _menu()
+    offer_items = [(code, int(p)) for code, p in offers.items()]
+    for code, p in offer_items:
+        offer = menu.get(code)
+        if offer is None:
+            problems.append(f"{code} is not on the menu of support")
+        elif offer.programme != budget.line.programme.menu:
+            problems.append(
+                f"{offer.title} is on the {offer.programme} menu; this budget funds {budget.line.programme.menu}"
+            )
+        if p <= 0:
+            problems.append(f"The amount for {code} must be more than £0")
+    if not offer_items:
+        problems.append("Say which offers on the menu the money buys")
+    if sum(p for _, p in offer_items) != amount:
+        problems.append(f"The offers add up to {pounds(sum(p for _, p in offer_items))}, not {pounds(amount)}")
+    plan = list(schedule) or (
+        money.even_monthly_schedule(amount, max(today, money.fy_start(budget.fy)), money.fy_end(budget.fy))
+        if amount > 0 and today <= money.fy_end(budget.fy)
+        else []
+    )
+    if schedule:
+        if any(a <= 0 for _, a in plan):
+            problems.append("Each scheduled amount must be more than £0")
+        if any(d < money.fy_start(budget.fy) for d, _ in plan):
+            problems.append(f"The schedule starts before the {budget.fy_label} financial year")
+        if sum(a for _, a in plan) != amount:
+            problems.append(f"The schedule adds up to {pounds(sum(a for _, a in plan))}, not {pounds(amount)}")
+    if problems:
+        raise ValidationError(problems)
+    return recips, offer_items, sorted(plan)
+
+
+def _cells(commitment: Commitment) -> dict[tuple[str, str], int]:
+    """The commitment's current amount by (practice, offer), from its ledger entries."""
+    rows = (
+        commitment.entries.filter(kind__in=[Kind.COMMITMENT, Kind.VARIATION, Kind.DECOMMITMENT])
+        .order_by()
+        .values_list("practice_code", "offer_code")
+        .annotate(t=Sum("amount_pence"))
+    )
+    return {(p, o): t for p, o, t in rows}
+
+
+def _store_cells(commitment: Commitment, cells: Mapping[tuple[str, str], int]) -> None:
+    by_practice: dict[str, int] = {}
+    by_offer: dict[str, int] = {}
+    for (p, o), t in cells.items():
+        if t:
+            by_practice[p] = by_practice.get(p, 0) + t
+            by_offer[o] = by_offer.get(o, 0) + t
+    commitment.recipients = [[p, t] for p, t in by_practice.items()]
+    commitment.offers = by_offer
+
+
+def _schedule_json(plan: Sequence[tuple[date, int]]) -> list[list[object]]:
+    return [[d.isoformat(), a] for d, a in plan]
+
+
+def schedule_of(commitment: Commitment) -> list[tuple[date, int]]:
+    return [(date.fromisoformat(d), int(a)) for d, a in commitment.schedule]
+
+
+def commit_funds(
+    *,
+    budget: Budget,
+    amount_pence: int,
+    reference: str,
+    user: User,
+    recipients: Sequence[tuple[str, int]],
+    offers: Mapping[str, int],
+    schedule: Sequence[tuple[date, int]] = (),
+    memo: str = "",
+) -> Commitment:
+    """Commit released money on package approval. Raises :class:`InsufficientFunds` (saying how much is missing)
+    when the budget's headroom is too small, ``ValidationError`` for bad input, ``PermissionDenied`` unless the
+    user is on the budget's ICB team.
+
+    The ledger gets one entry per (practice, offer) cell: the recipients' shares split across the offers in
+    proportion (``analytics.money.cross_split``), so both totals reconcile. Safe when called concurrently and
+    inside the caller's ``transaction.atomic()`` (it opens a savepoint and locks the budget row).
+    """
+    if not can_act_on_budget(user, budget.icb):
+        raise PermissionDenied("only the ICB's own team commits its budget")
+    recips, offer_items, plan = _clean_commitment(budget, amount_pence, reference, recipients, offers, schedule)
+    try:
+        with transaction.atomic():
+            locked = _lock([budget.pk])[budget.pk]
+            if Commitment.objects.filter(reference=reference).exists():
+                raise ValidationError(f"A commitment with reference {reference} already exists")
+            _check(locked, Kind.COMMITMENT, amount_pence)
+            commitment = Commitment.objects.create(
+                budget=locked,
+                reference=reference,
+                amount_pence=amount_pence,
+                recipients=[list(r) for r in recips],
+                offers=dict(offer_items),
+                schedule=_schedule_json(plan),
+                memo=memo,
+                created_by=user,
+            )
+            table = money.cross_split([p for _, p in recips], [p for _, p in offer_items])
+            movement = uuid.uuid4()
+            LedgerEntry.objects.bulk_create(
+                LedgerEntry(
+                    budget=locked,
+                    kind=Kind.COMMITMENT,
+                    amount_pence=cell,
+                    movement=movement,
+                    reference=reference,
+                    practice_code=practice,
+                    offer_code=offer,
+                    commitment=commitment,
+                    memo=memo[:500],
+                    created_by=user,
+                )
+                for (practice, _), row in zip(recips, table, strict=True)
+                for (offer, _), cell in zip(offer_items, row, strict=True)
+                if cell
+            )
+    except IntegrityError as e:  # a concurrent call took the same reference first
+        raise ValidationError(f"A commitment with reference {reference} already exists") from e
+    budget._balance = None  # type: ignore[attr-defined]  # the caller's copy is out of date
+    return commitment
+
+
+def _locked_commitment(reference: str, user: User) -> tuple[Commitment, Budget]:
+    commitment = Commitment.objects.select_related("budget__icb").filter(reference=reference).first()
+    if commitment is None:
+        raise ValidationError(f"No commitment with reference {reference}")
+    if not can_act_on_budget(user, commitment.budget.icb):
+        raise PermissionDenied("only the ICB's own team changes its commitments")
+    budget = _lock([commitment.budget_id])[commitment.budget_id]
+    commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
+    return commitment, budget
+
+
+def _change_amount(commitment: Commitment, budget: Budget, kind: Kind, delta: int, user: User, reason: str) -> None:
+    """Write a variation or de-commitment of ``delta`` spread over the commitment's cells in proportion."""
+    cells = _cells(commitment)
+    keys = sorted(k for k, v in cells.items() if v > 0)
+    amounts = [cells[k] for k in keys]
+    parts = money.largest_remainder(delta, amounts) if delta > 0 else [-p for p in money.capped_split(-delta, amounts)]
+    movement = uuid.uuid4()
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            budget=budget,
+            kind=kind,
+            amount_pence=part,
+            movement=movement,
+            reference=commitment.reference,
+            practice_code=p,
+            offer_code=o,
+            commitment=commitment,
+            memo=reason[:500],
+            created_by=user,
+        )
+        for (p, o), part in zip(keys, parts, strict=True)
+        if part
+    )
+    for k, part in zip(keys, parts, strict=True):
+        cells[k] += part
+    _store_cells(commitment, cells)
+    commitment.amount_pence += delta
+    old = schedule_of(commitment)
+    if commitment.amount_pence and old:
+        new = money.largest_remainder(commitment.amount_pence, [a for _, a in old])
+        commitment.schedule = _schedule_json([(d, a) for (d, _), a in zip(old, new, strict=True) if a])
+
+
+def vary_commitment(*, reference: str, new_amount_pence: int, user: User, reason: str) -> Commitment:
+    """Change a commitment's amount. An increase needs headroom (:class:`InsufficientFunds` otherwise); a decrease
+    cannot go below what is already paid. The change is spread over the practices and offers in proportion, and
+    the spending schedule is rescaled."""
+    if len(reason.strip()) < MIN_REASON:
+        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for the variation")
+    if new_amount_pence <= 0:
+        raise ValidationError("A commitment cannot be varied to £0: cancel it instead (de-commit)")
+    with transaction.atomic():
+        commitment, budget = _locked_commitment(reference, user)
+        if commitment.status != Commitment.Status.OPEN:
+            raise ValidationError(f"{reference} is cancelled")
+        delta = new_amount_pence - commitment.amount_pence
+        if delta == 0:
+            raise ValidationError(f"{reference} is already {pounds(new_amount_pence)}")
+        paid = commitment.paid_pence
+        if new_amount_pence < paid:
+            raise ValidationError(f"{pounds(paid)} has already been paid against {reference}")
+        _check(budget, Kind.VARIATION, delta)
+        _change_amount(commitment, budget, Kind.VARIATION, delta, user, reason.strip())
+        commitment.save()
+    return commitment
+
+
+def decommit(*, reference: str, user: User, reason: str) -> Commitment:
+    """Cancel a commitment: what is committed and not yet paid goes back to the budget's headroom."""
+    if len(reason.strip()) < MIN_REASON:
+        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for cancelling")
+    with transaction.atomic():
+        commitment, budget = _locked_commitment(reference, user)
+        if commitment.status != Commitment.Status.OPEN:
+            raise ValidationError(f"{reference} is already cancelled")
+        if commitment.payments.filter(status=Payment.Status.REQUESTED).exists():
+            raise ValidationError(f"Approve or reject the payments awaiting approval on {reference} first")
+        unpaid = commitment.amount_pence - commitment.paid_pence
+        if unpaid:
+            _check(budget, Kind.DECOMMITMENT, -unpaid)
+            _change_amount(commitment, budget, Kind.DECOMMITMENT, -unpaid, user, reason.strip())
+        commitment.status = Commitment.Status.CANCELLED
+        commitment.save()
+    return commitment

@@ -1,0 +1,233 @@
+"""Payments against commitments (approved by a second person) and virements between budgets (national approval)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from analytics.money import Kind
+from apps.accounts.access import can_act_on_budget, can_manage_funding
+from apps.accounts.models import User
+from apps.funding.models import (
+    Budget,
+    Commitment,
+    LedgerEntry,
+    Payment,
+    Virement,
+)
+from apps.funding.services.commitments import _locked_commitment
+from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, balances, pounds
+from apps.practices.models import Practice
+
+# Payments ---------------------------------------------------------------------------------------------------
+
+
+def _pending(commitment: Commitment) -> int:
+    return int(commitment.payments.filter(status=Payment.Status.REQUESTED).aggregate(t=Sum("amount_pence"))["t"] or 0)
+
+
+def record_payment(
+    *,
+    reference: str,
+    amount_pence: int,
+    kind: str,
+    payee: str,
+    user: User,
+    practice_code: str = "",
+    invoice_number: str = "",
+    offer_code: str = "",
+    session_refs: Sequence[str] = (),
+    memo: str = "",
+) -> Payment:
+    """Record a provider invoice or a direct payment to a practice against a commitment, awaiting approval.
+
+    Nothing moves until :func:`approve_payment` (by a different member of the ICB team). Refused if the payments
+    already awaiting approval plus this one would be more than the commitment's unpaid amount.
+    """
+    problems: list[str] = []
+    if kind not in Payment.Kind.values:
+        problems.append("Choose a provider invoice or a direct payment to a practice")
+    if amount_pence <= 0:
+        problems.append("The payment must be more than £0")
+    practice_code = practice_code.strip().upper()
+    if kind == Payment.Kind.INVOICE and not invoice_number.strip():
+        problems.append("Enter the provider's invoice number")
+    if kind == Payment.Kind.DIRECT and not practice_code:
+        problems.append("A direct payment names the practice it is paid to")
+    if not payee.strip() and kind == Payment.Kind.INVOICE:
+        problems.append("Enter the provider's name")
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        commitment, _ = _locked_commitment(reference, user)
+        if commitment.status != Commitment.Status.OPEN:
+            raise ValidationError(f"{reference} is cancelled: nothing can be paid against it")
+        practices = {c for c, _ in commitment.recipients}
+        if practice_code and practice_code not in practices:
+            raise ValidationError(f"{practice_code} is not one of the practices {reference} is for")
+        if offer_code and offer_code not in commitment.offers:
+            raise ValidationError(f"{reference} does not fund {offer_code}")
+        if kind == Payment.Kind.DIRECT and not payee.strip():
+            p = Practice.objects.filter(code=practice_code).first()
+            payee = p.display_name if p else practice_code
+        unpaid = commitment.amount_pence - commitment.paid_pence - _pending(commitment)
+        if amount_pence > unpaid:
+            raise ValidationError(
+                f"Only {pounds(max(0, unpaid))} of {reference} is unpaid and not already awaiting approval"
+            )
+        return Payment.objects.create(
+            commitment=commitment,
+            kind=kind,
+            payee=payee.strip(),
+            practice_code=practice_code,
+            invoice_number=invoice_number.strip(),
+            offer_code=offer_code,
+            session_refs=[s.strip() for s in session_refs if s.strip()],
+            amount_pence=amount_pence,
+            memo=memo.strip(),
+            requested_by=user,
+        )
+
+
+def _decide_payment(payment: Payment, user: User) -> tuple[Payment, Budget]:
+    if not can_act_on_budget(user, payment.commitment.budget.icb):
+        raise PermissionDenied("only the ICB's own team approves its payments")
+    budget = _lock([payment.commitment.budget_id])[payment.commitment.budget_id]
+    payment = Payment.objects.select_for_update().select_related("commitment").get(pk=payment.pk)
+    if payment.status != Payment.Status.REQUESTED:
+        raise ValidationError("This payment has already been decided")
+    if payment.requested_by_id == user.pk:
+        raise ValidationError("A payment is approved by someone other than the person who recorded it")
+    return payment, budget
+
+
+def approve_payment(*, payment: Payment, user: User, note: str = "") -> Payment:
+    """Approve a recorded payment: the PAYMENT ledger entry is written and the money counts as spent."""
+    with transaction.atomic():
+        payment, budget = _decide_payment(payment, user)
+        commitment = payment.commitment
+        if payment.amount_pence > commitment.amount_pence - commitment.paid_pence:
+            raise ValidationError(f"{commitment.reference} no longer has {pounds(payment.amount_pence)} unpaid")
+        _check(budget, Kind.PAYMENT, payment.amount_pence)
+        payment.status, payment.decided_by, payment.decided_at = Payment.Status.APPROVED, user, timezone.now()
+        payment.decision_note = note.strip()
+        payment.save()
+        LedgerEntry.objects.create(
+            budget=budget,
+            kind=Kind.PAYMENT,
+            amount_pence=payment.amount_pence,
+            reference=commitment.reference,
+            practice_code=payment.practice_code,
+            offer_code=payment.offer_code,
+            commitment=commitment,
+            payment=payment,
+            memo=f"{payment.get_kind_display()}: {payment.payee} {payment.invoice_number}".strip()[:500],
+            created_by=user,
+        )
+    return payment
+
+
+def reject_payment(*, payment: Payment, user: User, note: str) -> Payment:
+    if len(note.strip()) < MIN_REASON:
+        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for rejecting the payment")
+    with transaction.atomic():
+        payment, _ = _decide_payment(payment, user)
+        payment.status, payment.decided_by, payment.decided_at = Payment.Status.REJECTED, user, timezone.now()
+        payment.decision_note = note.strip()
+        payment.save()
+    return payment
+
+
+# Virements ----------------------------------------------------------------------------------------------------
+
+
+def request_virement(*, from_budget: Budget, to_budget: Budget, amount_pence: int, reason: str, user: User) -> Virement:
+    """Ask to move released, uncommitted money between two budgets of the same year (another ICB, or another line
+    of the same ICB). The source ICB's team or the national team asks; the national team decides."""
+    if not (can_manage_funding(user) or can_act_on_budget(user, from_budget.icb)):
+        raise PermissionDenied("only the source ICB's team or the national team can ask to move its money")
+    problems = []
+    if from_budget.pk == to_budget.pk:
+        problems.append("Choose two different budgets")
+    if from_budget.fy != to_budget.fy:
+        problems.append("Money is year-bound: a virement stays within one financial year")
+    if amount_pence <= 0:
+        problems.append("The amount to move must be more than £0")
+    if len(reason.strip()) < MIN_REASON:
+        problems.append(f"Give a reason of at least {MIN_REASON} characters")
+    if problems:
+        raise ValidationError(problems)
+    headroom = balances([from_budget.pk])[from_budget.pk].headroom
+    if amount_pence > headroom:
+        raise InsufficientFunds(from_budget, amount_pence - headroom, max(0, headroom))
+    return Virement.objects.create(
+        from_budget=from_budget,
+        to_budget=to_budget,
+        amount_pence=amount_pence,
+        reason=reason.strip(),
+        requested_by=user,
+    )
+
+
+def _decide_virement(virement: Virement, user: User) -> Virement:
+    if not can_manage_funding(user):
+        raise PermissionDenied("only the national programme team approves virements")
+    virement = Virement.objects.select_for_update().get(pk=virement.pk)
+    if virement.status != Virement.Status.REQUESTED:
+        raise ValidationError("This virement has already been decided")
+    if virement.requested_by_id == user.pk:
+        raise ValidationError("A virement is approved by someone other than the person who asked for it")
+    return virement
+
+
+def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virement:
+    """Move the money: a negative VIREMENT entry on the source budget and a positive one on the destination."""
+    with transaction.atomic():
+        budgets = _lock([virement.from_budget_id, virement.to_budget_id])
+        virement = _decide_virement(virement, user)
+        source, dest = budgets[virement.from_budget_id], budgets[virement.to_budget_id]
+        _check(source, Kind.VIREMENT, -virement.amount_pence)
+        virement.status, virement.decided_by, virement.decided_at = Virement.Status.APPROVED, user, timezone.now()
+        virement.decision_note = note.strip()
+        virement.save()
+        movement = uuid.uuid4()
+        memo = f"Virement {virement.pk}: {virement.reason}"[:500]
+        LedgerEntry.objects.bulk_create(
+            [
+                LedgerEntry(
+                    budget=source,
+                    kind=Kind.VIREMENT,
+                    amount_pence=-virement.amount_pence,
+                    movement=movement,
+                    virement=virement,
+                    memo=memo,
+                    created_by=user,
+                ),
+                LedgerEntry(
+                    budget=dest,
+                    kind=Kind.VIREMENT,
+                    amount_pence=virement.amount_pence,
+                    movement=movement,
+                    virement=virement,
+                    memo=memo,
+                    created_by=user,
+                ),
+            ]
+        )
+    return virement
+
+
+def reject_virement(*, virement: Virement, user: User, note: str) -> Virement:
+    if len(note.strip()) < MIN_REASON:
+        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for rejecting the virement")
+    with transaction.atomic():
+        virement = _decide_virement(virement, user)
+        virement.status, virement.decided_by, virement.decided_at = Virement.Status.REJECTED, user, timezone.now()
+        virement.decision_note = note.strip()
+        virement.save()
+    return virement

@@ -1,0 +1,343 @@
+"""Setting up programmes, allocating a line's year to ICBs by formula, and releasing tranches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+
+from analytics import money
+from analytics.money import Kind
+from apps.accounts.access import can_manage_funding
+from apps.accounts.models import User
+from apps.funding.models import (
+    Allocation,
+    Budget,
+    Formula,
+    FundingLine,
+    FundingYear,
+    LedgerEntry,
+    Programme,
+    Release,
+)
+from apps.funding.services.ledger import _lock, balances, pounds
+from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus
+
+# Setting up programmes -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineSpec:
+    code: str
+    name: str
+    cost_centre: str
+    ledger_code: str
+    years: dict[int, int] = field(default_factory=dict)  # fy → pence
+    total_pence: int | None = None  # if given, the profile must add up to it
+
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
+
+
+def create_programme(
+    *, user: User, code: str, name: str, menu: str, lines: Sequence[LineSpec], description: str = ""
+) -> Programme:
+    """A programme with its funding lines and their financial-year profiles. A line's total is its profile's sum."""
+    if not can_manage_funding(user):
+        raise PermissionDenied("only the national programme team sets up programmes")
+    problems: list[str] = []
+    if not _CODE.match(code or ""):
+        problems.append("Code must be letters, numbers and hyphens, up to 30 characters")
+    elif Programme.objects.filter(code__iexact=code).exists():
+        problems.append(f"A programme with code {code} already exists")
+    if not name.strip():
+        problems.append("Enter the programme's name")
+    if menu not in ("GPRP", "GPDP"):
+        problems.append("Choose the menu of support the programme funds")
+    if not lines:
+        problems.append("Add at least one funding line")
+    seen: set[str] = set()
+    for i, line in enumerate(lines, 1):
+        where = f"Line {i}"
+        if not _CODE.match(line.code or ""):
+            problems.append(f"{where}: code must be letters, numbers and hyphens")
+        elif line.code.lower() in seen:
+            problems.append(f"{where}: code {line.code} is used twice")
+        seen.add((line.code or "").lower())
+        if not line.name.strip():
+            problems.append(f"{where}: enter a name")
+        if not line.cost_centre.strip() or not line.ledger_code.strip():
+            problems.append(f"{where}: enter the finance cost centre and ledger code")
+        if not line.years:
+            problems.append(f"{where}: give the amount for at least one financial year")
+        if line.total_pence is not None and line.years and sum(line.years.values()) != line.total_pence:
+            problems.append(
+                f"{where}: the profile adds up to {pounds(sum(line.years.values()))}, "
+                f"not the total of {pounds(line.total_pence)}"
+            )
+        for fy, pence in line.years.items():
+            if not 2000 <= fy <= 2100:
+                problems.append(f"{where}: {fy} is not a financial year")
+            if pence <= 0:
+                problems.append(f"{where}: the {money.fy_label(fy)} amount must be more than £0")
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        programme = Programme.objects.create(
+            code=code.upper(), name=name.strip(), description=description.strip(), menu=menu, created_by=user
+        )
+        for spec in lines:
+            line = FundingLine.objects.create(
+                programme=programme,
+                code=spec.code.lower(),
+                name=spec.name.strip(),
+                total_pence=sum(spec.years.values()),
+                cost_centre=spec.cost_centre.strip(),
+                ledger_code=spec.ledger_code.strip(),
+            )
+            FundingYear.objects.bulk_create(
+                FundingYear(line=line, fy=fy, amount_pence=p) for fy, p in sorted(spec.years.items())
+            )
+    return programme
+
+
+# Allocation ---------------------------------------------------------------------------------------------------
+
+
+def allocated_pence(line: FundingLine, fy: int) -> int:
+    return int(Allocation.objects.filter(line=line, fy=fy).aggregate(t=Sum("amount_pence"))["t"] or 0)
+
+
+def released_pence(line: FundingLine, fy: int) -> int:
+    return int(Release.objects.filter(line=line, fy=fy).aggregate(t=Sum("amount_pence"))["t"] or 0)
+
+
+def year_of(line: FundingLine, fy: int) -> FundingYear:
+    year = FundingYear.objects.filter(line=line, fy=fy).first()
+    if year is None:
+        raise ValidationError(f"{line} has no money profiled for {money.fy_label(fy)}")
+    return year
+
+
+@dataclass
+class AllocationRow:
+    icb: ICB
+    weight: float
+    amount_pence: int
+
+
+@dataclass
+class AllocationPreview:
+    line: FundingLine
+    fy: int
+    amount_pence: int
+    formula: str
+    data_source: str
+    rows: list[AllocationRow]
+    fingerprint: str
+    left_out: list[str] = field(default_factory=list)  # words: what the weights did not count, and why
+
+    @property
+    def total_weight(self) -> float:
+        return sum(r.weight for r in self.rows)
+
+
+def parse_shares(text: str) -> dict[str, float]:
+    """Fixed shares typed one per line as 'ICB code, share' (a share is any non-negative number)."""
+    shares: dict[str, float] = {}
+    for n, raw in enumerate((text or "").splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [p for p in re.split(r"[,\s\t]+", line) if p]
+        if len(parts) != 2:
+            raise ValidationError(f"Shares line {n}: write an ICB code and a share, like 'QHM, 3'")
+        try:
+            value = float(parts[1])
+        except ValueError as e:
+            raise ValidationError(f"Shares line {n}: {parts[1]} is not a number") from e
+        if value < 0 or value != value:
+            raise ValidationError(f"Shares line {n}: a share cannot be negative")
+        shares[parts[0].upper()] = value
+    return shares
+
+
+def allocation_weights(
+    formula: str, shares: Mapping[str, float] | None = None
+) -> tuple[dict[str, float], str, list[str]]:
+    """ICB code → weight for the formula, the data source in words, and what was left out (counted)."""
+    icbs = {i.code: i for i in ICB.objects.all()}
+    left_out: list[str] = []
+    if formula == Formula.WEIGHTED_PATIENTS:
+        fy_row = PaymentsYear.objects.order_by("-financial_year").values_list("financial_year", flat=True).first()
+        if fy_row is None:
+            raise ValidationError("No payments file is loaded: weighted list sizes are not available")
+        rows = PaymentsYear.objects.filter(financial_year=fy_row, weighted_patients__isnull=False)
+        weights: dict[str, float] = dict.fromkeys(icbs, 0.0)
+        no_icb = 0
+        for code, w in rows.values_list("practice__icb__code", "weighted_patients"):
+            if code is None:
+                no_icb += 1
+                continue
+            weights[code] += w
+        if no_icb:
+            left_out.append(f"{no_icb} practices in the payments file have no current ICB and are not counted")
+        return (
+            weights,
+            f"Weighted list size, NHS Payments to General Practice {fy_row} (by practice's current ICB)",
+            left_out,
+        )
+    if formula == Formula.REGISTERED_PATIENTS:
+        rows2 = Practice.objects.filter(status=PracticeStatus.ACTIVE, list_size__isnull=False, icb__isnull=False)
+        weights = dict.fromkeys(icbs, 0.0)
+        latest = None
+        for code, n, d in rows2.values_list("icb__code", "list_size", "list_size_date"):
+            weights[code] += n
+            latest = d if latest is None or (d and d > latest) else latest
+        missing = Practice.objects.filter(status=PracticeStatus.ACTIVE, list_size__isnull=True).count()
+        if missing:
+            left_out.append(f"{missing} open practices have no registered-patient count and are not counted")
+        return weights, f"Registered patients at open practices (extract {latest or 'unknown'})", left_out
+    if formula == Formula.FIXED_SHARES:
+        if not shares:
+            return dict.fromkeys(icbs, 1.0), "Equal shares for every ICB", left_out
+        unknown = sorted(set(shares) - set(icbs))
+        if unknown:
+            raise ValidationError(f"Unknown ICB codes in the shares: {', '.join(unknown)}")
+        weights = {code: float(shares.get(code, 0.0)) for code in icbs}
+        return weights, "Fixed shares entered by the national team", left_out
+    raise ValidationError("Choose an allocation formula")
+
+
+def _fingerprint(line: FundingLine, fy: int, amount: int, formula: str, split: Mapping[str, int]) -> str:
+    blob = json.dumps([line.pk, fy, amount, formula, sorted(split.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def preview_allocation(
+    *, line: FundingLine, fy: int, amount_pence: int, formula: str, shares: Mapping[str, float] | None = None
+) -> AllocationPreview:
+    """The split the formula gives, without saving anything. Pennies are split by largest remainder."""
+    year = year_of(line, fy)
+    free = year.amount_pence - allocated_pence(line, fy)
+    if amount_pence <= 0:
+        raise ValidationError("The amount to allocate must be more than £0")
+    if amount_pence > free:
+        raise ValidationError(
+            f"Only {pounds(free)} of {line}'s {money.fy_label(fy)} money ({pounds(year.amount_pence)}) is "
+            f"not yet allocated"
+        )
+    weights, source, left_out = allocation_weights(formula, shares)
+    icbs = {i.code: i for i in ICB.objects.select_related("region")}
+    codes = sorted(weights)
+    if sum(Fraction(weights[c]) for c in codes) <= 0:
+        raise ValidationError("Every weight is zero: nothing to split by")
+    parts = money.largest_remainder(amount_pence, [weights[c] for c in codes])
+    split = dict(zip(codes, parts, strict=True))
+    rows = [AllocationRow(icbs[c], weights[c], split[c]) for c in codes]
+    rows.sort(key=lambda r: (r.icb.region.name if r.icb.region else "", r.icb.name))
+    return AllocationPreview(
+        line, fy, amount_pence, formula, source, rows, _fingerprint(line, fy, amount_pence, formula, split), left_out
+    )
+
+
+def confirm_allocation(
+    *,
+    user: User,
+    line: FundingLine,
+    fy: int,
+    amount_pence: int,
+    formula: str,
+    fingerprint: str,
+    shares: Mapping[str, float] | None = None,
+) -> Allocation:
+    """Save the split that was previewed (``fingerprint``); refuses if the data or the free money changed since."""
+    if not can_manage_funding(user):
+        raise PermissionDenied("only the national programme team allocates money")
+    with transaction.atomic():
+        FundingYear.objects.select_for_update().filter(line=line, fy=fy).first()  # serialise allocations of a year
+        preview = preview_allocation(line=line, fy=fy, amount_pence=amount_pence, formula=formula, shares=shares)
+        if preview.fingerprint != fingerprint:
+            raise ValidationError("The split has changed since you previewed it: check the new preview and confirm")
+        allocation = Allocation.objects.create(
+            line=line,
+            fy=fy,
+            amount_pence=amount_pence,
+            formula=formula,
+            data_source=preview.data_source,
+            basis={r.icb.code: r.weight for r in preview.rows},
+            fingerprint=fingerprint,
+            created_by=user,
+        )
+        movement = uuid.uuid4()
+        entries = []
+        for r in preview.rows:
+            if r.amount_pence == 0:
+                continue
+            budget, _ = Budget.objects.get_or_create(line=line, fy=fy, icb=r.icb)
+            entries.append(
+                LedgerEntry(
+                    budget=budget,
+                    kind=Kind.ALLOCATION,
+                    amount_pence=r.amount_pence,
+                    movement=movement,
+                    allocation=allocation,
+                    memo=f"{Formula(formula).label}: {r.weight:,.2f} of {preview.total_weight:,.2f}",
+                    created_by=user,
+                )
+            )
+        LedgerEntry.objects.bulk_create(entries)
+    return allocation
+
+
+# Releases -----------------------------------------------------------------------------------------------------
+
+
+def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int, note: str) -> Release:
+    """Release part of a line's year. It is split across the ICB budgets in proportion to what each still has
+    unreleased (so releasing everything gives each budget exactly its allocation)."""
+    if not can_manage_funding(user):
+        raise PermissionDenied("only the national programme team releases money")
+    if len(note.strip()) < 3:
+        raise ValidationError("Say what this release is, e.g. 'First tranche: £16m of £40m'")
+    if amount_pence <= 0:
+        raise ValidationError("The amount to release must be more than £0")
+    with transaction.atomic():
+        FundingYear.objects.select_for_update().filter(line=line, fy=fy).first()
+        ids = list(Budget.objects.filter(line=line, fy=fy).values_list("pk", flat=True))
+        if not ids:
+            raise ValidationError(f"Allocate {line}'s {money.fy_label(fy)} money to ICBs before releasing it")
+        budgets = _lock(ids)
+        found = balances(ids)
+        unreleased = [found[pk].unreleased for pk in sorted(budgets)]
+        if amount_pence > sum(unreleased):
+            raise ValidationError(
+                f"Only {pounds(sum(unreleased))} of the allocated {money.fy_label(fy)} money is not yet released"
+            )
+        release = Release.objects.create(
+            line=line, fy=fy, amount_pence=amount_pence, note=note.strip(), released_by=user
+        )
+        movement = uuid.uuid4()
+        parts = money.capped_split(amount_pence, unreleased)
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                budget=budgets[pk],
+                kind=Kind.RELEASE,
+                amount_pence=part,
+                movement=movement,
+                release=release,
+                memo=note.strip()[:500],
+                created_by=user,
+            )
+            for pk, part in zip(sorted(budgets), parts, strict=True)
+            if part
+        )
+    return release

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from apps.funding import views
+
+app_name = "funding"
+urlpatterns = [
+    path("money/", views.dashboard, name="dashboard"),
+    path("money/programmes/new/", views.programme_new, name="programme_new"),
+    path("money/programmes/<str:code>/", views.programme_detail, name="programme"),
+    path("money/programmes/<str:code>/<str:line_code>/allocate/", views.allocate, name="allocate"),
+    path("money/programmes/<str:code>/<str:line_code>/release/", views.release, name="release"),
+    path("money/icb/<str:code>/", views.icb_budget, name="icb_budget"),
+    path("money/icb/<str:code>/payments/", views.payments, name="payments"),
+    path("money/ledger/", views.ledger, name="ledger"),
+    path("money/virements/", views.virements, name="virements"),
+    path("spend/", views.spend, name="spend"),
+    path("spend/360giving.json", views.spend_json, name="spend_json"),
+    path("spend/360giving.xlsx", views.spend_xlsx, name="spend_xlsx"),
+]

@@ -1,0 +1,26 @@
+"""Helpers shared by the money pages."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+
+from analytics import money
+from apps.practices.models import Region
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def _fy(request: HttpRequest) -> int:
+    raw = request.GET.get("fy", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else money.financial_year_of(timezone.localdate())
+
+
+def _short_region(region: Region | None) -> str:
+    if region is None:
+        return "No region"
+    words = region.name.replace(" and ", " & ").split()
+    return "".join(w[0] for w in words if w[0].isupper()) if len(words) > 2 else region.name

@@ -1,0 +1,314 @@
+"""ICB budget page, ledger (with filters and export), payments (record, approve, finance export), virements."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from analytics import money
+from apps.accounts.access import (
+    budget_icbs_visible_to,
+    can_act_on_budget,
+    can_manage_funding,
+    can_see_budgets,
+    can_see_practice_money,
+    get_budget_icb_for,
+)
+from apps.accounts.models import Role, User
+from apps.core.exports import FORMATS, table_download
+from apps.funding import reports, services
+from apps.funding.charts import grouped_bars
+from apps.funding.models import (
+    Budget,
+    Commitment,
+    FundingLine,
+    LedgerEntry,
+    Payment,
+    Virement,
+)
+from apps.funding.views.common import _errors, _fy
+
+# ICB budget ---------------------------------------------------------------------------------------------------
+
+
+def icb_budget(request: HttpRequest, code: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    icb = get_budget_icb_for(user, code)
+    fy = _fy(request)
+    rows = reports.budget_rows(Budget.objects.filter(icb=icb, fy=fy).select_related("line__programme", "icb"))
+    detail = can_see_practice_money(user, icb)
+    commitments = []
+    if detail:
+        cs = list(Commitment.objects.filter(budget__icb=icb, budget__fy=fy).select_related("budget__line__programme"))
+        paid = reports.paid_by_commitment(c.pk for c in cs)
+        commitments = [{"c": c, "paid": paid.get(c.pk, 0)} for c in cs]
+    months = reports.monthly(fy, icb)
+    context = {
+        "icb": icb,
+        "fy": fy,
+        "fy_label": money.fy_label(fy),
+        "years": sorted(set(reports.financial_years()) | {fy}, reverse=True),
+        "rows": rows,
+        "totals": reports.total(rows),
+        "detail": detail,
+        "can_act": can_act_on_budget(user, icb),
+        "commitments": commitments,
+        "month_chart": grouped_bars(
+            [f"{d:%b}" for d, _, _ in months],
+            [("Committed", [c for _, c, _ in months]), ("Paid", [p for _, _, p in months])],
+            f"Money committed and paid each month, {icb.short_name}, {money.fy_label(fy)}",
+        ),
+        "months": months,
+        "today": timezone.localdate(),
+        "year_end": money.fy_end(fy),
+    }
+    return render(request, "funding/icb_budget.jinja", context)
+
+
+# Ledger -------------------------------------------------------------------------------------------------------
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+LEDGER_COLUMNS = ["date_time", "icb_code", "programme", "line", "financial_year", "kind", "amount_pence", "amount_gbp"]
+
+
+def ledger(request: HttpRequest) -> HttpResponse:
+    """Ledger lines with filters. An ICB's team sees its own entries in full (practice and offer); the national
+    team sees every ICB with entries summed per movement, so no line names a practice."""
+    user: User = request.user  # type: ignore[assignment]
+    if not can_see_budgets(user):
+        raise PermissionDenied
+    icbs = budget_icbs_visible_to(user)
+    national = user.role == Role.NATIONAL
+    f = reports.LedgerFilters(
+        icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
+        line=request.GET.get("line", ""),
+        kind=request.GET.get("kind", "") if request.GET.get("kind", "") in money.Kind._value2member_map_ else "",
+        start=_date(request.GET.get("from", "")),
+        end=_date(request.GET.get("to", "")),
+    )
+    qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
+    lines = reports.ledger_lines(qs, detail=not national)
+    fmt = request.GET.get("download", "")
+    if fmt in FORMATS:
+        table = [
+            (
+                timezone.localtime(x["at"]).isoformat(timespec="seconds"),
+                x["icb"].code,
+                x["budget"].line.programme.code,
+                x["budget"].line.code,
+                x["budget"].fy_label,
+                x["kind"],
+                x["amount_pence"],
+                x["amount_pence"] / 100,
+                x["reference"],
+                *([x["practice_code"], x["offer_code"]] if not national else []),
+                x["memo"],
+                x["by"].get_full_name() or x["by"].username,
+            )
+            for x in lines
+        ]
+        cols = [*LEDGER_COLUMNS, "reference", *([] if national else ["practice_code", "offer_code"]), "memo", "by"]
+        return table_download(table, cols, "ledger", fmt)
+    page_lines = lines[:500]
+    context = {
+        "lines": page_lines,
+        "count": len(lines),
+        "net": sum(x["amount_pence"] for x in lines),
+        "national": national,
+        "filters": f,
+        "icbs": icbs.order_by("name"),
+        "line_choices": [
+            (f"{ln.programme.code}/{ln.code}", str(ln)) for ln in FundingLine.objects.select_related("programme")
+        ],
+        "kinds": [k.value for k in money.Kind],
+        "query": request.GET.urlencode(),
+        "from": request.GET.get("from", ""),
+        "to": request.GET.get("to", ""),
+    }
+    return render(request, "funding/ledger.jinja", context)
+
+
+# Payments -----------------------------------------------------------------------------------------------------
+
+FINANCE_COLUMNS = [
+    "payment_id",
+    "approved_on",
+    "cost_centre",
+    "ledger_code",
+    "icb_code",
+    "programme",
+    "line",
+    "financial_year",
+    "commitment_reference",
+    "kind",
+    "payee",
+    "practice_code",
+    "invoice_number",
+    "amount_pence",
+    "amount_gbp",
+]
+
+
+def payments(request: HttpRequest, code: str) -> HttpResponse:
+    """Record provider invoices and direct payments against the ICB's commitments; approve (four eyes); export
+    the approved ones for the finance system."""
+    user: User = request.user  # type: ignore[assignment]
+    icb = get_budget_icb_for(user, code)
+    if not can_act_on_budget(user, icb):
+        raise PermissionDenied
+    errors: list[str] = []
+    data: dict[str, str] = {}
+    if request.method == "POST":
+        data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        action = data.get("action", "record")
+        try:
+            if action in ("approve", "reject"):
+                payment = get_object_or_404(Payment, pk=data.get("payment", "0"), commitment__budget__icb=icb)
+                if action == "approve":
+                    services.approve_payment(payment=payment, user=user, note=data.get("note", ""))
+                    messages.success(request, f"Payment of {services.pounds(payment.amount_pence)} approved.")
+                else:
+                    services.reject_payment(payment=payment, user=user, note=data.get("note", ""))
+                    messages.success(request, "Payment rejected.")
+            else:
+                commitment = Commitment.objects.filter(reference=data.get("reference", ""), budget__icb=icb).first()
+                if commitment is None:
+                    raise ValidationError("Choose one of this ICB's commitments")
+                services.record_payment(
+                    reference=commitment.reference,
+                    amount_pence=services.parse_pounds(data.get("amount", "")),
+                    kind=data.get("kind", ""),
+                    payee=data.get("payee", ""),
+                    user=user,
+                    practice_code=data.get("practice_code", ""),
+                    invoice_number=data.get("invoice_number", ""),
+                    offer_code=data.get("offer_code", ""),
+                    session_refs=data.get("session_refs", "").replace(",", "\n").splitlines(),
+                    memo=data.get("memo", ""),
+                )
+                messages.success(request, "Payment recorded: a colleague in the ICB team approves it.")
+        except ValidationError as e:
+            errors = _errors(e)
+        except services.InsufficientFunds as e:
+            errors = [str(e)]
+        else:
+            return redirect("funding:payments", code=icb.code)
+    qs = Payment.objects.filter(commitment__budget__icb=icb).select_related(
+        "commitment__budget__line__programme", "requested_by", "decided_by"
+    )
+    fmt = request.GET.get("download", "")
+    if fmt in FORMATS:
+        approved = qs.filter(status=Payment.Status.APPROVED).order_by("decided_at")
+        table = [
+            (
+                p.pk,
+                timezone.localtime(p.decided_at).date().isoformat() if p.decided_at else "",
+                p.commitment.budget.line.cost_centre,
+                p.commitment.budget.line.ledger_code,
+                icb.code,
+                p.commitment.budget.line.programme.code,
+                p.commitment.budget.line.code,
+                p.commitment.budget.fy_label,
+                p.commitment.reference,
+                p.kind,
+                p.payee,
+                p.practice_code,
+                p.invoice_number,
+                p.amount_pence,
+                p.amount_pence / 100,
+            )
+            for p in approved
+        ]
+        return table_download(table, FINANCE_COLUMNS, f"payments-{icb.code}", fmt)
+    open_commitments = Commitment.objects.filter(budget__icb=icb, status=Commitment.Status.OPEN).order_by("reference")
+    context = {
+        "icb": icb,
+        "payments": qs,
+        "commitments": open_commitments,
+        "kinds": Payment.Kind.choices,
+        "errors": errors,
+        "data": data,
+        "user_id": user.pk,
+    }
+    return render(request, "funding/payments.jinja", context, status=400 if errors else 200)
+
+
+# Virements ----------------------------------------------------------------------------------------------------
+
+
+def virements(request: HttpRequest) -> HttpResponse:
+    """Ask to move released, uncommitted money between budgets (ICB team for its own budgets, or national);
+    the national team approves or rejects."""
+    user: User = request.user  # type: ignore[assignment]
+    if not can_see_budgets(user):
+        raise PermissionDenied
+    national = can_manage_funding(user)
+    fy = money.financial_year_of(timezone.localdate())
+    mine = Budget.objects.filter(fy=fy).select_related("line__programme", "icb")
+    sources = mine if national else mine.filter(icb=user.icb)
+    errors: list[str] = []
+    data: dict[str, str] = {}
+    if request.method == "POST":
+        data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        action = data.get("action", "request")
+        try:
+            if action in ("approve", "reject"):
+                if not national:
+                    raise PermissionDenied
+                v = get_object_or_404(Virement, pk=data.get("virement", "0"))
+                if action == "approve":
+                    services.approve_virement(virement=v, user=user, note=data.get("note", ""))
+                    messages.success(request, f"Virement approved: {services.pounds(v.amount_pence)} moved.")
+                else:
+                    services.reject_virement(virement=v, user=user, note=data.get("note", ""))
+                    messages.success(request, "Virement rejected.")
+            else:
+                src = sources.filter(pk=data.get("from_budget", "0") or 0).first()
+                dst = mine.filter(pk=data.get("to_budget", "0") or 0).first()
+                if src is None or dst is None:
+                    raise ValidationError("Choose the budget to move money from and the budget to move it to")
+                services.request_virement(
+                    from_budget=src,
+                    to_budget=dst,
+                    amount_pence=services.parse_pounds(data.get("amount", "")),
+                    reason=data.get("reason", ""),
+                    user=user,
+                )
+                messages.success(request, "Virement requested: the national team decides.")
+        except ValidationError as e:
+            errors = _errors(e)
+        except services.InsufficientFunds as e:
+            errors = [str(e)]
+        else:
+            return redirect("funding:virements")
+    listed = Virement.objects.select_related(
+        "from_budget__icb",
+        "from_budget__line__programme",
+        "to_budget__icb",
+        "to_budget__line__programme",
+        "requested_by",
+    )
+    if not national:
+        listed = listed.filter(from_budget__icb=user.icb) | listed.filter(to_budget__icb=user.icb)
+    context = {
+        "national": national,
+        "sources": services.with_balances(sources),
+        "targets": mine,
+        "virements": listed.order_by("-requested_at"),
+        "errors": errors,
+        "data": data,
+        "user_id": user.pk,
+    }
+    return render(request, "funding/virements.jinja", context, status=400 if errors else 200)
