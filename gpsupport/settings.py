@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.datasets",
     "apps.indicators",
     "apps.cases",
+    "apps.delivery",
 ]
 
 MIDDLEWARE = [

@@ -7,4 +7,5 @@ urlpatterns = [
     path("data/", include("apps.datasets.urls")),
     path("", include("apps.indicators.urls")),
     path("", include("apps.cases.urls")),
+    path("", include("apps.delivery.urls")),
 ]
