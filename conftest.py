@@ -34,6 +34,7 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         call_command("create_demo_users", force=True, stdout=io.StringIO())
         call_command("score_practices", backtest=True, stdout=io.StringIO())
         call_command("create_demo_cases", force=True, stdout=io.StringIO())
+        call_command("create_demo_delivery", force=True, stdout=io.StringIO())
 
 
 @pytest.fixture
