@@ -45,7 +45,7 @@ def test_a_second_coach_with_a_line_sees_the_case_and_an_unassigned_provider_doe
 
 def test_assignment_is_refused_for_a_member_who_declared_an_interest_in_the_practice(personas, approved_x, coach):
     services.declare_conflict(personas["icb_a"], coach, "Partner in the practice", practice=approved_x.practice)
-    with pytest.raises(services.DeliveryError, match="conflict of interest with .*Partner in the practice"):
+    with pytest.raises(services.DeliveryError, match=r"conflict of interest with .*Partner in the practice"):
         services.assign_work(personas["icb_a"], coaching_line(approved_x), member=coach)
     assert not Assignment.objects.filter(case=approved_x).exists()
     approved_x.refresh_from_db()
