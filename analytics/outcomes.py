@@ -56,7 +56,7 @@ def cqc_change(before: str | None, after: str | None) -> int | None:
     """+1 improved, -1 worsened, 0 same, None when either rating is missing or not on the scale."""
     if before not in CQC_ORDER or after not in CQC_ORDER:
         return None
-    a, b = CQC_ORDER.index(before), CQC_ORDER.index(after)  # type: ignore[arg-type]
+    a, b = CQC_ORDER.index(before), CQC_ORDER.index(after)
     return (b > a) - (b < a)
 
 
