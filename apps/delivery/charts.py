@@ -7,11 +7,11 @@ from markupsafe import Markup, escape
 from apps.delivery.growth import Growth
 
 
-def growth_chart(g: Growth, width: int = 640, height: int = 260) -> Markup:
+def growth_chart(g: Growth, width: int = 640, height: int = 270) -> Markup:
     """Bars: cumulative new members at the end of each quarter (accredited part darker); line: the target path."""
     if not g.quarters:
         return Markup("")
-    pad_l, pad_r, pad_t, pad_b = 40, 10, 20, 40
+    pad_l, pad_r, pad_t, pad_b = 40, 10, 20, 48
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     top = max([g.target, *(q.cumulative for q in g.quarters)]) * 1.1
     slot = plot_w / len(g.quarters)
@@ -54,7 +54,7 @@ def growth_chart(g: Growth, width: int = 640, height: int = 260) -> Markup:
         f'<polyline points="{" ".join(points)}" fill="none" stroke="#d5281b" stroke-width="2" stroke-dasharray="6 4"/>'
     )
     lx = pad_l
-    ly = height - 10
+    ly = height - 6
     parts.append(
         f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="#41b6e6"/>'
         f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="#212b32">new members (cumulative)</text>'
