@@ -223,7 +223,7 @@ def book_slot(user: User, request: CoachingRequest, slot: Slot) -> Booking:
         raise DeliveryError("That slot belongs to another coaching offer.")
     try:
         with transaction.atomic():
-            slot = Slot.objects.select_for_update().select_related("coaching_offer__coach").get(pk=slot.pk)
+            slot = Slot.objects.select_for_update(of=("self",)).select_related("coaching_offer__coach").get(pk=slot.pk)
             if slot.starts_at <= timezone.now():
                 raise DeliveryError("That slot has passed: choose another.")
             if slot.bookings.filter(cancelled_at__isnull=True).exists():

@@ -363,7 +363,9 @@ def assign_work(
     with transaction.atomic():
         # Lock the deliverer so two assignments cannot both see the same free capacity.
         if member is not None:
-            member = FacultyMember.objects.select_for_update().select_related("organisation").get(pk=member.pk)
+            member = (
+                FacultyMember.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=member.pk)
+            )
             org = member.organisation
             reasons = refusals(member, line, need)
             login = member.user
@@ -501,7 +503,11 @@ def log_session(user: User, session: Session, data: LogInput) -> Session:
     if not access.can_log_session(user, session):
         raise DeliveryError("Only the member delivering the session logs it.")
     with transaction.atomic():
-        s = Session.objects.select_for_update().select_related("practice", "case", "member").get(pk=session.pk)
+        s = (
+            Session.objects.select_for_update(of=("self",))
+            .select_related("practice", "case", "member")
+            .get(pk=session.pk)
+        )
         if s.signed_off_at:
             raise DeliveryError("This session is signed off: it cannot be changed.")
         if data.delivered:
@@ -546,7 +552,11 @@ def sign_off_session(user: User, session: Session) -> Session:
     if not access.can_log_session(user, session):
         raise DeliveryError("Only the member delivering the session signs it off.")
     with transaction.atomic():
-        s = Session.objects.select_for_update().select_related("practice", "case", "member").get(pk=session.pk)
+        s = (
+            Session.objects.select_for_update(of=("self",))
+            .select_related("practice", "case", "member")
+            .get(pk=session.pk)
+        )
         if s.state != Session.State.DELIVERED:
             raise DeliveryError("Log the session as delivered before signing it off.")
         if s.signed_off_at:
@@ -574,7 +584,7 @@ def confirm_session(user: User, session: Session) -> Session:
     if not access.can_confirm_session(user, session):
         raise DeliveryError("Only the practice that received the session confirms it.")
     with transaction.atomic():
-        s = Session.objects.select_for_update().select_related("member__user", "case").get(pk=session.pk)
+        s = Session.objects.select_for_update(of=("self",)).select_related("member__user", "case").get(pk=session.pk)
         if s.signed_off_at is None:
             raise DeliveryError("The provider has not signed this session off yet.")
         if s.confirmed_at:
