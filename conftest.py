@@ -48,6 +48,7 @@ def django_db_setup(request: Any, django_db_setup: Any, django_db_blocker: Any) 
         call_command("compute_ripple", stdout=io.StringIO())
         call_command("create_demo_funding", force=True, stdout=io.StringIO())
         call_command("create_demo_cases", force=True, stdout=io.StringIO())
+        call_command("create_demo_delivery", force=True, stdout=io.StringIO())
     yield
     if own is not None:
         with django_db_blocker.unblock():

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.targeting",
     "apps.api",
     "apps.funding",
+    "apps.delivery",
 ]
 
 MIDDLEWARE = [

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("apps.cases.urls")),
     path("targeting/", include("apps.targeting.urls")),
     path("", include("apps.funding.urls")),
+    path("", include("apps.delivery.urls")),
 ]

@@ -11,7 +11,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
@@ -21,6 +21,16 @@ from apps.practices.models import ICB, PCN, Practice
 
 if TYPE_CHECKING:
     from apps.cases.models import Case
+    from apps.delivery.models import (
+        Assignment,
+        CoachingOffer,
+        CoachingRequest,
+        FacultyMember,
+        Meeting,
+        Network,
+        PeerReview,
+        Session,
+    )
 
 
 def is_signed_in(user: Any) -> bool:
@@ -204,7 +214,13 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     if user.role == Role.PRACTICE and user.practice_id:
         return Case.objects.filter(practice_id=user.practice_id)
     if user.role == Role.PROVIDER:
-        return Case.objects.filter(provider=user)
+        # the case's lead provider, and any provider with a live assignment on one of its package lines
+        from apps.delivery.models import Assignment
+
+        live = Assignment.objects.filter(ended_at__isnull=True).filter(
+            Q(member__user=user) | Q(member__isnull=True, organisation__lead_user=user)
+        )
+        return Case.objects.filter(Q(provider=user) | Q(pk__in=live.values("case_id")))
     return Case.objects.none()
 
 
@@ -306,3 +322,230 @@ def can_see_scenario_practices(user: User, scenario: Any) -> bool:
         and scenario.icb_id is not None
         and user.icb_id == scenario.icb_id
     )
+
+
+# --- Delivery: faculty, assignment, sessions, outcomes ----------------------------------------------------------
+# The faculty (people, capacity, accreditation, declared conflicts) is managed by the national team and ICB teams;
+# a provider sees the members of its own organisation. Sessions follow the case rule: the case's ICB team, the
+# practice that receives the session and the member who delivers it; the national team sees aggregates only.
+
+
+def can_manage_faculty(user: User) -> bool:
+    """Add members, record apprentices' stages, record conflicts: the national team and ICB teams."""
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
+
+
+def faculty_visible_to(user: User) -> QuerySet[FacultyMember]:
+    """National and ICB teams see the whole faculty; a provider sees the members of its own organisations."""
+    from apps.delivery.models import FacultyMember
+
+    if not is_signed_in(user):
+        return FacultyMember.objects.none()
+    if user.role in (Role.NATIONAL, Role.ICB):
+        return FacultyMember.objects.all()
+    if user.role == Role.PROVIDER:
+        return FacultyMember.objects.filter(
+            Q(organisation__members__user=user) | Q(organisation__lead_user=user)
+        ).distinct()
+    return FacultyMember.objects.none()
+
+
+def get_member_for(user: User, pk: int) -> FacultyMember:
+    return get_object_or_404(faculty_visible_to(user).select_related("organisation", "supervisor", "user"), pk=pk)
+
+
+def can_see_faculty(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB, Role.PROVIDER)
+
+
+def can_see_faculty_growth(user: User) -> bool:
+    """Counts of new members by quarter against the target; names no practice."""
+    return can_see_faculty(user)
+
+
+def can_assign_delivery(user: User, case: Case) -> bool:
+    """Matching package lines to providers: the case's own ICB team."""
+    return can_run_case(user, case)
+
+
+def delivers(user: User, assignment: Assignment) -> bool:
+    """The member holding the assignment (or, for organisation-level work, the organisation's lead account)."""
+    if not is_signed_in(user) or user.role != Role.PROVIDER:
+        return False
+    if assignment.member_id is not None:
+        return assignment.member.user_id == user.pk
+    return assignment.organisation.lead_user_id == user.pk
+
+
+def sessions_visible_to(user: User) -> QuerySet[Session]:
+    """The ICB team: sessions with practices in its ICB; a practice: its own; a provider: those it delivers."""
+    from apps.delivery.models import Session
+
+    if not is_signed_in(user):
+        return Session.objects.none()
+    if user.role == Role.ICB and user.icb_id:
+        return Session.objects.filter(practice__icb_id=user.icb_id)
+    if user.role == Role.PRACTICE and user.practice_id:
+        return Session.objects.filter(practice_id=user.practice_id)
+    if user.role == Role.PROVIDER:
+        return Session.objects.filter(member__user=user)
+    return Session.objects.none()
+
+
+def get_session_for(user: User, pk: int) -> Session:
+    return get_object_or_404(
+        sessions_visible_to(user).select_related("practice", "case", "member", "assignment__line__offer"), pk=pk
+    )
+
+
+def can_log_session(user: User, session: Session) -> bool:
+    """Logging and sign-off: the member who delivers the session."""
+    return is_signed_in(user) and user.role == Role.PROVIDER and session.member.user_id == user.pk
+
+
+def can_confirm_session(user: User, session: Session) -> bool:
+    """Confirmation: the practice that received the session."""
+    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == session.practice_id
+
+
+def can_see_delivery(user: User) -> bool:
+    """The delivery overview adapts to the role; the LMC has no delivery view."""
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB, Role.PRACTICE, Role.PROVIDER)
+
+
+def can_record_outcomes(user: User, case: Case) -> bool:
+    """Follow-ups, hours released and RAG: the case's ICB team and a provider delivering on it."""
+    if can_run_case(user, case):
+        return True
+    return is_signed_in(user) and user.role == Role.PROVIDER and cases_visible_to(user).filter(pk=case.pk).exists()
+
+
+def can_answer_survey(user: User, case: Case) -> bool:
+    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == case.practice_id
+
+
+def can_see_programme_outcomes(user: User) -> bool:
+    """ICB teams see their own cases; the national team sees aggregates only (no practice named)."""
+    return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB)
+
+
+# --- Practice-manager networks, coaching, peer review -----------------------------------------------------------
+# A network is visible to practice users in its footprint (its PCN, its place, or its ICB), and to the ICB team and
+# LMC of its ICB. Only practice users join. Coaching offers are visible to practices in an ICB the coach covers.
+
+
+def networks_visible_to(user: User) -> QuerySet[Network]:
+    from apps.delivery.models import Footprint, Network
+
+    if not is_signed_in(user):
+        return Network.objects.none()
+    if user.role in (Role.ICB, Role.LMC) and user.icb_id:
+        return Network.objects.filter(icb_id=user.icb_id)
+    if user.role == Role.PRACTICE and user.practice and user.practice.icb_id:
+        p = user.practice
+        return Network.objects.filter(icb_id=p.icb_id).filter(
+            Q(footprint=Footprint.ICB)
+            | Q(footprint=Footprint.PLACE, sub_icb_id=p.sub_icb_id)
+            | Q(footprint=Footprint.PCN, pcn_id=p.pcn_id)
+        )
+    return Network.objects.none()
+
+
+def get_network_for(user: User, pk: int) -> Network:
+    return get_object_or_404(networks_visible_to(user).select_related("icb", "sub_icb", "pcn"), pk=pk)
+
+
+def can_see_networks(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.PRACTICE, Role.ICB, Role.LMC)
+
+
+def can_join_network(user: User, network: Network) -> bool:
+    return user.role == Role.PRACTICE and networks_visible_to(user).filter(pk=network.pk).exists()
+
+
+def can_run_network(user: User, network: Network) -> bool:
+    """Schedule meetings and record attendance: the ICB team and LMC of the network's ICB, and its members."""
+    if not networks_visible_to(user).filter(pk=network.pk).exists():
+        return False
+    if user.role in (Role.ICB, Role.LMC):
+        return True
+    return network.memberships.filter(user=user, left_at__isnull=True).exists()
+
+
+def get_meeting_for(user: User, pk: int) -> Meeting:
+    from apps.delivery.models import Meeting
+
+    return get_object_or_404(
+        Meeting.objects.filter(network__in=networks_visible_to(user)).select_related("network"), pk=pk
+    )
+
+
+def coaching_offers_visible_to(user: User) -> QuerySet[CoachingOffer]:
+    from apps.delivery.models import CoachingOffer
+
+    if not is_signed_in(user):
+        return CoachingOffer.objects.none()
+    if user.role == Role.PRACTICE and user.practice and user.practice.icb_id:
+        return CoachingOffer.objects.filter(active=True, coach__icbs=user.practice.icb_id, coach__active=True)
+    if user.role == Role.ICB and user.icb_id:
+        return CoachingOffer.objects.filter(coach__icbs=user.icb_id)
+    if user.role == Role.PROVIDER:
+        return CoachingOffer.objects.filter(coach__user=user)
+    return CoachingOffer.objects.none()
+
+
+def get_coaching_offer_for(user: User, pk: int) -> CoachingOffer:
+    return get_object_or_404(coaching_offers_visible_to(user).select_related("coach", "offer"), pk=pk)
+
+
+def can_see_coaching(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.PRACTICE, Role.ICB, Role.PROVIDER)
+
+
+def can_book_coaching(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id is not None
+
+
+def can_publish_slots(user: User, offer: CoachingOffer) -> bool:
+    return is_signed_in(user) and user.role == Role.PROVIDER and offer.coach.user_id == user.pk
+
+
+def coaching_requests_visible_to(user: User) -> QuerySet[CoachingRequest]:
+    """A practice's own requests; a coach's requests on its offers."""
+    from apps.delivery.models import CoachingRequest
+
+    if not is_signed_in(user):
+        return CoachingRequest.objects.none()
+    if user.role == Role.PRACTICE and user.practice_id:
+        return CoachingRequest.objects.filter(practice_id=user.practice_id)
+    if user.role == Role.PROVIDER:
+        return CoachingRequest.objects.filter(coaching_offer__coach__user=user)
+    return CoachingRequest.objects.none()
+
+
+def get_coaching_request_for(user: User, pk: int) -> CoachingRequest:
+    return get_object_or_404(
+        coaching_requests_visible_to(user).select_related("coaching_offer__coach", "practice"), pk=pk
+    )
+
+
+def peer_reviews_visible_to(user: User) -> QuerySet[PeerReview]:
+    """A development plan is personal: the practice manager reviewed and the reviewer."""
+    from apps.delivery.models import PeerReview
+
+    if not is_signed_in(user):
+        return PeerReview.objects.none()
+    return PeerReview.objects.filter(Q(subject=user) | Q(reviewer=user))
+
+
+def get_peer_review_for(user: User, pk: int) -> PeerReview:
+    return get_object_or_404(peer_reviews_visible_to(user).select_related("subject", "reviewer", "network"), pk=pk)
+
+
+def can_use_peer_review(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.PRACTICE, Role.PROVIDER)
+
+
+def can_use_calendar(user: User) -> bool:
+    """A personal calendar of sessions, bookings and meetings: everyone who can have them."""
+    return is_signed_in(user) and user.role in (Role.PRACTICE, Role.PROVIDER, Role.ICB, Role.LMC)

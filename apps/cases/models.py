@@ -378,6 +378,12 @@ class NotificationKind(models.TextChoices):
     PACKAGE_DECIDED = "package_decided", "A package was approved or refused"
     STATUS = "status", "A case changed status"
     ASSIGNED = "assigned", "A case was assigned to me"
+    SESSION_LOGGED = "session_logged", "A support session was signed off and needs the practice to confirm it"
+    SESSION_CONFIRMED = "session_confirmed", "A practice confirmed a support session"
+    SESSION_REMINDER = "session_reminder", "Reminder: a support session tomorrow"
+    LOG_OVERDUE = "log_overdue", "Reminder: a session log is overdue"
+    COACHING = "coaching", "Coaching was requested or booked"
+    MEETING_REMINDER = "meeting_reminder", "Reminder: a network meeting tomorrow"
 
 
 class Notification(models.Model):

@@ -97,10 +97,36 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:spend": ((), SIGNED_IN | {"anonymous"}),
     "funding:spend_json": ((), SIGNED_IN | {"anonymous"}),
     "funding:spend_xlsx": ((), SIGNED_IN | {"anonymous"}),
+    # Delivery. "{session}" is a session at practice X delivered by the provider persona; "{member}" that provider's
+    # faculty record; "{network}" an ICB-wide network in ICB A and "{meeting}" its meeting; "{offer}" the provider's
+    # coaching offer (covers ICB A), "{request}" practice X's request for it, "{review}" a peer review of practice X
+    # by the provider. The calendar feed takes a secret token instead of a sign-in: an unknown one is 404 for all.
+    "delivery:home": ((), SIGNED_IN - {"lmc"}),
+    "delivery:faculty": ((), {"national", "icb_a", "icb_b", "provider"}),
+    "delivery:growth": ((), {"national", "icb_a", "icb_b", "provider"}),
+    "delivery:member": (("{member}",), {"national", "icb_a", "icb_b", "provider"}),
+    "delivery:case": (("{case}",), {"icb_a", "practice_x", "provider"}),
+    "delivery:plan_session": (("{case}",), set()),  # nothing assigned on the walk case: nobody can plan yet
+    "delivery:case_outcomes": (("{case}",), {"icb_a", "practice_x", "provider"}),
+    "delivery:session": (("{session}",), {"icb_a", "practice_x", "provider"}),
+    "delivery:outcomes": ((), {"national", "icb_a", "icb_b"}),
+    "delivery:calendar": ((), SIGNED_IN - {"national"}),
+    "delivery:calendar_download": ((), SIGNED_IN - {"national"}),
+    "delivery:calendar_feed": (("not-a-real-token",), set()),
+    "delivery:networks": ((), {"icb_a", "icb_b", "practice_x", "practice_y", "lmc"}),
+    "delivery:network": (("{network}",), {"icb_a", "practice_x", "lmc"}),
+    "delivery:new_meeting": (("{network}",), {"icb_a", "lmc"}),
+    "delivery:meeting": (("{meeting}",), {"icb_a", "practice_x", "lmc"}),
+    "delivery:coaching": ((), {"icb_a", "icb_b", "practice_x", "practice_y", "provider"}),
+    "delivery:coaching_offer": (("{offer}",), {"icb_a", "practice_x", "provider"}),
+    "delivery:coaching_request": (("{request}",), {"practice_x", "provider"}),
+    "delivery:peer_reviews": ((), {"practice_x", "practice_y", "provider"}),
+    "delivery:peer_review": (("{review}",), {"practice_x", "provider"}),
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
 POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke"}
+DELIVERY_PLACEHOLDERS = {"{session}", "{member}", "{network}", "{meeting}", "{offer}", "{request}", "{review}"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
 CASE_SEERS = {"icb_a", "practice_x", "provider"}
 # (url name, persona) -> where the page sends them
@@ -168,9 +194,17 @@ def test_url_as_persona(request, client_for, name, persona):
         args = tuple(pk if a == "{case}" else a for a in args)
     if "walk-icb-a" in args:
         request.getfixturevalue("scenarios")
+    if DELIVERY_PLACEHOLDERS & set(args):
+        objs = request.getfixturevalue("walk_delivery")
+        args = tuple(str(objs[a].pk) if a in objs else a for a in args)
     url = reverse(name, args=args)
     response = client_for(persona).get(url)
-    if "{case}" in EXPECTED[name][0] and persona not in allowed and persona != "anonymous":
+    if name == "delivery:calendar_feed":
+        assert response.status_code == 404, (persona, response.status_code)  # no sign-in needed, nothing found
+    elif DELIVERY_PLACEHOLDERS & set(EXPECTED[name][0]) and persona not in allowed and persona != "anonymous":
+        # an object the persona may not see does not exist for them (404); a page their role never has is 403
+        assert response.status_code in {403, 404}, (name, persona, response.status_code)
+    elif "{case}" in EXPECTED[name][0] and persona not in allowed and persona != "anonymous":
         # a case the persona may not see does not exist for them (404); one they see but may not act on is 403
         expected = {405} if name in POST_ONLY and persona in CASE_SEERS else {403, 404}
         if persona not in CASE_SEERS:
@@ -214,6 +248,66 @@ def walk_case(personas):
     services.submit_package(icb, Package.objects.get(pk=pkg.pk))
     case.refresh_from_db()
     return case
+
+
+@pytest.fixture
+def walk_delivery(personas):
+    """Delivery objects for the walk, owned by the personas (see the EXPECTED comments)."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from apps.cases.models import SupportOffer
+    from apps.cases.services import sync_menu
+    from apps.delivery.models import (
+        CoachingOffer,
+        CoachingRequest,
+        FacultyMember,
+        Meeting,
+        Network,
+        PeerReview,
+        ProviderOrganisation,
+        Session,
+        Slot,
+    )
+
+    sync_menu()
+    px, prov, icb = personas["practice_x"], personas["provider"], personas["icb_a"]
+    org = ProviderOrganisation.objects.create(name="Walk faculty", kind="faculty", lead_user=prov)
+    member = FacultyMember.objects.create(
+        name="Walk coach", organisation=org, user=prov, role="coach", joined_on=date(2024, 1, 1)
+    )
+    member.icbs.set([icb.icb])
+    now = timezone.now()
+    session = Session.objects.create(
+        practice=px.practice, member=member, title="Walk session", starts_at=now, planned_hours=1, created_by=icb
+    )
+    network = Network.objects.create(name="Walk network", footprint="icb", icb=icb.icb, created_by=icb)
+    meeting = Meeting.objects.create(
+        network=network,
+        title="Walk meeting",
+        starts_at=now + timedelta(days=3),
+        location="Video",
+        agenda="Items",
+        created_by=icb,
+    )
+    offer = CoachingOffer.objects.create(
+        coach=member, offer=SupportOffer.objects.get(code="gpdp-pm-coaching"), title="Walk coaching", description="x"
+    )
+    Slot.objects.create(coaching_offer=offer, starts_at=now + timedelta(days=5))
+    req = CoachingRequest.objects.create(coaching_offer=offer, practice=px.practice, requested_by=px, goals="Goals")
+    review = PeerReview.objects.create(
+        subject=px, reviewer=prov, held_on=date.today(), strengths="Good", to_develop="More"
+    )
+    return {
+        "{session}": session,
+        "{member}": member,
+        "{network}": network,
+        "{meeting}": meeting,
+        "{offer}": offer,
+        "{request}": req,
+        "{review}": review,
+    }
 
 
 def test_unknown_practice_is_404_for_everyone_signed_in(client_for):
