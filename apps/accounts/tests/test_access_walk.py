@@ -187,8 +187,8 @@ def test_every_url_has_an_expectation():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 @pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
-def test_url_as_persona(request, client_for, name, persona):
-    args, allowed = EXPECTED[name]
+def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
+    """EXPECTED's placeholders ("{case}", "{session}", …) replaced by the walk fixtures' objects, made on demand."""
     if "{case}" in args:
         pk = str(request.getfixturevalue("walk_case").pk)
         args = tuple(pk if a == "{case}" else a for a in args)
@@ -197,7 +197,12 @@ def test_url_as_persona(request, client_for, name, persona):
     if DELIVERY_PLACEHOLDERS & set(args):
         objs = request.getfixturevalue("walk_delivery")
         args = tuple(str(objs[a].pk) if a in objs else a for a in args)
-    url = reverse(name, args=args)
+    return args
+
+
+def test_url_as_persona(request, client_for, name, persona):
+    allowed = EXPECTED[name][1]
+    url = reverse(name, args=resolve_args(request, EXPECTED[name][0]))
     response = client_for(persona).get(url)
     if name == "delivery:calendar_feed":
         assert response.status_code == 404, (persona, response.status_code)  # no sign-in needed, nothing found

@@ -15,7 +15,14 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from apps.accounts.tests.test_access_walk import EXPECTED, POST_ONLY
+from apps.accounts.tests.test_access_walk import (  # the fixtures make the objects EXPECTED's placeholders name
+    EXPECTED,
+    POST_ONLY,
+    resolve_args,
+    scenarios,  # noqa: F401
+    walk_case,  # noqa: F401
+    walk_delivery,  # noqa: F401
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +94,8 @@ PAGES = [
 
 
 @pytest.mark.parametrize("name,args,persona", PAGES, ids=[p[0] for p in PAGES])
-def test_page_has_csrf_on_its_forms_and_no_inline_script_or_style(client_for, name, args, persona):
-    response = client_for(persona).get(reverse(name, args=args))
+def test_page_has_csrf_on_its_forms_and_no_inline_script_or_style(request, client_for, name, args, persona):
+    response = client_for(persona).get(reverse(name, args=resolve_args(request, args)))
     if not response["Content-Type"].startswith("text/html"):
         return  # JSON (health, the OpenAPI document): no forms, no scripts
     csp = response["Content-Security-Policy"]
