@@ -185,8 +185,6 @@ def test_every_url_has_an_expectation():
     assert set(_names()) >= API_OPERATIONS, "every API operation has a URL"
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-@pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
 def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
     """EXPECTED's placeholders ("{case}", "{session}", …) replaced by the walk fixtures' objects, made on demand."""
     if "{case}" in args:
@@ -200,6 +198,8 @@ def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
     return args
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("persona", ["anonymous", *PERSONA_NAMES])
 def test_url_as_persona(request, client_for, name, persona):
     allowed = EXPECTED[name][1]
     url = reverse(name, args=resolve_args(request, EXPECTED[name][0]))

@@ -29,7 +29,10 @@ def approved_x(personas: dict[str, Any]) -> Case:
     today = date.today()
     pkg = cs.build_package(icb, case, [cs.LineInput("gprp-coaching", 6)], [], today, cs.financial_year_end(today))
     cs.submit_package(icb, pkg)
-    cs.approve_package(icb, Package.objects.get(pk=pkg.pk), "Approved")
+    from apps.funding import services as funding
+
+    budget = max(funding.budgets_for(case.icb), key=lambda b: b.headroom_pence)
+    cs.approve_package(icb, Package.objects.get(pk=pkg.pk), "Approved", budget)
     case.refresh_from_db()
     return case
 

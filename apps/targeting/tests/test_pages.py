@@ -71,7 +71,7 @@ def test_group_suggestion_names_the_practices_and_prices_the_lines(client_for):
     assert response.status_code == 200
     assert "Practices in the proposed group" in html and "Struggling practice" in html
     assert "Priced lines (shared by the group)" in html
-    assert "Start a case from this proposal" in html
+    assert "Open a support case for" in html or "Build this group package on" in html
 
 
 def test_group_suggestion_refuses_a_practice_of_another_icb(client_for):
