@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from analytics import money
 from analytics.menu import load_menu
 from apps.accounts import access
 from apps.accounts.models import Role, User
@@ -566,19 +567,6 @@ def sync_menu() -> tuple[int, int, int]:
     return created, updated, retired
 
 
-def split_pence(total: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total`` pence in proportion to ``weights`` without losing a penny (largest remainder)."""
-    if not weights or sum(weights) <= 0:
-        raise ValueError("weights must be positive")
-    w = sum(weights)
-    floors = [total * x // w for x in weights]
-    rest = total - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % w), i))
-    for i in order[:rest]:
-        floors[i] += 1
-    return floors
-
-
 @dataclass(frozen=True)
 class LineInput:
     offer_code: str
@@ -680,7 +668,7 @@ def build_package(
         PackageLine.objects.bulk_create(priced)
         PackagePractice.objects.bulk_create(
             PackagePractice(package=pkg, practice=found[c], share_bp=bp, share_pence=pence)
-            for c, bp, pence in zip(codes, shares, split_pence(total, shares), strict=True)
+            for c, bp, pence in zip(codes, shares, money.largest_remainder(total, shares), strict=True)
         )
         _contact(case, user)
         case.save()
@@ -731,16 +719,6 @@ def submit_package(user: User, package: Package) -> Package:
     return package
 
 
-def monthly_schedule(total_pence: int, starts: date, ends: date) -> list[tuple[date, int]]:
-    """Expected spend: the total spread evenly over the months of delivery (first of each month), to the penny."""
-    months: list[date] = []
-    d = date(starts.year, starts.month, 1)
-    while d <= ends:
-        months.append(d)
-        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
-    return list(zip(months, split_pence(total_pence, [1] * len(months)), strict=True))
-
-
 def approve_package(user: User, package: Package, note: str = "", budget: Budget | None = None) -> Package:
     """Approve a submitted package against one of the ICB's budgets: the case must have an agreed plan, and the
     money is committed in the ledger (refused, saying how much is missing, when the budget's released headroom is
@@ -777,7 +755,7 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
                 user=user,
                 recipients=[(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")],
                 offers=offers,
-                schedule=monthly_schedule(package.total_pence, package.starts, package.ends),
+                schedule=money.even_monthly_schedule(package.total_pence, package.starts, package.ends),
                 memo=f"{case.ref} package {package.number}",
             )
         except funding.InsufficientFunds as e:

@@ -6,8 +6,6 @@ from datetime import date
 
 import pytest
 from django.urls import reverse
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from apps.cases import services
 from apps.cases.config import questionnaire
@@ -150,15 +148,6 @@ def test_a_group_package_cannot_reach_into_another_icb(personas, triaged_x):
             starts,
             ends,
         )
-
-
-@settings(max_examples=60, deadline=None)
-@given(total=st.integers(0, 10**9), weights=st.lists(st.integers(1, 10_000), min_size=1, max_size=12))
-def test_split_pence_always_adds_up_and_is_fair_to_a_penny(total, weights):
-    parts = services.split_pence(total, weights)
-    assert sum(parts) == total
-    for part, w in zip(parts, weights, strict=True):
-        assert abs(part - total * w / sum(weights)) < 1
 
 
 def test_approval_needs_an_agreed_plan(personas, triaged_x):
