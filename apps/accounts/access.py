@@ -549,3 +549,8 @@ def can_use_peer_review(user: User) -> bool:
 def can_use_calendar(user: User) -> bool:
     """A personal calendar of sessions, bookings and meetings: everyone who can have them."""
     return is_signed_in(user) and user.role in (Role.PRACTICE, Role.PROVIDER, Role.ICB, Role.LMC)
+
+
+def can_see_audit(user: User) -> bool:
+    """The audit trail (who changed what, when; field names, not values): the national programme team."""
+    return is_signed_in(user) and user.role == Role.NATIONAL

@@ -14,6 +14,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from apps.accounts.access import is_signed_in
 from apps.api.services import user_for_token
+from apps.core import audit
 
 
 class TokenAuth(HttpBearer):
@@ -23,6 +24,7 @@ class TokenAuth(HttpBearer):
         user = user_for_token(token)
         if user is not None:
             request.user = user
+            audit.set_actor(user)  # changes made through the API are the token owner's
         return user
 
 

@@ -42,6 +42,7 @@ from apps.cases.models import (
     Triage,
     Urgency,
 )
+from apps.core import audit
 from apps.funding import services as funding
 from apps.funding.models import Budget
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
@@ -448,16 +449,19 @@ def save_plan(user: User, case: Case, goals: Sequence[GoalInput]) -> ActionPlan:
         plan.goals.all().delete()
         for g in goals:
             goal = PlanGoal.objects.create(plan=plan, area=g.area, title=g.title.strip())
-            PlanAction.objects.bulk_create(
-                PlanAction(
-                    goal=goal,
-                    description=a.description.strip(),
-                    owner=a.owner.strip(),
-                    due=a.due,
-                    done=a.done,
-                    offer=offers.get(a.offer_code),
-                )
-                for a in g.actions
+            audit.bulk_create(
+                PlanAction,
+                [
+                    PlanAction(
+                        goal=goal,
+                        description=a.description.strip(),
+                        owner=a.owner.strip(),
+                        due=a.due,
+                        done=a.done,
+                        offer=offers.get(a.offer_code),
+                    )
+                    for a in g.actions
+                ],
             )
         after = _plan_text(plan)
         if before == after:
@@ -564,6 +568,10 @@ def sync_menu() -> tuple[int, int, int]:
         retired = (
             SupportOffer.objects.filter(active=True).exclude(code__in=[o.code for o in offers]).update(active=False)
         )
+        if created or updated or retired:
+            audit.record_bulk(
+                SupportOffer, None, "update", f"menu synced: {created} new, {updated} changed, {retired} retired"
+            )
     return created, updated, retired
 
 
@@ -665,10 +673,13 @@ def build_package(
         pkg.practices.all().delete()
         for line in priced:
             line.package = pkg
-        PackageLine.objects.bulk_create(priced)
-        PackagePractice.objects.bulk_create(
-            PackagePractice(package=pkg, practice=found[c], share_bp=bp, share_pence=pence)
-            for c, bp, pence in zip(codes, shares, money.largest_remainder(total, shares), strict=True)
+        audit.bulk_create(PackageLine, priced)
+        audit.bulk_create(
+            PackagePractice,
+            [
+                PackagePractice(package=pkg, practice=found[c], share_bp=bp, share_pence=pence)
+                for c, bp, pence in zip(codes, shares, money.largest_remainder(total, shares), strict=True)
+            ],
         )
         _contact(case, user)
         case.save()
@@ -762,7 +773,9 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             raise CaseError(f"Not approved: the budget is {e}.") from e
         except ValidationError as e:
             raise CaseError(f"Not approved: {' '.join(e.messages)}") from e
-        package.budget_ref, package.commitment_ref = str(budget), package.ref
+        line = budget.line
+        package.budget_ref = f"{line.programme.code}/{line.code}/{budget.fy}/{budget.icb.code}"[:60]
+        package.commitment_ref = package.ref
         case.review_due = timezone.localdate() + REVIEW_INTERVAL
         case.save()
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()

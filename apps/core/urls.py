@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.start, name="start"),
     path("home/", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("audit/", views.audit_log, name="audit"),
 ]

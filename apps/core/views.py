@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import home_icb
+from apps.accounts.access import can_see_audit, home_icb, require
+from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 
@@ -35,3 +38,52 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cur:
         cur.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+@require(can_see_audit)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who changed what, and when, across cases, plans, ratings, money and users. Field names only: the values
+    (which may be confidential case detail) stay in the record."""
+    from apps.core.models import AuditRecord
+
+    qs = AuditRecord.objects.all()
+    filters = {k: request.GET.get(k, "").strip() for k in ("model", "actor", "action", "since")}
+    if filters["model"]:
+        qs = qs.filter(model=filters["model"])
+    if filters["actor"]:
+        qs = qs.filter(actor__icontains=filters["actor"])
+    if filters["action"] in AuditRecord.Action.values:
+        qs = qs.filter(action=filters["action"])
+    error = ""
+    if filters["since"]:
+        try:
+            qs = qs.filter(at__date__gte=date.fromisoformat(filters["since"]))
+        except ValueError:
+            error = "Enter the date as YYYY-MM-DD, for example 2026-11-01."
+    fmt = request.GET.get("download", "")
+    if fmt in FORMATS:
+        rows = [(r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
+                for r in qs[:50_000]]  # fmt: skip
+        return table_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    total = qs.count()
+    records = list(qs[(page - 1) * AUDIT_PAGE_SIZE : page * AUDIT_PAGE_SIZE])
+    models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
+    ctx = {
+        "records": records,
+        "filters": filters,
+        "models": models,
+        "actions": AuditRecord.Action.choices,
+        "page": page,
+        "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),
+        "total": total,
+        "error": error,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "core/audit.jinja", ctx, status=400 if error else 200)

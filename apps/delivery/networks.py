@@ -24,6 +24,7 @@ from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases import notify
 from apps.cases.models import NotificationKind
+from apps.core import audit
 from apps.delivery.models import (
     Booking,
     CoachingOffer,
@@ -329,9 +330,12 @@ def record_peer_review(
             strengths=strengths.strip(),
             to_develop=to_develop.strip(),
         )
-        DevelopmentGoal.objects.bulk_create(
-            DevelopmentGoal(review=review, goal=g.goal.strip()[:300], actions=g.actions.strip(), due=g.due)
-            for g in goals
+        audit.bulk_create(
+            DevelopmentGoal,
+            [
+                DevelopmentGoal(review=review, goal=g.goal.strip()[:300], actions=g.actions.strip(), due=g.due)
+                for g in goals
+            ],
         )
     return review
 

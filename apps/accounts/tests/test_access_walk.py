@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "core:start": ((), {"anonymous"}),  # signed-in users are sent on to their home page
     "core:home": ((), SIGNED_IN),
     "core:health": ((), SIGNED_IN | {"anonymous"}),
+    "core:audit": ((), {"national"}),  # who changed what (field names, not values)
     "accounts:login": ((), {"anonymous"}),  # signed-in users are redirected away
     "accounts:logout": ((), SIGNED_IN),
     "practices:search": ((), SIGNED_IN),

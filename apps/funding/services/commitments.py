@@ -16,6 +16,7 @@ from analytics.menu import Offer, load_menu
 from analytics.money import Kind
 from apps.accounts.access import can_act_on_budget
 from apps.accounts.models import User
+from apps.core import audit
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -164,22 +165,25 @@ def commit_funds(
             )
             table = money.cross_split([p for _, p in recips], [p for _, p in offer_items])
             movement = uuid.uuid4()
-            LedgerEntry.objects.bulk_create(
-                LedgerEntry(
-                    budget=locked,
-                    kind=Kind.COMMITMENT,
-                    amount_pence=cell,
-                    movement=movement,
-                    reference=reference,
-                    practice_code=practice,
-                    offer_code=offer,
-                    commitment=commitment,
-                    memo=memo[:500],
-                    created_by=user,
-                )
-                for (practice, _), row in zip(recips, table, strict=True)
-                for (offer, _), cell in zip(offer_items, row, strict=True)
-                if cell
+            audit.bulk_create(
+                LedgerEntry,
+                [
+                    LedgerEntry(
+                        budget=locked,
+                        kind=Kind.COMMITMENT,
+                        amount_pence=cell,
+                        movement=movement,
+                        reference=reference,
+                        practice_code=practice,
+                        offer_code=offer,
+                        commitment=commitment,
+                        memo=memo[:500],
+                        created_by=user,
+                    )
+                    for (practice, _), row in zip(recips, table, strict=True)
+                    for (offer, _), cell in zip(offer_items, row, strict=True)
+                    if cell
+                ],
             )
     except IntegrityError as e:  # a concurrent call took the same reference first
         raise ValidationError(f"A commitment with reference {reference} already exists") from e
@@ -205,21 +209,24 @@ def _change_amount(commitment: Commitment, budget: Budget, kind: Kind, delta: in
     amounts = [cells[k] for k in keys]
     parts = money.largest_remainder(delta, amounts) if delta > 0 else [-p for p in money.capped_split(-delta, amounts)]
     movement = uuid.uuid4()
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            budget=budget,
-            kind=kind,
-            amount_pence=part,
-            movement=movement,
-            reference=commitment.reference,
-            practice_code=p,
-            offer_code=o,
-            commitment=commitment,
-            memo=reason[:500],
-            created_by=user,
-        )
-        for (p, o), part in zip(keys, parts, strict=True)
-        if part
+    audit.bulk_create(
+        LedgerEntry,
+        [
+            LedgerEntry(
+                budget=budget,
+                kind=kind,
+                amount_pence=part,
+                movement=movement,
+                reference=commitment.reference,
+                practice_code=p,
+                offer_code=o,
+                commitment=commitment,
+                memo=reason[:500],
+                created_by=user,
+            )
+            for (p, o), part in zip(keys, parts, strict=True)
+            if part
+        ],
     )
     for k, part in zip(keys, parts, strict=True):
         cells[k] += part

@@ -13,6 +13,7 @@ from django.utils import timezone
 from analytics.money import Kind
 from apps.accounts.access import can_act_on_budget, can_manage_funding
 from apps.accounts.models import User
+from apps.core import audit
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -197,7 +198,8 @@ def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virem
         virement.save()
         movement = uuid.uuid4()
         memo = f"Virement {virement.pk}: {virement.reason}"[:500]
-        LedgerEntry.objects.bulk_create(
+        audit.bulk_create(
+            LedgerEntry,
             [
                 LedgerEntry(
                     budget=source,
@@ -217,7 +219,7 @@ def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virem
                     memo=memo,
                     created_by=user,
                 ),
-            ]
+            ],
         )
     return virement
 

@@ -18,6 +18,7 @@ from analytics import money
 from analytics.money import Kind
 from apps.accounts.access import can_manage_funding
 from apps.accounts.models import User
+from apps.core import audit
 from apps.funding.models import (
     Allocation,
     Budget,
@@ -103,8 +104,8 @@ def create_programme(
                 cost_centre=spec.cost_centre.strip(),
                 ledger_code=spec.ledger_code.strip(),
             )
-            FundingYear.objects.bulk_create(
-                FundingYear(line=line, fy=fy, amount_pence=p) for fy, p in sorted(spec.years.items())
+            audit.bulk_create(
+                FundingYear, [FundingYear(line=line, fy=fy, amount_pence=p) for fy, p in sorted(spec.years.items())]
             )
     return programme
 
@@ -294,7 +295,7 @@ def confirm_allocation(
                     created_by=user,
                 )
             )
-        LedgerEntry.objects.bulk_create(entries)
+        audit.bulk_create(LedgerEntry, entries)
     return allocation
 
 
@@ -327,17 +328,20 @@ def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int
         )
         movement = uuid.uuid4()
         parts = money.capped_split(amount_pence, unreleased)
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(
-                budget=budgets[pk],
-                kind=Kind.RELEASE,
-                amount_pence=part,
-                movement=movement,
-                release=release,
-                memo=note.strip()[:500],
-                created_by=user,
-            )
-            for pk, part in zip(sorted(budgets), parts, strict=True)
-            if part
+        audit.bulk_create(
+            LedgerEntry,
+            [
+                LedgerEntry(
+                    budget=budgets[pk],
+                    kind=Kind.RELEASE,
+                    amount_pence=part,
+                    movement=movement,
+                    release=release,
+                    memo=note.strip()[:500],
+                    created_by=user,
+                )
+                for pk, part in zip(sorted(budgets), parts, strict=True)
+                if part
+            ],
         )
     return release
