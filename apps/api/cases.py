@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -167,7 +166,7 @@ def get_case_summary(request: HttpRequest, query: Query[FormatQuery]) -> Any:
     """Counts only: no practice is named."""
     if not access.can_see_case_aggregates(request.auth):
         raise PermissionDenied("Only the national programme team may see the national case counts.")
-    by = Counter(Case.objects.values_list("icb_id", "status"))
+    by = services.case_counts()
     rows = [
         {"icb_code": icb.code, "icb_name": icb.name, "counts": {s: by.get((icb.pk, s), 0) for s in CaseStatus.values}}
         for icb in ICB.objects.order_by("code")

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from analytics import money
@@ -205,6 +206,12 @@ def _refer(user: User, practice: Practice, route: str, data: ReferralInput) -> t
         actor=user,
     )
     return case, created
+
+
+def case_counts() -> dict[tuple[int, str], int]:
+    """(ICB id, status) → number of cases, counted in the database: the national aggregate view (pages and API)."""
+    rows = Case.objects.order_by().values_list("icb_id", "status").annotate(n=Count("id"))
+    return {(icb_id, status): n for icb_id, status, n in rows}
 
 
 # --- Triage, status, notes --------------------------------------------------------------------------------------

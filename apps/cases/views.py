@@ -211,7 +211,7 @@ def _national_summary(request: HttpRequest) -> HttpResponse:
     """Counts by ICB and status; no practice is named."""
     from apps.practices.models import ICB
 
-    by = Counter(Case.objects.values_list("icb_id", "status"))
+    by = services.case_counts()
     icbs = ICB.objects.select_related("region").order_by("region__name", "name")
     rows = [(icb, [by.get((icb.pk, s), 0) for s in Status.values]) for icb in icbs]
     totals = [sum(r[1][i] for r in rows) for i in range(len(Status.values))]
