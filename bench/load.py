@@ -3,7 +3,9 @@
 Starts gunicorn with the real settings (DEBUG off, a random secret key, whitenoise serving collected static files,
 manifest storage) against a prepared database — SQLite by default (var/bench-load.sqlite3), or PostgreSQL with
 ``--postgres URL`` — signs each simulated user in through the real sign-in form as a demo persona, and drives the
-pages in ``SCENARIO`` for a bounded time and request count. Prints p50/p95/p99, throughput and errors per URL, and
+pages in ``SCENARIO`` for a bounded time and request count. First a baseline on the same server in the same
+process: the same users' pages one request at a time, so each page's own time with no queueing; then the load. Prints
+p50/p95/p99, throughput and errors per page, each page's p95 alone and the ratio of its p95 under load to it, and
 the verdict against the target: p95 < 150 ms and zero errors.
 
 The load client plays the part of the TLS-terminating proxy: it sends ``X-Forwarded-Proto: https``, so the server
@@ -36,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +56,7 @@ class User:
     cookies: dict[str, str] = field(default_factory=dict)
 
 
-# The pages under load: (name, who loads it, how to build its path). Another area adds its page with one line here,
-# e.g. ("case queue", ICB_USERS, lambda u, d: f"/cases/?icb={u.icb}") once the case queue exists.
+# The pages under load: (name, who loads it, how to build its path). Another area adds its page with one line here.
 Path_ = Callable[[User, "Data"], str]
 ICB_USERS = {"icb-a", "icb-b"}
 EVERYONE = {"national", "icb-a", "icb-b", "practice-x", "practice-y", "provider", "lmc"}
@@ -64,6 +66,9 @@ SCENARIO: list[tuple[str, set[str], Path_]] = [
     ("practice detail", EVERYONE, lambda u, d: f"/practices/{random.choice(d.practices)}/"),
     ("watch list", ICB_USERS, lambda u, d: f"/watch-list/{u.icb}/"),
     ("watch summary", {"national"}, lambda u, d: "/watch-list/"),
+    ("case queue", ICB_USERS | {"practice-x", "provider"}, lambda u, d: "/cases/"),
+    ("case queue, overdue", ICB_USERS, lambda u, d: "/cases/?overdue=1&show=all"),
+    ("case counts", {"national"}, lambda u, d: "/cases/"),
     ("API practices", EVERYONE, lambda u, d: f"/api/v1/practices?icb={random.choice(d.icbs)}&page_size=50"),
 ]
 
@@ -101,11 +106,14 @@ def prepare_database(db_url: str, fresh: bool) -> None:
     env = {**os.environ, "DATABASE_URL": db_url, "DJANGO_DEBUG": "true"}
     if fresh and db_url.startswith("sqlite:///"):
         Path(ROOT / db_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    print(f"preparing {db_url} (migrate, import_national, score_practices, create_demo_users)…", flush=True)
+    print(f"preparing {db_url} (migrate, national data, scores, demo users, money and cases)…", flush=True)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "import_national", "--quiet")
     manage(env, "score_practices", "--if-stale")
     manage(env, "create_demo_users")
+    manage(env, "create_demo_funding")
+    manage(env, "sync_menu")
+    manage(env, "create_demo_cases")
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
@@ -199,21 +207,33 @@ class Results:
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent: int = 0
+    started: float = 0.0
+    elapsed: float = 0.0
 
 
 def drive(
-    port: int, user: User, data: Data, results: Results, measure_from: float, deadline: float, budget: int, think: float
+    port: int,
+    users: list[User],
+    data: Data,
+    results: Results,
+    measure_from: float,
+    deadline: float,
+    budget: int,
+    think: float,
 ) -> None:
-    """One user's loop. Requests before ``measure_from`` warm the workers up (template compilation, first
-    connections, caches) and are not counted; the request budget counts only measured requests."""
-    pages = [(name, build) for name, who, build in SCENARIO if user.persona in who]
+    """One client's loop: each request is a random page of a random one of ``users`` (one user per thread under
+    load; every user in turn, one request at a time, for the baseline). Requests before ``measure_from`` warm the
+    workers up (template compilation, first connections, caches) and are not counted; the request budget counts only
+    measured requests."""
+    pages = {u.persona: [(name, build) for name, who, build in SCENARIO if u.persona in who] for u in users}
     while time.monotonic() < deadline:
         measured = time.monotonic() >= measure_from
         with results.lock:
             if results.sent >= budget:
                 return
             results.sent += measured
-        name, build = random.choice(pages)
+        user = random.choice(users)
+        name, build = random.choice(pages[user.persona])
         path = build(user, data)
         started = time.perf_counter()
         try:
@@ -231,34 +251,66 @@ def drive(
             time.sleep(random.uniform(0, 2 * think))
 
 
+def run_phase(port: int, clients: list[list[User]], data: Data, warmup: float, duration: float, args: Any) -> Results:
+    """Run one client thread per entry of ``clients`` for ``warmup`` + ``duration`` seconds."""
+    results = Results()
+    started = time.monotonic() + warmup
+    results.started = started
+    deadline = started + duration
+    think = args.think if len(clients) > 1 else 0.0
+    threads = [
+        threading.Thread(target=drive, args=(port, users, data, results, started, deadline, args.max_requests, think))
+        for users in clients
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.elapsed = time.monotonic() - started
+    return results
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def report(results: Results, seconds: float, label: str) -> bool:
+def report(results: Results, baseline: Results, label: str) -> bool:
+    """The table per page under load, beside the same page one request at a time (the baseline, same server, same
+    process), and the verdict against the target."""
+    seconds = results.elapsed
     print(f"\n{label}: {sum(len(v) for v in results.latencies.values())} requests in {seconds:.1f} s")
-    print(f"{'page':<24}{'n':>7}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>8}")
+    print(
+        f"{'page':<24}{'n':>6}{'errors':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'max ms':>8}{'req/s':>7}"
+        f"{'alone p95':>10}{'ratio':>7}"
+    )
     every: list[float] = []
+    alone: list[float] = []
     ok = True
-    for name, _, _ in SCENARIO:
+    for name in dict.fromkeys(n for n, _, _ in SCENARIO):
         values = results.latencies.get(name, [])
         if not values:
             continue
         every += values
+        base = baseline.latencies.get(name, [])
+        alone += base
         errors = len(results.errors.get(name, []))
         p95 = percentile(values, 95)
         ok &= p95 < TARGET_P95_MS and errors == 0
+        base_p95 = percentile(base, 95) if base else float("nan")
         print(
-            f"{name:<24}{len(values):>7}{errors:>8}{percentile(values, 50):>9.1f}{p95:>9.1f}"
-            f"{percentile(values, 99):>9.1f}{max(values):>9.1f}{len(values) / seconds:>8.1f}"
+            f"{name:<24}{len(values):>6}{errors:>7}{percentile(values, 50):>8.1f}{p95:>8.1f}"
+            f"{percentile(values, 99):>8.1f}{max(values):>8.1f}{len(values) / seconds:>7.1f}"
+            f"{base_p95:>10.1f}{p95 / base_p95:>7.2f}"
         )
-    errors = sum(len(v) for v in results.errors.values())
+    errors = sum(len(v) for v in results.errors.values()) + sum(len(v) for v in baseline.errors.values())
+    all_p95, alone_p95 = percentile(every, 95), percentile(alone, 95)
     print(
-        f"{'all pages':<24}{len(every):>7}{errors:>8}{percentile(every, 50):>9.1f}{percentile(every, 95):>9.1f}"
-        f"{percentile(every, 99):>9.1f}{max(every):>9.1f}{len(every) / seconds:>8.1f}"
+        f"{'all pages':<24}{len(every):>6}{errors:>7}{percentile(every, 50):>8.1f}{all_p95:>8.1f}"
+        f"{percentile(every, 99):>8.1f}{max(every):>8.1f}{len(every) / seconds:>7.1f}"
+        f"{alone_p95:>10.1f}{all_p95 / alone_p95:>7.2f}"
     )
-    for name, errs in results.errors.items():
+    for name, errs in (results.errors | baseline.errors).items():
         print(f"  {name}: first errors: {errs[:3]}")
     verdict = "MET" if ok else "MISSED"
     print(f"target p95 < {TARGET_P95_MS:.0f} ms on every page with zero errors: {verdict}")
@@ -273,6 +325,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load (bounded)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of unmeasured load first (bounded)")
+    parser.add_argument("--baseline", type=float, default=15.0, help="seconds of one-at-a-time requests first")
     parser.add_argument("--think", type=float, default=0.5, help="mean pause between a user's pages, seconds")
     parser.add_argument("--port", type=int, default=8773)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
@@ -280,8 +333,10 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite database from scratch")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    if args.duration > 300 or args.warmup > 60 or args.users > 200:
-        parser.error("keep the load bounded: --duration <= 300 s, --warmup <= 60 s and --users <= 200")
+    if args.duration > 300 or args.baseline > 120 or args.warmup > 60 or args.users > 200:
+        parser.error(
+            "keep the load bounded: --duration <= 300 s, --baseline <= 120 s, --warmup <= 60 s, --users <= 200"
+        )
     random.seed(args.seed)
     db_url = args.postgres or args.sqlite
     prepare_database(db_url, args.fresh)
@@ -300,28 +355,16 @@ def main() -> int:
             data, icb_of = discover(args.port, national)
             for u in users:
                 u.icb = icb_of.get(u.persona)
-            results = Results()
-            started = time.monotonic() + args.warmup
-            deadline = started + args.duration
-            threads = [
-                threading.Thread(
-                    target=drive,
-                    args=(args.port, u, data, results, started, deadline, args.max_requests, args.think),
-                )
-                for u in users
-            ]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            elapsed = time.monotonic() - started
+            # The baseline: every user in turn, one request at a time, no pause: each page's time with no queueing.
+            baseline = run_phase(args.port, [users], data, args.warmup / 2, args.baseline, args)
+            results = run_phase(args.port, [[u] for u in users], data, args.warmup, args.duration, args)
         finally:
             stop(proc)
     kind = "PostgreSQL" if args.postgres else "SQLite"
     label = (
         f"{kind}, gunicorn {args.workers} workers x {args.threads} threads, {args.users} users, think {args.think} s"
     )
-    return 0 if report(results, elapsed, label) else 1
+    return 0 if report(results, baseline, label) else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,68 @@ def localtime(value: datetime | None) -> datetime | None:
 _MACRO = re.compile(r"{%-?\s*macro\s+(\w+)\(")
 
 
+class _Unfreezable(Exception):
+    pass
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable key that tells apart everything that renders differently: a Markup string from a plain one (one is
+    escaped, the other not), True from 1, a list from a tuple. Anything else (dates, models, Undefined) refuses."""
+    if value is None or type(value) in (str, int, float):
+        return value
+    if type(value) is bool:
+        return ("bool", value)
+    if isinstance(value, Markup):
+        return ("markup", str(value))
+    if type(value) is dict:
+        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    if type(value) in (list, tuple):
+        return (type(value).__name__, tuple(_freeze(v) for v in value))
+    raise _Unfreezable
+
+
+class MemoisedMacro:
+    """An NHS.UK component macro that remembers what it rendered for the same parameters.
+
+    The components are pure functions of their one ``params`` argument (they are imported without context, so they
+    see no request, user or global), and rendering them is most of a page's cost: a select of 42 ICBs, the header with
+    its navigation, a tag in every row. The same call with the same parameters, in this request or a later one, is
+    served from a bounded least-recently-used store per process (``bench/load.py`` measures the effect). Calls with a
+    ``caller`` block, keyword arguments or parameters that cannot be frozen into a key go straight to the macro.
+    """
+
+    def __init__(self, macro: Any, size: int = 512, largest: int = 32_768) -> None:
+        self.macro = macro
+        self.size = size
+        self.largest = largest  # outputs bigger than this (whole tables) are not kept
+        self._store: OrderedDict[Any, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != 1:
+            return self.macro(*args, **kwargs)
+        try:
+            key = _freeze(args[0])
+        except _Unfreezable:
+            return self.macro(*args)
+        with self._lock:
+            found = self._store.get(key)
+            if found is not None:
+                self._store.move_to_end(key)
+                self.hits += 1
+                return found
+        rendered = self.macro(*args)
+        if len(rendered) <= self.largest:
+            with self._lock:
+                self.misses += 1
+                self._store[key] = rendered
+                if len(self._store) > self.size:
+                    self._store.popitem(last=False)
+        return rendered
+
+
 def _component_macros(env: Environment) -> dict[str, Any]:
     """Every NHS.UK component macro (button, summaryList, …) as a global, so any template or block can call it.
 
@@ -45,7 +109,7 @@ def _component_macros(env: Environment) -> dict[str, Any]:
     for macro_file in sorted(root.glob("*/macro.jinja")):
         name = f"nhsuk/components/{macro_file.parent.name}/macro.jinja"
         for macro_name in _MACRO.findall(macro_file.read_text(encoding="utf-8")):
-            macros[macro_name] = getattr(env.get_template(name).module, macro_name)
+            macros[macro_name] = MemoisedMacro(getattr(env.get_template(name).module, macro_name))
     return macros
 
 

@@ -82,14 +82,23 @@ class WatchRow:
 
 def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
     """Every open practice of the ICB with its score and the ICB's decision, most pressure first."""
-    practices = {p.pk: p for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).select_related("pcn")}
+    # Only the columns the list shows: the watch list is the busiest page of an ICB team, and building every field
+    # of every practice and score of a large ICB cost more than rendering the page (bench/load.py).
+    practices = {
+        p.pk: p
+        for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).only(
+            "code", "name", "status", "icb_id", "pcn_id"
+        )
+    }
     scores = {}
     if run is not None:
         # The per-indicator explanation is the bulk of each row and only the rows shown need it: see
         # ``load_explanations``. Reading it for every practice of a large ICB cost more than the rest of the page.
         scores = {
             s.practice_id: s
-            for s in PracticeScore.objects.filter(run=run, practice_id__in=practices).defer("explanation")
+            for s in PracticeScore.objects.filter(
+                run=run, practice__icb=icb, practice__status=PracticeStatus.ACTIVE
+            ).only("practice_id", "run_id", "icb_id", "composite", "rank", "icb_rank", "flag_count", "flags", "trend")
         }
     entries = {e.practice_id: e for e in WatchEntry.objects.filter(icb=icb).select_related("updated_by")}
     n = run.practice_count if run else 0
@@ -127,16 +136,21 @@ def watch_summary(run: ScoringRun | None) -> list[WatchSummaryRow]:
     entries: dict[int, list[WatchEntry]] = {}
     for e in WatchEntry.objects.all():
         entries.setdefault(e.icb_id, []).append(e)
-    icbs = ICB.objects.select_related("region").annotate(
-        open_n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))
+    # Counted on their own, from the (icb, status) index: annotating the ICB query joined and grouped every practice
+    # row with the ICB and region columns, which took SQLite most of this page's time.
+    open_n = dict(
+        Practice.objects.filter(status=PracticeStatus.ACTIVE, icb__isnull=False)
+        .values_list("icb")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     rows = []
-    for icb in icbs.order_by("region__name", "name"):
+    for icb in ICB.objects.select_related("region").order_by("region__name", "name"):
         mine = entries.get(icb.pk, [])
         rows.append(
             WatchSummaryRow(
                 icb=icb,
-                open=icb.open_n,  # type: ignore[attr-defined]
+                open=open_n.get(icb.pk, 0),
                 by_score=by_score.get(icb.pk, 0),
                 added=sum(e.status == WatchEntry.Status.ADDED for e in mine),
                 removed=sum(e.status == WatchEntry.Status.REMOVED for e in mine),
