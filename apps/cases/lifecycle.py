@@ -34,6 +34,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.REFERRED, S.TRIAGED, "Triage", _ICB, via="triage"),
     Transition(S.TRIAGED, S.TRIAGED, "Re-triage", _ICB, via="triage"),
     Transition(S.TRIAGED, S.DIAGNOSIS, "Start diagnosis", _ICB),
+    # A practice that agrees its plan straight after triage has, in effect, done its diagnosis: agreeing records this
+    # step first (quietly: the practice and team are told once, of the agreement).
+    Transition(S.TRIAGED, S.DIAGNOSIS, "Diagnosis done with the plan", frozenset({Role.PRACTICE}), via="agree_plan"),
     Transition(S.DIAGNOSIS, S.PLAN_AGREED, "Agree the action plan", frozenset({Role.PRACTICE}), via="agree_plan"),
     Transition(S.PLAN_AGREED, S.DIAGNOSIS, "Reopen the plan", _ICB_OR_PRACTICE, needs_reason=True),
     Transition(S.PLAN_AGREED, S.APPROVED, "Approve the package", _ICB, via="approve_package"),
@@ -52,15 +55,23 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
 )
 
-_BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
+_BY_PAIR: dict[tuple[Status, Status], list[Transition]] = {}
+for _t in TRANSITIONS:
+    _BY_PAIR.setdefault((_t.source, _t.target), []).append(_t)
 
 
 class IllegalTransition(Exception):
     """A move the lifecycle does not allow, or not for this user; the message says why in words."""
 
 
-def find(source: str, target: str) -> Transition | None:
-    return _BY_PAIR.get((Status(source), Status(target)))
+def find(source: str, target: str, via: str = "") -> Transition | None:
+    """The move between two statuses made through ``via`` (a service's own step), else the plain one, else any."""
+    candidates = _BY_PAIR.get((Status(source), Status(target)), [])
+    for wanted in (via, ""):
+        for t in candidates:
+            if t.via == wanted:
+                return t
+    return candidates[0] if candidates else None
 
 
 def check(source: str, target: str, role: str, *, via: str = "", reason: str = "") -> Transition:
@@ -68,7 +79,7 @@ def check(source: str, target: str, role: str, *, via: str = "", reason: str = "
     src, dst = Status(source), Status(target)
     if src in ENDED:
         raise IllegalTransition(f"The case is {src.label.lower()}: it cannot change any more. Open a new referral.")
-    t = _BY_PAIR.get((src, dst))
+    t = find(src, dst, via)
     if t is None:
         nexts = ", ".join(x.target.label.lower() for x in TRANSITIONS if x.source == src and x.target != src)
         raise IllegalTransition(

@@ -78,7 +78,9 @@ def _contact(case: Case, user: User) -> None:
         case.first_contact_at = timezone.now()
 
 
-def _move(case: Case, target: str, user: User, reason: str = "", *, via: str = "") -> None:
+def _move(case: Case, target: str, user: User, reason: str = "", *, via: str = "", quiet: bool = False) -> None:
+    """Move the case through the transition table, record the attributed event, and tell the people on the case
+    (``quiet``: a step recorded on the way to another that is itself told)."""
     try:
         t = lifecycle.check(case.status, target, user.role, via=via, reason=reason)
     except lifecycle.IllegalTransition as e:
@@ -100,6 +102,8 @@ def _move(case: Case, target: str, user: User, reason: str = "", *, via: str = "
             dst=t.target,
             reason=reason,
         )
+        if quiet:
+            return
         told = notify.practice_team(case) + notify.icb_team(case) + ([case.provider] if case.provider else [])
         notify.notify(
             told,
@@ -507,7 +511,7 @@ def agree_plan(user: User, case: Case) -> ActionPlan:
         if plan is None or not PlanAction.objects.filter(goal__plan=plan).exists():
             raise CaseError("There is no plan to agree yet: add at least one goal with an action.")
         if case.status == Status.TRIAGED:
-            _move_system_diagnosis(case, user)
+            _move(case, Status.DIAGNOSIS, user, "Plan agreed by the practice", via="agree_plan", quiet=True)
         _move(case, Status.PLAN_AGREED, user, f"Plan version {plan.version} agreed", via="agree_plan")
         plan.agreed_version, plan.agreed_by, plan.agreed_at = plan.version, user, timezone.now()
         plan.save()
@@ -519,22 +523,6 @@ def agree_plan(user: User, case: Case) -> ActionPlan:
             actor=user,
         )
     return plan
-
-
-def _move_system_diagnosis(case: Case, user: User) -> None:
-    """A practice that agrees a plan straight after triage has, in effect, done its diagnosis: record the step."""
-    src = case.status
-    case.status = Status.DIAGNOSIS
-    case.save()
-    _event(
-        case,
-        user,
-        CaseEvent.Kind.STATUS,
-        f"{Status(src).label} → {Status.DIAGNOSIS.label}",
-        src=src,
-        dst=Status.DIAGNOSIS,
-        reason="Plan agreed by the practice",
-    )
 
 
 # --- Menu and packages ------------------------------------------------------------------------------------------

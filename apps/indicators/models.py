@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import models
 
+from apps.core.immutable import ImmutableRecord
 from apps.practices.models import ICB, Practice
 
 REVIEW_INTERVAL = timedelta(days=182)  # the national criteria ask for a review every six months
@@ -95,7 +96,7 @@ class WatchEntry(models.Model):
         return self.review_due < date.today()
 
 
-class WatchChange(models.Model):
+class WatchChange(ImmutableRecord):
     """Immutable, attributed history of every watch-list decision."""
 
     class Action(models.TextChoices):
@@ -118,11 +119,3 @@ class WatchChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.entry_id} by {self.by_id}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise ValueError("watch-list history is immutable")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise ValueError("watch-list history is immutable")

@@ -40,6 +40,17 @@ def test_triage_happens_through_its_own_step_with_a_rationale(personas, case_x):
     assert t.by == personas["icb_a"] and case_x.first_contact_at is not None
 
 
+def test_a_practice_reaches_diagnosis_only_by_agreeing_its_plan():
+    plain = lifecycle.find(Status.TRIAGED, Status.DIAGNOSIS)
+    via_plan = lifecycle.find(Status.TRIAGED, Status.DIAGNOSIS, via="agree_plan")
+    assert plain is not None and plain.via == "" and "icb" in plain.roles
+    assert via_plan is not None and via_plan.via == "agree_plan" and via_plan.roles == {"practice"}
+    with pytest.raises(lifecycle.IllegalTransition, match="is for ICB"):
+        lifecycle.check(Status.TRIAGED, Status.DIAGNOSIS, "practice")
+    assert lifecycle.check(Status.TRIAGED, Status.DIAGNOSIS, "practice", via="agree_plan") == via_plan
+    assert all(t.label != via_plan.label for t in lifecycle.moves_for(Status.TRIAGED, "practice"))
+
+
 def test_only_the_case_icb_triages(personas, case_x):
     for who in ("icb_b", "practice_x", "provider"):
         with pytest.raises(services.CaseError):
