@@ -135,7 +135,11 @@ def environment(**options: Any) -> Environment:
             "today": date.today,
         }
     )
-    env.globals.update(_component_macros(env))
+    components = _component_macros(env)
+    env.globals.update(components)
+    # The same macros under one name, for the layout's header and footer blocks: nhsuk/template.jinja imports its
+    # own (unremembered) header and footer, which hide the globals of those names inside its blocks.
+    env.globals["nhsuk"] = components
     env.filters.update(
         {
             "localtime": localtime,

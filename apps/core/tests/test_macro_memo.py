@@ -93,3 +93,15 @@ def test_large_outputs_are_not_kept() -> None:
     memo({"n": 50})
     memo({"n": 5})
     assert len(memo._store) == 1
+
+
+@pytest.mark.django_db
+def test_the_page_header_and_footer_are_remembered_between_requests(client_for: Any) -> None:
+    """The layout calls the remembered header and footer (nhsuk/template.jinja's own imports would hide them)."""
+    header, footer = env_macro("header"), env_macro("footer")
+    client = client_for("icb_a")
+    first = client.get("/practices/").content.decode()
+    hits = (header.hits, footer.hits)
+    second = client.get("/practices/").content.decode()
+    assert (header.hits, footer.hits) == (hits[0] + 1, hits[1] + 1)
+    assert first.split("<main")[0].split("<header")[1] == second.split("<main")[0].split("<header")[1]
