@@ -80,34 +80,49 @@ class WatchRow:
         return bool(self.entry and self.entry.review_overdue and self.on_list)
 
 
-def watch_rows(icb: ICB, run: ScoringRun | None) -> list[WatchRow]:
-    """Every open practice of the ICB with its score and the ICB's decision, most pressure first."""
-    # Only the columns the list shows: the watch list is the busiest page of an ICB team, and building every field
-    # of every practice and score of a large ICB cost more than rendering the page (bench/load.py).
-    practices = {
-        p.pk: p
-        for p in Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).only(
-            "code", "name", "status", "icb_id", "pcn_id"
-        )
-    }
-    scores = {}
-    if run is not None:
-        # The per-indicator explanation is the bulk of each row and only the rows shown need it: see
-        # ``load_explanations``. Reading it for every practice of a large ICB cost more than the rest of the page.
-        scores = {
-            s.practice_id: s
-            for s in PracticeScore.objects.filter(
-                run=run, practice__icb=icb, practice__status=PracticeStatus.ACTIVE
-            ).only("practice_id", "run_id", "icb_id", "composite", "rank", "icb_rank", "flag_count", "flags", "trend")
-        }
+def watch_rows(icb: ICB, run: ScoringRun | None, *, listed_or_decided: bool = False) -> list[WatchRow]:
+    """Every open practice of the ICB with its score and the ICB's decision, most pressure first.
+
+    ``listed_or_decided``: only the practices on the list by score or with a decision of the ICB's, a superset of the
+    rows the "on the list" and "taken off" views show. The watch list is the busiest page of an ICB team and building
+    every practice and score of a large ICB was most of its time (``bench/load.py``).
+    """
     entries = {e.practice_id: e for e in WatchEntry.objects.filter(icb=icb).select_related("updated_by")}
     n = run.practice_count if run else 0
+    practice_qs = Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE)
+    score_qs = PracticeScore.objects.filter(run=run, practice__icb=icb, practice__status=PracticeStatus.ACTIVE)
+    if listed_or_decided:
+        by_score = Q(rank__lte=score_cutoff(n)) | Q(flag_count__gte=FLAGS_FOR_LIST)
+        score_qs = score_qs.filter(by_score | Q(practice_id__in=list(entries)))
+        wanted = set(entries) | set(score_qs.values_list("practice_id", flat=True)) if run is not None else set(entries)
+        practice_qs = practice_qs.filter(pk__in=wanted)
+    # Only the columns the list shows; the per-indicator explanation is the bulk of each score and only the rows
+    # shown need it: see ``load_explanations``.
+    practices = {p.pk: p for p in practice_qs.only("code", "name", "status", "icb_id", "pcn_id")}
+    scores = {}
+    if run is not None:
+        scores = {
+            s.practice_id: s
+            for s in score_qs.only(
+                "practice_id", "run_id", "icb_id", "composite", "rank", "icb_rank", "flag_count", "flags", "trend"
+            )
+        }
     rows = [
         WatchRow(p, scores.get(pk), entries.get(pk), bool(scores.get(pk) and listed_by_score(scores[pk], n)))
         for pk, p in practices.items()
     ]
     rows.sort(key=lambda r: (r.score is None or r.score.composite is None, -(r.score.composite or 0) if r.score else 0))
     return rows
+
+
+def flags_met_in(icb: ICB, run: ScoringRun | None) -> list[str]:
+    """The national criteria met by at least one open practice of the ICB: the watch list's filter choices."""
+    if run is None:
+        return []
+    found = PracticeScore.objects.filter(
+        run=run, practice__icb=icb, practice__status=PracticeStatus.ACTIVE, flag_count__gt=0
+    ).values_list("flags", flat=True)
+    return sorted({f for flags in found for f in flags})
 
 
 @dataclass

@@ -47,9 +47,8 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
     show = show if show in SHOW else "listed"
     flag = request.GET.get("flag", "")
     overdue_only = request.GET.get("overdue") == "1"
-    all_rows = services.watch_rows(icb, run)
-    all_flags = sorted({f for r in all_rows if r.score for f in r.score.flags})
-    rows = all_rows
+    rows = services.watch_rows(icb, run, listed_or_decided=show != "all")
+    all_flags = services.flags_met_in(icb, run)
     if show == "listed":
         rows = [r for r in rows if r.on_list]
     elif show == "removed":

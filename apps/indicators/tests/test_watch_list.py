@@ -88,6 +88,30 @@ def test_watch_list_page_ranks_practices_and_gives_reasons(client_for):
     )
 
 
+def test_the_narrow_read_gives_exactly_the_listed_and_removed_rows_of_the_full_one(personas):
+    """The page reads only practices listed by score or decided on; the rows it shows must not change."""
+    from apps.practices.models import ICB
+
+    icb = ICB.objects.get(code=ICB_A)
+    run = services.current_run()
+    open_practices = Practice.objects.filter(icb=icb, status="active").order_by("code")
+    by_score = next(r for r in services.watch_rows(icb, run) if r.by_score)
+    quiet = [r for r in services.watch_rows(icb, run) if not r.by_score]
+    services.remove_from_watch_list(personas["icb_a"], by_score.practice, "Support already in place via the PCN")
+    services.add_to_watch_list(personas["icb_a"], quiet[0].practice, "Partner retiring, list closing soon")
+    services.set_local_rating(personas["icb_a"], quiet[1].practice, "high", "Rated high after a visit")
+    assert open_practices.count() > len(services.watch_rows(icb, run, listed_or_decided=True))
+
+    def shown(rows, which):
+        return [(r.practice.code, r.on_list, r.by_score, r.entry and r.entry.status) for r in rows if which(r)]
+
+    full = services.watch_rows(icb, run)
+    narrow = services.watch_rows(icb, run, listed_or_decided=True)
+    for which in (lambda r: r.on_list, lambda r: r.entry is not None and r.entry.status == "removed"):
+        assert shown(narrow, which) == shown(full, which) and shown(full, which)
+    assert services.flags_met_in(icb, run) == sorted({f for r in full if r.score for f in r.score.flags})
+
+
 def test_watch_list_downloads_as_csv_with_reasons(client_for):
     response = client_for("icb_a").get(
         reverse("indicators:watch_list", args=[ICB_A]), {"show": "all", "download": "csv"}
