@@ -297,11 +297,12 @@ def report(results: Results, baseline: Results, label: str) -> bool:
         errors = len(results.errors.get(name, []))
         p95 = percentile(values, 95)
         ok &= p95 < TARGET_P95_MS and errors == 0
-        base_p95 = percentile(base, 95) if base else float("nan")
+        alone_cols = (
+            f"{percentile(base, 95):>10.1f}{p95 / percentile(base, 95):>7.2f}" if base else f"{'–':>10}{'–':>7}"
+        )
         print(
             f"{name:<24}{len(values):>6}{errors:>7}{percentile(values, 50):>8.1f}{p95:>8.1f}"
-            f"{percentile(values, 99):>8.1f}{max(values):>8.1f}{len(values) / seconds:>7.1f}"
-            f"{base_p95:>10.1f}{p95 / base_p95:>7.2f}"
+            f"{percentile(values, 99):>8.1f}{max(values):>8.1f}{len(values) / seconds:>7.1f}{alone_cols}"
         )
     errors = sum(len(v) for v in results.errors.values()) + sum(len(v) for v in baseline.errors.values())
     all_p95, alone_p95 = percentile(every, 95), percentile(alone, 95)
