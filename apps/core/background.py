@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count
-from django.tasks import Task, TaskResult, TaskResultStatus, default_task_backend
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResult, TaskResultStatus, task_backends
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -62,7 +62,7 @@ def retry_later(task: Task, attempt: int, *args: Any, **kwargs: Any) -> TaskResu
 
 def stores_task_runs() -> bool:
     """True when the configured backend keeps task runs where this service can list them (the database backend)."""
-    return isinstance(default_task_backend, DatabaseBackend)
+    return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
 def enqueue_unless_pending(task: Task, *args: Any, **kwargs: Any) -> TaskResult | None:
