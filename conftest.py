@@ -26,7 +26,8 @@ def _fast_password_hashing() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+TASK_QUEUES = ["default", "national"]
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}}
 
 
 def use_task_backends(tasks: dict[str, Any]) -> None:
@@ -56,7 +57,7 @@ def _immediate_tasks() -> None:
 @pytest.fixture
 def database_tasks() -> Iterator[None]:
     """For one test, queue tasks in the database (the production backend) instead of running them at once."""
-    use_task_backends({"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}})
+    use_task_backends({"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}})
     yield
     use_task_backends(IMMEDIATE_TASKS)
 

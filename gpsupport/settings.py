@@ -165,12 +165,13 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_FROM_EMAIL", "gp-resilience@localhost")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Background tasks (django.tasks): notification emails, reminders and the national data refresh are queued in the
-# database and run by `manage.py db_worker` (docs/runbook.md, section 4). The test suite swaps in Django's
-# ImmediateBackend (conftest.py) so a test can assert on a task's effects without a worker.
+# database and run by `manage.py db_worker` (docs/runbook.md, section 4). "national" holds the long national data
+# refresh, so it never delays an email on "default". The test suite swaps in Django's ImmediateBackend
+# (conftest.py) so a test can assert on a task's effects without a worker.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        "QUEUES": ["default", "national"],
     }
 }
 
@@ -198,4 +199,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "WARNING")},
+    # The worker's lines (each task starting, finishing or failing) once: not again through Django's own "django"
+    # logger, which also prints to the console while debugging. db_worker sets their level from its --verbosity.
+    "loggers": {name: {"handlers": ["console"], "propagate": False} for name in ("django.tasks", "django_tasks_db")},
 }

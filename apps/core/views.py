@@ -42,7 +42,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 AUDIT_PAGE_SIZE = 100
-TASK_RUNS_SHOWN = 200
+TASK_RUNS_SHOWN = 100
 
 
 @require(can_see_audit)

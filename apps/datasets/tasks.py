@@ -15,8 +15,12 @@ from django.tasks import task
 
 from apps.datasets.refresh import refresh_national_data as run_refresh
 
+# Its own queue, so a refresh that takes minutes never holds up notification emails behind it: production runs one
+# worker per queue (docs/runbook.md); bin/serve runs one worker for all queues.
+NATIONAL_QUEUE = "national"
 
-@task
+
+@task(queue_name=NATIONAL_QUEUE)
 def refresh_national_data() -> dict[str, Any]:
     """Run the national data refresh. Returns what each import did and the scoring and ripple outcome."""
     return asdict(run_refresh(triggered_by="background task"))

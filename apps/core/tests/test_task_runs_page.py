@@ -43,7 +43,7 @@ def test_the_national_team_sees_each_run_with_its_status_and_error(client_for, r
     assert "National data refresh" in page and "Failed" in page
     assert "RuntimeError: registrations: the file has no NUMBER_OF_PATIENTS column" in page
     assert "Traceback" not in page  # the error's last line, not the traceback
-    assert "Notification emails" in page and "Queued" in page and "3 of 5" in page
+    assert "Notification emails" in page and "Queued" in page and "attempt 3 of 5" in page
 
 
 def test_the_page_filters_by_status(client_for, runs):
