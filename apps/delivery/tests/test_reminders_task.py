@@ -83,3 +83,9 @@ def test_enqueue_scheduled_refuses_an_unknown_job():
 
     with pytest.raises(CommandError, match="invalid choice"):
         call_command("enqueue_scheduled", "backups", stdout=io.StringIO())
+
+
+def test_with_a_backend_that_runs_tasks_at_once_enqueue_scheduled_says_so():
+    out = io.StringIO()
+    call_command("enqueue_scheduled", "reminders", stdout=out)
+    assert out.getvalue().strip() == "reminders: ran at once (successful)"
