@@ -26,6 +26,42 @@ def _fast_password_hashing() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+TASK_QUEUES = ["default", "national"]
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": TASK_QUEUES}}
+
+
+def use_task_backends(tasks: dict[str, Any]) -> None:
+    """Point ``django.tasks`` at these TASKS settings. Django caches backends and (in 6.1) does not reset them when
+    the setting changes, so drop the cached ones too."""
+    from asgiref.local import Local
+    from django.conf import settings
+    from django.tasks import task_backends
+
+    settings.TASKS = tasks
+    task_backends.__dict__.pop("settings", None)
+    task_backends._settings = None
+    task_backends._connections = Local(task_backends.thread_critical)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _immediate_tasks() -> None:
+    """Tests run background tasks at once (Django's ImmediateBackend), so a test asserts on a task's effects without
+    a worker; the worker tests switch to the database backend themselves."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return
+    use_task_backends(IMMEDIATE_TASKS)
+
+
+@pytest.fixture
+def database_tasks() -> Iterator[None]:
+    """For one test, queue tasks in the database (the production backend) instead of running them at once."""
+    use_task_backends({"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}})
+    yield
+    use_task_backends(IMMEDIATE_TASKS)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     from django.core.management import call_command

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",  # login throttling: locks out a username+address after repeated failed sign-ins
     "ninja",  # the REST API; listed so its Swagger UI assets are served from our own static files
+    "django_tasks_db",  # the database-backed queue for django.tasks (its table and the db_worker command)
     "apps.core",
     "apps.accounts",
     "apps.practices",
@@ -163,6 +164,17 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_FROM_EMAIL", "gp-resilience@localhost")
 # The address links in emails point at (no trailing slash).
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Background tasks (django.tasks): notification emails, reminders and the national data refresh are queued in the
+# database and run by `manage.py db_worker` (docs/runbook.md, section 4). "national" holds the long national data
+# refresh, so it never delays an email on "default". The test suite swaps in Django's ImmediateBackend
+# (conftest.py) so a test can assert on a task's effects without a worker.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "national"],
+    }
+}
+
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
 # pair is locked out for the cool-off time; a successful sign-in resets the count. The lockout page is the sign-in
 # page with a plain message (apps.accounts.views.locked_out). Behind a reverse proxy, set DJANGO_TRUSTED_PROXIES to
@@ -187,4 +199,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "WARNING")},
+    # The worker's lines (each task starting, finishing or failing) once: not again through Django's own "django"
+    # logger, which also prints to the console while debugging. db_worker sets their level from its --verbosity.
+    "loggers": {name: {"handlers": ["console"], "propagate": False} for name in ("django.tasks", "django_tasks_db")},
 }

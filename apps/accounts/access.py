@@ -554,3 +554,9 @@ def can_use_calendar(user: User) -> bool:
 def can_see_audit(user: User) -> bool:
     """The audit trail (who changed what, when; field names, not values): the national programme team."""
     return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+def can_see_task_runs(user: User) -> bool:
+    """The background task runs (notification emails, reminders, the national refresh: status, times, the error's
+    last line): the national programme team, who run the service. Emails name users, so nobody else."""
+    return is_signed_in(user) and user.role == Role.NATIONAL

@@ -1,24 +1,22 @@
 """Notifications: an in-app list for each user, and an email for each (console backend in the demo).
 
-A user can turn any kind off (``NotificationSetting``); then neither the in-app row nor the email is made. Emails are
-sent after the transaction commits, so a rolled-back action never mails anybody. Messages name the case reference
-and the practice only: confidential detail stays on the case page, behind sign-in.
+A user can turn any kind off (``NotificationSetting``); then neither the in-app row nor the email is made. The
+in-app rows are written in the caller's transaction; the emails are sent by a background task
+(:func:`apps.cases.tasks.send_notification_emails`) enqueued when that transaction commits, so a rolled-back action
+never mails anybody and a mail outage never undoes or slows the action. Messages name the case reference and the
+practice only: confidential detail stays on the case page, behind sign-in.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
+from functools import partial
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 
 from apps.accounts.models import Role, User
 from apps.cases.models import Case, Notification, NotificationKind, NotificationSetting
-
-log = logging.getLogger(__name__)
+from apps.cases.tasks import send_notification_emails
 
 
 def icb_team(case: Case) -> list[User]:
@@ -43,20 +41,10 @@ def notify(users: Iterable[User], kind: str, case: Case | None, message: str, *,
         Notification(user=u, kind=kind, case=case, message=message[:500]) for pk, u in targets.items() if pk not in off
     ]
     Notification.objects.bulk_create(rows)
-    emails = [u.email for u in targets.values() if u.pk not in off and u.email]
-    if emails:
-        link = f"{settings.SITE_URL}{reverse('cases:detail', args=[case.pk])}" if case else settings.SITE_URL
-        subject = f"GP Resilience: {NotificationKind(kind).label}"
-        body = f"{message}\n\n{link}\n\nYou can turn these emails off on your notifications page."
-
-        def send() -> None:
-            try:
-                send_mail(subject, body, None, emails)
-                Notification.objects.filter(pk__in=[r.pk for r in rows if r.pk]).update(emailed=True)
-            except OSError:  # a mail server outage must not undo the case change; the in-app row stays
-                log.exception("notification email failed (kind %s)", kind)
-
-        transaction.on_commit(send)
+    to_email = [r.pk for r in rows if r.user.email]
+    if to_email:
+        # robust: should the queue itself be unreachable, the error is logged and the committed rows stay.
+        transaction.on_commit(partial(send_notification_emails.enqueue, to_email), robust=True)
     return len(rows)
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("home/", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("audit/", views.audit_log, name="audit"),
+    path("background-tasks/", views.task_runs, name="task_runs"),
 ]

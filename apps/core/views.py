@@ -7,7 +7,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import can_see_audit, home_icb, require
+from apps.accounts.access import can_see_audit, can_see_task_runs, home_icb, require
+from apps.core import background
 from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
@@ -41,6 +42,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 AUDIT_PAGE_SIZE = 100
+TASK_RUNS_SHOWN = 100
 
 
 @require(can_see_audit)
@@ -87,3 +89,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
     }
     return render(request, "core/audit.jinja", ctx, status=400 if error else 200)
+
+
+@require(can_see_task_runs)
+def task_runs(request: HttpRequest) -> HttpResponse:
+    """The newest background task runs (queued, running, succeeded, failed), with times and the error's last line."""
+    status = request.GET.get("status", "")
+    if status not in background.STATUS_LABELS:
+        status = ""
+    ctx = {
+        "stored": background.stores_task_runs(),
+        "runs": background.recent_task_runs(status=status, limit=TASK_RUNS_SHOWN),
+        "counts": background.task_run_counts(),
+        "status_labels": {str(k): v for k, v in background.STATUS_LABELS.items()},
+        "status": status,
+        "shown": TASK_RUNS_SHOWN,
+        "max_attempts": background.MAX_ATTEMPTS,
+    }
+    return render(request, "core/task_runs.jinja", ctx)

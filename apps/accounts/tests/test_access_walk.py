@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "core:home": ((), SIGNED_IN),
     "core:health": ((), SIGNED_IN | {"anonymous"}),
     "core:audit": ((), {"national"}),  # who changed what (field names, not values)
+    "core:task_runs": ((), {"national"}),  # background task runs (the service's operators)
     "accounts:login": ((), {"anonymous"}),  # signed-in users are redirected away
     "accounts:logout": ((), SIGNED_IN),
     "practices:search": ((), SIGNED_IN),

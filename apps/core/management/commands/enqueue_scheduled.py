@@ -1,0 +1,35 @@
+"""Queue scheduled background tasks for the worker (manage.py db_worker) to run: "reminders" (daily: sessions and
+meetings tomorrow, overdue session logs) and "refresh" (monthly: import the national files, then score and compute
+ripple when anything changed). Cron or a systemd timer calls this; see docs/runbook.md for the lines. A task already
+queued or running is not queued again, and every task is idempotent, so an extra call does no harm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.tasks import Task
+
+from apps.core.background import enqueue_unless_pending
+from apps.datasets.tasks import refresh_national_data
+from apps.delivery.tasks import send_due_reminders
+
+SCHEDULED: dict[str, Task] = {"reminders": send_due_reminders, "refresh": refresh_national_data}
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("jobs", nargs="+", choices=sorted(SCHEDULED), help="which scheduled tasks to queue")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        for name in dict.fromkeys(opts["jobs"]):
+            result = enqueue_unless_pending(SCHEDULED[name])
+            if result is None:
+                self.stdout.write(f"{name}: a run is already queued or running; not queued again")
+            elif result.is_finished:  # a backend that runs tasks at once (the immediate one in tests)
+                self.stdout.write(f"{name}: ran at once ({result.status.label.lower()})")
+            else:
+                self.stdout.write(f"{name}: queued (task {result.id})")
