@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from apps.api.testing import operations
+from apps.api.testing import case_with_package, operations, provider_session
 from apps.core.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -35,73 +35,19 @@ def practice_x(personas: dict[str, Any]) -> str:
 
 
 def walk_case(personas: dict[str, Any]) -> str:
-    """Practice X's case at diagnosis with a submitted package (number 1), the provider persona assigned (made once
-    per test). Provider B is assigned to nothing."""
-    from datetime import date
-
-    from apps.cases import services
-    from apps.cases.models import Case, Package, Route
-
-    px, icb = personas["practice_x"], personas["icb_a"]
-    case = Case.objects.filter(practice=px.practice).open().first()
-    if case is None:
-        case, _ = services.refer(px, px.practice, Route.SELF, services.ReferralInput("We cannot fill GP sessions."))
-        services.triage(icb, case, "high", "high", "Workforce gap")
-        services.change_status(icb, case, "diagnosis")
-        services.assign_provider(icb, case, personas["provider"])
-        today = date.today()
-        pkg = services.build_package(
-            icb, case, [services.LineInput("gprp-coaching", 3)], [], today, services.financial_year_end(today)
-        )
-        services.submit_package(icb, Package.objects.get(pk=pkg.pk))
-    return str(case.pk)
-
-
-def _walk_session(personas: dict[str, Any], stage: str) -> str:
-    """A session of the walk case at practice X, delivered by the provider persona, started an hour ago: ``planned``,
-    ``delivered`` (logged, not signed off) or ``signed_off`` (waiting for the practice to confirm)."""
-    from datetime import date, timedelta
-
-    from django.utils import timezone
-
-    from apps.cases.models import Case
-    from apps.delivery.models import FacultyMember, ProviderOrganisation, Session
-
-    case = Case.objects.get(pk=walk_case(personas))
-    prov = personas["provider"]
-    org, _ = ProviderOrganisation.objects.get_or_create(name="Walk faculty", kind="faculty", lead_user=prov)
-    member, _ = FacultyMember.objects.get_or_create(
-        name="Walk coach", organisation=org, user=prov, role="coach", joined_on=date(2024, 1, 1)
-    )
-    now = timezone.now()
-    s = Session.objects.create(
-        practice=case.practice,
-        case=case,
-        member=member,
-        title="Walk session",
-        starts_at=now - timedelta(hours=1),
-        planned_hours=1,
-        created_by=personas["icb_a"],
-    )
-    if stage in ("delivered", "signed_off"):
-        s.state, s.delivered_hours, s.attendees, s.notes = "delivered", 1, {"practice_manager": 1}, "Rota review."
-        s.logged_by, s.logged_at = prov, now
-        if stage == "signed_off":
-            s.signed_off_by, s.signed_off_at = prov, now
-        s.save()
-    return str(s.pk)
+    return str(case_with_package(personas).pk)
 
 
 def planned_session(personas: dict[str, Any]) -> str:
-    return _walk_session(personas, "planned")
+    return str(provider_session(personas, "planned").pk)
 
 
 def delivered_session(personas: dict[str, Any]) -> str:
-    return _walk_session(personas, "delivered")
+    return str(provider_session(personas, "delivered").pk)
 
 
 def signed_off_session(personas: dict[str, Any]) -> str:
-    return _walk_session(personas, "signed_off")
+    return str(provider_session(personas, "signed_off").pk)
 
 
 @dataclass(frozen=True)
