@@ -398,6 +398,12 @@ def get_session_for(user: User, pk: int) -> Session:
     )
 
 
+def can_list_sessions(user: User) -> bool:
+    """A list of sessions (``sessions_visible_to``): the ICB team, practices and providers. The national team sees
+    delivery as counts per ICB only; the LMC has no delivery view."""
+    return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)
+
+
 def can_log_session(user: User, session: Session) -> bool:
     """Logging and sign-off: the member who delivers the session."""
     return is_signed_in(user) and user.role == Role.PROVIDER and session.member.user_id == user.pk

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from apps.accounts import access
@@ -24,8 +26,10 @@ from apps.api.common import (
     wants_csv,
 )
 from apps.cases import services
-from apps.cases.models import ENDED, OPEN, Case, Route, Urgency
+from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency
 from apps.cases.models import Status as CaseStatus
+from apps.funding import reports
+from apps.funding.models import Commitment
 from apps.practices.models import ICB
 
 router = Router(tags=["cases"])
@@ -83,12 +87,29 @@ class PackageShareOut(Schema):
 class PackageOut(Schema):
     number: int
     ref: str
-    state: str
+    state: str = Field(description="draft, submitted, approved, refused or cancelled")
     starts: date
     ends: date
-    total_pence: int
+    total_pence: int = Field(description="The package's price when it was built (its lines' sum)")
     lines: list[PackageLineOut]
     practices: list[PackageShareOut]
+    budget_ref: str | None = Field(description="The budget an approved package commits money against")
+    commitment_ref: str | None = Field(description="Its commitment in the ledger, once approved")
+    committed_pence: int | None = Field(
+        description="Money committed now, after variations and de-commitments (the case's ICB team only; else null)"
+    )
+    paid_pence: int | None = Field(description="Paid against the commitment (the case's ICB team only; else null)")
+
+
+class PackageRowOut(PackageOut):
+    case_id: int
+    case_ref: str
+    practice_code: str = Field(description="The case's practice (a group package covers the practices listed)")
+
+
+class PackageFilters(PageQuery):
+    state: Package.State | None = Field(None, description="Only packages in this state")
+    case_id: int | None = Field(None, ge=1, description="Only this case's packages")
 
 
 class CaseDetailOut(CaseOut):
@@ -213,7 +234,7 @@ def create_self_referral(request: HttpRequest, body: SelfReferralIn) -> Any:
 def get_case(request: HttpRequest, case_id: int) -> Any:
     """404 for a case the caller may not see (its existence is not revealed). Notes are not part of the API."""
     case = access.get_case_for(request.auth, case_id)
-    packages = case.packages.prefetch_related("lines__offer", "practices__practice")
+    packages = _packages(request.auth, case.packages.all())
     return {
         **_case(case),
         "referrals": [
@@ -227,13 +248,81 @@ def get_case(request: HttpRequest, case_id: int) -> Any:
              "reason": e.reason}
             for e in case.events.select_related("by")
         ],
-        "packages": [
+        "packages": packages,
+    }  # fmt: skip
+
+
+def _packages(user: Any, qs: QuerySet[Package]) -> list[dict[str, Any]]:
+    """Packages with their lines and shares; committed and paid amounts only where the caller may see the case's
+    money at practice level (``can_see_practice_money``: the case's own ICB team)."""
+    items = list(
+        qs.select_related("case__icb", "case__practice").prefetch_related("lines__offer", "practices__practice")
+    )
+    money_icbs = {p.case.icb_id for p in items if access.can_see_practice_money(user, p.case.icb)}
+    refs = [p.commitment_ref for p in items if p.commitment_ref and p.case.icb_id in money_icbs]
+    commitments = {c.reference: c for c in Commitment.objects.filter(reference__in=refs)}
+    paid = reports.paid_by_commitment(c.pk for c in commitments.values())
+    out = []
+    for p in items:
+        c = commitments.get(p.commitment_ref) if p.case.icb_id in money_icbs else None
+        out.append(
             {"number": p.number, "ref": p.ref, "state": p.state, "starts": p.starts, "ends": p.ends,
              "total_pence": p.total_pence,
              "lines": [{"offer_code": ln.offer.code, "offer_title": ln.offer.title, "units": ln.units,
                         "unit_cost_pence": ln.unit_cost_pence, "total_pence": ln.total_pence} for ln in p.lines.all()],
              "practices": [{"practice_code": pp.practice.code, "share_basis_points": pp.share_bp,
-                            "share_pence": pp.share_pence} for pp in p.practices.all()]}
-            for p in packages
-        ],
-    }  # fmt: skip
+                            "share_pence": pp.share_pence} for pp in p.practices.all()],
+             "budget_ref": p.budget_ref or None, "commitment_ref": p.commitment_ref or None,
+             "committed_pence": (c.amount_pence if c.status == Commitment.Status.OPEN else 0) if c else None,
+             "paid_pence": paid.get(c.pk, 0) if c else None,
+             "case_id": p.case_id, "case_ref": p.case.ref, "practice_code": p.case.practice.code}
+        )  # fmt: skip
+    return out
+
+
+@router.get(
+    "/packages",
+    response=table_responses(Paged[PackageRowOut]),
+    openapi_extra=CSV_CONTENT,
+    summary="Packages of the cases I may see",
+)
+def list_packages(request: HttpRequest, filters: Query[PackageFilters]) -> Any:
+    """The packages of every case the caller may see (``cases_visible_to``), newest case first. In CSV a row is a
+    package; its lines and shares are joined into one cell each."""
+    if not access.can_see_case_queue(request.auth):
+        raise PermissionDenied("Packages are seen with their cases: the ICB team, the practice and the provider.")
+    qs = Package.objects.filter(case__in=access.cases_visible_to(request.auth)).order_by("-case__opened_at", "number")
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.case_id:
+        qs = qs.filter(case_id=filters.case_id)
+    if wants_csv(request, filters.format):
+        flat = [
+            {**p, "lines": [f"{ln['units']} x {ln['offer_code']} = {ln['total_pence']}p" for ln in p["lines"]],
+             "practices": [f"{s['practice_code']} {s['share_pence']}p" for s in p["practices"]]}
+            for p in _packages(request.auth, qs)
+        ]  # fmt: skip
+        return csv_response(flat, PackageRowOut, "packages")
+    count = qs.count()
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "count": count,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "pages": max(1, math.ceil(count / filters.page_size)),
+        "results": _packages(request.auth, qs[start : start + filters.page_size]),
+    }
+
+
+@router.get(
+    "/cases/{case_id}/packages/{number}",
+    response={200: PackageRowOut, 401: Error, 404: Error, 422: ValidationErrors},
+    summary="One package of a case",
+)
+def get_package(request: HttpRequest, case_id: int, number: int) -> Any:
+    """404 for a case the caller may not see, or a package number the case does not have."""
+    case = access.get_case_for(request.auth, case_id)
+    found = _packages(request.auth, case.packages.filter(number=number))
+    if not found:
+        raise Http404
+    return found[0]

@@ -7,16 +7,30 @@ A list endpoint takes ``page`` and ``page_size`` and answers :class:`Paged` JSON
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from datetime import date
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
+from pydantic import BeforeValidator
 
 from apps.core.exports import table_download
 
 Format = Literal["json", "csv"]
+
+
+def _iso_day(value: Any) -> Any:
+    """Only ``YYYY-MM-DD``: pydantic would otherwise read ``0`` or ``1700000000`` as a Unix time."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("Enter a date as YYYY-MM-DD, for example 2026-04-01")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+"""A date query parameter, written ``YYYY-MM-DD``."""
 
 
 class Error(Schema):
@@ -52,6 +66,14 @@ class ValidationErrors(Schema):
     """A 422 answer: one entry per bad field, with where it is (``loc``) and what is wrong (``msg``)."""
 
     detail: list[dict[str, Any]]
+
+
+def field_errors(where: str, errors: dict[str, str]) -> dict[str, Any]:
+    """A 422 body in the same shape as ninja's own validation errors: one entry per field, named in ``loc``.
+
+    For rules a schema cannot state (a date range the wrong way round, a rule the service checks), so that every
+    422 answer names its field the same way."""
+    return {"detail": [{"type": "value_error", "loc": [where, name], "msg": msg} for name, msg in errors.items()]}
 
 
 def paged(rows: Sequence[Any], page: int, page_size: int, row: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:

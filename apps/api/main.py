@@ -59,10 +59,13 @@ api = Api(
     title="GP Resilience API",
     version="1",
     description=(
-        "Read access to the practice register, indicator definitions, pressure scores and watch lists, with the same "
-        "access rules as the pages. Authenticate with `Authorization: Bearer <token>` (create tokens on your API "
-        "tokens page). List endpoints take `page` and `page_size`, and `format=csv` (or `Accept: text/csv`) for the "
-        "whole filtered table as CSV."
+        "The practice register, indicator definitions, pressure scores, watch lists, cases and their packages, "
+        "delivery sessions, budgets and the ledger, with the same access rules as the pages; practices self-refer, "
+        "providers log and sign off their sessions, practices confirm them. Authenticate with "
+        "`Authorization: Bearer <token>` (create tokens on your API tokens page). List endpoints take `page` and "
+        "`page_size`, and `format=csv` (or `Accept: text/csv`) for the whole filtered table as CSV. Money is in "
+        "integer pence. A refused write changes nothing: 403 (not yours to do), 404 (not found or not visible to you), "
+        "409 (the record's state forbids it), 422 (bad input: each entry of `detail` names its field in `loc`)."
     ),
     urls_namespace=NAMESPACE,
     auth=AUTH,

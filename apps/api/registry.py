@@ -10,4 +10,6 @@ AREAS: list[str] = [
     "apps.api.indicators",
     "apps.api.watch",
     "apps.api.cases",
+    "apps.api.delivery",
+    "apps.api.money",
 ]

@@ -1,15 +1,21 @@
-"""Test helpers for the API: a bearer token per persona, and the list of operations read from the OpenAPI document."""
+"""Test helpers for the API: a bearer token per persona, the list of operations read from the OpenAPI document, and
+the records the access walk and the API tests act on (practice X's case with a package, the provider's sessions)."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.api.main import api
 from apps.api.services import create_api_token
+from apps.cases import services as case_services
+from apps.cases.models import Case, Package, Route
+from apps.delivery.models import FacultyMember, ProviderOrganisation, Session
 
 API_ROOT = "/api/v1"
 
@@ -32,3 +38,51 @@ def operations() -> list[tuple[str, str, str]]:
         for path, methods in schema["paths"].items()
         for method, op in methods.items()
     ]
+
+
+def case_with_package(personas: dict[str, User]) -> Case:
+    """Practice X's case at diagnosis with a submitted package (number 1), the provider persona assigned (made once
+    per test). Provider B is assigned to nothing."""
+    px, icb = personas["practice_x"], personas["icb_a"]
+    case = Case.objects.filter(practice=px.practice).open().first()
+    if case is None:
+        case, _ = case_services.refer(
+            px, px.practice, Route.SELF, case_services.ReferralInput("We cannot fill GP sessions.")
+        )
+        case_services.triage(icb, case, "high", "high", "Workforce gap")
+        case_services.change_status(icb, case, "diagnosis")
+        case_services.assign_provider(icb, case, personas["provider"])
+        today = date.today()
+        pkg = case_services.build_package(
+            icb, case, [case_services.LineInput("gprp-coaching", 3)], [], today, case_services.financial_year_end(today)
+        )
+        case_services.submit_package(icb, Package.objects.get(pk=pkg.pk))
+    return case
+
+
+def provider_session(personas: dict[str, User], stage: str = "planned") -> Session:
+    """A session of the walk case at practice X, delivered by the provider persona, started an hour ago: ``planned``,
+    ``delivered`` (logged, not signed off) or ``signed_off`` (waiting for the practice to confirm)."""
+    case = case_with_package(personas)
+    prov = personas["provider"]
+    org, _ = ProviderOrganisation.objects.get_or_create(name="Walk faculty", kind="faculty", lead_user=prov)
+    member, _ = FacultyMember.objects.get_or_create(
+        name="Walk coach", organisation=org, user=prov, role="coach", joined_on=date(2024, 1, 1)
+    )
+    now = timezone.now()
+    s = Session.objects.create(
+        practice=case.practice,
+        case=case,
+        member=member,
+        title="Walk session",
+        starts_at=now - timedelta(hours=1),
+        planned_hours=1,
+        created_by=personas["icb_a"],
+    )
+    if stage in ("delivered", "signed_off"):
+        s.state, s.delivered_hours, s.attendees, s.notes = "delivered", 1, {"practice_manager": 1}, "Rota review."
+        s.logged_by, s.logged_at = prov, now
+        if stage == "signed_off":
+            s.signed_off_by, s.signed_off_at = prov, now
+        s.save()
+    return s

@@ -1,7 +1,9 @@
 """Test personas, in one place: every access test uses these.
 
-national, ICB user of ICB A, ICB user of ICB B, practice X (in ICB A), practice Y (in ICB B), provider, LMC
-(in ICB A), and anonymous. ICB A is North East and North Cumbria (QHM), ICB B South West London (QWE).
+national, ICB user of ICB A, ICB user of ICB B, practice X (in ICB A), practice Y (in ICB B), provider (the walks
+assign it to practice X's case and sessions), provider B (a provider user of another organisation, assigned to
+nothing: it proves that case and session access comes from the assignment, not from the provider role), LMC (in
+ICB A), and anonymous. ICB A is North East and North Cumbria (QHM), ICB B South West London (QWE).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from apps.practices.models import ICB, Practice, PracticeStatus
 
 ICB_A = "QHM"
 ICB_B = "QWE"
-PERSONA_NAMES = ("national", "icb_a", "icb_b", "practice_x", "practice_y", "provider", "lmc")
+PERSONA_NAMES = ("national", "icb_a", "icb_b", "practice_x", "practice_y", "provider", "provider_b", "lmc")
 
 
 def make_personas() -> dict[str, User]:
@@ -31,5 +33,6 @@ def make_personas() -> dict[str, User]:
         "practice_x": make("practice_x", Role.PRACTICE, practice=px),
         "practice_y": make("practice_y", Role.PRACTICE, practice=py),
         "provider": make("provider", Role.PROVIDER, organisation="Test coaching"),
+        "provider_b": make("provider_b", Role.PROVIDER, organisation="Other coaching"),
         "lmc": make("lmc", Role.LMC, icb=icb_a, organisation="Test LMC"),
     }

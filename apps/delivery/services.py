@@ -56,7 +56,16 @@ APPRENTICE_MAY_DELIVER_FROM = Stage.SUPERVISED_PRACTICE
 
 
 class DeliveryError(Exception):
-    """A step refused; the message says why in words the user can act on."""
+    """A step refused; the message says why in words the user can act on.
+
+    ``field`` names the input that was wrong (``"hours"``, ``"notes"``…) when the input is at fault, so that a form
+    or the API can point at it; it is ``None`` when the step is refused whatever the input (the record's state, or
+    the user's right to act).
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # --- Faculty ----------------------------------------------------------------------------------------------------
@@ -514,17 +523,19 @@ def log_session(user: User, session: Session, data: LogInput) -> Session:
             if s.starts_at > timezone.now():
                 raise DeliveryError("A session can be logged as delivered once it has started.")
             if data.hours is None or not 0 < data.hours <= MAX_SESSION_HOURS:
-                raise DeliveryError(f"Enter the hours delivered (more than 0, at most {MAX_SESSION_HOURS:g}).")
+                raise DeliveryError(
+                    f"Enter the hours delivered (more than 0, at most {MAX_SESSION_HOURS:g}).", field="hours"
+                )
             attendees = {k: int(v) for k, v in (data.attendees or {}).items() if int(v)}
             bad = [k for k in attendees if k not in ATTENDEE_ROLES]
             if bad:
-                raise DeliveryError(f"Unknown attendee roles: {', '.join(bad)}.")
+                raise DeliveryError(f"Unknown attendee roles: {', '.join(bad)}.", field="attendees")
             if any(v < 0 or v > 200 for v in attendees.values()):
-                raise DeliveryError("Attendee numbers must be between 0 and 200.")
+                raise DeliveryError("Attendee numbers must be between 0 and 200.", field="attendees")
             if not attendees:
-                raise DeliveryError("Say who attended: at least one person, by role.")
+                raise DeliveryError("Say who attended: at least one person, by role.", field="attendees")
             if len(data.notes.strip()) < 10:
-                raise DeliveryError("Write a short note of what was covered (at least 10 characters).")
+                raise DeliveryError("Write a short note of what was covered (at least 10 characters).", field="notes")
             s.state, s.delivered_hours, s.attendees, s.notes = (
                 Session.State.DELIVERED,
                 data.hours,
@@ -534,7 +545,7 @@ def log_session(user: User, session: Session, data: LogInput) -> Session:
             s.cancelled_reason = ""
         else:
             if not data.cancelled_reason.strip():
-                raise DeliveryError("Say why the session was cancelled.")
+                raise DeliveryError("Say why the session was cancelled.", field="cancelled_reason")
             s.state, s.cancelled_reason, s.delivered_hours, s.attendees = (
                 Session.State.CANCELLED,
                 data.cancelled_reason.strip()[:300],

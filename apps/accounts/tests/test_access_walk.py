@@ -99,13 +99,15 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:spend": ((), SIGNED_IN | {"anonymous"}),
     "funding:spend_json": ((), SIGNED_IN | {"anonymous"}),
     "funding:spend_xlsx": ((), SIGNED_IN | {"anonymous"}),
-    # Delivery. "{session}" is a session at practice X delivered by the provider persona; "{member}" that provider's
+    # Delivery. Provider pages that list the provider's own work show provider B (assigned to nothing) its own, empty,
+    # view; every page about a case, session, member or offer of the provider persona is 404/403 for provider B.
+    # "{session}" is a session at practice X delivered by the provider persona; "{member}" that provider's
     # faculty record; "{network}" an ICB-wide network in ICB A and "{meeting}" its meeting; "{offer}" the provider's
     # coaching offer (covers ICB A), "{request}" practice X's request for it, "{review}" a peer review of practice X
     # by the provider. The calendar feed takes a secret token instead of a sign-in: an unknown one is 404 for all.
     "delivery:home": ((), SIGNED_IN - {"lmc"}),
-    "delivery:faculty": ((), {"national", "icb_a", "icb_b", "provider"}),
-    "delivery:growth": ((), {"national", "icb_a", "icb_b", "provider"}),
+    "delivery:faculty": ((), {"national", "icb_a", "icb_b", "provider", "provider_b"}),
+    "delivery:growth": ((), {"national", "icb_a", "icb_b", "provider", "provider_b"}),
     "delivery:member": (("{member}",), {"national", "icb_a", "icb_b", "provider"}),
     "delivery:case": (("{case}",), {"icb_a", "practice_x", "provider"}),
     "delivery:plan_session": (("{case}",), set()),  # nothing assigned on the walk case: nobody can plan yet
@@ -119,10 +121,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "delivery:network": (("{network}",), {"icb_a", "practice_x", "lmc"}),
     "delivery:new_meeting": (("{network}",), {"icb_a", "lmc"}),
     "delivery:meeting": (("{meeting}",), {"icb_a", "practice_x", "lmc"}),
-    "delivery:coaching": ((), {"icb_a", "icb_b", "practice_x", "practice_y", "provider"}),
+    "delivery:coaching": ((), {"icb_a", "icb_b", "practice_x", "practice_y", "provider", "provider_b"}),
     "delivery:coaching_offer": (("{offer}",), {"icb_a", "practice_x", "provider"}),
     "delivery:coaching_request": (("{request}",), {"practice_x", "provider"}),
-    "delivery:peer_reviews": ((), {"practice_x", "practice_y", "provider"}),
+    "delivery:peer_reviews": ((), {"practice_x", "practice_y", "provider", "provider_b"}),
     "delivery:peer_review": (("{review}",), {"practice_x", "provider"}),
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.

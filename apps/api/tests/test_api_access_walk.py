@@ -4,7 +4,8 @@ A new operation without an entry in EXPECTED fails ``test_every_operation_has_an
 the personas in ``allowed`` get 2xx; every other signed-in persona gets ``denied`` (403, or 404 where the record must
 not be revealed); anonymous callers get 401 JSON, never a redirect. Path parameters are chosen so that the allowed set
 proves the scoping: ICB A's watch list and practice X's scores (practice X is in ICB A) — so ICB B, practice Y, the
-provider, the LMC and the national team are all refused, and national users see aggregates only.
+provider, the LMC and the national team are all refused, and national users see aggregates only. Provider B, a
+provider assigned to nothing, proves that a provider sees a case or a session through its assignment, not its role.
 
 Another area adds its operations here: ``"create_self_referral": Op({}, {"practice_x"}, method-specific body...)``.
 """
@@ -17,12 +18,15 @@ from typing import Any
 
 import pytest
 
-from apps.api.testing import operations
+from apps.api.testing import case_with_package, operations, provider_session
 from apps.core.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 
 SIGNED_IN = frozenset(PERSONA_NAMES)
+# Who has a list of cases, packages and sessions (possibly empty), and who sees the walk's case and its sessions.
+CASE_LISTERS = frozenset({"icb_a", "icb_b", "practice_x", "practice_y", "provider", "provider_b"})
+CASE_SEERS = frozenset({"icb_a", "practice_x", "provider"})
 Param = str | Callable[[dict[str, Any]], str]
 
 
@@ -31,17 +35,19 @@ def practice_x(personas: dict[str, Any]) -> str:
 
 
 def walk_case(personas: dict[str, Any]) -> str:
-    """Practice X's case, triaged, with the provider persona assigned (made once per test)."""
-    from apps.cases import services
-    from apps.cases.models import Case, Route
+    return str(case_with_package(personas).pk)
 
-    px = personas["practice_x"]
-    case = Case.objects.filter(practice=px.practice).open().first()
-    if case is None:
-        case, _ = services.refer(px, px.practice, Route.SELF, services.ReferralInput("We cannot fill GP sessions."))
-        services.triage(personas["icb_a"], case, "high", "high", "Workforce gap")
-        services.assign_provider(personas["icb_a"], case, personas["provider"])
-    return str(case.pk)
+
+def planned_session(personas: dict[str, Any]) -> str:
+    return str(provider_session(personas, "planned").pk)
+
+
+def delivered_session(personas: dict[str, Any]) -> str:
+    return str(provider_session(personas, "delivered").pk)
+
+
+def signed_off_session(personas: dict[str, Any]) -> str:
+    return str(provider_session(personas, "signed_off").pk)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class Op:
     path: dict[str, Param]
     allowed: frozenset[str]
     denied: int = 403
+    # Personas who see the record but may not take this step: 403 where everyone else gets ``denied`` (404).
+    forbidden: frozenset[str] = frozenset()
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] | None = None
 
@@ -68,12 +76,43 @@ EXPECTED: dict[str, Op] = {
     "get_watch_summary": Op({}, frozenset({"national"})),
     # Cases: the ICB team, the practice and the assigned provider see a case; anyone else gets 404 for it. The case
     # here is practice X's (ICB A), with the provider persona assigned.
-    "list_cases": Op({}, frozenset({"icb_a", "icb_b", "practice_x", "practice_y", "provider"})),
+    "list_cases": Op({}, CASE_LISTERS),
     "get_case_summary": Op({}, frozenset({"national"})),
     "get_case": Op({"case_id": walk_case}, frozenset({"icb_a", "practice_x", "provider"}), denied=404),
     "create_self_referral": Op(
         {}, frozenset({"practice_x", "practice_y"}), body={"concerns": "Two partners are leaving in March."}
     ),
+    # Packages go with their cases: listed for everyone with a case list (provider B's is empty); one package is seen
+    # by whoever sees its case.
+    "list_packages": Op({}, CASE_LISTERS),
+    "get_package": Op({"case_id": walk_case, "number": "1"}, CASE_SEERS, denied=404),
+    # Sessions: the ICB team, the practice receiving and the provider delivering see one; the provider logs and signs
+    # it off, the practice confirms it. Those who see it but may not take the step get 403, everyone else 404.
+    "list_sessions": Op({}, CASE_LISTERS),
+    "get_session": Op({"session_id": planned_session}, CASE_SEERS, denied=404),
+    "log_session": Op(
+        {"session_id": planned_session},
+        frozenset({"provider"}),
+        denied=404,
+        forbidden=frozenset({"icb_a", "practice_x"}),
+        body={"outcome": "delivered", "hours": 1, "attendees": {"practice_manager": 2}, "notes": "Rota review done."},
+    ),
+    "sign_off_session": Op(
+        {"session_id": delivered_session},
+        frozenset({"provider"}),
+        denied=404,
+        forbidden=frozenset({"icb_a", "practice_x"}),
+    ),
+    "confirm_session": Op(
+        {"session_id": signed_off_session},
+        frozenset({"practice_x"}),
+        denied=404,
+        forbidden=frozenset({"icb_a", "provider"}),
+    ),
+    # Money: the national team and ICB A's own team see ICB A's budgets and ledger; ICB B asking for ICB A's is
+    # refused; practices, providers and the LMC see no money at all.
+    "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
+    "list_ledger": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
 }
 
 
@@ -101,7 +140,8 @@ def test_operation_as_persona(api_call, personas, op_id, method, path, persona):
     elif persona in op.allowed:
         assert 200 <= response.status_code < 300, (op_id, persona, response.status_code, response.content[:300])
     else:
-        assert response.status_code == op.denied, (op_id, persona, response.status_code)
+        expected = 403 if persona in op.forbidden else op.denied
+        assert response.status_code == expected, (op_id, persona, response.status_code)
         assert response.json()["detail"], "errors say what went wrong"
 
 

@@ -1,0 +1,248 @@
+"""Delivery sessions: the sessions a user may see (``sessions_visible_to``), logging one (the member who delivers it,
+``can_log_session``), signing it off, and the practice's confirmation (``can_confirm_session``).
+
+Writes go through ``apps.delivery.services`` (the same functions as the session page), so they are checked, locked
+and audited the same way; a token call is recorded as the token owner's. Answers to a refused write:
+
+* 404: the caller may not see the session (its existence is not revealed);
+* 403: the caller sees the session but may not take this step (an ICB team cannot log a provider's session);
+* 422: the input is wrong; ``detail`` lists the fields with what is wrong (``loc`` names the field);
+* 409: the session's state forbids the step (already signed off, not started yet, not signed off yet…).
+
+Nothing is saved on any refusal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+
+from apps.accounts import access
+from apps.api.common import (
+    CSV_CONTENT,
+    Error,
+    IsoDate,
+    Paged,
+    PageQuery,
+    ValidationErrors,
+    csv_response,
+    field_errors,
+    paged,
+    table_responses,
+    wants_csv,
+)
+from apps.delivery import services
+from apps.delivery.models import ATTENDEE_ROLES, Session
+
+router = Router(tags=["sessions"])
+
+State = Literal["planned", "delivered", "cancelled"]
+
+
+class SessionOut(Schema):
+    id: int
+    title: str
+    case_id: int | None
+    case_ref: str | None
+    practice_code: str
+    practice_name: str
+    member: str = Field(description="Who delivers it")
+    offer_code: str | None = Field(description="The menu offer of the package line it delivers, if any")
+    starts_at: datetime
+    planned_hours: float
+    state: State
+    delivered_hours: float | None
+    attendees: dict[str, int] = Field(description=f"Role → how many attended; roles: {', '.join(ATTENDEE_ROLES)}")
+    notes: str
+    cancelled_reason: str
+    logged_at: datetime | None
+    signed_off_at: datetime | None
+    confirmed_at: datetime | None
+
+
+class SessionFilters(PageQuery):
+    state: State | None = Field(None, description="Only sessions in this state")
+    waiting: Literal["log", "sign_off", "confirm"] | None = Field(
+        None,
+        description="Only sessions waiting for a step: 'log' (planned and started), 'sign_off' (delivered, not signed "
+        "off), 'confirm' (signed off, not confirmed by the practice)",
+    )
+    case_id: int | None = Field(None, ge=1, description="Only sessions of this case")
+    date_from: IsoDate | None = Field(None, description="Sessions starting on or after this day (Europe/London)")
+    date_to: IsoDate | None = Field(
+        None, description="Sessions starting on or before this day (Europe/London); before date_from, nothing matches"
+    )
+
+
+class SessionLogIn(Schema):
+    outcome: Literal["delivered", "cancelled"]
+    hours: float | None = Field(
+        None, gt=0, le=services.MAX_SESSION_HOURS, description="Hours delivered (needed when delivered)"
+    )
+    attendees: dict[str, int] = Field(
+        default_factory=dict,
+        description=f"Role → how many attended (when delivered); roles: {', '.join(ATTENDEE_ROLES)}",
+    )
+    notes: str = Field("", max_length=10_000, description="What was covered, at least 10 characters (when delivered)")
+    cancelled_reason: str = Field("", max_length=300, description="Why it did not happen (when cancelled)")
+    sign_off: bool = Field(False, description="Sign the delivered session off now: the practice is asked to confirm")
+
+
+WRITE_RESPONSES: dict[Any, Any] = {
+    200: SessionOut,
+    400: Error,
+    401: Error,
+    403: Error,
+    404: Error,
+    409: Error,
+    422: ValidationErrors,
+}
+
+
+def _session(s: Session) -> dict[str, Any]:
+    return {
+        "id": s.pk,
+        "title": s.title,
+        "case_id": s.case_id,
+        "case_ref": s.case.ref if s.case else None,
+        "practice_code": s.practice.code,
+        "practice_name": s.practice.name,
+        "member": s.member.name,
+        "offer_code": s.assignment.line.offer.code if s.assignment else None,
+        "starts_at": s.starts_at,
+        "planned_hours": s.planned_hours,
+        "state": s.state,
+        "delivered_hours": s.delivered_hours,
+        "attendees": {k: int(v) for k, v in s.attendees.items()},
+        "notes": s.notes,
+        "cancelled_reason": s.cancelled_reason,
+        "logged_at": s.logged_at,
+        "signed_off_at": s.signed_off_at,
+        "confirmed_at": s.confirmed_at,
+    }
+
+
+def _visible(user: Any) -> QuerySet[Session]:
+    return access.sessions_visible_to(user).select_related("practice", "case", "member", "assignment__line__offer")
+
+
+@router.get(
+    "/sessions",
+    response=table_responses(Paged[SessionOut]),
+    openapi_extra=CSV_CONTENT,
+    summary="Sessions I may see",
+)
+def list_sessions(request: HttpRequest, filters: Query[SessionFilters]) -> Any:
+    """A provider's own sessions (those it delivers), a practice's (those it receives), an ICB team's (its
+    practices'), in start order. The national team sees delivery as counts on the delivery page only."""
+    if not access.can_list_sessions(request.auth):
+        raise PermissionDenied("Sessions are seen by the ICB team, the practice and the provider delivering them.")
+    qs = _visible(request.auth).order_by("starts_at", "pk")
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.waiting == "log":
+        qs = qs.filter(state=Session.State.PLANNED, starts_at__lte=timezone.now())
+    elif filters.waiting == "sign_off":
+        qs = qs.filter(state=Session.State.DELIVERED, signed_off_at__isnull=True)
+    elif filters.waiting == "confirm":
+        qs = qs.filter(signed_off_at__isnull=False, confirmed_at__isnull=True)
+    if filters.case_id:
+        qs = qs.filter(case_id=filters.case_id)
+    tz = timezone.get_current_timezone()
+    if filters.date_from:
+        qs = qs.filter(starts_at__gte=datetime.combine(filters.date_from, time.min, tz))
+    if filters.date_to:
+        qs = qs.filter(starts_at__lte=datetime.combine(filters.date_to, time.max, tz))
+    if wants_csv(request, filters.format):
+        return csv_response((_session(s) for s in qs), SessionOut, "sessions")
+    return paged(qs, filters.page, filters.page_size, _session)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    response={200: SessionOut, 401: Error, 404: Error, 422: ValidationErrors},
+    summary="One session",
+)
+def get_session(request: HttpRequest, session_id: int) -> Any:
+    """404 for a session the caller may not see."""
+    return _session(access.get_session_for(request.auth, session_id))
+
+
+def _refused(e: services.DeliveryError) -> Any:
+    """A service refusal as an answer: the input's fault is 422 naming the field, the record's state is 409."""
+    if e.field:
+        return Status(422, field_errors("body", {e.field: str(e)}))
+    return Status(409, {"detail": str(e)})
+
+
+@router.post(
+    "/sessions/{session_id}/log",
+    response=WRITE_RESPONSES,
+    summary="Log a session as delivered or cancelled (the provider delivering it)",
+)
+def log_session(request: HttpRequest, session_id: int, body: SessionLogIn) -> Any:
+    """Delivered: ``hours``, ``attendees`` (at least one person) and ``notes``; cancelled: ``cancelled_reason``.
+    With ``sign_off`` a delivered session is signed off at once and the practice is asked to confirm it. A signed-off
+    session cannot be logged again (409)."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_log_session(user, s):
+        raise PermissionDenied("Only the member delivering the session logs it.")
+    delivered = body.outcome == "delivered"
+    if delivered and body.hours is None:
+        return Status(422, field_errors("body", {"hours": "Enter the hours delivered."}))
+    data = services.LogInput(
+        delivered=delivered,
+        hours=body.hours if delivered else None,
+        attendees=body.attendees,
+        notes=body.notes,
+        cancelled_reason=body.cancelled_reason,
+        sign_off=body.sign_off,
+    )
+    try:
+        services.log_session(user, s, data)
+    except services.DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))
+
+
+@router.post(
+    "/sessions/{session_id}/sign-off",
+    response=WRITE_RESPONSES,
+    summary="Sign a delivered session off (the provider delivering it)",
+)
+def sign_off_session(request: HttpRequest, session_id: int) -> Any:
+    """The practice is then asked to confirm it. 409 if it is not delivered yet or already signed off."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_log_session(user, s):
+        raise PermissionDenied("Only the member delivering the session signs it off.")
+    try:
+        services.sign_off_session(user, s)
+    except services.DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))
+
+
+@router.post(
+    "/sessions/{session_id}/confirm",
+    response=WRITE_RESPONSES,
+    summary="Confirm a session took place as logged (the practice)",
+)
+def confirm_session(request: HttpRequest, session_id: int) -> Any:
+    """409 if the provider has not signed it off yet, or it is already confirmed."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_confirm_session(user, s):
+        raise PermissionDenied("Only the practice that received the session confirms it.")
+    try:
+        services.confirm_session(user, s)
+    except services.DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))

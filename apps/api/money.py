@@ -1,0 +1,217 @@
+"""Budgets and the ledger, with the money pages' rules: the national team sees every ICB's budgets and a ledger summed
+per movement (no line names a practice or an offer); an ICB's team sees its own budgets and its own ledger in full;
+practice, provider and LMC users see no money (``can_see_budgets``, ``budget_icbs_visible_to``, ``can_see_budget``,
+``can_see_practice_money`` in ``apps.accounts.access``).
+
+Amounts are integer pence, as everywhere in the API. Financial years are given by their starting calendar year
+(``2026`` is 2026-27) with the label beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from analytics import money
+from apps.accounts import access
+from apps.accounts.models import Role, User
+from apps.api.common import (
+    CSV_CONTENT,
+    IsoDate,
+    Paged,
+    PageQuery,
+    csv_response,
+    paged,
+    table_responses,
+    wants_csv,
+)
+from apps.funding import reports
+from apps.funding.models import Budget, LedgerEntry
+from apps.practices.models import ICB
+
+router = Router(tags=["money"])
+
+NO_MONEY = "Budgets and the ledger are seen by the national programme team and each ICB's own team only."
+
+
+class BudgetOut(Schema):
+    id: int
+    icb_code: str
+    icb_name: str
+    programme: str = Field(description="Programme code, e.g. GPRP")
+    line: str = Field(description="Funding line code within the programme, e.g. core")
+    line_name: str
+    financial_year: int = Field(description="Starting calendar year: 2026 is 2026-27")
+    financial_year_label: str = Field(description="e.g. 2026-27")
+    allocated_pence: int
+    released_pence: int = Field(description="Released for commitment (tranches)")
+    committed_pence: int = Field(description="Committed by approved packages, after variations and de-commitments")
+    spent_pence: int = Field(description="Paid")
+    headroom_pence: int = Field(description="Released and not committed: what an approval may commit now")
+    remaining_pence: int = Field(description="Allocated and not committed")
+    outstanding_pence: int = Field(description="Committed and not paid")
+    forecast_spend_pence: int = Field(description="Paid plus still scheduled to be paid by 31 March")
+    late_pence: int = Field(description="Scheduled on or before today and not paid")
+    after_year_end_pence: int = Field(description="Scheduled after 31 March: lost unless brought forward")
+    at_risk_pence: int = Field(description="Forecast not to be spent in year: uncommitted plus after year end")
+    flagged: bool = Field(description="Marked 'At risk' on the money pages")
+
+
+class BudgetFilters(PageQuery):
+    fy: int | None = Field(None, ge=2000, le=2100, description="Financial year by its starting year (2026 = 2026-27)")
+    programme: str = Field("", max_length=30, description="Programme code, e.g. GPRP")
+    line: str = Field("", max_length=30, description="Funding line code, e.g. core")
+    icb: str = Field("", max_length=8, description="ICB ODS code (the national team: any ICB; an ICB team: its own)")
+
+
+class LedgerOut(Schema):
+    at: datetime = Field(description="When the entry was written (UTC)")
+    icb_code: str
+    programme: str
+    line: str
+    financial_year: int
+    kind: str = Field(description=f"One of: {', '.join(k.value for k in money.Kind)}")
+    amount_pence: int = Field(description="Signed: de-commitments negative, variations and virements as the change")
+    reference: str = Field(description="Commitment reference (the package), if any")
+    practice_code: str | None = Field(description="The practice the money is for (ICB team only; null nationally)")
+    offer_code: str | None = Field(description="The menu offer (ICB team only; null nationally)")
+    memo: str
+    by: str = Field(description="Who wrote the entry")
+    entries: int = Field(description="Ledger entries in this line (the national view sums a movement per budget)")
+
+
+class LedgerFilters(PageQuery):
+    icb: str = Field("", max_length=8, description="ICB ODS code (the national team: any ICB; an ICB team: its own)")
+    programme: str = Field("", max_length=30, description="Programme code, e.g. GPRP")
+    line: str = Field("", max_length=30, description="Funding line code, e.g. core")
+    fy: int | None = Field(None, ge=2000, le=2100, description="Financial year of the budget (2026 = 2026-27)")
+    kind: money.Kind | None = Field(None, description="Only entries of this kind")
+    date_from: IsoDate | None = Field(None, description="Entries written on or after this day (Europe/London)")
+    date_to: IsoDate | None = Field(
+        None, description="Entries written on or before this day (Europe/London); before date_from, nothing matches"
+    )
+
+
+def _scope(user: User, icb_code: str) -> QuerySet[ICB]:
+    """The ICBs whose money the caller may see, narrowed to ``icb_code`` if given (403 for another ICB's)."""
+    if not access.can_see_budgets(user):
+        raise PermissionDenied(NO_MONEY)
+    icbs = access.budget_icbs_visible_to(user)
+    if icb_code:
+        icb = access.get_icb_for(user, icb_code)
+        if not access.can_see_budget(user, icb):
+            raise PermissionDenied("An ICB team sees its own ICB's budgets and ledger only.")
+        icbs = icbs.filter(pk=icb.pk)
+    return icbs
+
+
+def _budget(r: reports.BudgetRow) -> dict[str, Any]:
+    b, bal, ye = r.budget, r.balance, r.year_end
+    return {
+        "id": b.pk,
+        "icb_code": b.icb.code,
+        "icb_name": b.icb.name,
+        "programme": b.line.programme.code,
+        "line": b.line.code,
+        "line_name": b.line.name,
+        "financial_year": b.fy,
+        "financial_year_label": b.fy_label,
+        "allocated_pence": bal.allocated,
+        "released_pence": bal.released,
+        "committed_pence": bal.committed,
+        "spent_pence": bal.spent,
+        "headroom_pence": bal.headroom,
+        "remaining_pence": bal.remaining,
+        "outstanding_pence": bal.outstanding,
+        "forecast_spend_pence": ye.forecast_spend,
+        "late_pence": ye.late,
+        "after_year_end_pence": ye.after_year_end,
+        "at_risk_pence": ye.at_risk,
+        "flagged": r.flagged,
+    }
+
+
+@router.get(
+    "/budgets",
+    response=table_responses(Paged[BudgetOut]),
+    openapi_extra=CSV_CONTENT,
+    summary="Budgets with their balances and year-end forecast",
+)
+def list_budgets(request: HttpRequest, filters: Query[BudgetFilters]) -> Any:
+    """Every budget (funding line × financial year × ICB) the caller may see, newest year first: the national team
+    every ICB's, an ICB team its own. Balances are sums of ledger entries; the forecast comes from the open
+    commitments' spending schedules."""
+    qs = Budget.objects.filter(icb__in=_scope(request.auth, filters.icb)).select_related("line__programme", "icb")
+    if filters.fy is not None:
+        qs = qs.filter(fy=filters.fy)
+    if filters.programme:
+        qs = qs.filter(line__programme__code__iexact=filters.programme)
+    if filters.line:
+        qs = qs.filter(line__code__iexact=filters.line)
+    qs = qs.order_by("-fy", "line__programme__code", "line__code", "icb__name", "pk")
+    if wants_csv(request, filters.format):
+        return csv_response((_budget(r) for r in reports.budget_rows(qs)), BudgetOut, "budgets")
+    count = qs.count()
+    start = (filters.page - 1) * filters.page_size
+    rows = reports.budget_rows(qs[start : start + filters.page_size])  # balances and forecasts for this page only
+    return {
+        "count": count,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "pages": max(1, math.ceil(count / filters.page_size)),
+        "results": [_budget(r) for r in rows],
+    }
+
+
+def _ledger_row(x: dict[str, Any], detail: bool) -> dict[str, Any]:
+    b: Budget = x["budget"]
+    return {
+        "at": x["at"],
+        "icb_code": x["icb"].code,
+        "programme": b.line.programme.code,
+        "line": b.line.code,
+        "financial_year": b.fy,
+        "kind": x["kind"],
+        "amount_pence": x["amount_pence"],
+        "reference": x["reference"],
+        "practice_code": x["practice_code"] if detail else None,
+        "offer_code": x["offer_code"] if detail else None,
+        "memo": x["memo"],
+        "by": x["by"].get_full_name() or x["by"].username,
+        "entries": x["entries"],
+    }
+
+
+@router.get(
+    "/ledger",
+    response=table_responses(Paged[LedgerOut]),
+    openapi_extra=CSV_CONTENT,
+    summary="Ledger lines, newest first",
+)
+def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
+    """Every movement of money on the budgets the caller may see. An ICB team gets its own entries one by one, with
+    the practice and offer; the national team gets every ICB's, summed per movement and budget, so that no line names
+    a practice (``practice_code`` and ``offer_code`` are null). Entries are never changed: corrections are new lines."""
+    user: User = request.auth
+    icbs = _scope(user, filters.icb)
+    qs = reports.LedgerFilters(
+        kind=filters.kind.value if filters.kind else "", start=filters.date_from, end=filters.date_to
+    ).apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
+    if filters.fy is not None:
+        qs = qs.filter(budget__fy=filters.fy)
+    if filters.programme:
+        qs = qs.filter(budget__line__programme__code__iexact=filters.programme)
+    if filters.line:
+        qs = qs.filter(budget__line__code__iexact=filters.line)
+    # The page's rule: the ICB's own team sees practice-level lines; the national team sees movements summed.
+    detail = user.role != Role.NATIONAL and all(access.can_see_practice_money(user, i) for i in icbs)
+    lines = reports.ledger_lines(qs, detail=detail)
+    if wants_csv(request, filters.format):
+        return csv_response((_ledger_row(x, detail) for x in lines), LedgerOut, "ledger")
+    return paged(lines, filters.page, filters.page_size, lambda x: _ledger_row(x, detail))
