@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -83,6 +83,18 @@ def _query_without(request: HttpRequest, *drop: str) -> str:
     return q.urlencode()
 
 
+def _page_of(qs: QuerySet[Practice], number: str | None, *, by_text: bool) -> Page:
+    """One page of results. A free-text search cannot use an index, so its matching ids are read in one scan that
+    gives both the count and the order, and only the page's rows are then loaded (the paginator's count query and
+    page query would scan the register twice)."""
+    if not by_text:
+        return Paginator(qs.select_related("icb", "pcn"), PAGE_SIZE).get_page(number)
+    page = Paginator(list(qs.values_list("pk", flat=True)), PAGE_SIZE).get_page(number)
+    rows = Practice.objects.select_related("icb", "pcn").in_bulk(list(page.object_list))
+    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
+    return page
+
+
 def practice_search(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()[:100]
     region = request.GET.get("region", "")
@@ -99,7 +111,7 @@ def practice_search(request: HttpRequest) -> HttpResponse:
     )
     if (download := _maybe_download(request, qs, "practices")) is not None:
         return download
-    page = Paginator(qs.select_related("icb", "pcn"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page_of(qs, request.GET.get("page"), by_text=bool(text))
     context = {
         "q": text,
         "region": region,
