@@ -83,9 +83,10 @@ class Field:
 class Form:
     """A form that writes something, the persona who may use it, and what its valid submission does.
 
-    ``args`` gives the URL's arguments from the world; ``fixed`` fields are sent with every submission (e.g. the
-    action a button posts) and fuzzed only by being duplicated or replaced; ``effect`` checks the valid submission did
-    what it says (given the world and the row counts before and after).
+    ``args`` gives the URL's arguments from the world (``needs`` names other world objects to make first);
+    ``fixed`` fields are sent with every submission (e.g. the action a button posts) and fuzzed only by being
+    duplicated or replaced; ``effect`` checks the valid submission did what it says (given the world and the row
+    counts before and after); ``refusal_status`` is the status a refused submission answers with.
     """
 
     id: str
@@ -97,6 +98,7 @@ class Form:
     effect: Callable[[Any, dict[str, int], dict[str, int]], None] | None = None
     max_examples: int = 15
     refusal_status: int = 400
+    needs: tuple[str, ...] = ()  # world objects to make first (that the URL and fields do not name)
 
     def valid_pairs(self, world: Any) -> list[tuple[str, str]]:
         pairs = list(self.fixed.items())

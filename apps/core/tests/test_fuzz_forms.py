@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +35,7 @@ from apps.core.tests.fuzz_world import World
 pytestmark = pytest.mark.django_db
 
 # Examples per form: Form.max_examples (modest, so the file stays fast in CI) times FUZZ_SCALE from the environment
-# (e.g. FUZZ_SCALE=5 for a deeper run before a release).
+# (e.g. FUZZ_SCALE=4 for a deeper run before a release).
 EXAMPLES_SCALE = max(1, int(os.environ.get("FUZZ_SCALE", "1") or 1))
 FUZZ = settings(
     derandomize=True,
@@ -78,6 +78,21 @@ def now(attr: str, check: Callable[[Any], bool], what: str) -> Any:
     return effect
 
 
+def provider_is_assigned(world: World, before: dict[str, int], after: dict[str, int]) -> None:
+    world.referred.refresh_from_db()
+    assert world.referred.provider_id == world.p["provider"].pk, "provider not assigned"
+
+
+def assert_equal(got: Any, expected: Any) -> None:
+    assert got == expected, (got, expected)
+
+
+def notify_kinds(user: Any) -> set[str]:
+    from apps.cases import notify
+
+    return {kind for kind, on in notify.enabled_kinds(user).items() if on}
+
+
 def pk(attr: str) -> Any:
     return lambda w: (getattr(w, attr).pk,)
 
@@ -97,13 +112,9 @@ REFERRAL_FIELDS = (
     Field("urgency", "choice", ("routine", "soon", "urgent")),
 )
 SURVEY = tuple(Field(q, "number", ("4", "1", "5")) for q in ("workload", "morale", "access", "sustainable"))
-TODAY = date.today()
+TODAY = timezone.localdate()
 LAST_MONTH = (TODAY - timedelta(days=40)).isoformat(), (TODAY - timedelta(days=10)).isoformat()
 SOON = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-
-
-def health_answers(world: World) -> tuple[Field, ...]:
-    return ()
 
 
 def hc_fields() -> tuple[Field, ...]:
@@ -214,7 +225,7 @@ FORMS: tuple[Form, ...] = (
         "icb_a",
         (Field("provider", "id", lambda w: [str(w.p["provider"].pk)], foreign=lambda w: [str(w.p["icb_b"].pk)]),),
         args=pk("referred"),
-        effect=lambda w, b, a: w.referred.refresh_from_db() or w.referred.provider_id == w.p["provider"].pk,
+        effect=provider_is_assigned,
     ),
     Form(
         "health-check",
@@ -273,8 +284,19 @@ FORMS: tuple[Form, ...] = (
         "icb_a",
         (Field("kinds", "choice", ("new_referral", "triaged", "package_submitted", "session_reminder"), multi=True),),
         fixed={"action": "settings"},
+        effect=lambda w, b, a: assert_equal(notify_kinds(w.p["icb_a"]), {"new_referral"}),
     ),
-    Form("notifications-read", "cases:notifications", "practice_x", fixed={"action": "read"}),
+    Form(
+        "notifications-read",
+        "cases:notifications",
+        "diagnosis_user",  # told of the triage and the provider on their case
+        fixed={"action": "read"},
+        needs=("diagnosis",),
+        effect=lambda w, b, a: assert_equal(
+            (w.diagnosis_user.notifications.exists(), w.diagnosis_user.notifications.filter(read_at=None).count()),
+            (True, 0),
+        ),
+    ),
     # Delivery: faculty, assignment, sessions, outcomes
     Form(
         "faculty-member",
@@ -733,6 +755,8 @@ def test_form_takes_valid_input_and_refuses_hostile_input_cleanly(client, person
     never give a server error, and are either refused with nothing changed or accepted safely (see formfuzz)."""
     form = BY_ID[form_id]
     world = World(personas)
+    for name in form.needs:
+        getattr(world, name)
     url = _url(form, world)
     _sign_in(client, world, form)
     values = resolve(form, world)
