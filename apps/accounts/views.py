@@ -7,10 +7,13 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+
+from apps.accounts.models import User
 
 LOCKED_OUT = (
     "Too many failed sign-in attempts for this username from your network. For your security, signing in is paused "
@@ -18,11 +21,28 @@ LOCKED_OUT = (
 )
 
 
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing an overlong username before anyone looks it up.
+
+    The username's ``max_length`` is only a widget attribute there, so any length reached ``authenticate()``; a failed
+    sign-in is recorded by django-axes in a 255-character column, and PostgreSQL refused a longer username with a
+    server error (found by the form fuzz). The page shows its usual "enter a correct username and password".
+    """
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data.get("username", "")
+        limit = User._meta.get_field("username").max_length or 150
+        if len(username) > limit:
+            raise ValidationError(f"A username has at most {limit} characters.", code="too_long")
+        return username
+
+
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.jinja"
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
 
 def cooloff_minutes() -> int:

@@ -35,6 +35,7 @@ from apps.cases.models import (
     Urgency,
 )
 from apps.core.exports import FORMATS, table_download
+from apps.core.formdata import posted_id
 from apps.funding import services as funding
 
 
@@ -349,7 +350,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     if not access.can_run_case(user, case):
         raise PermissionDenied
-    provider = User.objects.filter(pk=request.POST.get("provider") or 0, role=Role.PROVIDER).first()
+    provider = User.objects.filter(pk=posted_id(request.POST.get("provider")) or 0, role=Role.PROVIDER).first()
     try:
         if provider is None:
             raise services.CaseError("Choose a provider.")
@@ -392,11 +393,14 @@ def health_check(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Plan -------------------------------------------------------------------------------------------------------
 
 PLAN_ROWS = 8  # blank action rows offered on the plan form
+MAX_PLAN_ROWS = 200  # rows read from one submission at most (the form grows by three each save)
 
 
 def _parse_plan(request: HttpRequest) -> tuple[list[services.GoalInput], list[dict[str, str]], str]:
     rows = []
-    for i in range(int(request.POST.get("rows", PLAN_ROWS))):
+    # the form says how many rows it offered; anything else (missing, not a number, absurd) means the default
+    offered = posted_id(request.POST.get("rows")) or PLAN_ROWS
+    for i in range(min(offered, MAX_PLAN_ROWS)):
         row = {
             k: request.POST.get(f"{k}-{i}", "").strip()
             for k in ("goal", "area", "action", "owner", "due", "offer", "done")
@@ -574,9 +578,12 @@ def _parse_group(case: Case, text: str) -> list[tuple[str, int]]:
         if len(parts) != 2:
             raise services.CaseError(f"Group line {n}: write the ODS code and its share, for example “A81002 25”.")
         try:
-            bp = round(float(parts[1]) * 100)
+            share = float(parts[1])
         except ValueError:
             raise services.CaseError(f"Group line {n}: the share must be a number (a percentage).") from None
+        if not 0 < share < 100:  # also refuses "nan" and "inf", which float() accepts (round(inf) raised)
+            raise services.CaseError(f"Group line {n}: the share must be a percentage above 0 and below 100.")
+        bp = round(share * 100)
         others.append((parts[0].upper(), bp))
     lead = 10_000 - sum(bp for _, bp in others)
     if others and lead <= 0:

@@ -26,3 +26,32 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class RefuseUnstorableInputMiddleware:
+    """Refuses a form whose values hold a NUL character (code 0), naming the field.
+
+    No browser sends one from a form a person filled in, PostgreSQL cannot store one in a text column (the insert
+    fails with a server error), and SQLite would store it silently; so it is refused here, once, for every form, before
+    any view or service sees it. The API's JSON bodies are not form data and are checked by the API's own schemas.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            bad = next((k for k, vs in request.POST.lists() for v in [k, *vs] if "\x00" in v), None)
+            if bad is not None:
+                from django.shortcuts import render
+
+                name = bad.replace("\x00", "") or "a field"
+                message = (
+                    f"The “{name}” field contains a character that cannot be stored (a NUL, character code 0). "
+                    "Remove it and send the form again: nothing was saved."
+                )
+                return render(request, "core/bad_input.jinja", {"message": message}, status=400)
+        return self.get_response(request)
+
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}

@@ -5,6 +5,7 @@ Views are thin: data through :mod:`apps.accounts.access`, changes through the se
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from django.utils import timezone
 from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases.models import Case, Package, PackageLine, PlanAction, SupportOffer
+from apps.core.formdata import posted_id
 from apps.delivery import charts, growth, ical, outcomes, services
 from apps.delivery.models import (
     ATTENDEE_ROLES,
@@ -62,10 +64,15 @@ def parse_date(raw: str, what: str) -> date:
 
 
 def parse_float(raw: str, what: str) -> float:
+    """A finite number: "nan" and "inf" parse as floats but pass every range check (NaN compares false), and a NaN
+    written to the database is a NULL that the NOT NULL column refuses (a server error)."""
     try:
-        return float(raw.strip())
+        value = float(raw.strip())
     except ValueError:
         raise services.DeliveryError(f"Enter {what} as a number.") from None
+    if not math.isfinite(value):
+        raise services.DeliveryError(f"Enter {what} as a number.")
+    return value
 
 
 # --- Overview ---------------------------------------------------------------------------------------------------
@@ -131,12 +138,11 @@ def _member_form(request: HttpRequest) -> services.MemberInput:
     accreditation = p.get("accreditation", Accreditation.IN_TRAINING)
     accredited_on = parse_date(p["accredited_on"], "the accreditation date") if p.get("accredited_on") else None
     expires = parse_date(p["expires"], "the expiry date") if p.get("expires") else None
-    try:
-        org_id = int(p.get("organisation") or 0)
-        supervisor_id = int(p.get("supervisor") or 0) or None
-        icb_ids = tuple(int(x) for x in p.getlist("icbs"))
-    except ValueError:
-        raise services.DeliveryError("Choose from the lists given.") from None
+    org_id = posted_id(p.get("organisation")) or 0
+    supervisor_id = posted_id(p.get("supervisor"))
+    icb_ids = tuple(posted_id(x) or 0 for x in p.getlist("icbs"))
+    if (p.get("supervisor", "").strip() and supervisor_id is None) or 0 in icb_ids:
+        raise services.DeliveryError("Choose from the lists given.")
     return services.MemberInput(
         name=p.get("name", ""),
         organisation_id=org_id,
@@ -268,18 +274,18 @@ def case_delivery(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not can_assign:
             raise PermissionDenied
-        line = get_object_or_404(PackageLine, pk=request.POST.get("line") or 0, package__case=case)
+        line = get_object_or_404(PackageLine, pk=posted_id(request.POST.get("line")) or 0, package__case=case)
         who = request.POST.get("who", "")
         hours_raw = request.POST.get("hours", "").strip()
         try:
             hours = parse_float(hours_raw, "the hours") if hours_raw else None
             if who.startswith("m-"):
-                m = FacultyMember.objects.filter(pk=who[2:] or 0).first()
+                m = FacultyMember.objects.filter(pk=posted_id(who[2:]) or 0).first()
                 if m is None:
                     raise services.DeliveryError("Choose who delivers this line.")
                 a = services.assign_work(user, line, member=m, hours=hours)
             elif who.startswith("o-"):
-                org = ProviderOrganisation.objects.filter(pk=who[2:] or 0).first()
+                org = ProviderOrganisation.objects.filter(pk=posted_id(who[2:]) or 0).first()
                 if org is None:
                     raise services.DeliveryError("Choose who delivers this line.")
                 a = services.assign_work(user, line, organisation=org, hours=hours)
@@ -451,7 +457,7 @@ def case_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, "Thank you: survey recorded.")
             elif action == "hours" and (can_record or can_survey):
-                act = PlanAction.objects.filter(pk=p.get("plan_action") or 0, goal__plan__case=case).first()
+                act = PlanAction.objects.filter(pk=posted_id(p.get("plan_action")) or 0, goal__plan__case=case).first()
                 if act is None:
                     raise services.DeliveryError("Choose the action from the plan.")
                 outcomes.record_hours_released(
@@ -466,7 +472,7 @@ def case_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 messages.success(request, "Hours released recorded.")
             elif action == "rag" and can_record:
-                pkg = case.packages.filter(number=p.get("package") or 0).first()
+                pkg = case.packages.filter(number=posted_id(p.get("package")) or 0).first()
                 if pkg is None:
                     raise services.DeliveryError("Choose the package.")
                 outcomes.rate_package(user, pkg, p.get("rag", ""), p.get("reason", ""))

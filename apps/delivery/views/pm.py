@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts import access
 from apps.accounts.models import Role, User
+from apps.core.formdata import posted_id
 from apps.delivery import networks as svc
 from apps.delivery.models import Booking, CoachingRequest, DevelopmentGoal, Slot, Tag
 from apps.delivery.services import DeliveryError
@@ -130,11 +131,11 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
+        ids = [posted_id(x) for x in request.POST.getlist("attended")]
         try:
-            ids = [int(x) for x in request.POST.getlist("attended")]
-            svc.record_attendance(user, m, ids)
-        except ValueError:
-            error = "Choose from the members listed."
+            if None in ids:
+                raise DeliveryError("Choose from the members listed.")
+            svc.record_attendance(user, m, [i for i in ids if i is not None])
         except DeliveryError as e:
             error = str(e)
         else:
@@ -226,13 +227,15 @@ def coaching_request(request: HttpRequest, pk: int) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "book":
-                slot = Slot.objects.filter(pk=request.POST.get("slot") or 0, coaching_offer=req.coaching_offer).first()
+                slot = Slot.objects.filter(
+                    pk=posted_id(request.POST.get("slot")) or 0, coaching_offer=req.coaching_offer
+                ).first()
                 if slot is None:
                     raise DeliveryError("Choose a time.")
                 svc.book_slot(user, req, slot)
                 messages.success(request, f"Booked: {timezone.localtime(slot.starts_at):%A %d %B %Y at %H:%M}.")
             elif action == "cancel":
-                b = get_object_or_404(Booking, pk=request.POST.get("booking") or 0, request=req)
+                b = get_object_or_404(Booking, pk=posted_id(request.POST.get("booking")) or 0, request=req)
                 svc.cancel_booking(user, b)
                 messages.success(request, "Booking cancelled.")
             else:
@@ -322,7 +325,7 @@ def peer_review(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     review = access.get_peer_review_for(user, pk)
     if request.method == "POST":
-        goal = get_object_or_404(DevelopmentGoal, pk=request.POST.get("goal") or 0, review=review)
+        goal = get_object_or_404(DevelopmentGoal, pk=posted_id(request.POST.get("goal")) or 0, review=review)
         try:
             svc.mark_goal(user, goal, request.POST.get("done") == "1")
         except DeliveryError as e:

@@ -309,6 +309,8 @@ def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int
         raise PermissionDenied("only the national programme team releases money")
     if len(note.strip()) < 3:
         raise ValidationError("Say what this release is, e.g. 'First tranche: £16m of £40m'")
+    if len(note.strip()) > Release._meta.get_field("note").max_length:  # type: ignore[operator]
+        raise ValidationError("Keep the note to 300 characters or fewer")
     if amount_pence <= 0:
         raise ValidationError("The amount to release must be more than £0")
     with transaction.atomic():

@@ -21,6 +21,7 @@ from apps.accounts.access import (
 )
 from apps.accounts.models import Role, User
 from apps.core.exports import FORMATS, table_download
+from apps.core.formdata import posted_id
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.models import (
@@ -175,7 +176,9 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         action = data.get("action", "record")
         try:
             if action in ("approve", "reject"):
-                payment = get_object_or_404(Payment, pk=data.get("payment", "0"), commitment__budget__icb=icb)
+                payment = get_object_or_404(
+                    Payment, pk=posted_id(data.get("payment")) or 0, commitment__budget__icb=icb
+                )
                 if action == "approve":
                     services.approve_payment(payment=payment, user=user, note=data.get("note", ""))
                     messages.success(request, f"Payment of {services.pounds(payment.amount_pence)} approved.")
@@ -267,7 +270,7 @@ def virements(request: HttpRequest) -> HttpResponse:
             if action in ("approve", "reject"):
                 if not national:
                     raise PermissionDenied
-                v = get_object_or_404(Virement, pk=data.get("virement", "0"))
+                v = get_object_or_404(Virement, pk=posted_id(data.get("virement")) or 0)
                 if action == "approve":
                     services.approve_virement(virement=v, user=user, note=data.get("note", ""))
                     messages.success(request, f"Virement approved: {services.pounds(v.amount_pence)} moved.")
@@ -275,8 +278,8 @@ def virements(request: HttpRequest) -> HttpResponse:
                     services.reject_virement(virement=v, user=user, note=data.get("note", ""))
                     messages.success(request, "Virement rejected.")
             else:
-                src = sources.filter(pk=data.get("from_budget", "0") or 0).first()
-                dst = mine.filter(pk=data.get("to_budget", "0") or 0).first()
+                src = sources.filter(pk=posted_id(data.get("from_budget")) or 0).first()
+                dst = mine.filter(pk=posted_id(data.get("to_budget")) or 0).first()
                 if src is None or dst is None:
                     raise ValidationError("Choose the budget to move money from and the budget to move it to")
                 services.request_virement(
