@@ -14,6 +14,7 @@ Nothing is saved on any refusal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any, Literal
 
@@ -219,15 +220,13 @@ def log_session(request: HttpRequest, session_id: int, body: SessionLogIn) -> An
 )
 def sign_off_session(request: HttpRequest, session_id: int) -> Any:
     """The practice is then asked to confirm it. 409 if it is not delivered yet or already signed off."""
-    user = request.auth
-    s = access.get_session_for(user, session_id)
-    if not access.can_log_session(user, s):
-        raise PermissionDenied("Only the member delivering the session signs it off.")
-    try:
-        services.sign_off_session(user, s)
-    except services.DeliveryError as e:
-        return _refused(e)
-    return _session(access.get_session_for(user, session_id))
+    return _step(
+        request.auth,
+        session_id,
+        access.can_log_session,
+        "Only the member delivering the session signs it off.",
+        services.sign_off_session,
+    )
 
 
 @router.post(
@@ -237,12 +236,29 @@ def sign_off_session(request: HttpRequest, session_id: int) -> Any:
 )
 def confirm_session(request: HttpRequest, session_id: int) -> Any:
     """409 if the provider has not signed it off yet, or it is already confirmed."""
-    user = request.auth
+    return _step(
+        request.auth,
+        session_id,
+        access.can_confirm_session,
+        "Only the practice that received the session confirms it.",
+        services.confirm_session,
+    )
+
+
+def _step(
+    user: Any,
+    session_id: int,
+    allowed: Callable[[Any, Any], bool],
+    refusal: str,
+    act: Callable[[Any, Any], Any],
+) -> Any:
+    """A one-click step on a session: 404 if the user cannot see it, 403 if not theirs to take, 409 with the reason
+    if its state forbids it; else the session as it now is."""
     s = access.get_session_for(user, session_id)
-    if not access.can_confirm_session(user, s):
-        raise PermissionDenied("Only the practice that received the session confirms it.")
+    if not allowed(user, s):
+        raise PermissionDenied(refusal)
     try:
-        services.confirm_session(user, s)
+        act(user, s)
     except services.DeliveryError as e:
         return _refused(e)
     return _session(access.get_session_for(user, session_id))
