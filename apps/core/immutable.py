@@ -15,8 +15,8 @@ class ImmutableRecord(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and type(self)._default_manager.filter(pk=self.pk).exists():
-            raise ValueError(f"{type(self).__name__} rows are history: they cannot be changed")
+            raise ValueError(f"{type(self).__name__} rows are history, immutable: they cannot be changed")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError(f"{type(self).__name__} rows are history: they cannot be deleted")
+        raise ValueError(f"{type(self).__name__} rows are history, immutable: they cannot be deleted")

@@ -20,6 +20,7 @@ from django.db import models
 from django.utils import timezone
 
 from analytics import money
+from apps.core.immutable import ImmutableRecord
 from apps.practices.models import ICB
 
 
@@ -96,7 +97,7 @@ class Formula(models.TextChoices):
     FIXED_SHARES = "fixed_shares", "Fixed shares"
 
 
-class Allocation(models.Model):
+class Allocation(ImmutableRecord):
     """A confirmed split of (part of) a line's year across ICBs, with the formula and the data it used."""
 
     line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="allocations")
@@ -114,14 +115,6 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"Allocation of {self.line} {money.fy_label(self.fy)}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("a confirmed allocation is immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("a confirmed allocation is immutable")
 
 
 class Budget(models.Model):
@@ -154,7 +147,7 @@ class Budget(models.Model):
         return (cached or self.balance()).headroom
 
 
-class Release(models.Model):
+class Release(ImmutableRecord):
     """A tranche of a line's year released nationally ("the first £16m of £40m"); split across its budgets."""
 
     line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="releases")
@@ -169,14 +162,6 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return f"Release of {self.amount_pence}p from {self.line}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("a release is immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("a release is immutable")
 
 
 class Commitment(models.Model):
@@ -289,7 +274,7 @@ class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
         raise ValueError("ledger entries are immutable")
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(ImmutableRecord):
     """One movement of money on one budget. Never updated, never deleted: corrections are new entries.
 
     Sign convention (``analytics.money.EFFECTS``): allocation, release, commitment and payment are positive;
@@ -324,11 +309,3 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_pence}p on budget {self.budget_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("ledger entries are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError("ledger entries are immutable")
