@@ -150,3 +150,8 @@ def load_menu(path: Path = MENU_TOML) -> list[Offer]:
         )
         for r in rows
     ]
+
+
+def offers_by_code(path: Path = MENU_TOML) -> dict[str, Offer]:
+    """The offers keyed by their code (see :func:`load_menu`)."""
+    return {o.code: o for o in load_menu(path)}

@@ -143,7 +143,7 @@ class Budget(models.Model):
     @property
     def headroom_pence(self) -> int:
         """Released (and so allocated) money not yet committed. ``budgets_for`` fills this without a query each."""
-        cached: money.Balance | None = getattr(self, "_balance", None)
+        cached: money.Balance | None = getattr(self, "balance_", None)
         return (cached or self.balance()).headroom
 
 

@@ -17,7 +17,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import Offer, load_menu
+from analytics.menu import offers_by_code
 from analytics.money import Kind
 from apps.funding.models import Budget, Commitment, LedgerEntry, Programme
 from apps.funding.services import schedule_of, with_balances
@@ -237,10 +237,6 @@ class PublishedGrant:
         )
 
 
-def _offers() -> dict[str, Offer]:
-    return {o.code: o for o in load_menu()}
-
-
 def published_grants() -> list[PublishedGrant]:
     """Net committed (awarded) and paid (disbursed) money per ICB, offer heading, programme and year.
 
@@ -248,7 +244,7 @@ def published_grants() -> list[PublishedGrant]:
     no case reference, memo, reason, provider or invoice is included; a practice count is given, never a list.
     Payments not tied to an offer are published against the commitment's offers in proportion to their amounts.
     """
-    offers = _offers()
+    offers = offers_by_code()
     entries = (
         LedgerEntry.objects.filter(kind__in=[*COMMITTING, Kind.PAYMENT], commitment__isnull=False)
         .order_by()
@@ -390,7 +386,7 @@ def spreadsheet_rows(grants: Sequence[PublishedGrant]) -> list[list[Any]]:
 
 def spend_by_offer() -> list[dict[str, Any]]:
     """Net committed and paid per menu offer (all ICBs, all years), with the menu's titles."""
-    offers = _offers()
+    offers = offers_by_code()
     rows = (
         LedgerEntry.objects.filter(kind__in=COMMITTING, commitment__isnull=False)
         .order_by()

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import Offer, load_menu
+from analytics.menu import offers_by_code
 from analytics.money import Kind
 from apps.accounts.access import can_act_on_budget
 from apps.accounts.models import User
@@ -27,10 +27,6 @@ from apps.funding.services.ledger import MIN_REASON, _check, _lock, pounds
 from apps.practices.models import Practice
 
 # Commitments --------------------------------------------------------------------------------------------------
-
-
-def _menu() -> dict[str, Offer]:
-    return {o.code: o for o in load_menu()}
 
 
 def _clean_commitment(
@@ -62,7 +58,7 @@ def _clean_commitment(
         problems.append("Each practice's share must be more than £0")
     if sum(p for _, p in recips) != amount:
         problems.append(f"The practices' shares add up to {pounds(sum(p for _, p in recips))}, not {pounds(amount)}")
-    menu = _menu()
+    menu = offers_by_code()
     offer_items = [(code, int(p)) for code, p in offers.items()]
     for code, p in offer_items:
         offer = menu.get(code)
@@ -187,7 +183,7 @@ def commit_funds(
             )
     except IntegrityError as e:  # a concurrent call took the same reference first
         raise ValidationError(f"A commitment with reference {reference} already exists") from e
-    budget._balance = None  # type: ignore[attr-defined]  # the caller's copy is out of date
+    budget.balance_ = None  # type: ignore[attr-defined]  # the caller's copy is out of date
     return commitment
 
 

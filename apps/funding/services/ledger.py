@@ -90,7 +90,6 @@ def with_balances(budgets: Iterable[Budget]) -> list[Budget]:
     items = list(budgets)
     found = balances(b.pk for b in items)
     for b in items:
-        b._balance = found[b.pk]  # type: ignore[attr-defined]
         b.balance_ = found[b.pk]  # type: ignore[attr-defined]
     return items
 

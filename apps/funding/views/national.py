@@ -52,7 +52,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "totals": reports.total(rows),
         "regions": regions,
         "icbs": icbs,
-        "flagged": sum(r.flagged for r in rows),
         "months": months,
         "region_chart": grouped_bars(
             [_short_region(r) for r, _ in regions],

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import load_menu
+from analytics.menu import offers_by_code
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
 from apps.accounts.models import Role, User
 from apps.funding import services
@@ -138,7 +138,7 @@ class Command(BaseCommand):
         icb = user.icb
         fy = money.financial_year_of(timezone.localdate())
         budget = Budget.objects.get(line=line, fy=fy, icb=icb)
-        menu = {o.code: o for o in load_menu()}
+        menu = offers_by_code()
         practices = list(
             Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE).order_by("code").values_list("code", "name")
         )[1:4]
