@@ -12,7 +12,6 @@ from ninja import Field, Query, Router, Schema
 from apps.accounts.access import can_see_watch_list, can_see_watch_summary, get_icb_for
 from apps.api.common import CSV_CONTENT, FormatQuery, Paged, PageQuery, csv_response, paged, table_responses, wants_csv
 from apps.indicators import services
-from apps.indicators.models import WatchEntry
 
 router = Router(tags=["watch lists"])
 
@@ -81,15 +80,9 @@ def get_watch_list(request: HttpRequest, code: str, filters: Query[WatchFilters]
     icb = get_icb_for(request.auth, code)
     if not can_see_watch_list(request.auth, icb):
         raise PermissionDenied("Only the ICB's own team may see its watch list.")
-    rows = services.watch_rows(icb, services.current_run())
-    if filters.show == "listed":
-        rows = [r for r in rows if r.on_list]
-    elif filters.show == "removed":
-        rows = [r for r in rows if r.entry and r.entry.status == WatchEntry.Status.REMOVED]
-    if filters.flag:
-        rows = [r for r in rows if r.score and filters.flag in r.score.flags]
-    if filters.overdue:
-        rows = [r for r in rows if r.review_overdue]
+    rows = services.shown_watch_rows(
+        icb, services.current_run(), show=filters.show, flag=filters.flag, overdue_only=filters.overdue
+    )
     if wants_csv(request, filters.format):
         services.load_explanations(rows)
         return csv_response((_row(r) for r in rows), WatchRowOut, f"watch-list-{icb.code}")

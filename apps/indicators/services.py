@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 
 from apps.accounts.access import can_edit_watch_list
 from apps.accounts.models import User
+from apps.core.formdata import posted_id
 from apps.indicators.models import REVIEW_INTERVAL, LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
 from apps.practices.models import ICB, Practice, PracticeStatus
 
@@ -27,8 +28,9 @@ def current_run() -> ScoringRun | None:
 
 def run_for(run_id: str | None) -> ScoringRun | None:
     """The run asked for by id (an older run stays readable), else the current one."""
-    if run_id and run_id.isdigit():
-        return ScoringRun.objects.filter(pk=int(run_id)).first() or current_run()
+    pk = posted_id(run_id)
+    if pk is not None:
+        return ScoringRun.objects.filter(pk=pk).first() or current_run()
     return current_run()
 
 
@@ -112,6 +114,23 @@ def watch_rows(icb: ICB, run: ScoringRun | None, *, listed_or_decided: bool = Fa
         for pk, p in practices.items()
     ]
     rows.sort(key=lambda r: (r.score is None or r.score.composite is None, -(r.score.composite or 0) if r.score else 0))
+    return rows
+
+
+def shown_watch_rows(
+    icb: ICB, run: ScoringRun | None, *, show: str = "listed", flag: str = "", overdue_only: bool = False
+) -> list[WatchRow]:
+    """The watch list as the page and the API show it: ``show`` is "listed" (on the list), "removed" (taken off by
+    the ICB) or "all"; then only practices meeting the national criterion ``flag``, or with an overdue review."""
+    rows = watch_rows(icb, run, listed_or_decided=show != "all")
+    if show == "listed":
+        rows = [r for r in rows if r.on_list]
+    elif show == "removed":
+        rows = [r for r in rows if r.entry and r.entry.status == WatchEntry.Status.REMOVED]
+    if flag:
+        rows = [r for r in rows if r.score and flag in r.score.flags]
+    if overdue_only:
+        rows = [r for r in rows if r.review_overdue]
     return rows
 
 

@@ -47,16 +47,8 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
     show = show if show in SHOW else "listed"
     flag = request.GET.get("flag", "")
     overdue_only = request.GET.get("overdue") == "1"
-    rows = services.watch_rows(icb, run, listed_or_decided=show != "all")
+    rows = services.shown_watch_rows(icb, run, show=show, flag=flag, overdue_only=overdue_only)
     all_flags = services.flags_met_in(icb, run)
-    if show == "listed":
-        rows = [r for r in rows if r.on_list]
-    elif show == "removed":
-        rows = [r for r in rows if r.entry and r.entry.status == WatchEntry.Status.REMOVED]
-    if flag:
-        rows = [r for r in rows if r.score and flag in r.score.flags]
-    if overdue_only:
-        rows = [r for r in rows if r.review_overdue]
     services.load_explanations(rows)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:

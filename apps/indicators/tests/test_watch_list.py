@@ -194,6 +194,12 @@ def test_each_score_carries_a_trend_across_the_years_with_data():
     assert all(v is None or 0 <= v <= 100 for v in s.trend.values())
 
 
+@pytest.mark.parametrize("run", ["²", "٣", "-1", "1.5", "99999999999999999999999"])
+def test_a_run_id_that_is_no_id_shows_the_current_run(client_for, run):
+    page = client_for("icb_a").get(reverse("indicators:watch_list", args=[ICB_A]), {"run": run})
+    assert page.status_code == 200 and "see the current one" not in page.content.decode()
+
+
 def test_an_earlier_run_can_still_be_read_on_the_watch_list(client_for):
     from django.core.management import call_command
 
