@@ -35,7 +35,7 @@ from apps.cases.models import (
     Urgency,
 )
 from apps.core.exports import FORMATS, table_download
-from apps.core.formdata import posted_id
+from apps.core.formdata import posted_id, posted_whole
 from apps.funding import services as funding
 
 
@@ -528,9 +528,10 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
                 raw = units[o.code]
                 if raw in ("", "0"):
                     continue
-                if not raw.isdigit():
+                n = posted_whole(raw)
+                if n is None:
                     raise services.CaseError(f"{o.title}: enter a whole number of {o.unit}s.")
-                lines.append(services.LineInput(o.code, int(raw), notes[o.code]))
+                lines.append(services.LineInput(o.code, n, notes[o.code]))
             shares = _parse_group(case, group)
             pkg = services.build_package(user, case, lines, shares, starts, ends)
             if request.POST.get("action") == "submit":

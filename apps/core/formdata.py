@@ -11,10 +11,18 @@ from __future__ import annotations
 MAX_ID = 2**63 - 1  # the widest primary key either database stores
 
 
-def posted_id(raw: str | None) -> int | None:
-    """A positive whole number written in ASCII digits and small enough to be an id, else ``None``."""
+def posted_whole(raw: str | None) -> int | None:
+    """A whole number (0 included) written in ASCII digits and small enough for either database, else ``None``.
+
+    ``str.isdigit`` alone is not enough: it is true for "²" and "٣", which ``int`` then refuses or reads."""
     text = (raw or "").strip()
     if not (text.isascii() and text.isdigit()):
         return None
     value = int(text)
-    return value if 0 < value <= MAX_ID else None
+    return value if value <= MAX_ID else None
+
+
+def posted_id(raw: str | None) -> int | None:
+    """A positive whole number written in ASCII digits and small enough to be an id, else ``None``."""
+    value = posted_whole(raw)
+    return value if value else None

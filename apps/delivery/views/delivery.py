@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases.models import Case, Package, PackageLine, PlanAction, SupportOffer
-from apps.core.formdata import posted_id
+from apps.core.formdata import posted_id, posted_whole
 from apps.delivery import charts, growth, ical, outcomes, services
 from apps.delivery.models import (
     ATTENDEE_ROLES,
@@ -389,9 +389,10 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
                 for k in ATTENDEE_ROLES:
                     raw = form[f"att-{k}"].strip()
                     if raw:
-                        if not raw.isdigit():
+                        count = posted_whole(raw)
+                        if count is None:
                             raise services.DeliveryError(f"{ATTENDEE_ROLES[k]}: enter a whole number.")
-                        attendees[k] = int(raw)
+                        attendees[k] = count
                 delivered = form["outcome"] == "delivered"
                 if form["outcome"] not in ("delivered", "cancelled"):
                     raise services.DeliveryError("Say whether the session was delivered or cancelled.")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.accounts import access
 from apps.accounts.models import Role, User
-from apps.core.formdata import posted_id
+from apps.core.formdata import posted_id, posted_whole
 from apps.delivery import networks as svc
 from apps.delivery.models import Booking, CoachingRequest, DevelopmentGoal, Slot, Tag
 from apps.delivery.services import DeliveryError
@@ -101,14 +101,15 @@ def new_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         data = {k: request.POST.get(k, "") for k in data}
         try:
-            if not data["minutes"].isdigit():
+            minutes = posted_whole(data["minutes"])
+            if minutes is None:
                 raise DeliveryError("Enter the length in minutes, for example 90.")
             m = svc.schedule_meeting(
                 user,
                 net,
                 data["title"],
                 parse_local_datetime(data["starts_at"]),
-                int(data["minutes"]),
+                minutes,
                 data["location"],
                 data["agenda"],
             )
