@@ -25,6 +25,7 @@ from analytics.targeting.table import PracticeTable
 from apps.accounts.models import Role, User
 from apps.datasets.models import ImportLog
 from apps.indicators.models import PracticeScore, ScoringRun
+from apps.indicators.services import current_run
 from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus, WorkforceYear
 from apps.targeting.models import RippleScore, Scenario
 
@@ -34,10 +35,6 @@ MAX_COACH_HOURS = 10_000_000
 
 _tables: dict[tuple[int | None, int | None], PracticeTable] = {}
 _models: dict[tuple[int | None, int | None, DispersalParams], Model] = {}
-
-
-def current_run() -> ScoringRun | None:
-    return ScoringRun.objects.filter(is_current=True).first()
 
 
 def _cache_key(run: ScoringRun | None) -> tuple[int | None, int | None]:
