@@ -59,6 +59,8 @@ class Parsed:
     frames: dict[str, pl.DataFrame]
     skipped: list[Skip] = field(default_factory=list)
     meta: dict[str, object] = field(default_factory=dict)
+    cleared: list[Skip] = field(default_factory=list)
+    """Bad values in columns the service does not use: blanked, the row kept (see :func:`clear_bad_values`)."""
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -277,6 +279,23 @@ def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> N
         raise DatasetFormatError(
             f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
         )
+    check_final_newline(text, file)
+
+
+def check_final_newline(text: str, file: str) -> None:
+    """Raise when the text does not end with a line break.
+
+    Every file the NHS and ONS publish for this service ends its last line with one, so a file that does not was
+    cut short; when the cut falls inside the last field, the field count is still right and the cut value would
+    load as a smaller number or a shorter name. (A cut exactly at a line end is caught by the row-count check
+    against the previous import, in the Django loader.)
+    """
+    if text and not text.endswith("\n"):
+        tail = text.rsplit("\n", 1)[-1]
+        raise DatasetFormatError(
+            f"{file}: ragged or truncated file: the last line does not end with a line break, as every line of "
+            f"the published file does, so it was probably cut inside its last field (last line: {tail[:60]!r})"
+        )
 
 
 def null_tokens(df: pl.DataFrame) -> pl.DataFrame:
@@ -375,6 +394,8 @@ class Field:
     false: tuple[str, ...] = ("N", "NO", "FALSE", "0")
     nulls: tuple[str, ...] = ()
     clean: Callable[[pl.Expr], pl.Expr] | None = None
+    keep_row: bool = False
+    """The service does not use this column: :func:`clear_bad_values` blanks a bad value instead of dropping the row."""
 
     @property
     def label(self) -> str:
@@ -587,3 +608,30 @@ def financial_year_from_name(name: str, period: str | None, *, file: str) -> str
     raise DatasetFormatError(
         f"{file}: cannot tell the financial year from the file name; pass period='2022-23' (for example)"
     )
+
+
+def clear_bad_values(df: pl.DataFrame, fields: Sequence[Field]) -> tuple[pl.DataFrame, list[Skip]]:
+    """Blank the bad values of ``keep_row`` fields in ``df`` (raw string columns plus ``_row``); keep their rows.
+
+    A column the service does not use must not cost a practice its row: the value is checked by the same rules
+    :func:`convert` applies, a failing cell becomes null, and each is reported (row, column, reason) so the import
+    log still shows it. Call before :func:`convert` with the same fields; those fields must not be ``required``.
+    """
+    cleared: list[Skip] = []
+    for f in fields:
+        if not f.keep_row:
+            continue
+        if f.required:  # pragma: no cover - programming error
+            raise ValueError(f"{f.source}: a required field cannot keep its row when its value is bad")
+        _, bad = convert(df, [f])
+        if not bad:
+            continue
+        rows = [s.row for s in bad]
+        df = df.with_columns(
+            pl.when(pl.col(_ROW).is_in(rows))
+            .then(pl.lit(None, dtype=pl.Utf8))
+            .otherwise(pl.col(f.source))
+            .alias(f.source)
+        )
+        cleared += [Skip(s.row, s.column, f"{s.reason} (value ignored, row kept)") for s in bad]
+    return df, sorted(cleared, key=lambda s: s.row)
