@@ -6,6 +6,9 @@ import history can tell is checked here:
 * **older over newer** — a file whose period is older than the newest period loaded for its source would revert
   current values (practice statuses, links, coordinates). It is refused, unless the source keeps history (its rows
   are keyed by period, so the older file adds history and the register keeps reading the newest period);
+* **a superseded file** — files that carry no date (CQC ratings, NHS website locations, ONS lookups) have a
+  fixed period, so an older copy is recognised by content instead: a file identical to one loaded before and since
+  replaced by another (for a history source: another of the same period) is refused;
 * **row-count drop** — a file cut cleanly at a line end is still well formed. It is caught by comparing its rows
   with the previous import of the same source: a drop of more than :data:`MAX_ROW_DROP` is refused unless the
   operator says the drop is real (``allow_row_drop``; the import is then audited).
@@ -51,7 +54,7 @@ def _loaded(source: Source) -> list[ImportLog]:
     return list(ImportLog.objects.filter(dataset=source.id, status=ImportLog.Status.SUCCESS).order_by("-started_at"))
 
 
-def check_against_loaded(source: Source, parsed: Parsed, *, allow_row_drop: bool = False) -> Verdict:
+def check_against_loaded(source: Source, parsed: Parsed, *, sha256: str = "", allow_row_drop: bool = False) -> Verdict:
     """Refuse (raise :class:`ImportRefused`) a file older than what is loaded, or with far fewer rows; else say why
     it may load. Reads the import log only; writes nothing."""
     verdict = Verdict()
@@ -76,6 +79,14 @@ def check_against_loaded(source: Source, parsed: Parsed, *, allow_row_drop: bool
         verdict.history_only = True
         verdict.notes.append(
             f"loaded as history: {period} is older than the {newest} already loaded, whose values stay current"
+        )
+    rivals = [log for log in loaded if log.period == period] if source.keeps_history else loaded
+    earlier = next((log for log in rivals[1:] if sha256 and log.sha256 == sha256), None)
+    if earlier is not None and rivals[0].sha256 != sha256:
+        raise ImportRefused(
+            f"refused: this exact file was loaded on {earlier.started_at:%Y-%m-%d} and has since been replaced by "
+            f"{rivals[0].file_name} (loaded {rivals[0].started_at:%Y-%m-%d}); loading it again would revert current "
+            f"values to older ones. Nothing was changed."
         )
     # The baseline is the last load of the same period (a re-publication) or, for the newest period, the last load
     # of the newest one before it. A first load of an older period is history and has no baseline.

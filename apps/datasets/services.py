@@ -79,7 +79,7 @@ def import_dataset(
         return _fail(log, str(exc))
     log.layout, log.period, log.rows_read = parsed.layout, parsed.period, parsed.rows_read
     try:
-        verdict = check_against_loaded(source, parsed, allow_row_drop=allow_row_drop)
+        verdict = check_against_loaded(source, parsed, sha256=log.sha256, allow_row_drop=allow_row_drop)
     except ImportRefused as exc:
         return _fail(log, str(exc))
     skipped = parsed.skip_reasons()
