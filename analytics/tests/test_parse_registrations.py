@@ -163,3 +163,23 @@ def test_real_file_counts() -> None:
     assert df.get_column("patients").sum() == 63_769_849
     assert df.get_column("sub_icb_code").n_unique() == 106
     assert (df.get_column("patients").min(), df.get_column("patients").max()) == (1, 100_329)
+
+
+def test_bad_values_in_columns_the_service_does_not_use_keep_the_row(tmp_path: Path) -> None:
+    """Only code, extract date and patients are used: a bad sub-ICB, ONS code or postcode is blanked, the row kept."""
+    lines = FIXTURE_FILES["registrations"].read_text().splitlines()
+    lines[1] = lines[1].replace(",16C,E38000247,", ",16-C,E3800024,")
+    lines[2] = lines[2].replace(",TS18 2AW,", ",NOT A POSTCODE,")
+    f = tmp_path / "gp-reg-pat-prac-all.csv"
+    f.write_text("\n".join(lines) + "\n")
+    p = registrations.parse(f)
+    assert p.skipped == []
+    assert p.frame.height == 20
+    assert p.frame.row(0) == ("A81001", dt.date(2025, 4, 1), None, None, "TS18 1HU", 3904)
+    assert p.frame.row(1)[4] is None and p.frame.row(1)[5] == 18758
+    assert [(c.row, c.column) for c in p.cleared] == [
+        (1, "SUB_ICB_LOCATION_CODE"),
+        (1, "ONS_SUB_ICB_LOCATION_CODE"),
+        (2, "POSTCODE"),
+    ]
+    assert all(c.reason.endswith("(value ignored, row kept)") for c in p.cleared)
