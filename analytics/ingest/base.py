@@ -259,8 +259,9 @@ def sniff_record_delimiter(sample: str, file: str, candidates: Iterable[str] = D
     return best
 
 
-def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> None:
-    """Raise when any non-blank record has a field count other than ``expected`` (ragged or truncated file).
+def check_field_counts(text: str, delimiter: str, expected: int, file: str, *, final_newline: bool = True) -> None:
+    """Raise when any non-blank record has a field count other than ``expected`` (ragged or truncated file), or,
+    with ``final_newline`` (the publisher ends every line with a line break), when the last line has none.
 
     polars pads short lines with empty fields silently, so this is checked separately, vectorised: quoted cells
     (which may hold the delimiter or a line break) are cut out of the whole text, then delimiters are counted per
@@ -279,7 +280,8 @@ def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> N
         raise DatasetFormatError(
             f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
         )
-    check_final_newline(text, file)
+    if final_newline:
+        check_final_newline(text, file)
 
 
 def check_final_newline(text: str, file: str) -> None:
@@ -288,7 +290,8 @@ def check_final_newline(text: str, file: str) -> None:
     Every file the NHS and ONS publish for this service ends its last line with one, so a file that does not was
     cut short; when the cut falls inside the last field, the field count is still right and the cut value would
     load as a smaller number or a shorter name. (A cut exactly at a line end is caught by the row-count check
-    against the previous import, in the Django loader.)
+    against the previous import, in the Django loader.) A parser for a file whose publisher writes no final line
+    break (the HEEC practice-lineage research file does not) passes ``final_newline=False`` to :func:`load_table`.
     """
     if text and not text.endswith("\n"):
         tail = text.rsplit("\n", 1)[-1]
@@ -314,7 +317,7 @@ def number_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
 
 
-def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
+def load_table(path: Path, candidates: Iterable[str] = DELIMITERS, *, final_newline: bool = True) -> Table:
     """Read a delimited text file whatever its encoding/delimiter, after checking its shape.
 
     Empty, binary, one-column (unknown delimiter), duplicate-header and ragged files raise
@@ -328,7 +331,7 @@ def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise DatasetFormatError(f"{file}: duplicate column name(s): {', '.join(dupes)}")
-    check_field_counts(text, delimiter, len(header), file)
+    check_field_counts(text, delimiter, len(header), file, final_newline=final_newline)
     sep = delimiter
     if len(delimiter.encode()) > 1:
         # polars wants a one-byte separator; the NHS website files use "¬" (two bytes in UTF-8).

@@ -109,9 +109,8 @@ def import_dataset(
     log.finished_at = timezone.now()
     log.save()
     if verdict.row_drop_accepted and log.status == ImportLog.Status.SUCCESS:
-        record_decision(
-            ImportLog, log.pk, "allow_row_drop", f"{log.dataset} {log.file_name}: {verdict.row_drop_accepted}"
-        )
+        note = f"{log.dataset} {log.file_name} ({triggered_by or 'no trigger named'}): {verdict.row_drop_accepted}"
+        record_decision(ImportLog, log.pk, "allow_row_drop", note)
     return log
 
 
