@@ -218,3 +218,26 @@ def test_the_loaded_file_itself_still_reloads_after_the_checks():
     log = _import(source, source.file, refresh=False)
     assert log.status == ImportLog.Status.SUCCESS, log.message
     assert (log.created, log.updated) == (0, 0)
+
+
+def test_the_command_refuses_a_row_count_drop_unless_told_and_then_audits_it(tmp_path: Path):
+    from django.core.management import CommandError, call_command
+
+    from apps.core.models import AuditRecord
+
+    source = get_source("registrations")
+    path = _cut_at_a_line_end(source, tmp_path)
+    before = _fingerprint()
+    with pytest.raises(CommandError, match="failed"):
+        call_command("import_national", "registrations", path=path, quiet=True)
+    refused = ImportLog.objects.filter(dataset="registrations").order_by("-started_at").first()
+    assert refused is not None and refused.status == ImportLog.Status.FAILED
+    assert "fewer than the 6,239" in refused.message and "--allow-row-drop" in refused.message
+    assert _fingerprint() == before
+    assert not AuditRecord.objects.filter(model="datasets.ImportLog").exists()
+
+    call_command("import_national", "registrations", path=path, quiet=True, allow_row_drop=True)
+    accepted = ImportLog.objects.filter(dataset="registrations").order_by("-started_at").first()
+    assert accepted is not None and accepted.status == ImportLog.Status.SUCCESS
+    note = AuditRecord.objects.get(model="datasets.ImportLog", object_pk=str(accepted.pk)).changes["allow_row_drop"][1]
+    assert "import_national" in note and "fewer than the 6,239" in note
