@@ -94,9 +94,10 @@ def check_against_loaded(source: Source, parsed: Parsed, *, sha256: str = "", al
     baseline = same[0] if same else (None if verdict.history_only else next(iter(comparable or loaded), None))
     if baseline is None or not baseline.rows_read:
         return verdict
-    drop = 1 - parsed.rows_read / baseline.rows_read
-    if drop <= MAX_ROW_DROP:
+    lost = baseline.rows_read - parsed.rows_read
+    if lost <= MAX_ROW_DROP * baseline.rows_read:  # rows lost, not a ratio: 50 of 1,000 is exactly 5%, allowed
         return verdict
+    drop = lost / baseline.rows_read
     what = (
         f"{parsed.rows_read:,} rows read, {100 * drop:.1f}% fewer than the {baseline.rows_read:,} of "
         f"{baseline.file_name} ({baseline.period or 'no period'}) loaded on {baseline.started_at:%Y-%m-%d}"
