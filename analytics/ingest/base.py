@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -87,7 +89,7 @@ def normalise_header(name: str) -> str:
 
 def read_text(path: Path, encodings: Sequence[str] = ("utf-8-sig", "cp1252", "latin-1")) -> tuple[str, str]:
     """Read a file as text, trying encodings in order. Returns (text, encoding used)."""
-    raw = Path(path).read_bytes()
+    raw = unzipped(Path(path).read_bytes(), Path(path).name)
     if not raw.strip():
         raise DatasetFormatError(f"{Path(path).name}: the file is empty")
     if b"\x00" in raw[:4096]:
@@ -98,6 +100,30 @@ def read_text(path: Path, encodings: Sequence[str] = ("utf-8-sig", "cp1252", "la
         except UnicodeDecodeError:
             continue
     raise DatasetFormatError(f"{Path(path).name}: cannot decode the file as {', '.join(encodings)}")
+
+
+def unzipped(raw: bytes, file: str) -> bytes:
+    """The CSV inside a zip archive, or ``raw`` itself when it is not one.
+
+    NHS England has published the registered-patients files inside a zip since 2023 (``gp-reg-pat-prac-all.zip``,
+    one CSV member), so the archive is read as it comes. Anything else in a zip is refused: several members, no
+    CSV (an Excel workbook is a zip too), or a damaged or truncated archive.
+    """
+    if not raw.startswith(b"PK\x03\x04"):
+        return raw
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+            if len(csvs) != 1 or len(members) != 1:
+                held = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise DatasetFormatError(f"{file}: a zip archive should hold exactly one CSV file; it holds {held}")
+            return archive.read(csvs[0])
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise DatasetFormatError(
+            f"{file}: this looks like a binary file (a damaged or truncated zip archive or workbook), not CSV text "
+            f"({exc})"
+        ) from exc
 
 
 def sniff_delimiter(first_line: str, candidates: Iterable[str] = (",", "¬", "\t", ";", "|")) -> str:

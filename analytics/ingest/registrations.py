@@ -20,6 +20,8 @@ Layouts: ``sub-icb-2022`` (``SUB_ICB_LOCATION_CODE``, ``ONS_SUB_ICB_LOCATION_COD
 The service reads only the practice code, extract date and patient count: a bad value in the sub-ICB, ONS or
 postcode column is blanked and the row kept (``Parsed.cleared``), never the practice dropped.
 
+Since 2023 NHS England publishes the file as ``gp-reg-pat-prac-all.zip``; the zip is read as it comes.
+
 Only practice totals (``TYPE=GP``, ``SEX=ALL``, ``AGE=ALL``) are kept. Other breakdowns, if a file has them, are not
 errors: they are left out and counted in ``meta["filtered"]``. The period is the extract date (the commonest one if
 rows disagree; all distinct ones are in ``meta["extract_dates"]``).

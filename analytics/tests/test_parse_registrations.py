@@ -183,3 +183,29 @@ def test_bad_values_in_columns_the_service_does_not_use_keep_the_row(tmp_path: P
         (2, "POSTCODE"),
     ]
     assert all(c.reason.endswith("(value ignored, row kept)") for c in p.cleared)
+
+
+def test_the_publishers_zip_is_read_as_it_comes(tmp_path: Path) -> None:
+    """Since 2023 the file is published as gp-reg-pat-prac-all.zip holding the one CSV."""
+    import zipfile
+
+    z = tmp_path / "gp-reg-pat-prac-all.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(FIXTURE_FILES["registrations"], "gp-reg-pat-prac-all.csv")
+    zipped, plain = registrations.parse(z), registrations.parse(FIXTURE_FILES["registrations"])
+    assert (zipped.layout, zipped.period, zipped.rows_read) == (plain.layout, plain.period, plain.rows_read)
+    assert zipped.frame.equals(plain.frame)
+    z.write_bytes(z.read_bytes()[:-40])  # cut short: the archive's directory is lost
+    with pytest.raises(DatasetFormatError, match=r"gp-reg-pat-prac-all.zip: .*damaged or truncated zip"):
+        registrations.parse(z)
+
+
+def test_a_zip_with_anything_but_one_csv_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    z = tmp_path / "gp-reg-pat-prac-all.zip"
+    with zipfile.ZipFile(z, "w") as archive:
+        archive.write(FIXTURE_FILES["registrations"], "a.csv")
+        archive.writestr("readme.txt", "notes")
+    with pytest.raises(DatasetFormatError, match=r"exactly one CSV file; it holds a.csv, readme.txt"):
+        registrations.parse(z)

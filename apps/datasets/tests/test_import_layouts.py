@@ -80,3 +80,15 @@ def test_an_unknown_layout_is_refused_naming_the_missing_columns_and_changes_not
     )
     assert "CCG_CODE, ONS_CCG_CODE" in log.message
     assert ListSizeSnapshot.objects.count() == before
+
+
+def test_the_registrations_zip_as_published_loads_and_changes_nothing(tmp_path: Path):
+    import zipfile
+
+    real = get_source("registrations").file
+    z = tmp_path / "gp-reg-pat-prac-all.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(real, real.name)
+    log = import_dataset(get_source("registrations"), z)
+    assert log.status == ImportLog.Status.SUCCESS, log.message
+    assert (log.rows_read, log.created, log.updated) == (6239, 0, 0)
