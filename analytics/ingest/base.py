@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -59,6 +61,8 @@ class Parsed:
     frames: dict[str, pl.DataFrame]
     skipped: list[Skip] = field(default_factory=list)
     meta: dict[str, object] = field(default_factory=dict)
+    cleared: list[Skip] = field(default_factory=list)
+    """Bad values in columns the service does not use: blanked, the row kept (see :func:`clear_bad_values`)."""
 
     @property
     def frame(self) -> pl.DataFrame:
@@ -85,7 +89,7 @@ def normalise_header(name: str) -> str:
 
 def read_text(path: Path, encodings: Sequence[str] = ("utf-8-sig", "cp1252", "latin-1")) -> tuple[str, str]:
     """Read a file as text, trying encodings in order. Returns (text, encoding used)."""
-    raw = Path(path).read_bytes()
+    raw = unzipped(Path(path).read_bytes(), Path(path).name)
     if not raw.strip():
         raise DatasetFormatError(f"{Path(path).name}: the file is empty")
     if b"\x00" in raw[:4096]:
@@ -96,6 +100,30 @@ def read_text(path: Path, encodings: Sequence[str] = ("utf-8-sig", "cp1252", "la
         except UnicodeDecodeError:
             continue
     raise DatasetFormatError(f"{Path(path).name}: cannot decode the file as {', '.join(encodings)}")
+
+
+def unzipped(raw: bytes, file: str) -> bytes:
+    """The CSV inside a zip archive, or ``raw`` itself when it is not one.
+
+    NHS England has published the registered-patients files inside a zip since 2023 (``gp-reg-pat-prac-all.zip``,
+    one CSV member), so the archive is read as it comes. Anything else in a zip is refused: several members, no
+    CSV (an Excel workbook is a zip too), or a damaged or truncated archive.
+    """
+    if not raw.startswith(b"PK\x03\x04"):
+        return raw
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+            if len(csvs) != 1 or len(members) != 1:
+                held = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise DatasetFormatError(f"{file}: a zip archive should hold exactly one CSV file; it holds {held}")
+            return archive.read(csvs[0])
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise DatasetFormatError(
+            f"{file}: this looks like a binary file (a damaged or truncated zip archive or workbook), not CSV text "
+            f"({exc})"
+        ) from exc
 
 
 def sniff_delimiter(first_line: str, candidates: Iterable[str] = (",", "¬", "\t", ";", "|")) -> str:
@@ -257,8 +285,9 @@ def sniff_record_delimiter(sample: str, file: str, candidates: Iterable[str] = D
     return best
 
 
-def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> None:
-    """Raise when any non-blank record has a field count other than ``expected`` (ragged or truncated file).
+def check_field_counts(text: str, delimiter: str, expected: int, file: str, *, final_newline: bool = True) -> None:
+    """Raise when any non-blank record has a field count other than ``expected`` (ragged or truncated file), or,
+    with ``final_newline`` (the publisher ends every line with a line break), when the last line has none.
 
     polars pads short lines with empty fields silently, so this is checked separately, vectorised: quoted cells
     (which may hold the delimiter or a line break) are cut out of the whole text, then delimiters are counted per
@@ -276,6 +305,25 @@ def check_field_counts(text: str, delimiter: str, expected: int, file: str) -> N
         more = f" and {bad.height - len(found)} more" if bad.height > len(found) else ""
         raise DatasetFormatError(
             f"{file}: ragged or truncated file: every line should have {expected} fields, but {where}{more}"
+        )
+    if final_newline:
+        check_final_newline(text, file)
+
+
+def check_final_newline(text: str, file: str) -> None:
+    """Raise when the text does not end with a line break.
+
+    Every file the NHS and ONS publish for this service ends its last line with one, so a file that does not was
+    cut short; when the cut falls inside the last field, the field count is still right and the cut value would
+    load as a smaller number or a shorter name. (A cut exactly at a line end is caught by the row-count check
+    against the previous import, in the Django loader.) A parser for a file whose publisher writes no final line
+    break (the HEEC practice-lineage research file does not) passes ``final_newline=False`` to :func:`load_table`.
+    """
+    if text and not text.endswith("\n"):
+        tail = text.rsplit("\n", 1)[-1]
+        raise DatasetFormatError(
+            f"{file}: ragged or truncated file: the last line does not end with a line break, as every line of "
+            f"the published file does, so it was probably cut inside its last field (last line: {tail[:60]!r})"
         )
 
 
@@ -295,7 +343,7 @@ def number_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_row_index(_ROW, offset=1).with_columns(pl.col(_ROW).cast(pl.Int64))
 
 
-def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
+def load_table(path: Path, candidates: Iterable[str] = DELIMITERS, *, final_newline: bool = True) -> Table:
     """Read a delimited text file whatever its encoding/delimiter, after checking its shape.
 
     Empty, binary, one-column (unknown delimiter), duplicate-header and ragged files raise
@@ -309,7 +357,7 @@ def load_table(path: Path, candidates: Iterable[str] = DELIMITERS) -> Table:
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise DatasetFormatError(f"{file}: duplicate column name(s): {', '.join(dupes)}")
-    check_field_counts(text, delimiter, len(header), file)
+    check_field_counts(text, delimiter, len(header), file, final_newline=final_newline)
     sep = delimiter
     if len(delimiter.encode()) > 1:
         # polars wants a one-byte separator; the NHS website files use "¬" (two bytes in UTF-8).
@@ -375,6 +423,8 @@ class Field:
     false: tuple[str, ...] = ("N", "NO", "FALSE", "0")
     nulls: tuple[str, ...] = ()
     clean: Callable[[pl.Expr], pl.Expr] | None = None
+    keep_row: bool = False
+    """The service does not use this column: :func:`clear_bad_values` blanks a bad value instead of dropping the row."""
 
     @property
     def label(self) -> str:
@@ -587,3 +637,30 @@ def financial_year_from_name(name: str, period: str | None, *, file: str) -> str
     raise DatasetFormatError(
         f"{file}: cannot tell the financial year from the file name; pass period='2022-23' (for example)"
     )
+
+
+def clear_bad_values(df: pl.DataFrame, fields: Sequence[Field]) -> tuple[pl.DataFrame, list[Skip]]:
+    """Blank the bad values of ``keep_row`` fields in ``df`` (raw string columns plus ``_row``); keep their rows.
+
+    A column the service does not use must not cost a practice its row: the value is checked by the same rules
+    :func:`convert` applies, a failing cell becomes null, and each is reported (row, column, reason) so the import
+    log still shows it. Call before :func:`convert` with the same fields; those fields must not be ``required``.
+    """
+    cleared: list[Skip] = []
+    for f in fields:
+        if not f.keep_row:
+            continue
+        if f.required:  # pragma: no cover - programming error
+            raise ValueError(f"{f.source}: a required field cannot keep its row when its value is bad")
+        _, bad = convert(df, [f])
+        if not bad:
+            continue
+        rows = [s.row for s in bad]
+        df = df.with_columns(
+            pl.when(pl.col(_ROW).is_in(rows))
+            .then(pl.lit(None, dtype=pl.Utf8))
+            .otherwise(pl.col(f.source))
+            .alias(f.source)
+        )
+        cleared += [Skip(s.row, s.column, f"{s.reason} (value ignored, row kept)") for s in bad]
+    return df, sorted(cleared, key=lambda s: s.row)

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import LOCATION_CODE_RE, Field, Parsed, convert, load_table, require_columns, without_row
+from .base import (
+    LOCATION_CODE_RE,
+    Field,
+    Parsed,
+    clear_bad_values,
+    convert,
+    load_table,
+    require_columns,
+    without_row,
+)
 
 DATASET = "cqc"
 LAYOUT = "heec-cqc"
@@ -43,14 +52,16 @@ def parse(path: Path) -> Parsed:
         Field("latest_rating", "rating", what="rating", required=True, choices=RATINGS),
         Field("Year", "rating_year", "int", what="rating year", required=True, minimum=2010, maximum=2100),
         Field("inherited_rating_y_n", "inherited", "bool", what="inherited flag", required=True),
-        Field("IMD", "imd_score", "float", what="IMD score", maximum=100),
-        Field("IMD_quintile", "imd_quintile", "int", what="IMD quintile", minimum=1, maximum=5),
+        # IMD is read from the workforce file; this copy is not used, so a bad value here keeps the rating
+        Field("IMD", "imd_score", "float", what="IMD score", maximum=100, keep_row=True),
+        Field("IMD_quintile", "imd_quintile", "int", what="IMD quintile", minimum=1, maximum=5, keep_row=True),
         Field("ICB_NAME", "icb_name"),
         # Checked but not output: anything other than the Overall rating would be a different measure.
         Field("service_population_group", "_group", what="population group", choices=("Overall",)),
         Field("domain", "_domain", what="domain", choices=("Overall",)),
     ]
-    rows, skips = convert(table.frame, fields, key=["practice_code", "location_name"], key_label="practice location")
+    frame, cleared = clear_bad_values(table.frame, fields)
+    rows, skips = convert(frame, fields, key=["practice_code", "location_name"], key_label="practice location")
     rows = without_row(rows).drop("_group", "_domain")
     return Parsed(
         dataset=DATASET,
@@ -59,6 +70,7 @@ def parse(path: Path) -> Parsed:
         rows_read=table.rows,
         frames={"rows": rows},
         skipped=skips,
+        cleared=cleared,
         meta={
             "ratings": dict(sorted(rows.get_column("rating").value_counts().iter_rows())),
             "inherited": int(rows.get_column("inherited").sum()),

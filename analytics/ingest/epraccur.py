@@ -17,8 +17,9 @@ status                  Utf8       active | closed | dormant | proposed
 sub_icb_code            Utf8|null  commissioner (sub-ICB location, e.g. 16C; Welsh health board 7A3)
 join_date, left_date    Date|null  join/left provider-purchaser (commissioner) dates
 phone                   Utf8|null
-setting_code            Utf8       field 26 as published: prescribing setting ("4") or ODS role code ("RO76")
-is_gp_practice          Boolean    setting 4 (legacy) or role RO76 (2025 layout)
+setting_code            Utf8       field 26 as published: prescribing setting ("4") or ODS role id(s) ("RO76",
+                                   "RO76|RO177": several roles are pipe-joined)
+is_gp_practice          Boolean    setting 4 (legacy) or any role RO76 (2025 layout)
 is_english              Boolean    code does not start with W and national grouping is not W00
 ======================  =========  ===============================================================================
 
@@ -31,11 +32,14 @@ NHS quirks:
   read by position, and the layout is recognised from the values instead of header names.
 * ODS changed the layout in 2025/26 (``ods-2025``): status is a word (ACTIVE / INACTIVE / DORMANT, presumably
   PROPOSED), field 22 is ``1``, field 26 is an ODS role code (``RO76`` GP practice, ``RO72`` other prescribing cost
-  centre, ...) instead of the prescribing setting number (``4`` GP practice), Welsh practices have a blank national
+  centre, ...) instead of the prescribing setting number (``4`` GP practice); an organisation with several roles has
+  them pipe-joined (``RO76|RO177``) and is a GP practice when any of them is ``RO76``. Lines may end CRLF and the
+  county may be blank. Welsh practices have a blank national
   grouping and health geography instead of W00/Q99, and the address is placed differently: the post town is always
   field 8 (``address_4``) with field 7 left blank when there is no third line, whereas the legacy layout packs the
   lines from field 5 and puts the county after the town. Both are kept as published in ``address_1..5``.
 * Period: ODS does not print an extract date, so the period is the latest open/close/join date in the file.
+* Join/left provider-purchaser dates are not used by the service: a bad one is blanked and the row kept.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from .base import (
     Parsed,
     Rule,
     check_field_counts,
+    clear_bad_values,
     convert,
     null_tokens,
     number_rows,
@@ -82,7 +87,7 @@ STATUS_WORDS = {
     LEGACY: {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"},
     NEW: {"ACTIVE": "active", "INACTIVE": "closed", "DORMANT": "dormant", "PROPOSED": "proposed"},
 }
-SETTING_RE = {LEGACY: r"^[0-9]{1,2}$", NEW: r"^RO[0-9]{1,4}$"}
+SETTING_RE = {LEGACY: r"^[0-9]{1,2}$", NEW: r"^RO[0-9]{1,4}(\|RO[0-9]{1,4})*$"}
 GP_SETTING = {LEGACY: "4", NEW: "RO76"}
 # Field 4 holds ICB codes (QHM) for practices but also Crown-dependency codes (YAC Isle of Man) and, in the 2025
 # layout, five-character codes for some non-GP organisations (Z9B2Z).
@@ -151,16 +156,17 @@ def parse(path: Path) -> Parsed:
         Field("Close date", "close_date", "date"),
         Field(STATUS, "status", what="status", required=True, choices=tuple(STATUS_WORDS[layout])),
         Field("Commissioner", "sub_icb_code", what="commissioner code", pattern=SUB_ICB_CODE_RE),
-        Field("Join provider/purchaser date", "join_date", "date"),
-        Field("Left provider/purchaser date", "left_date", "date"),
+        Field("Join provider/purchaser date", "join_date", "date", keep_row=True),
+        Field("Left provider/purchaser date", "left_date", "date", keep_row=True),
         Field("Contact telephone number", "phone"),
         Field(SETTING, "setting_code", what="prescribing setting", required=True, pattern=SETTING_RE[layout]),
     ]
     rules = [Rule("Close date", pl.col("close_date") < pl.col("open_date"), pl.lit("close date before open date"))]
+    df, cleared = clear_bad_values(df, fields)
     rows, skips = convert(df, fields, rules=rules, key=["code"], key_label="organisation code")
     rows = without_row(rows).with_columns(
         pl.col("status").replace_strict(STATUS_WORDS[layout], return_dtype=pl.Utf8),
-        (pl.col("setting_code") == GP_SETTING[layout]).alias("is_gp_practice"),
+        pl.col("setting_code").str.split("|").list.contains(GP_SETTING[layout]).alias("is_gp_practice"),
         (~pl.col("code").str.starts_with("W") & (pl.col("region_code").fill_null("") != "W00")).alias("is_english"),
     )
     latest = rows.select(pl.max_horizontal(pl.col("open_date", "close_date", "join_date").max())).item()
@@ -180,4 +186,5 @@ def parse(path: Path) -> Parsed:
         frames={"rows": rows},
         skipped=skips,
         meta={k: int(v) for k, v in counts.items()},
+        cleared=cleared,
     )

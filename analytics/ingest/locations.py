@@ -27,6 +27,7 @@ from .base import (
     Field,
     Parsed,
     Rule,
+    clear_bad_values,
     convert,
     load_table,
     postcode_clean,
@@ -51,17 +52,19 @@ def parse(path: Path) -> Parsed:
         Field("OrganisationName", "name", what="name", required=True),
         Field("OrganisationType", "org_type"),
         Field("OrganisationStatus", "status"),
-        Field("Postcode", "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean),
+        # only the code and the coordinates are used: a bad postcode or parent code keeps the row
+        Field("Postcode", "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean, keep_row=True),
         Field("Latitude", "lat", "float", what="latitude", minimum=UK_LAT[0], maximum=UK_LAT[1]),
         Field("Longitude", "lon", "float", what="longitude", minimum=UK_LON[0], maximum=UK_LON[1]),
-        Field("ParentODSCode", "parent_code", what="parent code", pattern=SUB_ICB_CODE_RE),
+        Field("ParentODSCode", "parent_code", what="parent code", pattern=SUB_ICB_CODE_RE, keep_row=True),
     ]
     half = Rule(
         "Longitude",
         pl.col("lat").is_null() != pl.col("lon").is_null(),
         pl.lit("latitude and longitude must both be given or both be missing"),
     )
-    rows, skips = convert(table.frame, fields, rules=[half], key=["code"], key_label="organisation code")
+    frame, cleared = clear_bad_values(table.frame, fields)
+    rows, skips = convert(frame, fields, rules=[half], key=["code"], key_label="organisation code")
     rows = without_row(rows)
     return Parsed(
         dataset=DATASET,
@@ -70,6 +73,7 @@ def parse(path: Path) -> Parsed:
         rows_read=table.rows,
         frames={"rows": rows},
         skipped=skips,
+        cleared=cleared,
         meta={
             "encoding": table.encoding,
             "delimiter": table.delimiter,

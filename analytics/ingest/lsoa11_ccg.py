@@ -20,6 +20,7 @@ from .base import (
     SUB_ICB_CODE_RE,
     Field,
     Parsed,
+    clear_bad_values,
     convert,
     load_table,
     require_columns,
@@ -39,13 +40,15 @@ def parse(path: Path) -> Parsed:
     fields = [
         Field("LSOA11CD", "lsoa_code", what="LSOA code", required=True, pattern=LSOA_CODE_RE),
         Field("LSOA11NM", "lsoa_name"),
-        Field("CCG21CD", "ccg_ons_code", what="CCG ONS code", required=True, pattern=ONS_CODE_RE),
+        # the loader keys on the ODS code (CCG21CDH); the ONS code is not used, so a bad one keeps the LSOA
+        Field("CCG21CD", "ccg_ons_code", what="CCG ONS code", pattern=ONS_CODE_RE, keep_row=True),
         Field("CCG21CDH", "sub_icb_code", what="CCG code", required=True, pattern=SUB_ICB_CODE_RE),
         Field("CCG21NM", "ccg_name"),
         Field("LAD21CD", "lad_code", what="LAD code", pattern=ONS_CODE_RE),
         Field("LAD21NM", "lad_name"),
     ]
-    rows, skips = convert(table.frame, fields, key=["lsoa_code"], key_label="LSOA")
+    frame, cleared = clear_bad_values(table.frame, fields)
+    rows, skips = convert(frame, fields, key=["lsoa_code"], key_label="LSOA")
     return Parsed(
         dataset=DATASET,
         layout=LAYOUT,
@@ -53,5 +56,6 @@ def parse(path: Path) -> Parsed:
         rows_read=table.rows,
         frames={"rows": without_row(rows)},
         skipped=skips,
+        cleared=cleared,
         meta={"ccgs": rows.get_column("sub_icb_code").n_unique(), "lads": rows.get_column("lad_code").n_unique()},
     )

@@ -34,6 +34,7 @@ from .base import (
     DatasetFormatError,
     Field,
     Parsed,
+    clear_bad_values,
     convert,
     load_table,
     postcode_clean,
@@ -106,7 +107,8 @@ def parse(path: Path) -> Parsed:
     fields = [
         Field(src["practice_code"], "practice_code", what="practice code", required=True, pattern=PRACTICE_CODE_RE),
         Field(src["practice_name"], "practice_name", what="practice name", required=True),
-        Field(src["postcode"], "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean),
+        # not used by the service (the register's postcode comes from ODS): a bad one must not cost the practice
+        Field(src["postcode"], "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean, keep_row=True),
         Field(src["pcn_code"], "pcn_code", what="PCN code", pattern=f"{PCN_CODE_RE}|^{UNALLOCATED}$"),
         Field(src["pcn_name"], "pcn_name"),
         Field(src["sub_icb_code"], "sub_icb_code", what="sub-ICB code", required=True, pattern=SUB_ICB_CODE_RE),
@@ -121,6 +123,7 @@ def parse(path: Path) -> Parsed:
         Field(src["supplier"], "supplier"),
         Field(src["extract_date"], "extract_date", "date", what="extract date", required=True),
     ]
+    frame, cleared = clear_bad_values(frame, fields)
     rows, skips = convert(frame, fields, key=["practice_code"], key_label="practice code")
     unallocated = int((rows.get_column("pcn_code") == UNALLOCATED).sum())
     rows = without_row(rows).with_columns(pl.when(pcn == UNALLOCATED).then(None).otherwise(pcn).alias("pcn_code"))
@@ -134,6 +137,7 @@ def parse(path: Path) -> Parsed:
         rows_read=table.rows,
         frames={"rows": rows.select(ORDER)},
         skipped=skips,
+        cleared=cleared,
         meta={
             "unallocated": unallocated,
             "pcns": rows.get_column("pcn_code").drop_nulls().n_unique(),

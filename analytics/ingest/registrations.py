@@ -7,7 +7,7 @@ column             dtype      meaning
 =================  =========  ========================================================================
 code               Utf8       practice ODS code
 extract_date       Date       the list date (1st of the month)
-sub_icb_code       Utf8       sub-ICB location ODS code (the CCG code in files before July 2022)
+sub_icb_code       Utf8|null  sub-ICB location ODS code (the CCG code in files before July 2022)
 ons_sub_icb_code   Utf8|null  its ONS code (E38...)
 postcode           Utf8|null
 patients           Int64      registered patients, all ages and sexes
@@ -16,6 +16,11 @@ patients           Int64      registered patients, all ages and sexes
 Layouts: ``sub-icb-2022`` (``SUB_ICB_LOCATION_CODE``, ``ONS_SUB_ICB_LOCATION_CODE``; July 2022 onwards) and
 ``ccg-legacy`` (``CCG_CODE``, ``ONS_CCG_CODE``). ``EXTRACT_DATE`` has been written ``2025-04-01``, ``01JAN2021``,
 ``01May2022`` and ``01-Sep-20`` over the years; all are read by :func:`parse_date_any`.
+
+The service reads only the practice code, extract date and patient count: a bad value in the sub-ICB, ONS or
+postcode column is blanked and the row kept (``Parsed.cleared``), never the practice dropped.
+
+Since 2023 NHS England publishes the file as ``gp-reg-pat-prac-all.zip``; the zip is read as it comes.
 
 Only practice totals (``TYPE=GP``, ``SEX=ALL``, ``AGE=ALL``) are kept. Other breakdowns, if a file has them, are not
 errors: they are left out and counted in ``meta["filtered"]``. The period is the extract date (the commonest one if
@@ -37,6 +42,7 @@ from .base import (
     DatasetFormatError,
     Field,
     Parsed,
+    clear_bad_values,
     convert,
     load_table,
     postcode_clean,
@@ -75,12 +81,13 @@ def parse(path: Path) -> Parsed:
     fields = [
         Field("CODE", "code", what="practice code", required=True, pattern=PRACTICE_CODE_RE),
         Field("EXTRACT_DATE", "extract_date", "date", what="extract date", required=True),
-        Field(code_col, "sub_icb_code", what="sub-ICB code", required=True, pattern=SUB_ICB_CODE_RE),
-        Field(ons_col, "ons_sub_icb_code", what="ONS sub-ICB code", pattern=ONS_CODE_RE),
-        Field("POSTCODE", "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean),
+        Field(code_col, "sub_icb_code", what="sub-ICB code", pattern=SUB_ICB_CODE_RE, keep_row=True),
+        Field(ons_col, "ons_sub_icb_code", what="ONS sub-ICB code", pattern=ONS_CODE_RE, keep_row=True),
+        Field("POSTCODE", "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean, keep_row=True),
         Field("NUMBER_OF_PATIENTS", "patients", "int", what="number of patients", required=True,
               maximum=MAX_LIST_SIZE),
     ]  # fmt: skip
+    kept, cleared = clear_bad_values(kept, fields)
     rows, skips = convert(kept, fields, key=["code"], key_label="practice code")
     dates = rows.get_column("extract_date").value_counts(sort=True)
     if dates.height == 0:
@@ -92,6 +99,7 @@ def parse(path: Path) -> Parsed:
         rows_read=df.height,
         frames={"rows": without_row(rows)},
         skipped=skips,
+        cleared=cleared,
         meta={
             "filtered": df.height - kept.height,
             "patients": int(rows.get_column("patients").sum()),

@@ -16,6 +16,8 @@ from analytics.ingest.base import (
     DatasetFormatError,
     Field,
     check_field_counts,
+    check_final_newline,
+    clear_bad_values,
     convert,
     dates_of,
     financial_year_from_name,
@@ -150,3 +152,53 @@ def test_fixtures_parse_cleanly_into_typed_frames(dataset: str) -> None:
         assert frame.height > 0
         assert "_row" not in frame.columns
         assert not any(c.startswith(("raw:", "_")) for c in frame.columns)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_a_text_ending_with_a_line_break_is_complete(ending: str) -> None:
+    check_final_newline(f"a,b{ending}1,2{ending}", "f.csv")
+
+
+def test_a_text_cut_inside_its_last_field_is_truncated() -> None:
+    with pytest.raises(DatasetFormatError, match=r"f.csv: ragged or truncated.*line break.*'1,2'"):
+        check_final_newline("a,b\n1,2", "f.csv")
+
+
+@pytest.mark.parametrize("dataset", sorted(d for d in PARSERS if d != "epcn"))
+def test_every_text_parser_refuses_a_file_cut_inside_its_last_field(dataset: str, tmp_path: Path) -> None:
+    """Cut one byte before the end: usually every field is still there (the last only shorter), so only the missing
+    final line break shows it; where the last field was empty (GP.csv ends its lines with a delimiter) the field count
+    does."""
+    src = FIXTURE_FILES[dataset]
+    f = tmp_path / src.name
+    f.write_bytes(src.read_bytes().rstrip(b"\r\n")[:-1])
+    if dataset == "qof_prevalence":
+        shutil.copy(src.with_name("MAPPING_INDICATORS_2021_v2.csv"), tmp_path)
+    with pytest.raises(DatasetFormatError, match=r"ragged or truncated.*(does not end with a line break|fields)"):
+        PARSERS[dataset](f)
+
+
+def test_clear_bad_values_blanks_the_bad_cell_and_keeps_the_row() -> None:
+    df = number_rows(pl.DataFrame({"code": ["A1", "A2", "A3"], "when": ["20250101", "2025-13-45", None]}))
+    fields = [Field("code", "code", required=True), Field("when", "when", "date", keep_row=True)]
+    cleared_df, cleared = clear_bad_values(df, fields)
+    rows, skips = convert(cleared_df, fields)
+    assert skips == []
+    assert rows.get_column("code").to_list() == ["A1", "A2", "A3"]
+    assert rows.get_column("when").to_list() == [dt.date(2025, 1, 1), None, None]
+    assert [(c.row, c.column, c.reason) for c in cleared] == [
+        (2, "when", "unreadable date '2025-13-45' (value ignored, row kept)")
+    ]
+    # without keep_row the same value costs the row
+    _, dropped = convert(df, [fields[0], Field("when", "when", "date")])
+    assert [(s.row, s.column) for s in dropped] == [(2, "when")]
+
+
+def test_a_file_whose_publisher_writes_no_final_line_break_can_opt_out(tmp_path: Path) -> None:
+    """The HEEC practice-lineage file ends without a line break; its parser says so, the others keep the check."""
+    f = tmp_path / "lineage.csv"
+    f.write_bytes(b"\xef\xbb\xbfcode_2020,code\r\nY07057,Y07057\r\nY07060,Y07060")
+    with pytest.raises(DatasetFormatError, match="does not end with a line break"):
+        load_table(f)
+    table = load_table(f, final_newline=False)
+    assert table.frame.get_column("code").to_list() == ["Y07057", "Y07060"]

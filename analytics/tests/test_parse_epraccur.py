@@ -150,3 +150,52 @@ def test_mixed_layouts_are_a_format_error(tmp_path: Path) -> None:
     f.write_text(FIXTURE_FILES["epraccur"].read_text() + (HERE / "epraccur_2025.csv").read_text())
     with pytest.raises(DatasetFormatError, match=r"rows fitting: ods-legacy 53%, ods-2025 47%"):
         epraccur.parse(f)
+
+
+def test_2025_layout_with_pipe_joined_roles_and_crlf_lines() -> None:
+    """The same real 2025 rows with several ODS role ids pipe-joined in field 26 and CRLF line ends: a row is a GP
+    practice when any of its roles is RO76, whatever the order; nothing else changes."""
+    p = epraccur.parse(HERE / "epraccur_2025_roles_crlf.csv")
+    plain = epraccur.parse(HERE / "epraccur_2025.csv")
+    assert p.layout == "ods-2025" and p.skipped == []
+    by_code = {r["code"]: r for r in p.frame.iter_rows(named=True)}
+    assert by_code["A81001"]["setting_code"] == "RO76|RO177" and by_code["A81001"]["is_gp_practice"] is True
+    assert by_code["A81002"]["setting_code"] == "RO177|RO76" and by_code["A81002"]["is_gp_practice"] is True
+    assert by_code["Y09015"]["setting_code"] == "RO72|RO177" and by_code["Y09015"]["is_gp_practice"] is False
+    assert by_code["A81065"]["status"] == "dormant"
+    assert by_code["A81001"]["address_5"] is None  # empty county
+    assert p.frame.drop("setting_code").equals(plain.frame.drop("setting_code"))  # no stray CR in any value
+    assert (p.meta, p.period) == (plain.meta, plain.period)
+
+
+def test_a_role_that_merely_starts_like_ro76_is_not_a_gp_practice(tmp_path: Path) -> None:
+    text = (HERE / "epraccur_2025.csv").read_text().replace('"RO72",""', '"RO760|RO7",""')
+    f = tmp_path / "epraccur.csv"
+    f.write_text(text)
+    by_code = {r["code"]: r for r in epraccur.parse(f).frame.iter_rows(named=True)}
+    assert by_code["Y09015"]["setting_code"] == "RO760|RO7"
+    assert by_code["Y09015"]["is_gp_practice"] is False
+
+
+def test_a_bad_date_in_a_column_the_service_does_not_use_keeps_the_row(tmp_path: Path) -> None:
+    """Join/left provider-purchaser dates are not used: a bad one is blanked and reported, the practice kept."""
+    lines = FIXTURE_FILES["epraccur"].read_text().splitlines()
+    fields = lines[0].split('","')
+    fields[15] = "20201399"  # join date, 13th month
+    lines[0] = '","'.join(fields)
+    f = tmp_path / "epraccur.csv"
+    f.write_text("\n".join(lines) + "\n")
+    p = epraccur.parse(f)
+    assert p.skipped == []
+    row = p.frame.filter(pl.col("code") == "A81001").row(0, named=True)
+    assert row["join_date"] is None and row["status"] == "active"
+    assert [(c.row, c.column) for c in p.cleared] == [(1, "Join provider/purchaser date")]
+    assert "unreadable date '20201399'" in p.cleared[0].reason and "row kept" in p.cleared[0].reason
+
+
+def test_a_file_cut_inside_its_last_field_is_a_format_error(tmp_path: Path) -> None:
+    """The field count is still right (the last field is just shorter): only the missing final line break shows it."""
+    f = tmp_path / "epraccur.csv"
+    f.write_bytes(FIXTURE_FILES["epraccur"].read_bytes().rstrip(b"\n")[:-2])
+    with pytest.raises(DatasetFormatError, match=r"epraccur.csv: ragged or truncated.*does not end with a line break"):
+        epraccur.parse(f)

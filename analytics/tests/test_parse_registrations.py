@@ -163,3 +163,49 @@ def test_real_file_counts() -> None:
     assert df.get_column("patients").sum() == 63_769_849
     assert df.get_column("sub_icb_code").n_unique() == 106
     assert (df.get_column("patients").min(), df.get_column("patients").max()) == (1, 100_329)
+
+
+def test_bad_values_in_columns_the_service_does_not_use_keep_the_row(tmp_path: Path) -> None:
+    """Only code, extract date and patients are used: a bad sub-ICB, ONS code or postcode is blanked, the row kept."""
+    lines = FIXTURE_FILES["registrations"].read_text().splitlines()
+    lines[1] = lines[1].replace(",16C,E38000247,", ",16-C,E3800024,")
+    lines[2] = lines[2].replace(",TS18 2AW,", ",NOT A POSTCODE,")
+    f = tmp_path / "gp-reg-pat-prac-all.csv"
+    f.write_text("\n".join(lines) + "\n")
+    p = registrations.parse(f)
+    assert p.skipped == []
+    assert p.frame.height == 20
+    assert p.frame.row(0) == ("A81001", dt.date(2025, 4, 1), None, None, "TS18 1HU", 3904)
+    assert p.frame.row(1)[4] is None and p.frame.row(1)[5] == 18758
+    assert [(c.row, c.column) for c in p.cleared] == [
+        (1, "SUB_ICB_LOCATION_CODE"),
+        (1, "ONS_SUB_ICB_LOCATION_CODE"),
+        (2, "POSTCODE"),
+    ]
+    assert all(c.reason.endswith("(value ignored, row kept)") for c in p.cleared)
+
+
+def test_the_publishers_zip_is_read_as_it_comes(tmp_path: Path) -> None:
+    """Since 2023 the file is published as gp-reg-pat-prac-all.zip holding the one CSV."""
+    import zipfile
+
+    z = tmp_path / "gp-reg-pat-prac-all.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(FIXTURE_FILES["registrations"], "gp-reg-pat-prac-all.csv")
+    zipped, plain = registrations.parse(z), registrations.parse(FIXTURE_FILES["registrations"])
+    assert (zipped.layout, zipped.period, zipped.rows_read) == (plain.layout, plain.period, plain.rows_read)
+    assert zipped.frame.equals(plain.frame)
+    z.write_bytes(z.read_bytes()[:-40])  # cut short: the archive's directory is lost
+    with pytest.raises(DatasetFormatError, match=r"gp-reg-pat-prac-all.zip: .*damaged or truncated zip"):
+        registrations.parse(z)
+
+
+def test_a_zip_with_anything_but_one_csv_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    z = tmp_path / "gp-reg-pat-prac-all.zip"
+    with zipfile.ZipFile(z, "w") as archive:
+        archive.write(FIXTURE_FILES["registrations"], "a.csv")
+        archive.writestr("readme.txt", "notes")
+    with pytest.raises(DatasetFormatError, match=r"exactly one CSV file; it holds a.csv, readme.txt"):
+        registrations.parse(z)

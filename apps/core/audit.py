@@ -175,6 +175,12 @@ def record_bulk(model: type[models.Model], objects: Iterable[models.Model] | Non
     _write(model, ",".join(pks)[:200] or "(many)", action, {"bulk": [None, note], "count": [None, len(pks) or None]})
 
 
+def record_decision(model: type[models.Model], pk: Any, decision: str, note: str) -> None:
+    """One audit record for an operator's decision that is not a field edit (e.g. accepting a row-count drop in a
+    national import), attributed to the current actor like every other record."""
+    _write(model, pk, "create", {decision: [None, note]})
+
+
 def connect() -> None:
     """Hook the signals for every audited model (called once, from CoreConfig.ready)."""
     for model in audited_models():

@@ -22,6 +22,9 @@ class Source:
     url: str
     licence: str
     path: str
+    keeps_history: bool = False
+    """Rows are keyed by the file's period, so an older file adds that period's history and cannot change the
+    register's current values (which come from the newest period). Otherwise an older file is refused."""
 
     @property
     def file(self) -> Path:
@@ -41,7 +44,10 @@ def sources() -> tuple[Source, ...]:
         missing = [k for k in REQUIRED if not entry.get(k)]
         if missing:
             raise ValueError(f"{SOURCES_FILE.name}: source #{i} lacks {', '.join(missing)}")
-        out.append(Source(**{k: entry[k] for k in REQUIRED}))
+        history = entry.get("keeps_history", False)
+        if not isinstance(history, bool):
+            raise ValueError(f"{SOURCES_FILE.name}: source #{i} keeps_history must be true or false")
+        out.append(Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history))
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")

@@ -1,4 +1,5 @@
-"""Import a national file: parse (Django-free), load in one transaction, log the outcome. Never half-loads."""
+"""Import a national file: parse (Django-free), check it against what is loaded, load in one transaction, log the
+outcome. Never half-loads: a refusal or failure leaves the database exactly as it was and says why in the log."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 from analytics.ingest import PARSERS
 from analytics.ingest.base import DatasetFormatError
+from apps.core.audit import record_decision
+from apps.datasets.integrity import ImportRefused, check_against_loaded
 from apps.datasets.loaders import LOADERS, refresh_register
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import Source
@@ -48,11 +51,14 @@ def import_dataset(
     force: bool = False,
     triggered_by: str = "",
     refresh: bool = True,
+    allow_row_drop: bool = False,
 ) -> ImportLog:
     """Parse and load one dataset. Returns the ImportLog row written (also for failures).
 
     An unchanged file that was loaded before is not parsed again unless ``force``. A file that cannot be parsed,
-    or a loader error, leaves the database exactly as it was and is logged as failed with the reason.
+    or a loader error, leaves the database exactly as it was and is logged as failed with the reason. So does a
+    file refused by :func:`~apps.datasets.integrity.check_against_loaded` (older than what is loaded, or far fewer
+    rows than the last import unless ``allow_row_drop``, which is then audited).
     """
     path = Path(path or source.file)
     started = timezone.now()
@@ -72,8 +78,13 @@ def import_dataset(
     except DatasetFormatError as exc:
         return _fail(log, str(exc))
     log.layout, log.period, log.rows_read = parsed.layout, parsed.period, parsed.rows_read
+    try:
+        verdict = check_against_loaded(source, parsed, sha256=log.sha256, allow_row_drop=allow_row_drop)
+    except ImportRefused as exc:
+        return _fail(log, str(exc))
     skipped = parsed.skip_reasons()
     examples = [str(s) for s in parsed.skipped[:MAX_EXAMPLES]]
+    examples += [str(s) for s in parsed.cleared[: max(0, MAX_EXAMPLES - len(examples))]]
     try:
         with transaction.atomic():
             result = LOADERS[source.id](parsed)
@@ -93,9 +104,13 @@ def import_dataset(
     log.skipped = sum(skipped.values())
     log.skip_reasons = skipped
     log.skip_examples = examples
-    log.message = "; ".join(result.notes)
+    cleared = f"{len(parsed.cleared):,} bad value(s) in columns the service does not use blanked, rows kept"
+    log.message = "; ".join([*verdict.notes, *result.notes, *([cleared] if parsed.cleared else [])])
     log.finished_at = timezone.now()
     log.save()
+    if verdict.row_drop_accepted and log.status == ImportLog.Status.SUCCESS:
+        note = f"{log.dataset} {log.file_name} ({triggered_by or 'no trigger named'}): {verdict.row_drop_accepted}"
+        record_decision(ImportLog, log.pk, "allow_row_drop", note)
     return log
 
 

@@ -81,6 +81,8 @@ class PracticeStatus(models.TextChoices):
 
 class PracticeQuerySet(QuerySet["Practice"]):
     def open(self) -> PracticeQuerySet:
+        """Practices open now: ODS status active. Dormant (ODS keeps the code but the practice sees no patients),
+        proposed and closed practices are not open, so they are neither scored for targeting nor counted as open."""
         return self.filter(status=PracticeStatus.ACTIVE)
 
     def in_icb(self, code: str) -> PracticeQuerySet:

@@ -69,7 +69,8 @@ def test_a_damaged_file_imports_with_reasons_or_fails_changing_nothing(case):
         path = Path(tmp) / FIXTURE_FILES[dataset].name
         path.write_bytes(content)
         before, logs_before = _fingerprint(), ImportLog.objects.count()
-        log = import_dataset(get_source(dataset), path, force=True, triggered_by="fuzz")
+        # small fixtures over the national files: accept the row-count drop so the damage itself is what is tested
+        log = import_dataset(get_source(dataset), path, force=True, triggered_by="fuzz", allow_row_drop=True)
     assert ImportLog.objects.count() == logs_before + 1
     event(f"{dataset}: {log.status}")
     if log.status == ImportLog.Status.FAILED:

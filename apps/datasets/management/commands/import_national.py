@@ -2,7 +2,8 @@
 
 Each file is parsed and checked, then loaded inside one transaction, and an ImportLog row records rows read,
 created, updated, unchanged and skipped (with reasons). Unchanged files already loaded are passed over unless
---force. A file that fails leaves the database as it was; the command then exits non-zero.
+--force. A file that fails, or is refused (older than what is loaded, or more than 5% fewer rows than the last import of
+its source without --allow-row-drop), leaves the database as it was; the command then exits non-zero.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="parse and load, report, then roll back")
         parser.add_argument("--force", action="store_true", help="re-check files already loaded")
         parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+        parser.add_argument(
+            "--allow-row-drop",
+            action="store_true",
+            help="load a file even when it has more than 5%% fewer rows than the last import of its source "
+            "(the publisher really dropped them); each such load is audited",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -61,6 +68,7 @@ class Command(BaseCommand):
                         force=opts["force"],
                         triggered_by="import_national",
                         refresh=False,
+                        allow_row_drop=opts["allow_row_drop"],
                     )
                 )
                 progress.advance(task)
