@@ -50,7 +50,8 @@ def invite(request: HttpRequest) -> HttpResponse:
             try:
                 inv, _ = services.invite(user, data)
             except services.TeamError as exc:
-                errors[exc.field or "email"] = exc.message
+                # the service names its input ("role"); the form's field for it is "kind"
+                errors[{"role": "kind"}.get(exc.field, exc.field) or "email"] = exc.message
             else:
                 messages.success(request, f"Invitation sent to {inv.email}. The link works once, for 7 days.")
                 return redirect("accounts:team")
@@ -140,6 +141,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             return redirect("core:home")
     context = {"invitation": inv, "errors": errors, "error_items": error_list(errors), "token": token}
     response = render(request, "accounts/accept.jinja", context, status=400 if errors else 200)
+    # The page's address is the secret link: keep it out of caches. The site's Referrer-Policy (same-origin) already
+    # keeps it from other sites; "no-referrer" would make the browser send "Origin: null", which CSRF refuses.
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the secret link must not leak to other sites
     return response
