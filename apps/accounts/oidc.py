@@ -18,7 +18,7 @@ import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
@@ -96,7 +96,14 @@ class Backend(OIDCAuthenticationBackend):
             return None  # a password sign-in: not for this backend
         try:
             user: User | None = super().authenticate(request, **kwargs)
-        except (SuspiciousOperation, jwt.InvalidTokenError, requests.RequestException, ValueError, KeyError) as exc:
+        except (
+            SuspiciousOperation,
+            ImproperlyConfigured,
+            jwt.InvalidTokenError,
+            requests.RequestException,
+            ValueError,
+            KeyError,
+        ) as exc:
             log.warning("single sign-on refused: %s", exc)
             return None
         return user
@@ -153,7 +160,7 @@ class Start(OIDCAuthenticationRequestView):
         _off(request)
         try:
             return super().get(request)
-        except (SuspiciousOperation, requests.RequestException, ValueError) as exc:
+        except (SuspiciousOperation, ImproperlyConfigured, requests.RequestException, ValueError) as exc:
             log.warning("single sign-on could not start: %s", exc)
             return redirect_failed()
 

@@ -10,7 +10,9 @@ user's API tokens) is recorded with ``audit.record_bulk``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import smtplib
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -30,6 +32,7 @@ from apps.accounts.models import Invitation, Role, TeamRole, User
 from apps.core import audit
 from apps.practices.models import ICB, Practice
 
+log = logging.getLogger(__name__)
 INVITATION_DAYS = 7
 DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 NAME_MAX = 150
@@ -134,7 +137,12 @@ def _send_invitation(inv: Invitation, raw: str) -> None:
         f"{timezone.localtime(inv.expires_at):%d %B %Y %H:%M}):\n\n{link}\n\n"
         "If you did not expect this invitation, you can ignore this email.\n"
     )
-    send_mail("Your invitation to GP Resilience", body, None, [inv.email])
+    try:
+        send_mail("Your invitation to GP Resilience", body, None, [inv.email])
+    except (OSError, smtplib.SMTPException):
+        # After the commit, so the invitation stands: the team page lists it as waiting, and the lead can withdraw
+        # it and send another. The link is not put on a retry queue, whose rows would hold the secret in clear.
+        log.exception("the invitation email to %s could not be sent", inv.email)
 
 
 def _describe(inv: Invitation) -> str:

@@ -309,3 +309,18 @@ def test_the_team_page_lists_the_team_and_its_invitations(client_for, personas):
     assert "w8@nhs.net" in body and "Waiting" in body and "Withdraw" in body
     assert "w8@nhs.net" not in client_for("icb_b").get(reverse("accounts:team")).content.decode()
     assert client_for("provider").get(reverse("accounts:team")).status_code == 403
+
+
+def test_a_mail_server_failure_after_the_commit_leaves_the_invitation_waiting(personas, monkeypatch, caplog):
+    import smtplib
+
+    def refuse(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("gone")
+
+    monkeypatch.setattr(services, "send_mail", refuse)
+    inv, _ = services.invite(
+        personas["icb_a"], services.InviteInput("m@nhs.net", "Mail", "Down", Role.ICB, TeamRole.MEMBER)
+    )
+    services._send_invitation(inv, "raw")  # what the commit hook runs
+    assert Invitation.objects.get(pk=inv.pk).status == "pending"
+    assert "could not be sent" in caplog.text
