@@ -98,7 +98,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:start"
 # Axes first: it refuses a locked-out username+address before the password is even checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# The OpenID Connect backend answers only the single sign-on callback, and only when OIDC_ISSUER is set (below).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "apps.accounts.oidc.Backend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -190,6 +195,25 @@ _TRUSTED_PROXIES = env_int("DJANGO_TRUSTED_PROXIES", 0)
 if _TRUSTED_PROXIES:
     AXES_IPWARE_PROXY_COUNT = _TRUSTED_PROXIES
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+
+# Password reset by email (Django's views, NHS.UK pages): a link works once, for a day.
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+
+# Optional single sign-on through OpenID Connect (apps.accounts.oidc, mozilla-django-oidc). Off unless OIDC_ISSUER
+# and OIDC_RP_CLIENT_ID are set; the endpoints come from the issuer's discovery document. A sign-in is accepted only
+# for an existing active account with the same email: nobody is created by single sign-on.
+OIDC_ISSUER = env_str("OIDC_ISSUER", "")
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "NHS single sign-on")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_CREATE_USER = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:sso_callback"
+if OIDC_ISSUER and not OIDC_RP_CLIENT_ID:
+    raise ConfigError("OIDC_ISSUER is set but OIDC_RP_CLIENT_ID is not: set both for single sign-on, or neither")
 
 # The REST API (apps.api): page sizes for list endpoints.
 API_PAGE_SIZE = 50

@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -43,6 +44,40 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.jinja"
     redirect_authenticated_user = True
     authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from apps.accounts import oidc
+
+        context = super().get_context_data(**kwargs)
+        context["sso"] = settings.OIDC_PROVIDER_NAME if oidc.enabled() else ""
+        context["sso_failed"] = self.request.GET.get("sso") == "failed"
+        return context
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset: the same answer whether or not the address has an account (no user enumeration); the email
+    goes only to an active account with a usable password."""
+
+    template_name = "accounts/password_reset.jinja"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+@method_decorator(sensitive_post_parameters("new_password1", "new_password2"), name="dispatch")
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.jinja"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 def cooloff_minutes() -> int:

@@ -26,7 +26,13 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
 AUDITED_APPS = ("cases", "funding", "delivery")
-AUDITED_MODELS = ("accounts.User", "indicators.WatchEntry", "indicators.WatchChange", "api.ApiToken")
+AUDITED_MODELS = (
+    "accounts.User",
+    "accounts.Invitation",
+    "indicators.WatchEntry",
+    "indicators.WatchChange",
+    "api.ApiToken",
+)
 # Models of the audited apps that are not decisions: messages to users and their own mail settings.
 EXEMPT = {
     "cases.Notification": "a message to a user, not a decision",

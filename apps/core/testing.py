@@ -1,5 +1,7 @@
 """Test personas, in one place: every access test uses these.
 
+The ICB and practice personas lead their teams (they may invite colleagues; see ``apps.accounts.policy``).
+
 national, ICB user of ICB A, ICB user of ICB B, practice X (in ICB A), practice Y (in ICB B), provider (the walks
 assign it to practice X's case and sessions), provider B (a provider user of another organisation, assigned to
 nothing: it proves that case and session access comes from the assignment, not from the provider role), LMC (in
@@ -8,7 +10,7 @@ ICB A), and anonymous. ICB A is North East and North Cumbria (QHM), ICB B South 
 
 from __future__ import annotations
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 ICB_A = "QHM"
@@ -28,10 +30,10 @@ def make_personas() -> dict[str, User]:
 
     return {
         "national": make("national", Role.NATIONAL),
-        "icb_a": make("icb_a", Role.ICB, icb=icb_a),
-        "icb_b": make("icb_b", Role.ICB, icb=icb_b),
-        "practice_x": make("practice_x", Role.PRACTICE, practice=px),
-        "practice_y": make("practice_y", Role.PRACTICE, practice=py),
+        "icb_a": make("icb_a", Role.ICB, icb=icb_a, team_role=TeamRole.LEAD),
+        "icb_b": make("icb_b", Role.ICB, icb=icb_b, team_role=TeamRole.LEAD),
+        "practice_x": make("practice_x", Role.PRACTICE, practice=px, team_role=TeamRole.LEAD),
+        "practice_y": make("practice_y", Role.PRACTICE, practice=py, team_role=TeamRole.LEAD),
         "provider": make("provider", Role.PROVIDER, organisation="Test coaching"),
         "provider_b": make("provider_b", Role.PROVIDER, organisation="Other coaching"),
         "lmc": make("lmc", Role.LMC, icb=icb_a, organisation="Test LMC"),

@@ -36,6 +36,22 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "core:task_runs": ((), {"national"}),  # background task runs (the service's operators)
     "accounts:login": ((), {"anonymous"}),  # signed-in users are redirected away
     "accounts:logout": ((), SIGNED_IN),
+    # Team administration: the national team, ICB leads and practice leads (the ICB and practice personas lead their
+    # teams). "{teammate}" is a member of ICB A's team: its lead and the national team manage them. An invitation link
+    # that is not a real one is 404 for everyone; withdrawing is POST only.
+    "accounts:team": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
+    "accounts:invite": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
+    "accounts:member": (("{teammate}",), {"national", "icb_a"}),
+    "accounts:withdraw": (("1",), set()),
+    "accounts:accept": (("not-a-real-token",), set()),
+    # Password reset answers everyone alike (it never says whether an address has an account).
+    "accounts:password_reset": ((), SIGNED_IN | {"anonymous"}),
+    "accounts:password_reset_done": ((), SIGNED_IN | {"anonymous"}),
+    "accounts:password_reset_confirm": (("MQ", "not-a-token"), SIGNED_IN | {"anonymous"}),  # "this link does not work"
+    "accounts:password_reset_complete": ((), SIGNED_IN | {"anonymous"}),
+    # Single sign-on is off unless configured (apps/accounts/tests/test_oidc.py turns it on): 404 for everyone.
+    "accounts:sso_start": ((), set()),
+    "accounts:sso_callback": ((), set()),
     "practices:search": ((), SIGNED_IN),
     "practices:detail": (("A81001",), SIGNED_IN),
     "practices:icb_list": ((), SIGNED_IN),
@@ -129,8 +145,12 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
-POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke"}
+POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke", "accounts:withdraw"}
 DELIVERY_PLACEHOLDERS = {"{session}", "{member}", "{network}", "{meeting}", "{offer}", "{request}", "{review}"}
+# Objects a persona may not see are not found (404); a page their role never has is 403.
+HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | {"{teammate}"}
+# Not found for everyone, signed in or not: a secret link that is not a real one, and single sign-on while it is off.
+NOT_FOUND_FOR_ALL = {"delivery:calendar_feed", "accounts:accept", "accounts:sso_start", "accounts:sso_callback"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
 CASE_SEERS = {"icb_a", "practice_x", "provider"}
 # (url name, persona) -> where the page sends them
@@ -196,6 +216,12 @@ def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
         args = tuple(pk if a == "{case}" else a for a in args)
     if "walk-icb-a" in args:
         request.getfixturevalue("scenarios")
+    if "{teammate}" in args:
+        from apps.accounts.models import Role, User
+        from apps.practices.models import ICB
+
+        mate = User.objects.create_user(username="t-icb_a-mate", role=Role.ICB, icb=ICB.objects.get(code=ICB_A))
+        args = tuple(str(mate.pk) if a == "{teammate}" else a for a in args)
     if DELIVERY_PLACEHOLDERS & set(args):
         objs = request.getfixturevalue("walk_delivery")
         args = tuple(str(objs[a].pk) if a in objs else a for a in args)
@@ -208,9 +234,9 @@ def test_url_as_persona(request, client_for, name, persona):
     allowed = EXPECTED[name][1]
     url = reverse(name, args=resolve_args(request, EXPECTED[name][0]))
     response = client_for(persona).get(url)
-    if name == "delivery:calendar_feed":
-        assert response.status_code == 404, (persona, response.status_code)  # no sign-in needed, nothing found
-    elif DELIVERY_PLACEHOLDERS & set(EXPECTED[name][0]) and persona not in allowed and persona != "anonymous":
+    if name in NOT_FOUND_FOR_ALL:
+        assert response.status_code == 404, (name, persona, response.status_code)  # no sign-in needed, nothing found
+    elif HIDDEN_PLACEHOLDERS & set(EXPECTED[name][0]) and persona not in allowed and persona != "anonymous":
         # an object the persona may not see does not exist for them (404); a page their role never has is 403
         assert response.status_code in {403, 404}, (name, persona, response.status_code)
     elif "{case}" in EXPECTED[name][0] and persona not in allowed and persona != "anonymous":

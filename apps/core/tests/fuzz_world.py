@@ -437,3 +437,27 @@ class World:
         from apps.api import services
 
         return services.create_api_token(self.p["icb_b"], "theirs")[0]
+
+    # Team administration
+    @cached_property
+    def invitation_pair(self) -> tuple[Any, str]:
+        """An ICB A lead's waiting invitation for a colleague, with its raw link token."""
+        from apps.accounts import services
+        from apps.accounts.models import Role, TeamRole
+
+        data = services.InviteInput("fuzz.invitee@nhs.net", "Fuzz", "Invitee", Role.ICB, TeamRole.MEMBER)
+        return services.invite(self.p["icb_a"], data)
+
+    @cached_property
+    def invitation(self) -> Any:
+        return self.invitation_pair[0]
+
+    @cached_property
+    def reset_link(self) -> tuple[str, str]:
+        """practice X's password-reset link (uid, token), as the reset email gives it."""
+        from django.contrib.auth.tokens import default_token_generator
+        from django.utils.encoding import force_bytes
+        from django.utils.http import urlsafe_base64_encode
+
+        user = self.p["practice_x"]
+        return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)

@@ -713,6 +713,97 @@ FORMS: tuple[Form, ...] = (
         refusal_status=200,  # Django's sign-in view answers a wrong password with the form and 200
     ),
     Form("sign-out", "accounts:logout", "icb_a", max_examples=5),
+    # Team administration: invite, accept, manage a member, withdraw; password reset
+    Form(
+        "invite-icb",
+        "accounts:invite",
+        "icb_a",
+        (
+            Field("email", "text", ("new.colleague@nhs.net", "Jo.Bloggs@Example.org")),
+            Field("first_name", "text", ("Jo",)),
+            Field("last_name", "text", ("Bloggs",)),
+            Field("kind", "choice", ("icb:member", "icb:lead", "practice:member", "provider:member")),
+            Field("practice", "id", lambda w: [w.icb_a_practices[5]], foreign=lambda w: [w.icb_b_practice]),
+            Field("organisation", "choice", lambda w: [w.org.name]),
+        ),
+        effect=grew("accounts.Invitation"),
+    ),
+    Form(
+        "invite-national",
+        "accounts:invite",
+        "national",
+        (
+            Field("email", "text", ("icb.lead@nhs.net",)),
+            Field("first_name", "text", ("Ada",)),
+            Field("last_name", "text", ("Lead",)),
+            Field("kind", "choice", ("icb:lead", "national:member")),
+            Field("icb", "id", (ICB_B, ICB_A)),
+        ),
+        effect=grew("accounts.Invitation"),
+    ),
+    Form(
+        "invite-practice",
+        "accounts:invite",
+        "practice_x",
+        (
+            Field("email", "text", ("colleague@practice.nhs.net",)),
+            Field("first_name", "text", ("Sam",)),
+            Field("last_name", "text", ("Reception",)),
+            Field("kind", "choice", ("practice:member",)),
+        ),
+        effect=grew("accounts.Invitation"),
+    ),
+    Form(
+        "team-member",
+        "accounts:member",
+        "icb_a",
+        (
+            Field("action", "choice", ("role", "deactivate", "reactivate")),
+            Field("team_role", "choice", ("lead", "member")),
+        ),
+        args=pk("colleague_a"),
+        effect=now("colleague_a", lambda u: u.team_role == "lead", "promoted to lead"),
+    ),
+    Form(
+        "invitation-withdraw",
+        "accounts:withdraw",
+        "icb_a",
+        args=pk("invitation"),
+        max_examples=5,
+        effect=now("invitation", lambda i: i.revoked_at is not None, "invitation withdrawn"),
+    ),
+    Form(
+        "invitation-accept",
+        "accounts:accept",
+        "anonymous",
+        (
+            Field("password1", "text", ("Kettle-harbour-2041",)),
+            Field("password2", "text", ("Kettle-harbour-2041",)),
+        ),
+        args=lambda w: (w.invitation_pair[1],),
+        effect=grew("accounts.User"),
+    ),
+    Form(
+        "password-reset",
+        "accounts:password_reset",
+        "anonymous",
+        (Field("email", "text", ("nobody@example.org", "t-practice_x@example.org")),),
+        max_examples=8,
+    ),
+    Form(
+        # Django's confirm view checks the link's token, keeps it in the session and redirects to a URL without it
+        # (so the token never reaches a Referer header); a POST to the link itself is answered with that redirect.
+        # The whole reset, through the redirect, is apps/accounts/tests/test_password_reset.py.
+        "password-reset-confirm",
+        "accounts:password_reset_confirm",
+        "anonymous",
+        (
+            Field("new_password1", "text", ("Kettle-harbour-2041",)),
+            Field("new_password2", "text", ("Kettle-harbour-2041",)),
+        ),
+        args=lambda w: w.reset_link,
+        max_examples=5,
+    ),
     Form(
         "api-token",
         "apitokens:list",

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 DEMO_PASSWORD = "demo-password-2026"  # printed to the console on purpose: demo accounts only
@@ -56,6 +56,7 @@ class Command(BaseCommand):
                 user.email = f"{username}@example.org"
                 user.role, user.icb, user.practice, user.organisation = role, icb, practice, org
                 user.is_staff = user.is_superuser = False
+                user.team_role = TeamRole.LEAD  # each demo team's first account runs its membership
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 rows.append((username, user.role_label, user.scope_label))

@@ -1,0 +1,71 @@
+"""Reading the team forms. Each returns the typed input for a service, or the errors by field, all at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from apps.accounts import policy
+from apps.accounts.models import Role, User
+from apps.accounts.services import InviteInput
+from apps.practices.models import ICB, Practice
+
+FIELD_ORDER = ("email", "first_name", "last_name", "kind", "icb", "practice", "organisation")
+
+
+def offer_value(role: str, team_role: str) -> str:
+    return f"{role}:{team_role}"
+
+
+def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | None, dict[str, str]]:
+    """The invitation form: who (email and names), as what (``kind``) and where (ICB, practice or provider)."""
+    errors: dict[str, str] = {}
+    email = str(post.get("email", "")).strip()
+    first, last = str(post.get("first_name", "")).strip(), str(post.get("last_name", "")).strip()
+    if not email:
+        errors["email"] = "Enter their email address."
+    if not first:
+        errors["first_name"] = "Enter their first name."
+    if not last:
+        errors["last_name"] = "Enter their last name."
+    offers = {offer_value(o.role, o.team_role): o for o in policy.invitation_offers(actor)}
+    offer = offers.get(str(post.get("kind", "")))
+    icb = practice = None
+    organisation = ""
+    if offer is None:
+        errors["kind"] = "Choose what they join as."
+    elif offer.role == Role.ICB:
+        if actor.role == Role.ICB:
+            icb = actor.icb
+        else:
+            code = str(post.get("icb", "")).strip().upper()
+            icb = ICB.objects.filter(code=code).first() if code.isascii() and len(code) <= 10 else None
+            if icb is None:
+                errors["icb"] = "Choose the ICB whose team they lead."
+    elif offer.role == Role.PRACTICE:
+        code = str(post.get("practice", "")).strip().upper()
+        if actor.role == Role.PRACTICE:
+            practice = actor.practice
+        elif not code:
+            errors["practice"] = "Enter the practice's ODS code, for example A81001."
+        else:
+            practice = Practice.objects.filter(code=code).first() if code.isascii() and len(code) <= 10 else None
+            if practice is None or not policy.invitable_practices(actor).filter(pk=practice.pk).exists():
+                errors["practice"] = f"No practice with the ODS code {code[:10]} is in your ICB."
+    elif offer.role == Role.PROVIDER:
+        organisation = str(post.get("organisation", "")).strip()
+        if organisation not in policy.commissioned_providers(actor):
+            errors["organisation"] = "Choose a provider organisation that covers your ICB."
+    if errors or offer is None:
+        return None, errors
+    data = InviteInput(email, first, last, offer.role, offer.team_role, icb, practice, organisation)
+    return data, {}
+
+
+def error_list(errors: Mapping[str, str]) -> list[dict[str, str]]:
+    """The NHS.UK error summary's items, in the order the fields appear, each linking to its field."""
+    order = {name: i for i, name in enumerate((*FIELD_ORDER, "password1", "password2", "team_role"))}
+    return [
+        {"text": msg, "href": f"#{field or 'main-form'}"}
+        for field, msg in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))
+    ]
