@@ -122,9 +122,10 @@ def _sources(data: NationalData, as_of: date) -> _Sources:
         .agg(pl.col("imd_score").first())
     )
 
-    qof_ok = fy_end(data.qof_period) <= as_of
-    qof_list_ok = fy_end(data.qof_list_period) <= as_of
-    pay_ok = fy_end(data.payments_period) <= as_of
+    # An empty period means nothing of that source was published by the as-of date (analytics.history).
+    qof_ok = bool(data.qof_period) and fy_end(data.qof_period) <= as_of
+    qof_list_ok = bool(data.qof_list_period) and fy_end(data.qof_list_period) <= as_of
+    pay_ok = bool(data.payments_period) and fy_end(data.payments_period) <= as_of
     reg = data.registrations.filter(pl.col("extract_date") <= as_of)
     reg = (
         reg.sort("extract_date", descending=True)
@@ -139,9 +140,9 @@ def _sources(data: NationalData, as_of: date) -> _Sources:
         .group_by("practice_code", maintain_order=True)
         .agg(pl.col("r").first().alias("cqc_rating"), pl.col("rating_year").first().alias("cqc_year"))
     )
-    qof_end = fy_end(data.qof_period).year
-    qof_list_end = fy_end(data.qof_list_period).year
-    pay_end = fy_end(data.payments_period).year
+    qof_end = fy_end(data.qof_period).year if qof_ok else 0
+    qof_list_end = fy_end(data.qof_list_period).year if qof_list_ok else 0
+    pay_end = fy_end(data.payments_period).year if pay_ok else 0
     empty = pl.DataFrame(schema={"practice_code": pl.Utf8})
     return _Sources(
         as_of=as_of,

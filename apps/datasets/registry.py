@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from analytics.publications import SourceFile, source_files
+
 SOURCES_FILE = Path(__file__).with_name("sources.toml")
 REQUIRED = ("id", "title", "publisher", "cadence", "url", "licence", "path")
 
@@ -22,10 +24,22 @@ class Source:
     url: str
     licence: str
     path: str
+    files: tuple[SourceFile, ...] = ()
+    """Every file of the source with its period and publication date: the history files, then the newest."""
 
     @property
     def file(self) -> Path:
         return Path(settings.NATIONAL_DATA_DIR) / self.path
+
+    @property
+    def history_files(self) -> tuple[Path, ...]:
+        """Older files of this source, oldest first (loaded before the newest one)."""
+        return tuple(Path(settings.NATIONAL_DATA_DIR) / f.path for f in self.files[:-1])
+
+    @property
+    def published(self) -> SourceFile:
+        """The newest file's period and publication date."""
+        return self.files[-1]
 
     @property
     def provenance_file(self) -> Path:
@@ -41,7 +55,8 @@ def sources() -> tuple[Source, ...]:
         missing = [k for k in REQUIRED if not entry.get(k)]
         if missing:
             raise ValueError(f"{SOURCES_FILE.name}: source #{i} lacks {', '.join(missing)}")
-        out.append(Source(**{k: entry[k] for k in REQUIRED}))
+        where = f"{SOURCES_FILE.name}: source {entry['id']}"
+        out.append(Source(**{k: entry[k] for k in REQUIRED}, files=source_files(entry, where)))
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")

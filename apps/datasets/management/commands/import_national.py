@@ -19,7 +19,7 @@ from rich.table import Table
 from apps.datasets.loaders import refresh_register
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import get_source, sources
-from apps.datasets.services import import_dataset
+from apps.datasets.services import import_dataset, import_source
 
 
 class Command(BaseCommand):
@@ -53,16 +53,13 @@ class Command(BaseCommand):
             task = progress.add_task("national data", total=len(chosen))
             for src in chosen:
                 progress.update(task, description=src.id)
-                logs.append(
-                    import_dataset(
-                        src,
-                        opts["path"],
-                        dry_run=opts["dry_run"],
-                        force=opts["force"],
-                        triggered_by="import_national",
-                        refresh=False,
+                dry_run, force, by = bool(opts["dry_run"]), bool(opts["force"]), "import_national"
+                if opts["path"]:
+                    logs.append(
+                        import_dataset(src, opts["path"], dry_run=dry_run, force=force, triggered_by=by, refresh=False)
                     )
-                )
+                else:
+                    logs.extend(import_source(src, dry_run=dry_run, force=force, triggered_by=by, refresh=False))
                 progress.advance(task)
         if not opts["dry_run"] and any(log.status == ImportLog.Status.SUCCESS for log in logs):
             with transaction.atomic():
