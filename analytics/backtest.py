@@ -294,7 +294,9 @@ def cohort_frame(data: NationalData, as_of: date, horizon_end: date) -> pl.DataF
     The only place close dates and the payments atypical flags are read.
     """
     p = data.practices.filter(
-        (pl.col("open_date") <= as_of) & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
+        (pl.col("open_date") <= as_of)
+        & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
+        & (pl.col("status") != "dormant")  # the same practices as analytics.scoring.open_practices
     )
     pay = data.payments.select("practice_code", "atypical", pl.lit(True).alias("_paid")).unique(
         "practice_code", keep="first"

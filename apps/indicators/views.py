@@ -158,5 +158,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @require(can_see_backtest)
 def backtest_page(request: HttpRequest) -> HttpResponse:
+    from apps.indicators.history_runs import walk_forward_table
+
     run = services.current_run()
-    return render(request, "indicators/backtest.jinja", {"run": run, "bt": run.backtest if run else None})
+    context = {"run": run, "bt": run.backtest if run else None, "wf": walk_forward_table()}
+    return render(request, "indicators/backtest.jinja", context)
