@@ -163,3 +163,13 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
     run = services.current_run()
     context = {"run": run, "bt": run.backtest if run else None, "wf": walk_forward_table()}
     return render(request, "indicators/backtest.jinja", context)
+
+
+@require(can_see_backtest)
+def support_evaluation_page(request: HttpRequest) -> HttpResponse:
+    """Supported practices against matched comparisons (aggregates only), with the method in words."""
+    from analytics import support_eval
+    from apps.indicators.support_evaluation import evaluate_support
+
+    context = {"result": evaluate_support(), "m": support_eval}
+    return render(request, "indicators/support_evaluation.jinja", context)
