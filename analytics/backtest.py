@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from analytics.indicator_values import open_on
 from analytics.indicators import IndicatorDefinition, load_definitions
 from analytics.metrics import (
     BoolArray,
@@ -293,11 +294,7 @@ def cohort_frame(data: NationalData, as_of: date, horizon_end: date) -> pl.DataF
 
     The only place close dates and the payments atypical flags are read.
     """
-    p = data.practices.filter(
-        (pl.col("open_date") <= as_of)
-        & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
-        & (pl.col("status") != "dormant")  # the same practices as analytics.scoring.open_practices
-    )
+    p = data.practices.filter(open_on(data, as_of))  # the same practices as analytics.scoring.open_practices
     pay = data.payments.select("practice_code", "atypical", pl.lit(True).alias("_paid")).unique(
         "practice_code", keep="first"
     )

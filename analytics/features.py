@@ -36,7 +36,7 @@ from datetime import date
 import polars as pl
 
 from analytics.disappearances import through_lineage
-from analytics.history import History
+from analytics.history import History, status_published
 
 FEATURES = (
     "log_list",
@@ -77,18 +77,18 @@ def _adjusted(wf: pl.DataFrame, year: int, current: set[str], links: pl.DataFram
 
 def cohort(history: History, as_of: date) -> pl.DataFrame:
     """practice_code, icb_code of practices open on ``as_of`` (ODS dates) that made a workforce return in the latest
-    published year (an operating practice, not a dormant code)."""
+    published year (an operating practice), not dormant once the ODS status snapshot was published."""
     wf = history.workforce
     if wf.height == 0:
         return pl.DataFrame(schema={"practice_code": pl.Utf8, "icb_code": pl.Utf8})
     latest = int(wf.get_column("fy_end_year").max())  # type: ignore[arg-type]
     active = wf.filter((pl.col("fy_end_year") == latest) & (pl.col("patients") > 0)).select("practice_code")
     p = history.practices
-    open_ = p.filter(
-        (pl.col("open_date") <= as_of)
-        & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
-        & (pl.col("status") != "dormant")
-    ).select("practice_code", "icb_code")
+    is_open = (pl.col("open_date") <= as_of) & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
+    published = status_published(history)
+    if published is not None and published <= as_of:  # a 2025 status says nothing about 2021
+        is_open = is_open & (pl.col("status") != "dormant")
+    open_ = p.filter(is_open).select("practice_code", "icb_code")
     return open_.join(active, on="practice_code", how="semi").sort("practice_code")
 
 

@@ -115,7 +115,14 @@ def national_as_of(history: History, as_of: date) -> NationalData:
         cqc=h.cqc.drop(PERIOD),
         registrations=h.registrations.drop(PERIOD),
         periods={"payments": pay_period, "qof": qof_period, "qof_prevalence": qof_list_period},
+        status_published=status_published(history),
     )
+
+
+def status_published(history: History) -> date | None:
+    """When the ODS practice file (statuses: active, dormant...) was published, from the source registry."""
+    dates = [p.published for p in history.publications if p.dataset == "epraccur"]
+    return max(dates) if dates else None
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -20,14 +20,17 @@ PERIOD_SUFFIX = "__period"
 
 def open_practices(data: NationalData, as_of: date) -> pl.DataFrame:
     """practice_code, practice_name, icb_code of the practices open on ``as_of`` (opened on or before it, and not
-    closed on or before it) and not dormant in ODS (a dormant code has no patients to support). The close date is
-    read here only to define who exists; it is not an indicator."""
-    p = data.practices
-    return p.filter(
-        (pl.col("open_date") <= as_of)
-        & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
-        & (pl.col("status") != "dormant")
-    ).select("practice_code", "practice_name", "icb_code")
+    closed on or before it) and not dormant in ODS (a dormant code has no patients to support) when the ODS status
+    snapshot was published by then. The close date is read here only to define who exists; it is not an indicator."""
+    return data.practices.filter(open_on(data, as_of)).select("practice_code", "practice_name", "icb_code")
+
+
+def open_on(data: NationalData, as_of: date) -> pl.Expr:
+    """Open on ``as_of`` by the ODS dates, and not dormant when the status snapshot was published by then."""
+    is_open = (pl.col("open_date") <= as_of) & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
+    if data.status_published is not None and data.status_published <= as_of:
+        return is_open & (pl.col("status") != "dormant")
+    return is_open
 
 
 @dataclass(frozen=True)
