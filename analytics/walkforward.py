@@ -132,10 +132,28 @@ def _labels_of(cohort: pl.DataFrame, classified: pl.DataFrame, as_of: date) -> p
     return cohort.select("practice_code").join(ev, on="practice_code", how="left")
 
 
+class _Features:
+    """Feature frames by as-of date, computed once per walk-forward (each year's training reuses the earlier ones)."""
+
+    def __init__(self, history: History, lineage: pl.DataFrame) -> None:
+        self.history, self.lineage = history, lineage
+        self._by_date: dict[date, pl.DataFrame] = {}
+
+    def __call__(self, d: date) -> pl.DataFrame:
+        if d not in self._by_date:
+            self._by_date[d] = features(as_published(self.history, d), self.lineage)
+        return self._by_date[d]
+
+
 def training_set(
-    history: History, lineage: pl.DataFrame, classified_rule: pl.DataFrame, as_of: date
+    history: History,
+    lineage: pl.DataFrame,
+    classified_rule: pl.DataFrame,
+    as_of: date,
+    cache: _Features | None = None,
 ) -> tuple[list[pl.DataFrame], list[np.ndarray], tuple[date, ...]]:
     """Feature frames and true-closure outcomes at every earlier as-of date whose outcome window ended by ``as_of``."""
+    feats = cache if cache is not None else _Features(history, lineage)
     frames: list[pl.DataFrame] = []
     ys: list[np.ndarray] = []
     dates: list[date] = []
@@ -143,7 +161,7 @@ def training_set(
         d = date(year, as_of.month, as_of.day)
         if add_months(d, HORIZON_MONTHS) > as_of:
             break
-        f = features(as_published(history, d), lineage)
+        f = feats(d)
         if f.height == 0:
             continue
         outcome = _labels_of(f, classified_rule, d).get_column("outcome")
@@ -189,14 +207,15 @@ def evaluate_year(
     *,
     n_boot: int = 1000,
     seed: int = 20200401,
+    _shared: tuple[pl.DataFrame, pl.DataFrame, _Features] | None = None,
 ) -> YearResult:
     """Score every cohort practice as of ``as_of`` with published data only, fit the model on earlier years, and
     evaluate every method on the next 24 months."""
-    classified = classify(history.practices, labels, lineage)
-    classified_rule = classify(history.practices, labels.clear(), lineage)
-    cut = as_published(history, as_of)
-    f = features(cut, lineage)
-    frames, ys, dates = training_set(history, lineage, classified_rule, as_of)
+    if _shared is None:
+        _shared = _share(history, lineage, labels)
+    classified, classified_rule, feats = _shared
+    f = feats(as_of)
+    frames, ys, dates = training_set(history, lineage, classified_rule, as_of, feats)
     model = fit(frames, ys, FEATURES) if frames and any(y.any() for y in ys) else None
     probs = model.predict(f) if model is not None else np.full(f.height, np.nan)
     index = score_as_of(national_as_of(history, as_of), as_of).frame.select("practice_code", "composite", "flag_count")
@@ -238,6 +257,17 @@ def evaluate_year(
     )
 
 
+def _share(
+    history: History, lineage: pl.DataFrame, labels: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, _Features]:
+    """What every year of a walk-forward shares: outcomes with and without the hand labels, and the feature cache."""
+    return (
+        classify(history.practices, labels, lineage),
+        classify(history.practices, labels.clear(), lineage),
+        _Features(history, lineage),
+    )
+
+
 def walk_forward(
     history: History,
     lineage: pl.DataFrame,
@@ -247,5 +277,6 @@ def walk_forward(
     n_boot: int = 1000,
     seed: int = 20200401,
 ) -> WalkForward:
-    years = tuple(evaluate_year(history, lineage, labels, d, n_boot=n_boot, seed=seed) for d in dates)
+    shared = _share(history, lineage, labels)
+    years = tuple(evaluate_year(history, lineage, labels, d, n_boot=n_boot, seed=seed, _shared=shared) for d in dates)
     return WalkForward(years=years, n_boot=n_boot, seed=seed)
