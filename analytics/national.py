@@ -79,6 +79,10 @@ class NationalData:
     cqc: pl.DataFrame
     registrations: pl.DataFrame
     periods: Mapping[str, str] = field(default_factory=dict)
+    status_published: date | None = None
+    """When the ODS file that gives each practice's status (active, dormant...) was published; None = unknown. The
+    status is a snapshot: a practice dormant in 2025 may have been running in 2023, so it is read only on or after
+    this date (:func:`analytics.scoring.open_practices`)."""
 
     def replace(self, **frames: object) -> NationalData:
         """A copy with some fields replaced (used by tests to alter later data)."""

@@ -37,6 +37,7 @@ integer pence (rounded) so sums are exact. The period is the financial year from
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -67,8 +68,8 @@ MAX_POUNDS = 1e8
 
 # canonical name -> accepted header names (older publications used CCG wording).
 IDENTITY: dict[str, tuple[str, ...]] = {
-    "region_code": ("NHS England (Region) code",),
-    "region_name": ("NHS England (Region) Name",),
+    "region_code": ("NHS England (Region) code", "NHS England and NHS Improvement Region Code"),
+    "region_name": ("NHS England (Region) Name", "NHS England and NHS Improvement Region Name"),
     "sub_icb_code": ("Sub ICB Code", "CCG Code"),
     "sub_icb_name": ("Sub ICB NAME", "Sub ICB Name", "CCG NAME", "CCG Name"),
     "pcn_code": ("PCN Code",),
@@ -84,10 +85,22 @@ IDENTITY: dict[str, tuple[str, ...]] = {
     "practice_type": ("Practice type",),
     "rurality": ("Practice Rurality",),
     "atypical": ("Atypical characteristics",),
-    "registered_patients": ("Average Number of Registered Patients",),
-    "weighted_patients": ("Average Number of Weighted Patients",),
-    "payments_per_patient": ("Average payments per registered patient",),
-    "payments_per_weighted_patient": ("Average payments per weighted patient",),
+    # 2019-20 footnotes its headers ("...patients1"); 2020-21 and 2021-22 give the last known list, not a mean.
+    "registered_patients": (
+        "Average Number of Registered Patients",
+        "Average number of registered patients1",
+        "Number of Registered Patients (Last Known Figure)",
+    ),
+    "weighted_patients": (
+        "Average Number of Weighted Patients",
+        "Average number of weighted patients1",
+        "Number of Weighted Patients (Last Known Figure)",
+    ),
+    "payments_per_patient": ("Average payments per registered patient", "Average payments per registered patient1"),
+    "payments_per_weighted_patient": (
+        "Average payments per weighted patient",
+        "Average payments per weighted patient1",
+    ),
     "total_payments": ("Total NHS Payments to General Practice",),
 }
 ORDER = [
@@ -105,6 +118,20 @@ def _atypical(e: pl.Expr) -> pl.Expr:
     """``| Part year of data || No registered patients |`` -> ``Part year of data; No registered patients``."""
     tidy = e.str.replace_all(r"\s*\|+\s*", "|").str.strip_chars("|").str.replace_all(r"\|", "; ")
     return pl.when(tidy != "").then(tidy)
+
+
+EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (serial 1 = 1900-01-01, after its leap bug)
+
+
+def _excel_serial(e: pl.Expr) -> pl.Expr:
+    """2019-20 writes open/close dates as Excel serial numbers (``31138`` = 1985-04-01): turn them into dd/mm/yyyy.
+
+    Only 5-digit whole numbers are read as serials (10000..99999 = 1927..2173); anything else is left for the
+    shared date grammar, which reports it when unreadable.
+    """
+    serial = e.str.strip_chars()
+    as_date = (pl.lit(EXCEL_EPOCH) + pl.duration(days=serial.cast(pl.Int64, strict=False))).dt.strftime("%d/%m/%Y")
+    return pl.when(serial.str.contains(r"^[0-9]{5}$")).then(as_date).otherwise(e)
 
 
 def _pence(e: pl.Expr) -> pl.Expr:
@@ -137,8 +164,8 @@ def parse(path: Path, *, period: str | None = None) -> Parsed:
         Field(src["sub_icb_code"], "sub_icb_code", what="sub-ICB code", pattern=SUB_ICB_CODE_RE),
         Field(src["pcn_code"], "pcn_code", what="PCN code", pattern=PCN_CODE_RE, clean=_no_pcn),
         Field(src["postcode"], "postcode", what="postcode", pattern=POSTCODE_RE, clean=postcode_clean),
-        Field(src["open_date"], "open_date", "date", what="open date"),
-        Field(src["close_date"], "close_date", "date"),
+        Field(src["open_date"], "open_date", "date", what="open date", clean=_excel_serial),
+        Field(src["close_date"], "close_date", "date", clean=_excel_serial),
         Field(src["contract_type"], "contract_type"),
         Field(src["dispensing"], "dispensing", "bool", what="dispensing flag", nulls=("Unknown",)),
         Field(src["practice_type"], "practice_type"),

@@ -103,3 +103,39 @@ def test_real_file_counts() -> None:
     }
     assert dict(rows.get_column("rurality").value_counts().iter_rows()) == {"Urban": 5_576, "Rural": 1_093}
     assert rows.get_column("dispensing").sum() == 944
+
+
+PAY_HISTORY = Path(__file__).resolve().parents[2] / "data" / "national" / "nhs_payments_gp_practice_history"
+
+
+@pytest.mark.parametrize(
+    ("name", "period", "rows", "patients_m", "closed"),
+    [
+        ("nhspaymentsgp-19-20-prac-csv.csv", "2019-20", 7_001, 60.32, 173),  # Excel-serial dates, footnoted headers
+        ("nhspaymentsgp-20-21-prac-csv.csv", "2020-21", 6_808, 60.67, 196),  # "Last Known Figure" list columns
+        ("nhspaymentsgp-21-22-prac-csv-v2.csv", "2021-22", 6_758, 61.57, 220),  # BOM, CRLF, quoted headers
+    ],
+)
+def test_every_historical_layout_is_read(name: str, period: str, rows: int, patients_m: float, closed: int) -> None:
+    path = PAY_HISTORY / name
+    if not path.exists():
+        pytest.skip("history file not shipped in this checkout")
+    p = payments.parse(path)
+    r = p.frames["rows"]
+    assert (p.period, r.height, p.skipped) == (period, rows, [])
+    assert round(float(r.get_column("registered_patients").sum()) / 1e6, 2) == patients_m
+    assert r.get_column("close_date").drop_nulls().len() == closed
+    assert r.get_column("open_date").null_count() == 0
+
+
+def test_excel_serial_dates_become_real_dates(tmp_path: Path) -> None:
+    source = PAY_HISTORY / "nhspaymentsgp-19-20-prac-csv.csv"
+    if not source.exists():
+        pytest.skip("history file not shipped in this checkout")
+    lines = source.read_text(encoding="utf-8-sig").splitlines()[:3]
+    lines[2] = lines[2].replace(",32064,,", ",32064,43799,", 1)  # a close date as a serial too
+    f = tmp_path / "nhspaymentsgp-19-20-prac-csv.csv"
+    f.write_text("\n".join(lines) + "\n")
+    r = payments.parse(f).frames["rows"].sort("practice_code")
+    assert r.get_column("open_date").to_list() == [dt.date(1985, 4, 1), dt.date(1987, 10, 14)]
+    assert r.get_column("close_date").to_list() == [None, dt.date(2019, 11, 30)]

@@ -100,3 +100,17 @@ def test_real_file_counts() -> None:
     assert round(df.get_column("points").mean(), 1) == 573.8  # type: ignore[arg-type]
     assert df.get_column("points").min() == pytest.approx(76.8, abs=0.05)
     assert df.get_column("points").max() == 635.0
+
+
+def test_the_2021_22_file_with_bom_crlf_and_sub_icb_naming_is_read() -> None:
+    national = Path(__file__).resolve().parents[2] / "data" / "national"
+    path = national / "qof_achievement_practice_history" / "QOF 2021-22.csv"
+    if not path.exists():
+        pytest.skip("history file not shipped in this checkout")
+    p = qof.parse(path)
+    rows = p.frames["rows"]
+    assert (p.period, p.rows_read, p.meta["max_points"]) == ("2021-22", 6_470, 635.0)
+    # one practice reports 100.58% of the points available: a publisher error, skipped with its reason
+    assert p.skip_reasons() == {"implausible percentage 100.58 (max 100)": 1}
+    assert rows.height == 6_469 and rows.get_column("practice_code").str.len_chars().max() == 6
+    assert rows.get_column("list_size").sum() < 61_604_213  # the skipped practice's list is not counted

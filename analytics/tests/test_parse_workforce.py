@@ -11,7 +11,8 @@ from analytics.tests.support import FIXTURE_FILES, assert_schema, real_file, ski
 
 FLOATS = [
     "gp_fte", "locum_trainee_fte", "nurse_fte", "dpc_fte", "admin_fte", "gp_senior_partner_fte",
-    "gp_partner_provider_fte", "nurse_partner_fte", "admin_partner_fte", "partners_per_gp_fte", "gp_hc",
+    "gp_partner_provider_fte", "nurse_partner_fte", "admin_partner_fte", "partners_per_gp_fte",
+    "admin_manager_fte", "admin_reception_fte", "admin_telephonist_fte", "gp_hc",
     "locum_trainee_hc", "nurse_hc", "dpc_hc", "admin_hc", "imd_score",
 ]  # fmt: skip
 SCHEMA = {
@@ -70,3 +71,38 @@ def test_real_file_counts() -> None:
     fy24 = p.frame.filter(pl.col("fy_end_year") == 2024)
     assert round(fy24.get_column("gp_fte").sum()) == 26_625
     assert round(float(fy24.get_column("patients").sum()) / 1e6, 2) == 62.99
+
+
+HISTORY = Path(__file__).resolve().parents[2] / "data" / "national" / "gp_workforce_history_fy2016-2024"
+
+
+@pytest.mark.parametrize(
+    ("name", "layout", "has", "lacks"),
+    [
+        ("workforce_year_gp_admin.csv", "heec-workforce-history-gp-admin", "admin_manager_fte", "nurse_fte"),
+        ("workforce_year_nurses_dpc.csv", "heec-workforce-history-nurses-dpc", "nurse_fte", "admin_manager_fte"),
+    ],
+)
+def test_history_layouts_read_their_own_columns_and_leave_the_rest_unlisted(
+    name: str, layout: str, has: str, lacks: str
+) -> None:
+    path = HISTORY / name
+    if not path.exists():
+        pytest.skip("history file not shipped in this checkout")
+    p = workforce.parse(path)
+    assert (p.layout, p.period, p.frame.height, p.skipped) == (layout, "2015-16 to 2023-24", 62_673, [])
+    assert_schema(p.frame, SCHEMA)
+    assert has in p.meta["measures"] and lacks not in p.meta["measures"]  # type: ignore[operator]
+    assert p.frame.get_column(lacks).null_count() == p.frame.height
+    fy22 = p.frame.filter(pl.col("fy_end_year") == 2022)
+    assert (fy22.height, round(fy22.get_column("gp_fte").sum())) == (6_587, 26_927)  # PROVENANCE sanity table
+
+
+def test_a_file_with_only_the_common_columns_is_refused_naming_what_the_full_layout_lacks(tmp_path: Path) -> None:
+    f = tmp_path / "workforce_year.csv"
+    f.write_text(
+        '"Practice.Code","Year","TOTAL_PATIENTS","TOTAL_GP_EXTGL_FTE","TOTAL_ADMIN_FTE","IMD","IMD_quintile"\n'
+        '"A81001","2016",4222,2.1,6.2,29.9,"4"\n'
+    )
+    with pytest.raises(DatasetFormatError, match=r"missing column\(s\): TOTAL_LOCUUM_TRN_FTE"):
+        workforce.parse(f)

@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 from analytics.indicators import load_definitions
 from apps.accounts.access import can_see_practice_pressure, get_practice_for, is_signed_in
 from apps.api.common import CSV_CONTENT, FormatQuery, csv_response, table_responses, wants_csv
+from apps.core.exports import table_download
 from apps.indicators.models import PracticeScore
 from apps.indicators.services import current_run
 
@@ -159,4 +160,44 @@ def get_practice_scores(request: HttpRequest, code: str, query: Query[FormatQuer
         "flags": list(score.flags),
         "indicators": indicators,
         "trend": [{"as_of": d, "composite": v} for d, v in sorted(score.trend.items())],
+    }
+
+
+class RunScoresOut(Schema):
+    run_id: int
+    as_of: date
+    is_current: bool = Field(description="False for historical runs (walk-forward, exports as of a past date)")
+    columns: list[str]
+    scores: list[dict[str, Any]] = Field(description="One object per practice, keyed by the columns")
+
+
+@router.get(
+    "/icbs/{code}/scoring-runs/{run}/scores",
+    response=table_responses(RunScoresOut),
+    openapi_extra=CSV_CONTENT,
+    summary="One ICB's scores in any scoring run (current or historical), with every component",
+)
+def get_icb_run_scores(request: HttpRequest, code: str, run: str, query: Query[FormatQuery]) -> Any:
+    """Every practice of the ICB in the run named by id or as-of date (``2023-04-01``: the latest run with that
+    date): ODS code, score, national rank, coverage, flags, each indicator's contribution and, for walk-forward runs,
+    the model's probability, rank and contributions. The ICB's own team only (as its watch list)."""
+    from apps.accounts.access import can_see_watch_list, get_icb_for
+    from apps.indicators.history_runs import export_rows, find_run
+
+    icb = get_icb_for(request.auth, code)
+    if not can_see_watch_list(request.auth, icb):
+        raise PermissionDenied("Only the ICB's own team may see its practices' scores.")
+    found = find_run(run)
+    if found is None:
+        raise Http404
+    header, rows = export_rows(found, icb_id=icb.pk)
+    records = [dict(zip(header, r, strict=True)) for r in rows]
+    if wants_csv(request, query.format):
+        return table_download(rows, header, f"scores-{icb.code}-run-{found.pk}", "csv")
+    return {
+        "run_id": found.pk,
+        "as_of": found.as_of,
+        "is_current": found.is_current,
+        "columns": header,
+        "scores": records,
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from django.db.models import OuterRef, Subquery, Value
@@ -277,30 +277,41 @@ def load_payments(parsed: Parsed) -> LoadResult:
 
 
 def load_workforce(parsed: Parsed) -> LoadResult:
+    """Each layout writes only the measures it carries (``meta["measures"]``): the two history files fill different
+    columns of the same practice-years, and neither may blank what the other loaded."""
     result = LoadResult()
     df = _with_practice_ids(parsed.frame, result).with_columns(
         gp_partner_fte=pl.when(pl.col("gp_senior_partner_fte").is_null() & pl.col("gp_partner_provider_fte").is_null())
         .then(None)
         .otherwise(pl.col("gp_senior_partner_fte").fill_null(0) + pl.col("gp_partner_provider_fte").fill_null(0))
     )
-    fields = [
-        "patients",
-        "gp_fte",
-        "locum_trainee_fte",
-        "nurse_fte",
-        "dpc_fte",
-        "admin_fte",
-        "gp_partner_fte",
-        "partners_per_gp_fte",
-        "gp_hc",
-        "nurse_hc",
-        "imd_score",
-        "imd_quintile",
-    ]
+    present = set(cast(list[str], parsed.meta.get("measures", [])))
+    if {"gp_senior_partner_fte", "gp_partner_provider_fte"} & present:
+        present.add("gp_partner_fte")
+    fields = [f for f in WORKFORCE_FIELDS if f in present]
     result.counts = upsert(
         m.WorkforceYear, ["practice_id", "fy_end_year"], fields, _rows(df, ["practice_id", "fy_end_year", *fields])
     )
     return result
+
+
+WORKFORCE_FIELDS = (
+    "patients",
+    "gp_fte",
+    "locum_trainee_fte",
+    "nurse_fte",
+    "dpc_fte",
+    "admin_fte",
+    "admin_manager_fte",
+    "admin_reception_fte",
+    "admin_telephonist_fte",
+    "gp_partner_fte",
+    "partners_per_gp_fte",
+    "gp_hc",
+    "nurse_hc",
+    "imd_score",
+    "imd_quintile",
+)
 
 
 def load_cqc(parsed: Parsed) -> LoadResult:

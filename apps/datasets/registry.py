@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from analytics.publications import SourceFile, source_files
+
 SOURCES_FILE = Path(__file__).with_name("sources.toml")
 REQUIRED = ("id", "title", "publisher", "cadence", "url", "licence", "path")
 
@@ -25,10 +27,22 @@ class Source:
     keeps_history: bool = False
     """Rows are keyed by the file's period, so an older file adds that period's history and cannot change the
     register's current values (which come from the newest period). Otherwise an older file is refused."""
+    files: tuple[SourceFile, ...] = ()
+    """Every file of the source with its period and publication date: the history files, then the newest."""
 
     @property
     def file(self) -> Path:
         return Path(settings.NATIONAL_DATA_DIR) / self.path
+
+    @property
+    def history_files(self) -> tuple[Path, ...]:
+        """Older files of this source, oldest first (loaded before the newest one)."""
+        return tuple(Path(settings.NATIONAL_DATA_DIR) / f.path for f in self.files[:-1])
+
+    @property
+    def published(self) -> SourceFile:
+        """The newest file's period and publication date."""
+        return self.files[-1]
 
     @property
     def provenance_file(self) -> Path:
@@ -47,7 +61,10 @@ def sources() -> tuple[Source, ...]:
         history = entry.get("keeps_history", False)
         if not isinstance(history, bool):
             raise ValueError(f"{SOURCES_FILE.name}: source #{i} keeps_history must be true or false")
-        out.append(Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history))
+        where = f"{SOURCES_FILE.name}: source {entry['id']}"
+        out.append(
+            Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history, files=source_files(entry, where))
+        )
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import polars as pl
 from django.db import transaction
 from django.utils import timezone
 
 from analytics.ingest import PARSERS
-from analytics.ingest.base import DatasetFormatError
+from analytics.ingest.base import DatasetFormatError, Parsed
 from apps.core.audit import record_decision
 from apps.datasets.integrity import ImportRefused, check_against_loaded
 from apps.datasets.loaders import LOADERS, refresh_register
@@ -32,14 +33,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def already_loaded(source_id: str, sha256: str) -> bool:
-    """True when the last real load of this dataset succeeded on a file with this exact content."""
-    last = (
-        ImportLog.objects.filter(dataset=source_id)
-        .exclude(status=ImportLog.Status.DRY_RUN)
-        .exclude(status=ImportLog.Status.FAILED)
-        .first()
-    )
+def already_loaded(source_id: str, sha256: str, file_name: str | None = None) -> bool:
+    """True when the last real load of this dataset (of this file name, when given: a source with history files
+    loads several) succeeded on a file with this exact content."""
+    logs = ImportLog.objects.filter(dataset=source_id)
+    if file_name is not None:
+        logs = logs.filter(file_name=file_name)
+    last = logs.exclude(status=ImportLog.Status.DRY_RUN).exclude(status=ImportLog.Status.FAILED).first()
     return last is not None and last.sha256 == sha256
 
 
@@ -52,6 +52,7 @@ def import_dataset(
     triggered_by: str = "",
     refresh: bool = True,
     allow_row_drop: bool = False,
+    newer_periods: frozenset[str] = frozenset(),
 ) -> ImportLog:
     """Parse and load one dataset. Returns the ImportLog row written (also for failures).
 
@@ -67,7 +68,7 @@ def import_dataset(
         log.sha256 = file_sha256(path)
     except OSError as exc:
         return _fail(log, f"cannot read {path}: {exc.strerror or exc}")
-    if not force and not dry_run and already_loaded(source.id, log.sha256):
+    if not force and not dry_run and already_loaded(source.id, log.sha256, path.name):
         log.status = ImportLog.Status.UNCHANGED
         log.message = "file identical to the last successful load; nothing to do (use --force to re-check)"
         log.finished_at = timezone.now()
@@ -79,10 +80,15 @@ def import_dataset(
         return _fail(log, str(exc))
     log.layout, log.period, log.rows_read = parsed.layout, parsed.period, parsed.rows_read
     try:
-        verdict = check_against_loaded(source, parsed, sha256=log.sha256, allow_row_drop=allow_row_drop)
+        verdict = check_against_loaded(
+            source, parsed, sha256=log.sha256, file_name=path.name, allow_row_drop=allow_row_drop
+        )
     except ImportRefused as exc:
         return _fail(log, str(exc))
     skipped = parsed.skip_reasons()
+    owned = _drop_newer_periods(parsed, newer_periods)
+    if owned:
+        skipped[OWNED_BY_NEWER] = owned
     examples = [str(s) for s in parsed.skipped[:MAX_EXAMPLES]]
     examples += [str(s) for s in parsed.cleared[: max(0, MAX_EXAMPLES - len(examples))]]
     try:
@@ -114,9 +120,63 @@ def import_dataset(
     return log
 
 
+OWNED_BY_NEWER = "period loaded from the source's newer file"
+
+
+def _drop_newer_periods(parsed: Parsed, periods: frozenset[str]) -> int:
+    """Leave out the years a newer file of the same source also covers (the newer derivation owns them, so a re-run
+    of the older file never overwrites it). Only multi-year files (``fy_end_year`` rows) can overlap. Returns the
+    number of rows left out."""
+    dropped = 0
+    if not periods:
+        return 0
+    for name, frame in parsed.frames.items():
+        if "fy_end_year" not in frame.columns:
+            continue
+        label = (
+            (pl.col("fy_end_year") - 1).cast(pl.Utf8) + "-" + (pl.col("fy_end_year") % 100).cast(pl.Utf8).str.zfill(2)
+        )
+        keep = frame.filter(~label.is_in(list(periods)))
+        dropped += frame.height - keep.height
+        parsed.frames[name] = keep
+    return dropped
+
+
 def _fail(log: ImportLog, message: str) -> ImportLog:
     log.status = ImportLog.Status.FAILED
     log.message = message
     log.finished_at = timezone.now()
     log.save()
     return log
+
+
+def import_source(
+    source: Source,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    triggered_by: str = "",
+    refresh: bool = True,
+    allow_row_drop: bool = False,
+) -> list[ImportLog]:
+    """Import every file of a source: its history files oldest first, then the newest (which owns the periods it
+    shares with older files). One ImportLog per file; a failed file leaves the database as it was for that file."""
+    paths = [*source.history_files, source.file]
+    newest = source.files[-1]
+    owned = frozenset(newest.published_by_period or {newest.period: None})
+    logs = []
+    for i, p in enumerate(paths):
+        newer = owned if i < len(paths) - 1 else frozenset()
+        logs.append(
+            import_dataset(
+                source,
+                p,
+                dry_run=dry_run,
+                force=force,
+                triggered_by=triggered_by,
+                refresh=refresh,
+                allow_row_drop=allow_row_drop,
+                newer_periods=newer,
+            )
+        )
+    return logs

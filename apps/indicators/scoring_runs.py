@@ -13,8 +13,8 @@ from typing import Any
 import polars as pl
 from django.db import transaction
 
+from analytics.history import History, national_as_of
 from analytics.indicators import IndicatorDefinition
-from analytics.national import NationalData
 from analytics.scoring import Explanation, Scored, explain_all, score_as_of
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.practices.models import Practice
@@ -122,12 +122,13 @@ def store_run(
 
 
 def trend_scores(
-    data: NationalData, dates: Sequence[date], definitions: Sequence[IndicatorDefinition]
+    history: History, dates: Sequence[date], definitions: Sequence[IndicatorDefinition]
 ) -> dict[str, dict[str, float | None]]:
-    """Composite score of every practice at each date: how pressure moved across the years with data."""
+    """Composite score of every practice at each date, each from what was published by that date: how pressure
+    moved across the years with data."""
     out: dict[str, dict[str, float | None]] = {}
     for d in dates:
-        frame = score_as_of(data, d, definitions).frame
+        frame = score_as_of(national_as_of(history, d), d, definitions).frame
         out[d.isoformat()] = dict(zip(frame["practice_code"].to_list(), frame["composite"].to_list(), strict=True))
     return out
 

@@ -158,5 +158,18 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @require(can_see_backtest)
 def backtest_page(request: HttpRequest) -> HttpResponse:
+    from apps.indicators.history_runs import walk_forward_table
+
     run = services.current_run()
-    return render(request, "indicators/backtest.jinja", {"run": run, "bt": run.backtest if run else None})
+    context = {"run": run, "bt": run.backtest if run else None, "wf": walk_forward_table()}
+    return render(request, "indicators/backtest.jinja", context)
+
+
+@require(can_see_backtest)
+def support_evaluation_page(request: HttpRequest) -> HttpResponse:
+    """Supported practices against matched comparisons (aggregates only), with the method in words."""
+    from analytics import support_eval
+    from apps.indicators.support_evaluation import evaluate_support
+
+    context = {"result": evaluate_support(), "m": support_eval}
+    return render(request, "indicators/support_evaluation.jinja", context)

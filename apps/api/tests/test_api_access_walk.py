@@ -34,6 +34,14 @@ def practice_x(personas: dict[str, Any]) -> str:
     return personas["practice_x"].practice.code
 
 
+def current_run_id(personas: dict[str, Any]) -> str:
+    from apps.indicators.services import current_run
+
+    run = current_run()
+    assert run is not None, "the test session scores the practices once"
+    return str(run.pk)
+
+
 def walk_case(personas: dict[str, Any]) -> str:
     return str(case_with_package(personas).pk)
 
@@ -71,6 +79,8 @@ EXPECTED: dict[str, Op] = {
     "list_indicators": Op({}, SIGNED_IN),
     # Pressure scores: the practice's own ICB team and the practice itself.
     "get_practice_scores": Op({"code": practice_x}, frozenset({"icb_a", "practice_x"})),
+    # Any scoring run's scores (here the current run, by its id): the ICB's own team, as its watch list.
+    "get_icb_run_scores": Op({"code": ICB_A, "run": current_run_id}, frozenset({"icb_a"})),
     # Watch lists: the ICB's own team only; the national team gets counts.
     "get_watch_list": Op({"code": ICB_A}, frozenset({"icb_a"})),
     "get_watch_summary": Op({}, frozenset({"national"})),

@@ -51,7 +51,9 @@ def test_a_known_practice_has_its_national_data_joined():
     assert p.list_size == 3904
     assert p.lat == pytest.approx(54.5616, abs=1e-3)
     assert p.contract_type == "GMS" and p.rurality == "Urban" and p.dispensing is False
-    assert [w.fy_end_year for w in p.workforce_years.all()] == [2023, 2024, 2025]
+    # FY 2015/16 .. 2021/22 from the history files, 2022/23 .. 2024/25 from the newer derivation
+    assert [w.fy_end_year for w in p.workforce_years.all()][-3:] == [2023, 2024, 2025]
+    assert [w.fy_end_year for w in p.workforce_years.all()][:7] == list(range(2016, 2023))
     assert p.cqc_ratings.get().rating == "Good"
     assert p.qof.get(qof_year="2022-23").points > 0
     pay = p.payments.get(financial_year="2022-23")
@@ -67,11 +69,16 @@ def test_registered_patients_total_matches_the_publication():
     assert 63_000_000 < total <= 63_769_849
 
 
+def _files() -> int:
+    """Files in the registry: each source's history files and its newest file, one ImportLog each."""
+    return sum(len(s.files) for s in sources())
+
+
 def test_second_run_changes_nothing(capsys):
     before = ImportLog.objects.count()
     call_command("import_national", force=True, quiet=True)
-    runs = ImportLog.objects.order_by("-started_at")[: len(sources())]
-    assert ImportLog.objects.count() == before + len(sources())
+    runs = ImportLog.objects.order_by("-started_at")[: _files()]
+    assert ImportLog.objects.count() == before + _files()
     for log in runs:
         assert log.status == ImportLog.Status.SUCCESS, (log.dataset, log.message)
         assert (log.created, log.updated) == (0, 0), log.dataset
@@ -80,5 +87,19 @@ def test_second_run_changes_nothing(capsys):
 
 def test_unchanged_files_are_passed_over_without_parsing():
     call_command("import_national", quiet=True)
-    latest = ImportLog.objects.order_by("-started_at")[: len(sources())]
+    latest = ImportLog.objects.order_by("-started_at")[: _files()]
     assert {log.status for log in latest} == {ImportLog.Status.UNCHANGED}
+
+
+def test_history_files_are_loaded_with_every_layout():
+    from apps.practices.models import PaymentsYear, QOFAchievement, WorkforceYear
+
+    years = set(PaymentsYear.objects.values_list("financial_year", flat=True).distinct())
+    assert years == {"2019-20", "2020-21", "2021-22", "2022-23"}
+    assert set(QOFAchievement.objects.values_list("qof_year", flat=True).distinct()) == {"2021-22", "2022-23"}
+    a = {w.fy_end_year: w for w in WorkforceYear.objects.filter(practice__code="A81001")}
+    # 2016 from both history files: admin sub-roles from one, nurses from the other, neither blanked by the other
+    assert (a[2016].admin_reception_fte, a[2016].nurse_fte, a[2016].gp_fte) == (4.4, 1.0, 2.1)
+    assert a[2024].admin_reception_fte is None  # the newer derivation owns FY 2023/24 and has no sub-roles
+    log = ImportLog.objects.filter(dataset="workforce", file_name="workforce_year_gp_admin.csv").first()
+    assert log is not None and log.skip_reasons["period loaded from the source's newer file"] > 12_000

@@ -44,9 +44,10 @@ def test_a_second_refresh_of_the_same_files_changes_nothing():
 def test_a_failed_import_fails_the_task_names_the_file_and_changes_nothing(tmp_path: Path, settings):
     # The shipped files (linked, not copied), but with the registrations extract missing its patient-count column.
     for src in sources():
-        target = tmp_path / src.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(src.file)
+        for f in src.files:  # the history files too
+            target = tmp_path / f.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(src.file.parent.parent / f.path)
     regs = tmp_path / get_source("registrations").path
     lines = get_source("registrations").file.read_text().splitlines()
     regs.unlink()

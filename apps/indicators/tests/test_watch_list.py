@@ -190,7 +190,9 @@ def test_definitions_page_lists_every_indicator(client_for):
 def test_each_score_carries_a_trend_across_the_years_with_data():
     run = services.current_run()
     s = PracticeScore.objects.filter(run=run, practice__code="A81001").get()
-    assert sorted(s.trend) == ["2023-04-01", "2024-04-01", "2025-04-01"]
+    # every financial-year end with workforce data, from the FY 2015/16 history on, each scored as published then
+    assert sorted(s.trend)[-3:] == ["2023-04-01", "2024-04-01", "2025-04-01"]
+    assert sorted(s.trend) == [f"{y}-04-01" for y in range(2016, 2026)]
     assert all(v is None or 0 <= v <= 100 for v in s.trend.values())
 
 

@@ -1,5 +1,6 @@
 """Check the national data registry (apps/datasets/sources.toml): every entry complete, with a parser, a loader,
-its file present and a PROVENANCE.md beside it."""
+its file (and every history file) present and a PROVENANCE.md beside it. Publication dates are checked when the
+registry is read (analytics.publications)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
                 problems.append(f"{s.id}: file missing: {s.file}")
             if not s.provenance_file.exists():
                 problems.append(f"{s.id}: no PROVENANCE.md beside {s.file.name}")
+            for old in s.history_files:
+                if not old.exists():
+                    problems.append(f"{s.id}: history file missing: {old}")
+                elif not any(old.parent.glob("PROVENANCE*.md")):
+                    problems.append(f"{s.id}: no PROVENANCE*.md beside history file {old.name}")
         for extra in sorted(set(PARSERS) - {s.id for s in entries}):
             problems.append(f"{extra}: a parser with no registry entry")
         if problems:

@@ -1,7 +1,9 @@
 """Score every practice open on the as-of date with the pressure index, store the run and make it current.
 
-Uses only data whose period ended on or before --as-of (default: today). With --backtest, also runs the back-test
-at --backtest-as-of (default 2023-04-01) and stores its report with the run.
+Reads the history the service imported (the database), and of it only what was published on or before --as-of
+(default: today; analytics.history.as_published). Dormant practices are not scored. With --backtest, also runs the
+single-date back-test at --backtest-as-of (default 2023-04-01) and stores its report with the run; the out-of-time
+figures are ``manage.py backtest --walk-forward``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics.history import national_as_of
 from analytics.indicators import DefinitionError, load_definitions
-from analytics.national import load_national
 from analytics.scoring import score_as_of
 from apps.datasets.models import ImportLog
+from apps.indicators.history_db import load_history
 from apps.indicators.models import ScoringRun
 from apps.indicators.scoring_runs import definitions_sha256, store_run, trend_scores
 
@@ -52,7 +55,8 @@ class Command(BaseCommand):
             self.stdout.write("the current scoring run is up to date: nothing to do")
             return
         t = time.perf_counter()
-        data = load_national()
+        history = load_history()
+        data = national_as_of(history, as_of)
         scored = score_as_of(data, as_of, definitions)
         self.stdout.write(
             f"scored {scored.frame.height:,} practices open on {as_of} with {len(definitions)} indicators "
@@ -71,6 +75,6 @@ class Command(BaseCommand):
         # Trend: the score at each financial-year end (1 April) with workforce data, up to the as-of date.
         years = sorted({int(y) for y in data.workforce["fy_end_year"].unique().to_list()})
         dates = [date(y, 4, 1) for y in years if date(y, 4, 1) <= as_of]
-        trend = trend_scores(data, dates, definitions)
+        trend = trend_scores(history, dates, definitions)
         run = store_run(scored, as_of, created_by="score_practices", backtest=bt, backtest_text=bt_text, trend=trend)
         self.stdout.write(f"stored scoring run {run.pk} ({run.practice_count:,} practices) and made it current")

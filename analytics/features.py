@@ -1,0 +1,205 @@
+"""Indicators of change for the walk-forward model, from what was published by the as-of date only.
+
+:func:`features` takes a :class:`~analytics.history.History` already cut by :func:`~analytics.history.as_published`
+(it refuses one that was not) and returns one row per practice in the cohort with the model's inputs:
+
+=====================  ==============================================================================================
+column                 meaning (workforce = the latest published financial-year mean, "Y"; Y-1, Y-2 the years before)
+=====================  ==============================================================================================
+log_list               log registered patients, year Y
+list_change_1y         log(list Y / list Y-1), lineage-adjusted
+list_change_2y         log(list Y / list Y-2), lineage-adjusted
+log_gp_fte             log(1 + fully qualified GP FTE), year Y
+gp_fte_change          log(1 + GP FTE Y) - log(1 + GP FTE Y-1), lineage-adjusted
+single_handed          1 when the qualified GP headcount is at most 1 (null when not reported)
+log_patients_per_gp    log(patients per qualified GP FTE), GP FTE floored at 0.1
+locum_share            locum and trainee FTE / all GP FTE (from FY 2018/19 on: the series breaks before it)
+admin_per_10k          admin FTE per 10,000 patients
+admin_change           log(1 + admin FTE Y) - log(1 + admin FTE Y-1), lineage-adjusted
+nurse_per_10k          nurse FTE per 10,000 patients
+pay_per_weighted       log £ per weighted patient, latest published payments year
+pay_change             change in log £ per registered patient between the two latest published payments years
+qof_percent            QOF points as % of the maximum, latest published QOF year
+imd                    IMD 2019 score (static)
+small_and_shrinking    1 when the list is under 4,000 and fell over the year (an interaction)
+=====================  ==============================================================================================
+
+**Mergers are not growth**: a practice that absorbed another between two years compares its list with the two
+lists added together in the earlier year. The lineage links used are those whose predecessor had stopped by the
+as-of date (:func:`analytics.disappearances.through_lineage`), so no later knowledge enters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from analytics.disappearances import through_lineage
+from analytics.history import History, status_published
+
+FEATURES = (
+    "log_list",
+    "list_change_1y",
+    "list_change_2y",
+    "log_gp_fte",
+    "gp_fte_change",
+    "single_handed",
+    "log_patients_per_gp",
+    "locum_share",
+    "admin_per_10k",
+    "admin_change",
+    "nurse_per_10k",
+    "pay_per_weighted",
+    "pay_change",
+    "qof_percent",
+    "imd",
+    "small_and_shrinking",
+)
+LOCUM_SERIES_FROM = 2019  # fy_end_year: locum+trainee FTE more than doubles 2018 -> 2019 (definitional break)
+SMALL_LIST = 4000
+
+
+def _adjusted(wf: pl.DataFrame, year: int, current: set[str], links: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """``cols`` of ``year`` per practice, with each absorbed predecessor (gone by the current year) added to its
+    successor: the like-for-like footprint of today's practice in an earlier year."""
+    rows = wf.filter(pl.col("fy_end_year") == year).select("practice_code", *cols)
+    mapped = rows.join(links, left_on="practice_code", right_on="predecessor", how="left").with_columns(
+        pl.when(pl.col("successor").is_not_null() & ~pl.col("practice_code").is_in(sorted(current)))
+        .then(pl.col("successor"))
+        .otherwise(pl.col("practice_code"))
+        .alias("practice_code")
+    )
+    return mapped.group_by("practice_code").agg(
+        pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).otherwise(None).alias(c) for c in cols
+    )
+
+
+def cohort(history: History, as_of: date) -> pl.DataFrame:
+    """practice_code, icb_code of practices open on ``as_of`` (ODS dates) that made a workforce return in the latest
+    published year (an operating practice), not dormant once the ODS status snapshot was published."""
+    wf = history.workforce
+    if wf.height == 0:
+        return pl.DataFrame(schema={"practice_code": pl.Utf8, "icb_code": pl.Utf8})
+    latest = int(wf.get_column("fy_end_year").max())  # type: ignore[arg-type]
+    active = wf.filter((pl.col("fy_end_year") == latest) & (pl.col("patients") > 0)).select("practice_code")
+    p = history.practices
+    is_open = (pl.col("open_date") <= as_of) & (pl.col("close_date").is_null() | (pl.col("close_date") > as_of))
+    published = status_published(history)
+    if published is not None and published <= as_of:  # a 2025 status says nothing about 2021
+        is_open = is_open & (pl.col("status") != "dormant")
+    open_ = p.filter(is_open).select("practice_code", "icb_code")
+    return open_.join(active, on="practice_code", how="semi").sort("practice_code")
+
+
+def features(history: History, lineage: pl.DataFrame) -> pl.DataFrame:
+    """practice_code, icb_code and every column of :data:`FEATURES` (Float64, null when not computable)."""
+    if history.as_of is None:
+        raise ValueError("features() needs a history cut by as_published(): it reads only published data")
+    as_of = history.as_of
+    base = cohort(history, as_of)
+    wf = history.workforce
+    years = sorted(int(y) for y in wf.get_column("fy_end_year").unique().drop_nulls().to_list())
+    if not years:
+        return base.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in FEATURES)
+    y = years[-1]
+    current = set(wf.filter(pl.col("fy_end_year") == y).get_column("practice_code").to_list())
+    links = through_lineage(lineage, as_of)
+    measures = ["patients", "gp_fte", "gp_hc", "locum_trainee_fte", "nurse_fte", "admin_fte"]
+    cur = wf.filter(pl.col("fy_end_year") == y).select("practice_code", *measures)
+    prev = _adjusted(wf, y - 1, current, links, ["patients", "gp_fte", "admin_fte"]).rename(
+        {"patients": "patients_1", "gp_fte": "gp_fte_1", "admin_fte": "admin_fte_1"}
+    )
+    prev2 = _adjusted(wf, y - 2, current, links, ["patients"]).rename({"patients": "patients_2"})
+    df = base.join(cur, on="practice_code", how="left")
+    df = df.join(prev, on="practice_code", how="left").join(prev2, on="practice_code", how="left")
+    df = df.join(_payments(history), on="practice_code", how="left").join(_qof(history), on="practice_code", how="left")
+    imd = (
+        wf.filter(pl.col("imd_score").is_not_null())
+        .sort("fy_end_year")
+        .group_by("practice_code")
+        .agg(pl.col("imd_score").last().alias("imd"))
+    )
+    df = df.join(imd, on="practice_code", how="left")
+
+    def log_ratio(a: str, b: str) -> pl.Expr:
+        return pl.when((pl.col(a) > 0) & (pl.col(b) > 0)).then((pl.col(a) / pl.col(b)).log()).otherwise(None)
+
+    def log1p_diff(a: str, b: str) -> pl.Expr:
+        return pl.when((pl.col(a) >= 0) & (pl.col(b) >= 0)).then(pl.col(a).log1p() - pl.col(b).log1p())
+
+    per_10k = 1e4 / pl.col("patients")
+    all_gp = pl.col("gp_fte") + pl.col("locum_trainee_fte")
+    out = df.with_columns(
+        pl.when(pl.col("patients") > 0).then(pl.col("patients").log()).alias("log_list"),
+        log_ratio("patients", "patients_1").alias("list_change_1y"),
+        log_ratio("patients", "patients_2").alias("list_change_2y"),
+        pl.when(pl.col("gp_fte") >= 0).then(pl.col("gp_fte").log1p()).alias("log_gp_fte"),
+        log1p_diff("gp_fte", "gp_fte_1").alias("gp_fte_change"),
+        pl.when(pl.col("gp_hc").is_not_null()).then((pl.col("gp_hc") <= 1).cast(pl.Float64)).alias("single_handed"),
+        pl.when((pl.col("patients") > 0) & pl.col("gp_fte").is_not_null())
+        .then((pl.col("patients") / pl.max_horizontal(pl.col("gp_fte"), pl.lit(0.1))).log())
+        .alias("log_patients_per_gp"),
+        pl.when((all_gp > 0) & pl.lit(y >= LOCUM_SERIES_FROM))
+        .then(pl.col("locum_trainee_fte") / all_gp)
+        .alias("locum_share"),
+        pl.when(pl.col("patients") > 0).then(pl.col("admin_fte") * per_10k).alias("admin_per_10k"),
+        log1p_diff("admin_fte", "admin_fte_1").alias("admin_change"),
+        pl.when(pl.col("patients") > 0).then(pl.col("nurse_fte") * per_10k).alias("nurse_per_10k"),
+    ).with_columns(
+        pl.when(pl.col("list_change_1y").is_not_null())
+        .then(((pl.col("patients") < SMALL_LIST) & (pl.col("list_change_1y") < 0)).cast(pl.Float64))
+        .alias("small_and_shrinking"),
+    )
+    cast = [pl.col(f).cast(pl.Float64) for f in FEATURES]
+    result = out.select("practice_code", "icb_code", *cast)
+    return result.with_columns(pl.when(pl.col(f).is_finite()).then(pl.col(f)).alias(f) for f in FEATURES)
+
+
+def _payments(history: History) -> pl.DataFrame:
+    """pay_per_weighted (latest published year) and pay_change (log £ per registered patient, latest two years)."""
+    pay = history.payments
+    periods = sorted(str(p) for p in pay.get_column("period").unique().drop_nulls().to_list()) if pay.height else []
+    schema = {"practice_code": pl.Utf8, "pay_per_weighted": pl.Float64, "pay_change": pl.Float64}
+    if not periods:
+        return pl.DataFrame(schema=schema)
+
+    def year(p: str) -> pl.DataFrame:
+        return pay.filter(pl.col("period") == p).unique("practice_code", keep="first")
+
+    latest = year(periods[-1]).select(
+        "practice_code",
+        pl.when(pl.col("payments_per_weighted_patient") > 0)
+        .then(pl.col("payments_per_weighted_patient").log())
+        .alias("pay_per_weighted"),
+        pl.when(pl.col("registered_patients") > 0)
+        .then(pl.col("total_payments_pence") / pl.col("registered_patients"))
+        .alias("_pp"),
+    )
+    if len(periods) < 2:
+        return latest.select("practice_code", "pay_per_weighted", pl.lit(None, dtype=pl.Float64).alias("pay_change"))
+    before = year(periods[-2]).select(
+        "practice_code",
+        pl.when(pl.col("registered_patients") > 0)
+        .then(pl.col("total_payments_pence") / pl.col("registered_patients"))
+        .alias("_pp0"),
+    )
+    return latest.join(before, on="practice_code", how="left").select(
+        "practice_code",
+        "pay_per_weighted",
+        pl.when((pl.col("_pp") > 0) & (pl.col("_pp0") > 0))
+        .then((pl.col("_pp") / pl.col("_pp0")).log())
+        .alias("pay_change"),
+    )
+
+
+def _qof(history: History) -> pl.DataFrame:
+    qof = history.qof
+    if qof.height == 0:
+        return pl.DataFrame(schema={"practice_code": pl.Utf8, "qof_percent": pl.Float64})
+    latest = max(str(p) for p in qof.get_column("period").unique().to_list())
+    return (
+        qof.filter(pl.col("period") == latest)
+        .select("practice_code", pl.col("percent_of_max").alias("qof_percent"))
+        .unique("practice_code", keep="first")
+    )

@@ -1,0 +1,28 @@
+"""Did support work? The supported practices (an approved package) and their evaluation against matched
+comparisons (method in :mod:`analytics.support_eval`). Aggregates only: no practice is named."""
+
+from __future__ import annotations
+
+import polars as pl
+from django.db.models import Min
+
+from analytics.history import History
+from analytics.support_eval import Evaluation, evaluate
+from apps.cases.models import Package
+from apps.indicators.history_db import load_history
+
+
+def supported_practices() -> pl.DataFrame:
+    """practice_code, start: each practice with an approved package, from its first approval."""
+    rows = (
+        Package.objects.filter(state=Package.State.APPROVED, decided_at__isnull=False)
+        .values("case__practice__code")
+        .annotate(start=Min("decided_at"))
+        .values_list("case__practice__code", "start")
+    )
+    data = [(code, when.date()) for code, when in rows]
+    return pl.DataFrame(data, schema={"practice_code": pl.Utf8, "start": pl.Date}, orient="row")
+
+
+def evaluate_support(history: History | None = None) -> Evaluation:
+    return evaluate(history if history is not None else load_history(), supported_practices())
