@@ -62,9 +62,7 @@ def sources() -> tuple[Source, ...]:
         if not isinstance(history, bool):
             raise ValueError(f"{SOURCES_FILE.name}: source #{i} keeps_history must be true or false")
         where = f"{SOURCES_FILE.name}: source {entry['id']}"
-        out.append(
-            Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history, files=source_files(entry, where))
-        )
+        out.append(Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history, files=source_files(entry, where)))
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")
