@@ -49,27 +49,30 @@ def _shape(period: str) -> str:
     return re.sub(r"[0-9]", "9", period)
 
 
-def _loaded(source: Source, file_name: str) -> list[ImportLog]:
-    """Successful real loads of this source's file slot, newest first (dry runs, failures and unchanged files change
-    nothing).
+def _loaded(source: Source, history_file: str) -> list[ImportLog]:
+    """Successful real loads of one file slot of this source, newest first (dry runs, failures and unchanged files
+    change nothing).
 
     A source may list older files in the registry (``[[source.history]]``: earlier years, or a multi-year compilation
-    beside the newest one). Each of those is compared only with its own earlier loads, and every other file (the
-    newest, or one given with ``--path``) only with loads that are not registry history files: a three-year
-    compilation must not be judged against a nine-year one, nor a registered history year against the newest year."""
+    beside the newest one). A registry history file (``history_file`` names it) is compared only with its own earlier
+    loads; every other file (the newest, or one given with ``--path``) only with loads that are not registry history
+    files: a three-year compilation must not be judged against a nine-year one, nor a new file against an old year."""
     logs = ImportLog.objects.filter(dataset=source.id, status=ImportLog.Status.SUCCESS)
-    history_names = {p.name for p in source.history_files}
-    logs = logs.filter(file_name=file_name) if file_name in history_names else logs.exclude(file_name__in=history_names)
+    if history_file:
+        logs = logs.filter(file_name=history_file)
+    else:
+        logs = logs.exclude(file_name__in=[p.name for p in source.history_files])
     return list(logs.order_by("-started_at"))
 
 
 def check_against_loaded(
-    source: Source, parsed: Parsed, *, sha256: str = "", file_name: str = "", allow_row_drop: bool = False
+    source: Source, parsed: Parsed, *, sha256: str = "", history_file: str = "", allow_row_drop: bool = False
 ) -> Verdict:
     """Refuse (raise :class:`ImportRefused`) a file older than what is loaded, or with far fewer rows; else say why
-    it may load. Reads the import log only; writes nothing."""
+    it may load. ``history_file`` is the file's name when it is one of the registry's history files of the source.
+    Reads the import log only; writes nothing."""
     verdict = Verdict()
-    loaded = _loaded(source, file_name)
+    loaded = _loaded(source, history_file)
     if not loaded:
         return verdict
     period = parsed.period

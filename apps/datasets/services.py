@@ -81,7 +81,7 @@ def import_dataset(
     log.layout, log.period, log.rows_read = parsed.layout, parsed.period, parsed.rows_read
     try:
         verdict = check_against_loaded(
-            source, parsed, sha256=log.sha256, file_name=path.name, allow_row_drop=allow_row_drop
+            source, parsed, sha256=log.sha256, history_file=_history_name(source, path), allow_row_drop=allow_row_drop
         )
     except ImportRefused as exc:
         return _fail(log, str(exc))
@@ -118,6 +118,12 @@ def import_dataset(
         note = f"{log.dataset} {log.file_name} ({triggered_by or 'no trigger named'}): {verdict.row_drop_accepted}"
         record_decision(ImportLog, log.pk, "allow_row_drop", note)
     return log
+
+
+def _history_name(source: Source, path: Path) -> str:
+    """The file's name when it is one of the source's registry history files (not a copy given with ``--path``)."""
+    here = path.resolve()
+    return path.name if any(here == p.resolve() for p in source.history_files) else ""
 
 
 OWNED_BY_NEWER = "period loaded from the source's newer file"
