@@ -268,6 +268,14 @@ def can_see_case_aggregates(user: User) -> bool:
     return is_signed_in(user) and user.role == Role.NATIONAL
 
 
+def sees_case_rows(user: User) -> bool:
+    """The national rule, decided here once for pages, API and downloads: the national team sees totals (by ICB,
+    programme and month), never a row that identifies a practice's case: no case or package reference, no ledger
+    line of one commitment, no audit line of a case record (its actor names the practice user who acted). Everyone
+    else sees rows, scoped by ``cases_visible_to`` and ``can_see_practice_money``."""
+    return is_signed_in(user) and user.role != Role.NATIONAL
+
+
 def can_see_case_queue(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)
 
@@ -285,6 +293,12 @@ def can_see_targeting(user: User, icb: ICB) -> bool:
 def can_simulate_closure(user: User, practice: Practice) -> bool:
     """A practice's closure simulation shows it and its neighbours with pressure: its own ICB team only."""
     return practice.icb is not None and can_see_targeting(user, practice.icb)
+
+
+def can_see_group_suggestion(user: User, case: Case) -> bool:
+    """The ripple group suggestion names the case practice's neighbours, chosen by their pressure: like the ripple
+    page, only the practice's own ICB team sees it (a practice user never gets its neighbours' list)."""
+    return can_simulate_closure(user, case.practice)
 
 
 def can_run_scenarios(user: User) -> bool:
@@ -352,6 +366,39 @@ def faculty_visible_to(user: User) -> QuerySet[FacultyMember]:
 
 def get_member_for(user: User, pk: int) -> FacultyMember:
     return get_object_or_404(faculty_visible_to(user).select_related("organisation", "supervisor", "user"), pk=pk)
+
+
+def assignments_listed_for(user: User, member: FacultyMember) -> QuerySet[Assignment]:
+    """A member's live assignments that a user may list: only those on cases the user may see (``cases_visible_to``:
+    an ICB team its own ICB's, the provider its own work, the national team none), whoever the user is."""
+    return member.assignments.filter(ended_at__isnull=True, case__in=cases_visible_to(user))
+
+
+def conflicts_visible_to(user: User, member: FacultyMember) -> QuerySet[Any]:
+    """A member's declared conflicts of interest (each names a practice or PCN): the national team, which manages the
+    faculty, and the member (and its organisation's lead) see all; an ICB team sees those in its own ICB only."""
+    conflicts = member.conflicts.all()
+    if not is_signed_in(user):
+        return conflicts.none()
+    if user.role == Role.NATIONAL or member.user_id == user.pk or member.organisation.lead_user_id == user.pk:
+        return conflicts
+    if user.role == Role.ICB and user.icb_id:
+        return conflicts.filter(Q(practice__icb_id=user.icb_id) | Q(pcn__sub_icb__icb_id=user.icb_id))
+    return conflicts.none()
+
+
+def can_declare_conflict(user: User, member: FacultyMember, practice: Practice | None, pcn: PCN | None) -> bool:
+    """A member declares its own interests anywhere; the national team records any; an ICB team records them only at
+    practices and PCNs in its own ICB (never another ICB's faculty conflicts)."""
+    if not is_signed_in(user):
+        return False
+    if (member.user_id is not None and member.user_id == user.pk) or user.role == Role.NATIONAL:
+        return True
+    if user.role != Role.ICB or not user.icb_id:
+        return False
+    if practice is not None:
+        return practice.icb_id == user.icb_id
+    return pcn is not None and pcn.sub_icb is not None and pcn.sub_icb.icb_id == user.icb_id
 
 
 def can_see_faculty(user: User) -> bool:
@@ -560,6 +607,29 @@ def can_use_calendar(user: User) -> bool:
 def can_see_audit(user: User) -> bool:
     """The audit trail (who changed what, when; field names, not values): the national programme team."""
     return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+# Audited records that belong to the national programme and ICB budgets, never to one practice's case. Every other
+# audited record (cases, referrals, plans, sessions, assignments, conflicts, commitments, payments, ledger lines,
+# watch-list entries, user accounts, API tokens) is a case-level row: under ``sees_case_rows`` the national team gets
+# it only as a count per month, ICB, record and action, so no line names the practice user who acted on a case.
+PROGRAMME_RECORDS = frozenset(
+    {
+        "funding.Programme",
+        "funding.FundingLine",
+        "funding.FundingYear",
+        "funding.Allocation",
+        "funding.Budget",
+        "funding.Release",
+        "funding.Virement",
+    }
+)
+
+
+def audit_lines_listed_for(user: User) -> frozenset[str] | None:
+    """The audited records a user sees line by line: all (None) for those who see case rows; for the national team,
+    the programme's own records only (the rest are totals, see PROGRAMME_RECORDS)."""
+    return None if sees_case_rows(user) else PROGRAMME_RECORDS
 
 
 def can_see_task_runs(user: User) -> bool:

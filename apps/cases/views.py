@@ -125,7 +125,7 @@ def nominate(request: HttpRequest) -> HttpResponse:
         data["practice"] = code
         practice = access.nominatable_practices(user).filter(code=code).first()
         if practice is None:
-            errors["practice"] = "Enter the ODS code of an open practice in your ICB, for example A81001."
+            errors["practice"] = "Enter the ODS code of an open practice in your ICB, for example A12345."
         else:
             try:
                 case, created = services.refer(user, practice, route, form)
@@ -508,6 +508,8 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
             if pp.practice_id != case.practice_id
         )
     elif request.GET.get("suggest") == "1":
+        if not access.can_see_group_suggestion(user, case):
+            raise PermissionDenied  # it lists the practice's neighbours by pressure: the ICB team's view only
         suggestion = _suggestion(case)
         if suggestion is None:
             error = "There is no group suggestion for this practice (it has no coordinates or no neighbours in reach)."

@@ -200,6 +200,8 @@ def declare_conflict(
         raise DeliveryError("A conflict is declared by the member or by a faculty manager.")
     if (practice is None) == (pcn is None):
         raise DeliveryError("Name either the practice or the PCN the interest is in.")
+    if not access.can_declare_conflict(user, member, practice, pcn):
+        raise DeliveryError("An ICB team records conflicts of interest at practices and PCNs in its own ICB only.")
     if len(description.strip()) < 5:
         raise DeliveryError("Describe the interest, for example “partner in the practice”.")
     return ConflictOfInterest.objects.create(

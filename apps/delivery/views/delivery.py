@@ -92,7 +92,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     elif user.role == Role.ICB:
         ctx["assignments"] = (
-            Assignment.objects.filter(case__icb_id=user.icb_id, ended_at__isnull=True)
+            Assignment.objects.filter(case__in=access.cases_visible_to(user), ended_at__isnull=True)
             .select_related("case__practice", "line__offer", "member", "organisation")
             .order_by("case__opened_at", "pk")
         )
@@ -243,12 +243,8 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
         "stages": Stage.choices,
         "next_stage": next_stage,
         "changes": m.stage_changes.select_related("by"),
-        "conflicts": m.conflicts.select_related("practice", "pcn", "declared_by"),
-        "assignments": m.assignments.filter(ended_at__isnull=True).select_related("case__practice", "line__offer")
-        if user.role == Role.ICB
-        else m.assignments.filter(ended_at__isnull=True, case__in=access.cases_visible_to(user)).select_related(
-            "case__practice", "line__offer"
-        ),
+        "conflicts": access.conflicts_visible_to(user, m).select_related("practice", "pcn", "declared_by"),
+        "assignments": access.assignments_listed_for(user, m).select_related("case__practice", "line__offer"),
         "can_manage": access.can_manage_faculty(user),
         "can_declare": access.can_manage_faculty(user) or m.user_id == user.pk,
         "error": error,
