@@ -1,0 +1,61 @@
+"""Access rules live in policy modules (``apps/<app>/policy.py``) and the chokepoint (``apps/accounts/access.py``):
+this test parses the code and fails on a comparison with ``.role`` anywhere else (issue 15 §3).
+
+``NOT_YET_MOVED`` lists the modules whose role checks are still to be moved, with how many each has: a new check,
+in any module, fails the test, and so does a moved one that is left in the list (the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+ALLOWED = {"apps/accounts/models.py"}  # where Role is defined
+NOT_YET_MOVED = {
+    "apps/cases/services.py": 6,
+    "apps/cases/views.py": 12,
+    "apps/delivery/ical.py": 1,
+    "apps/delivery/networks.py": 3,
+    "apps/delivery/services.py": 11,
+    "apps/delivery/views/delivery.py": 9,
+    "apps/delivery/views/pm.py": 3,
+    "apps/funding/views/national.py": 1,
+    "apps/targeting/services.py": 2,
+    "apps/targeting/views.py": 2,
+}
+
+
+def compares_role(node: ast.AST) -> bool:
+    """``x.role == …``, ``… != x.role``, ``x.role in (…)``: a comparison with a role on either side."""
+    if not isinstance(node, ast.Compare):
+        return False
+    return any(isinstance(x, ast.Attribute) and x.attr == "role" for x in [node.left, *node.comparators])
+
+
+def role_checks() -> dict[str, list[int]]:
+    """Line numbers of comparisons with ``<something>.role``, by module, outside policy modules and tests."""
+    found: dict[str, list[int]] = {}
+    for path in sorted([*(ROOT / "apps").rglob("*.py"), *(ROOT / "analytics").rglob("*.py")]):
+        rel = path.relative_to(ROOT).as_posix()
+        if {"migrations", "tests"} & set(path.parts) or path.stem in ("policy", "access") or rel in ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if compares_role(node):
+                found.setdefault(rel, []).append(node.lineno)
+    return found
+
+
+def test_role_checks_live_in_policy_modules():
+    found = role_checks()
+    new = {f: lines for f, lines in found.items() if len(lines) > NOT_YET_MOVED.get(f, 0)}
+    assert not new, f"move these role checks into the app's policy module (a named rule): {new}"
+    moved = {f: n for f, n in NOT_YET_MOVED.items() if len(found.get(f, [])) < n}
+    assert not moved, f"lower NOT_YET_MOVED to what is left: {moved}"
+
+
+def test_the_check_finds_a_role_comparison():
+    """The parser is not blind: both sides of a comparison, and membership tests, count."""
+    tree = ast.parse("a = user.role == 'icb'\nb = 'icb' == user.role\nc = user.role in ('icb', 'lmc')\n")
+    assert sum(compares_role(n) for n in ast.walk(tree)) == 3
+    assert not any(compares_role(n) for n in ast.walk(ast.parse("d = user.icb_id == 3\n")))
