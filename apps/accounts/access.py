@@ -280,64 +280,6 @@ def can_see_case_queue(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Targeting: dispersal, ripple scores and optimiser scenarios (apps.targeting)
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def can_see_targeting(user: User, icb: ICB) -> bool:
-    """Dispersal and ripple pages name practices and their pressure: only that ICB's own team sees them."""
-    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == icb.pk
-
-
-def can_simulate_closure(user: User, practice: Practice) -> bool:
-    """A practice's closure simulation shows it and its neighbours with pressure: its own ICB team only."""
-    return practice.icb is not None and can_see_targeting(user, practice.icb)
-
-
-def can_see_group_suggestion(user: User, case: Case) -> bool:
-    """The ripple group suggestion names the case practice's neighbours, chosen by their pressure: like the ripple
-    page, only the practice's own ICB team sees it (a practice user never gets its neighbours' list)."""
-    return can_simulate_closure(user, case.practice)
-
-
-def can_run_scenarios(user: User) -> bool:
-    """ICB teams run scenarios for their own ICB; the national team runs national scenarios (aggregates only)."""
-    return is_signed_in(user) and user.role in (Role.ICB, Role.NATIONAL) and (user.role != Role.ICB or user.icb_id)
-
-
-def scenarios_visible_to(user: User) -> QuerySet[Any]:
-    """Saved scenarios a user may open: an ICB team its own ICB's; the national team the national ones."""
-    from apps.targeting.models import Scenario
-
-    if not is_signed_in(user):
-        return Scenario.objects.none()
-    if user.role == Role.ICB and user.icb_id:
-        return Scenario.objects.filter(scope=Scenario.Scope.ICB, icb_id=user.icb_id)
-    if user.role == Role.NATIONAL:
-        return Scenario.objects.filter(scope=Scenario.Scope.NATIONAL)
-    return Scenario.objects.none()
-
-
-def get_scenario_for(user: User, ref: str) -> Any:
-    """The scenario with this reference if the user may open it; 404 otherwise (never reveals existence)."""
-    if not can_run_scenarios(user):
-        raise PermissionDenied
-    return get_object_or_404(scenarios_visible_to(user).select_related("icb", "created_by"), ref=ref)
-
-
-def can_see_scenario_practices(user: User, scenario: Any) -> bool:
-    """Per-practice results (names, pressure, reasons) only for the ICB team of an ICB scenario; national
-    scenarios show per-ICB aggregates only, to everyone who may open them."""
-    return (
-        is_signed_in(user)
-        and scenario.scope == "icb"
-        and user.role == Role.ICB
-        and scenario.icb_id is not None
-        and user.icb_id == scenario.icb_id
-    )
-
-
 # --- Delivery: faculty, assignment, sessions, outcomes ----------------------------------------------------------
 # The faculty (people, capacity, accreditation, declared conflicts) is managed by the national team and ICB teams;
 # a provider sees the members of its own organisation. Sessions follow the case rule: the case's ICB team, the

@@ -508,7 +508,9 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
             if pp.practice_id != case.practice_id
         )
     elif request.GET.get("suggest") == "1":
-        if not access.can_see_group_suggestion(user, case):
+        from apps.targeting.policy import can_see_group_suggestion  # the ripple is the targeting app's
+
+        if not can_see_group_suggestion(user, case.practice):
             raise PermissionDenied  # it lists the practice's neighbours by pressure: the ICB team's view only
         suggestion = _suggestion(case)
         if suggestion is None:

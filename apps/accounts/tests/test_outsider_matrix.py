@@ -1,10 +1,11 @@
 """The outsider matrix: every page, and every CSV/XLSX download, read from the URL conf, as everyone outside ICB A.
 
-For each route, ICB A's object (practice X's case, its session, the coach's faculty record, ICB A's network, …; see
-``apps.accounts.testing``) is requested by ICB B's team, practice Y, provider B (assigned to nothing), the LMC of ICB
-B and the national team. Each must get 403/404 (or be sent elsewhere), or a page that contains none of ICB A's case
-references and none of the codes and names of the practices those cases are about. Every page a persona may open is
-also downloaded as CSV and XLSX (``?download=``), with the same rule. A route missing from ``ARGS`` fails the test.
+For each route, ICB A's object (practice X's case, its session, the coach's faculty record, ICB A's network, …;
+see ``apps.accounts.tests.world``) is requested by ICB B's team, practice Y, provider B (assigned to nothing), the
+LMC of ICB B and the national team. Each must get 403/404 (or be sent elsewhere), or a page that contains none of
+ICB A's case references and none of the codes and names of the practices those cases are about. Every page a persona
+may open is also downloaded as CSV and XLSX (``?download=``), with the same rule. A route missing from ``ARGS`` fails
+the test.
 
 All routes are walked in one test with one set-up, and every leak is listed, not just the first.
 """
@@ -19,7 +20,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
-from apps.accounts.testing import OUTSIDERS, World, make_world, response_text
+from apps.accounts.tests.world import OUTSIDERS, World, make_world, response_text
 from apps.api.main import NAMESPACE as API
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Issue 14 items 1, 3 and 5 one by one, on the outsider matrix's world (``apps.accounts.testing``): lists reached
+"""Issue 14 items 1, 3 and 5 one by one, on the outsider matrix's world (``apps.accounts.tests.world``): lists reached
 through a person are scoped to the viewer's cases, conflicts of interest are seen and recorded within an ICB, the
 group suggestion is the ICB team's, and the national team's ledger and audit downloads are totals."""
 
@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts import access
-from apps.accounts.testing import World, make_world
+from apps.accounts.tests.world import World, make_world
 from apps.core.models import AuditRecord
 from apps.delivery import services
 from apps.delivery.models import ConflictOfInterest, FacultyMember

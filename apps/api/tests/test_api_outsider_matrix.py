@@ -1,9 +1,8 @@
-"""The outsider matrix for the API: every operation of the OpenAPI document, with each outsider's token, asked for
-ICB A's objects (see ``apps.accounts.testing``). Each answer is a refusal (401/403/404), or a body (JSON, and CSV for
+"""The outsider matrix for the API: every operation of the OpenAPI document, with each outsider's token, asked for ICB
+A's objects (see ``apps.accounts.tests.world``). Each answer is a refusal (401/403/404), or a body (JSON, and CSV for
 every operation that documents one) that contains none of ICB A's case references, nor the codes and names of the
 practices those cases are about. A step on ICB A's object (log, sign off, confirm) must be refused outright. An
-operation missing from ``PATH`` fails the test.
-"""
+operation missing from ``PATH`` fails the test."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from apps.accounts.testing import OUTSIDERS, World, make_world, response_text
+from apps.accounts.tests.world import OUTSIDERS, World, make_world, response_text
 from apps.api.services import create_api_token
 from apps.api.testing import openapi_document, operations
 from apps.api.tests.test_api_access_walk import EXPECTED as WALK
