@@ -35,6 +35,7 @@ from apps.accounts.models import Role, User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
+from apps.delivery import policy
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,
@@ -413,7 +414,7 @@ def assign_work(
             kind=CaseEvent.Kind.PROVIDER,
             summary=f"{line.offer.title} assigned to {who} ({need:g} hours)",
         )
-        if login is not None and login.role == Role.PROVIDER:
+        if login is not None and policy.is_faculty_login(login):
             case.refresh_from_db()
             if case.provider_id is None or not _has_live_work(case, case.provider):
                 try:
