@@ -1,7 +1,9 @@
 """The access chokepoints. Every view and API call asks these functions, and nothing else, what a user may see.
 
-The register holds national open data, which any signed-in user may read; watch lists, cases and money records
-have their own functions here so that the rules stay in one place and one test walks them all.
+The register holds national open data, which any signed-in user may read; watch lists and cases have their own
+functions here so that the rules stay in one place and one test walks them all. Money and targeting rules live
+next to their domains (``apps.funding.policy``, ``apps.targeting.policy``), and each app names the part a user
+plays in its own ``policy`` module; no role is compared anywhere else (``accounts/tests/test_role_checks.py``).
 """
 
 from __future__ import annotations
@@ -129,61 +131,6 @@ def get_api_token_for(user: User, pk: int) -> ApiToken:
     return get_object_or_404(api_tokens_of(user), pk=pk)
 
 
-# --- Money ------------------------------------------------------------------------------------------------------
-
-
-def can_manage_funding(user: User) -> bool:
-    """Programmes, allocations, tranche releases and virement decisions: the national programme team only."""
-    return is_signed_in(user) and user.role == Role.NATIONAL
-
-
-def can_see_budget(user: User, icb: ICB) -> bool:
-    """An ICB's budgets at ICB level (allocated, released, committed, spent): the national team and that ICB's team.
-
-    Practice, provider and LMC users see no budget pages.
-    """
-    if not is_signed_in(user):
-        return False
-    return user.role == Role.NATIONAL or (user.role == Role.ICB and user.icb_id == icb.pk)
-
-
-def can_act_on_budget(user: User, icb: ICB) -> bool:
-    """Commit, vary, de-commit, record and approve payments, request virements: that ICB's own team only."""
-    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == icb.pk
-
-
-def can_see_practice_money(user: User, icb: ICB) -> bool:
-    """Ledger lines, commitments and payments that name a practice: that ICB's own team only.
-
-    The national team sees ICB-level totals (ledger movements summed over practices and offers).
-    """
-    return can_act_on_budget(user, icb)
-
-
-def can_see_budgets(user: User) -> bool:
-    """Any budget page at all: the national team, and ICB teams (for their own ICB)."""
-    return is_signed_in(user) and (user.role == Role.NATIONAL or (user.role == Role.ICB and user.icb_id is not None))
-
-
-def budget_icbs_visible_to(user: User) -> QuerySet[ICB]:
-    """The ICBs whose budgets and ledger the user may see: every ICB for the national team, their own for ICB teams."""
-    if not is_signed_in(user):
-        return ICB.objects.none()
-    if user.role == Role.NATIONAL:
-        return ICB.objects.all()
-    if user.role == Role.ICB and user.icb_id is not None:
-        return ICB.objects.filter(pk=user.icb_id)
-    return ICB.objects.none()
-
-
-def get_budget_icb_for(user: User, code: str) -> ICB:
-    """The ICB whose budget page is asked for: 404 for an unknown code, 403 if the user may not see its budget."""
-    icb = get_icb_for(user, code)
-    if not can_see_budget(user, icb):
-        raise PermissionDenied
-    return icb
-
-
 def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """View decorator: 403 unless ``check(request.user)``."""
 
@@ -272,7 +219,7 @@ def sees_case_rows(user: User) -> bool:
     """The national rule, decided here once for pages, API and downloads: the national team sees totals (by ICB,
     programme and month), never a row that identifies a practice's case: no case or package reference, no ledger
     line of one commitment, no audit line of a case record (its actor names the practice user who acted). Everyone
-    else sees rows, scoped by ``cases_visible_to`` and ``can_see_practice_money``."""
+    else sees rows, scoped by ``cases_visible_to`` and ``apps.funding.policy.can_see_practice_money``."""
     return is_signed_in(user) and user.role != Role.NATIONAL
 
 

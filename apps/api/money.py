@@ -1,7 +1,7 @@
 """Budgets and the ledger, with the money pages' rules: the national team sees every ICB's budgets and a ledger summed
 per month (no line names a practice or an offer); an ICB's team sees its own budgets and its own ledger in full;
 practice, provider and LMC users see no money (``can_see_budgets``, ``budget_icbs_visible_to``, ``can_see_budget``,
-``can_see_practice_money`` in ``apps.accounts.access``).
+``can_see_practice_money`` in ``apps.funding.policy``).
 
 Amounts are integer pence, as everywhere in the API. Financial years are given by their starting calendar year
 (``2026`` is 2026-27) with the label beside it.
@@ -31,6 +31,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding.models import Budget, LedgerEntry
 from apps.practices.models import ICB
@@ -100,12 +101,12 @@ class LedgerFilters(PageQuery):
 
 def _scope(user: User, icb_code: str) -> QuerySet[ICB]:
     """The ICBs whose money the caller may see, narrowed to ``icb_code`` if given (403 for another ICB's)."""
-    if not access.can_see_budgets(user):
+    if not money_policy.can_see_budgets(user):
         raise PermissionDenied(NO_MONEY)
-    icbs = access.budget_icbs_visible_to(user)
+    icbs = money_policy.budget_icbs_visible_to(user)
     if icb_code:
         icb = access.get_icb_for(user, icb_code)
-        if not access.can_see_budget(user, icb):
+        if not money_policy.can_see_budget(user, icb):
             raise PermissionDenied("An ICB team sees its own ICB's budgets and ledger only.")
         icbs = icbs.filter(pk=icb.pk)
     return icbs
@@ -211,7 +212,7 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     if filters.line:
         qs = qs.filter(budget__line__code__iexact=filters.line)
     # The page's rule: the ICB's own team sees practice-level lines; the national team sees monthly totals.
-    detail = access.sees_case_rows(user) and all(access.can_see_practice_money(user, i) for i in icbs)
+    detail = access.sees_case_rows(user) and all(money_policy.can_see_practice_money(user, i) for i in icbs)
     lines = reports.ledger_lines(qs, detail=detail)
     if wants_csv(request, filters.format):
         return csv_response((_ledger_row(x, detail) for x in lines), LedgerOut, "ledger")

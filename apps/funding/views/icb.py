@@ -11,15 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from analytics import money
-from apps.accounts.access import (
-    budget_icbs_visible_to,
-    can_act_on_budget,
-    can_manage_funding,
-    can_see_budgets,
-    can_see_practice_money,
-    get_budget_icb_for,
-    sees_case_rows,
-)
+from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.core.formdata import posted_id
@@ -32,6 +24,14 @@ from apps.funding.models import (
     LedgerEntry,
     Payment,
     Virement,
+)
+from apps.funding.policy import (
+    budget_icbs_visible_to,
+    can_act_on_budget,
+    can_manage_funding,
+    can_see_budgets,
+    can_see_practice_money,
+    get_budget_icb_for,
 )
 from apps.funding.views.common import _errors, _fy
 

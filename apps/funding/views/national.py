@@ -10,11 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics import money
-from apps.accounts.access import (
-    can_manage_funding,
-    can_see_budgets,
-    require,
-)
+from apps.accounts.access import require
 from apps.accounts.models import User
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
@@ -26,7 +22,7 @@ from apps.funding.models import (
     Programme,
     Virement,
 )
-from apps.funding.policy import own_budget_icb
+from apps.funding.policy import can_manage_funding, can_see_budgets, own_budget_icb
 from apps.funding.views.common import _errors, _fy, _short_region
 
 # Dashboard ----------------------------------------------------------------------------------------------------
