@@ -1,7 +1,9 @@
 """The access chokepoints. Every view and API call asks these functions, and nothing else, what a user may see.
 
-The register holds national open data, which any signed-in user may read; watch lists, cases and money records
-have their own functions here so that the rules stay in one place and one test walks them all.
+The register holds national open data, which any signed-in user may read; watch lists and cases have their own
+functions here so that the rules stay in one place and one test walks them all. Money and targeting rules live
+next to their domains (``apps.funding.policy``, ``apps.targeting.policy``), and each app names the part a user
+plays in its own ``policy`` module; no role is compared anywhere else (``accounts/tests/test_role_checks.py``).
 """
 
 from __future__ import annotations
@@ -129,61 +131,6 @@ def get_api_token_for(user: User, pk: int) -> ApiToken:
     return get_object_or_404(api_tokens_of(user), pk=pk)
 
 
-# --- Money ------------------------------------------------------------------------------------------------------
-
-
-def can_manage_funding(user: User) -> bool:
-    """Programmes, allocations, tranche releases and virement decisions: the national programme team only."""
-    return is_signed_in(user) and user.role == Role.NATIONAL
-
-
-def can_see_budget(user: User, icb: ICB) -> bool:
-    """An ICB's budgets at ICB level (allocated, released, committed, spent): the national team and that ICB's team.
-
-    Practice, provider and LMC users see no budget pages.
-    """
-    if not is_signed_in(user):
-        return False
-    return user.role == Role.NATIONAL or (user.role == Role.ICB and user.icb_id == icb.pk)
-
-
-def can_act_on_budget(user: User, icb: ICB) -> bool:
-    """Commit, vary, de-commit, record and approve payments, request virements: that ICB's own team only."""
-    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == icb.pk
-
-
-def can_see_practice_money(user: User, icb: ICB) -> bool:
-    """Ledger lines, commitments and payments that name a practice: that ICB's own team only.
-
-    The national team sees ICB-level totals (ledger movements summed over practices and offers).
-    """
-    return can_act_on_budget(user, icb)
-
-
-def can_see_budgets(user: User) -> bool:
-    """Any budget page at all: the national team, and ICB teams (for their own ICB)."""
-    return is_signed_in(user) and (user.role == Role.NATIONAL or (user.role == Role.ICB and user.icb_id is not None))
-
-
-def budget_icbs_visible_to(user: User) -> QuerySet[ICB]:
-    """The ICBs whose budgets and ledger the user may see: every ICB for the national team, their own for ICB teams."""
-    if not is_signed_in(user):
-        return ICB.objects.none()
-    if user.role == Role.NATIONAL:
-        return ICB.objects.all()
-    if user.role == Role.ICB and user.icb_id is not None:
-        return ICB.objects.filter(pk=user.icb_id)
-    return ICB.objects.none()
-
-
-def get_budget_icb_for(user: User, code: str) -> ICB:
-    """The ICB whose budget page is asked for: 404 for an unknown code, 403 if the user may not see its budget."""
-    icb = get_icb_for(user, code)
-    if not can_see_budget(user, icb):
-        raise PermissionDenied
-    return icb
-
-
 def require(check: Callable[[User], bool]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """View decorator: 403 unless ``check(request.user)``."""
 
@@ -268,60 +215,16 @@ def can_see_case_aggregates(user: User) -> bool:
     return is_signed_in(user) and user.role == Role.NATIONAL
 
 
+def sees_case_rows(user: User) -> bool:
+    """The national rule, decided here once for pages, API and downloads: the national team sees totals (by ICB,
+    programme and month), never a row that identifies a practice's case: no case or package reference, no ledger
+    line of one commitment, no audit line of a case record (its actor names the practice user who acted). Everyone
+    else sees rows, scoped by ``cases_visible_to`` and ``apps.funding.policy.can_see_practice_money``."""
+    return is_signed_in(user) and user.role != Role.NATIONAL
+
+
 def can_see_case_queue(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Targeting: dispersal, ripple scores and optimiser scenarios (apps.targeting)
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def can_see_targeting(user: User, icb: ICB) -> bool:
-    """Dispersal and ripple pages name practices and their pressure: only that ICB's own team sees them."""
-    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == icb.pk
-
-
-def can_simulate_closure(user: User, practice: Practice) -> bool:
-    """A practice's closure simulation shows it and its neighbours with pressure: its own ICB team only."""
-    return practice.icb is not None and can_see_targeting(user, practice.icb)
-
-
-def can_run_scenarios(user: User) -> bool:
-    """ICB teams run scenarios for their own ICB; the national team runs national scenarios (aggregates only)."""
-    return is_signed_in(user) and user.role in (Role.ICB, Role.NATIONAL) and (user.role != Role.ICB or user.icb_id)
-
-
-def scenarios_visible_to(user: User) -> QuerySet[Any]:
-    """Saved scenarios a user may open: an ICB team its own ICB's; the national team the national ones."""
-    from apps.targeting.models import Scenario
-
-    if not is_signed_in(user):
-        return Scenario.objects.none()
-    if user.role == Role.ICB and user.icb_id:
-        return Scenario.objects.filter(scope=Scenario.Scope.ICB, icb_id=user.icb_id)
-    if user.role == Role.NATIONAL:
-        return Scenario.objects.filter(scope=Scenario.Scope.NATIONAL)
-    return Scenario.objects.none()
-
-
-def get_scenario_for(user: User, ref: str) -> Any:
-    """The scenario with this reference if the user may open it; 404 otherwise (never reveals existence)."""
-    if not can_run_scenarios(user):
-        raise PermissionDenied
-    return get_object_or_404(scenarios_visible_to(user).select_related("icb", "created_by"), ref=ref)
-
-
-def can_see_scenario_practices(user: User, scenario: Any) -> bool:
-    """Per-practice results (names, pressure, reasons) only for the ICB team of an ICB scenario; national
-    scenarios show per-ICB aggregates only, to everyone who may open them."""
-    return (
-        is_signed_in(user)
-        and scenario.scope == "icb"
-        and user.role == Role.ICB
-        and scenario.icb_id is not None
-        and user.icb_id == scenario.icb_id
-    )
 
 
 # --- Delivery: faculty, assignment, sessions, outcomes ----------------------------------------------------------
@@ -352,6 +255,39 @@ def faculty_visible_to(user: User) -> QuerySet[FacultyMember]:
 
 def get_member_for(user: User, pk: int) -> FacultyMember:
     return get_object_or_404(faculty_visible_to(user).select_related("organisation", "supervisor", "user"), pk=pk)
+
+
+def assignments_listed_for(user: User, member: FacultyMember) -> QuerySet[Assignment]:
+    """A member's live assignments that a user may list: only those on cases the user may see (``cases_visible_to``:
+    an ICB team its own ICB's, the provider its own work, the national team none), whoever the user is."""
+    return member.assignments.filter(ended_at__isnull=True, case__in=cases_visible_to(user))
+
+
+def conflicts_visible_to(user: User, member: FacultyMember) -> QuerySet[Any]:
+    """A member's declared conflicts of interest (each names a practice or PCN): the national team, which manages the
+    faculty, and the member (and its organisation's lead) see all; an ICB team sees those in its own ICB only."""
+    conflicts = member.conflicts.all()
+    if not is_signed_in(user):
+        return conflicts.none()
+    if user.role == Role.NATIONAL or member.user_id == user.pk or member.organisation.lead_user_id == user.pk:
+        return conflicts
+    if user.role == Role.ICB and user.icb_id:
+        return conflicts.filter(Q(practice__icb_id=user.icb_id) | Q(pcn__sub_icb__icb_id=user.icb_id))
+    return conflicts.none()
+
+
+def can_declare_conflict(user: User, member: FacultyMember, practice: Practice | None, pcn: PCN | None) -> bool:
+    """A member declares its own interests anywhere; the national team records any; an ICB team records them only at
+    practices and PCNs in its own ICB (never another ICB's faculty conflicts)."""
+    if not is_signed_in(user):
+        return False
+    if (member.user_id is not None and member.user_id == user.pk) or user.role == Role.NATIONAL:
+        return True
+    if user.role != Role.ICB or not user.icb_id:
+        return False
+    if practice is not None:
+        return practice.icb_id == user.icb_id
+    return pcn is not None and pcn.sub_icb is not None and pcn.sub_icb.icb_id == user.icb_id
 
 
 def can_see_faculty(user: User) -> bool:
@@ -560,6 +496,29 @@ def can_use_calendar(user: User) -> bool:
 def can_see_audit(user: User) -> bool:
     """The audit trail (who changed what, when; field names, not values): the national programme team."""
     return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+# Audited records that belong to the national programme and ICB budgets, never to one practice's case. Every other
+# audited record (cases, referrals, plans, sessions, assignments, conflicts, commitments, payments, ledger lines,
+# watch-list entries, user accounts, API tokens) is a case-level row: under ``sees_case_rows`` the national team gets
+# it only as a count per month, ICB, record and action, so no line names the practice user who acted on a case.
+PROGRAMME_RECORDS = frozenset(
+    {
+        "funding.Programme",
+        "funding.FundingLine",
+        "funding.FundingYear",
+        "funding.Allocation",
+        "funding.Budget",
+        "funding.Release",
+        "funding.Virement",
+    }
+)
+
+
+def audit_lines_listed_for(user: User) -> frozenset[str] | None:
+    """The audited records a user sees line by line: all (None) for those who see case rows; for the national team,
+    the programme's own records only (the rest are totals, see PROGRAMME_RECORDS)."""
+    return None if sees_case_rows(user) else PROGRAMME_RECORDS
 
 
 def can_see_task_runs(user: User) -> bool:

@@ -28,6 +28,7 @@ from apps.api.common import (
 from apps.cases import services
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency
 from apps.cases.models import Status as CaseStatus
+from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding.models import Commitment
 from apps.practices.models import ICB
@@ -258,7 +259,7 @@ def _packages(user: Any, qs: QuerySet[Package]) -> list[dict[str, Any]]:
     items = list(
         qs.select_related("case__icb", "case__practice").prefetch_related("lines__offer", "practices__practice")
     )
-    money_icbs = {p.case.icb_id for p in items if access.can_see_practice_money(user, p.case.icb)}
+    money_icbs = {p.case.icb_id for p in items if money_policy.can_see_practice_money(user, p.case.icb)}
     refs = [p.commitment_ref for p in items if p.commitment_ref and p.case.icb_id in money_icbs]
     commitments = {c.reference: c for c in Commitment.objects.filter(reference__in=refs)}
     paid = reports.paid_by_commitment(c.pk for c in commitments.values())

@@ -1,7 +1,7 @@
 """Budgets and the ledger, with the money pages' rules: the national team sees every ICB's budgets and a ledger summed
-per movement (no line names a practice or an offer); an ICB's team sees its own budgets and its own ledger in full;
+per month (no line names a practice or an offer); an ICB's team sees its own budgets and its own ledger in full;
 practice, provider and LMC users see no money (``can_see_budgets``, ``budget_icbs_visible_to``, ``can_see_budget``,
-``can_see_practice_money`` in ``apps.accounts.access``).
+``can_see_practice_money`` in ``apps.funding.policy``).
 
 Amounts are integer pence, as everywhere in the API. Financial years are given by their starting calendar year
 (``2026`` is 2026-27) with the label beside it.
@@ -20,7 +20,7 @@ from ninja import Field, Query, Router, Schema
 
 from analytics import money
 from apps.accounts import access
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.api.common import (
     CSV_CONTENT,
     IsoDate,
@@ -31,6 +31,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding.models import Budget, LedgerEntry
 from apps.practices.models import ICB
@@ -78,12 +79,12 @@ class LedgerOut(Schema):
     financial_year: int
     kind: str = Field(description=f"One of: {', '.join(k.value for k in money.Kind)}")
     amount_pence: int = Field(description="Signed: de-commitments negative, variations and virements as the change")
-    reference: str = Field(description="Commitment reference (the package), if any")
+    reference: str = Field(description="Commitment reference (the package), if any; empty in the national totals")
     practice_code: str | None = Field(description="The practice the money is for (ICB team only; null nationally)")
     offer_code: str | None = Field(description="The menu offer (ICB team only; null nationally)")
     memo: str
-    by: str = Field(description="Who wrote the entry")
-    entries: int = Field(description="Ledger entries in this line (the national view sums a movement per budget)")
+    by: str = Field(description="Who wrote the entry; empty in the national totals")
+    entries: int = Field(description="Ledger entries in this line (the national view sums a month per budget and kind)")
 
 
 class LedgerFilters(PageQuery):
@@ -100,12 +101,12 @@ class LedgerFilters(PageQuery):
 
 def _scope(user: User, icb_code: str) -> QuerySet[ICB]:
     """The ICBs whose money the caller may see, narrowed to ``icb_code`` if given (403 for another ICB's)."""
-    if not access.can_see_budgets(user):
+    if not money_policy.can_see_budgets(user):
         raise PermissionDenied(NO_MONEY)
-    icbs = access.budget_icbs_visible_to(user)
+    icbs = money_policy.budget_icbs_visible_to(user)
     if icb_code:
         icb = access.get_icb_for(user, icb_code)
-        if not access.can_see_budget(user, icb):
+        if not money_policy.can_see_budget(user, icb):
             raise PermissionDenied("An ICB team sees its own ICB's budgets and ledger only.")
         icbs = icbs.filter(pk=icb.pk)
     return icbs
@@ -183,7 +184,7 @@ def _ledger_row(x: dict[str, Any], detail: bool) -> dict[str, Any]:
         "practice_code": x["practice_code"] if detail else None,
         "offer_code": x["offer_code"] if detail else None,
         "memo": x["memo"],
-        "by": x["by"].get_full_name() or x["by"].username,
+        "by": (x["by"].get_full_name() or x["by"].username) if x["by"] else "",
         "entries": x["entries"],
     }
 
@@ -196,8 +197,9 @@ def _ledger_row(x: dict[str, Any], detail: bool) -> dict[str, Any]:
 )
 def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     """Every movement of money on the budgets the caller may see. An ICB team gets its own entries one by one, with
-    the practice and offer; the national team gets every ICB's, summed per movement and budget, so that no line names
-    a practice (``practice_code`` and ``offer_code`` are null). Entries are never changed: corrections are new lines."""
+    the practice and offer; the national team gets every ICB's as monthly totals per budget and kind (``at`` is the
+    month's first day; ``reference``, ``memo`` and ``by`` are empty and ``practice_code`` and ``offer_code`` null), so
+    that no line identifies a practice's case. Entries are never changed: corrections are new lines."""
     user: User = request.auth
     icbs = _scope(user, filters.icb)
     qs = reports.LedgerFilters(
@@ -209,8 +211,8 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
         qs = qs.filter(budget__line__programme__code__iexact=filters.programme)
     if filters.line:
         qs = qs.filter(budget__line__code__iexact=filters.line)
-    # The page's rule: the ICB's own team sees practice-level lines; the national team sees movements summed.
-    detail = user.role != Role.NATIONAL and all(access.can_see_practice_money(user, i) for i in icbs)
+    # The page's rule: the ICB's own team sees practice-level lines; the national team sees monthly totals.
+    detail = access.sees_case_rows(user) and all(money_policy.can_see_practice_money(user, i) for i in icbs)
     lines = reports.ledger_lines(qs, detail=detail)
     if wants_csv(request, filters.format):
         return csv_response((_ledger_row(x, detail) for x in lines), LedgerOut, "ledger")

@@ -19,8 +19,8 @@ from django.utils import timezone
 from analytics import money
 from analytics.menu import load_menu
 from apps.accounts import access
-from apps.accounts.models import Role, User
-from apps.cases import lifecycle, notify
+from apps.accounts.models import User
+from apps.cases import lifecycle, notify, policy
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     REVIEW_INTERVAL,
@@ -74,7 +74,7 @@ def _event(case: Case, user: User, kind: str, summary: str, *, src: str = "", ds
 
 def _contact(case: Case, user: User) -> None:
     """The first action by the ICB team counts as contact (the four-week clock stops)."""
-    if case.first_contact_at is None and user.role == Role.ICB:
+    if case.first_contact_at is None and policy.is_case_team(user):
         case.first_contact_at = timezone.now()
 
 
@@ -151,7 +151,7 @@ def refer(user: User, practice: Practice, route: str, data: ReferralInput) -> tu
     elif route in (Route.LMC, Route.ICB, Route.WATCH_LIST):
         if not access.nominatable_practices(user).filter(pk=practice.pk).exists():
             raise CaseError("You can nominate practices in your own ICB only.")
-        if (route == Route.LMC) != (user.role == Role.LMC):
+        if (route == Route.LMC) != policy.is_lmc(user):
             raise CaseError("That route is not yours.")
     else:
         raise CaseError("Unknown route.")
@@ -310,7 +310,7 @@ def assign_provider(user: User, case: Case, provider: User) -> Case:
     case.refresh_from_db()
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can assign a provider.")
-    if provider.role != Role.PROVIDER or not provider.is_active:
+    if not policy.is_provider_account(provider):
         raise CaseError("Choose a provider account.")
     with transaction.atomic():
         case = _locked(case)
@@ -353,9 +353,7 @@ def score_answers(answers: dict[str, int]) -> tuple[dict[str, float], float | No
 
 def save_health_check(user: User, case: Case, answers: dict[str, str], *, submit: bool) -> HealthCheck:
     """Save the practice's answers; on submit every question must be answered and the result is kept as it is."""
-    if not (user.role == Role.PRACTICE and user.practice_id == case.practice_id) and not access.can_run_case(
-        user, case
-    ):
+    if not policy.is_the_practice(user, case) and not access.can_run_case(user, case):
         raise CaseError("The health check is completed by the practice (or the ICB team with them).")
     case.refresh_from_db()
     if case.status not in (Status.TRIAGED, Status.DIAGNOSIS, Status.PLAN_AGREED, Status.REVIEW):
@@ -490,7 +488,7 @@ def save_plan(user: User, case: Case, goals: Sequence[GoalInput]) -> ActionPlan:
         )
         if case.status == Status.PLAN_AGREED:
             _move(case, Status.DIAGNOSIS, user, "The plan changed after it was agreed; it needs agreeing again.")
-        if user.role == Role.ICB:
+        if policy.is_case_team(user):
             notify.notify(
                 notify.practice_team(case),
                 NotificationKind.PLAN_TO_AGREE,
@@ -503,7 +501,7 @@ def save_plan(user: User, case: Case, goals: Sequence[GoalInput]) -> ActionPlan:
 
 def agree_plan(user: User, case: Case) -> ActionPlan:
     case.refresh_from_db()
-    if not (user.role == Role.PRACTICE and user.practice_id == case.practice_id):
+    if not policy.is_the_practice(user, case):
         raise CaseError("The practice agrees its own plan.")
     with transaction.atomic():
         case = _locked(case)

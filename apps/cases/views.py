@@ -16,7 +16,7 @@ from django.utils import timezone
 from analytics.menu import load_menu
 from apps.accounts import access
 from apps.accounts.models import Role, User
-from apps.cases import lifecycle, notify, services
+from apps.cases import lifecycle, notify, policy, services
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     ENDED,
@@ -112,27 +112,27 @@ def refer(request: HttpRequest) -> HttpResponse:
 @access.require(access.can_nominate)
 def nominate(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    route = Route.LMC if user.role == Role.LMC else Route.ICB
-    if user.role == Role.ICB and request.GET.get("from") == "watch-list":
+    route = Route.LMC if policy.is_lmc(user) else Route.ICB
+    if policy.is_case_team(user) and request.GET.get("from") == "watch-list":
         route = Route.WATCH_LIST
     errors: dict[str, str] = {}
     code = (request.POST.get("practice") or request.GET.get("practice") or "").strip().upper()
     data: dict[str, Any] = {"urgency": Urgency.ROUTINE, "tried": [], "help_wanted": [], "practice": code}
     if request.method == "POST":
         route_in = request.POST.get("route", route)
-        route = Route.WATCH_LIST if route_in == Route.WATCH_LIST and user.role == Role.ICB else route
+        route = Route.WATCH_LIST if route_in == Route.WATCH_LIST and policy.is_case_team(user) else route
         form, data = _referral_form(request)
         data["practice"] = code
         practice = access.nominatable_practices(user).filter(code=code).first()
         if practice is None:
-            errors["practice"] = "Enter the ODS code of an open practice in your ICB, for example A81001."
+            errors["practice"] = "Enter the ODS code of an open practice in your ICB, for example A12345."
         else:
             try:
                 case, created = services.refer(user, practice, route, form)
             except services.CaseError as e:
                 errors[_error_field(str(e))] = str(e)
             else:
-                if user.role == Role.LMC:
+                if policy.is_lmc(user):
                     messages.success(
                         request, f"Nomination sent. {practice.display_name} and the ICB team have been told."
                     )
@@ -154,7 +154,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if access.can_see_case_aggregates(user):
         return _national_summary(request)
-    if user.role == Role.LMC:
+    if policy.is_lmc(user):
         noms = Referral.objects.filter(made_by=user).select_related("case__practice").order_by("-made_at")
         return render(request, "cases/nominations.jinja", {"nominations": noms})
     if not access.can_see_case_queue(user):
@@ -221,7 +221,7 @@ def _national_summary(request: HttpRequest) -> HttpResponse:
 
 def matrix(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if user.role != Role.ICB or user.icb is None:
+    if not policy.is_case_team(user) or user.icb is None:
         raise PermissionDenied
     scopes, impacts = triage_levels()
     cases = list(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice"))
@@ -268,7 +268,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "moves": lifecycle.moves_for(case.status, user.role),
         "can_run": access.can_run_case(user, case),
         "can_edit_plan": access.can_edit_plan(user, case),
-        "is_practice": user.role == Role.PRACTICE,
+        "is_practice": policy.is_practice_login(user),
         "can_confidential": access.can_read_confidential_notes(user, case),
         "overdue": case.overdue_reasons(),
         "tried_choices": services.TRIED_CHOICES,
@@ -313,7 +313,7 @@ def move(request: HttpRequest, pk: int, target: str) -> HttpResponse:
     if target not in Status.values:
         raise Http404
     t = lifecycle.find(case.status, target)
-    if t is None or t.via or user.role not in t.roles:
+    if t is None or t.via or not policy.plays_one_of(user, t.roles):
         raise PermissionDenied
     errors: dict[str, str] = {}
     reason = ""
@@ -368,7 +368,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 def health_check(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     case = _case(request, pk)
-    can_fill = (user.role == Role.PRACTICE and user.practice_id == case.practice_id) or access.can_run_case(user, case)
+    can_fill = policy.is_the_practice(user, case) or access.can_run_case(user, case)
     if not can_fill:
         raise PermissionDenied
     q = questionnaire()
@@ -508,6 +508,10 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
             if pp.practice_id != case.practice_id
         )
     elif request.GET.get("suggest") == "1":
+        from apps.targeting.policy import can_see_group_suggestion  # the ripple is the targeting app's
+
+        if not can_see_group_suggestion(user, case.practice):
+            raise PermissionDenied  # it lists the practice's neighbours by pressure: the ICB team's view only
         suggestion = _suggestion(case)
         if suggestion is None:
             error = "There is no group suggestion for this practice (it has no coordinates or no neighbours in reach)."
@@ -650,13 +654,13 @@ def waiting_for(user: User) -> list[tuple[Case, str]]:
     out: list[tuple[Case, str]] = []
     cases = access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice")
     for c in cases.annotate(sub=Count("packages", filter=Q(packages__state=Package.State.SUBMITTED))):
-        if user.role == Role.ICB:
+        if policy.is_case_team(user):
             if c.status == Status.REFERRED:
                 out.append((c, "Triage this referral"))
             if c.sub:
                 out.append((c, "Approve or refuse the package"))
             out += [(c, r) for r in c.overdue_reasons()]
-        elif user.role == Role.PRACTICE:
+        elif policy.is_practice_login(user):
             plan = ActionPlan.objects.filter(case=c).first()
             if c.status in (Status.TRIAGED, Status.DIAGNOSIS) and plan and not plan.is_agreed:
                 out.append((c, "Agree your action plan"))
@@ -667,7 +671,7 @@ def waiting_for(user: User) -> list[tuple[Case, str]]:
                 and not c.health_checks.filter(submitted_at__isnull=False).exists()
             ):
                 out.append((c, "Complete the practice health check"))
-        elif user.role == Role.PROVIDER and c.status == Status.APPROVED:
+        elif policy.is_provider_account(user) and c.status == Status.APPROVED:
             out.append((c, "Start delivery"))
     return out
 

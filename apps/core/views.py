@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import can_see_audit, can_see_task_runs, home_icb, require
+from apps.accounts.access import audit_lines_listed_for, can_see_audit, can_see_task_runs, home_icb, require
 from apps.core import background
+from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
@@ -48,15 +50,15 @@ TASK_RUNS_SHOWN = 100
 @require(can_see_audit)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Who changed what, and when, across cases, plans, ratings, money and users. Field names only: the values
-    (which may be confidential case detail) stay in the record."""
+    (which may be confidential case detail) stay in the record. Whoever may not see case rows (the national team)
+    gets the programme's own records line by line and every case-level record as totals (``audit_totals``)."""
     from apps.core.models import AuditRecord
 
+    listed = audit_lines_listed_for(request.user)  # type: ignore[arg-type]
     qs = AuditRecord.objects.all()
     filters = {k: request.GET.get(k, "").strip() for k in ("model", "actor", "action", "since")}
     if filters["model"]:
         qs = qs.filter(model=filters["model"])
-    if filters["actor"]:
-        qs = qs.filter(actor__icontains=filters["actor"])
     if filters["action"] in AuditRecord.Action.values:
         qs = qs.filter(action=filters["action"])
     error = ""
@@ -65,11 +67,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(at__date__gte=date.fromisoformat(filters["since"]))
         except ValueError:
             error = "Enter the date as YYYY-MM-DD, for example 2026-11-01."
+    totals: list[AuditTotal] = []
+    if listed is not None:
+        # the actor filter narrows listed lines only: on totals it would tell whether a named user acted on a case
+        totals = audit_totals(qs.exclude(model__in=listed))
+        qs = qs.filter(model__in=listed)
+    if filters["actor"]:
+        qs = qs.filter(actor__icontains=filters["actor"])
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
-        rows = [(r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
-                for r in qs[:50_000]]  # fmt: skip
-        return table_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
+        return _audit_download(qs, totals, listed is not None, fmt)
     try:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
@@ -79,6 +86,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
     ctx = {
         "records": records,
+        "totals": totals,
+        "as_totals": listed is not None,
         "filters": filters,
         "models": models,
         "actions": AuditRecord.Action.choices,
@@ -89,6 +98,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
     }
     return render(request, "core/audit.jinja", ctx, status=400 if error else 200)
+
+
+def _audit_download(qs: Any, totals: list[AuditTotal], as_totals: bool, fmt: str) -> HttpResponse:
+    """The listed lines, then (for the national team) the totals: a total's ``at`` is its month and it has no actor
+    or id."""
+    if not as_totals:
+        rows = [(r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
+                for r in qs[:50_000]]  # fmt: skip
+        return table_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
+    lines = [(r.at.isoformat(), "", r.actor, r.action, r.model, r.object_pk, 1, ", ".join(sorted(r.changes)))
+             for r in qs[:50_000]]  # fmt: skip
+    lines += [(f"{t.month:%Y-%m}", t.icb, "", t.action, t.model, "", t.count, ", ".join(sorted(t.fields)))
+              for t in totals]  # fmt: skip
+    cols = ["at", "icb", "actor", "action", "record", "id", "count", "fields_changed"]
+    return table_download(lines, cols, "audit", fmt)
 
 
 @require(can_see_task_runs)

@@ -17,6 +17,7 @@ from icalendar import Calendar, Event
 
 from apps.accounts import access
 from apps.accounts.models import User
+from apps.delivery import policy
 from apps.delivery.models import CalendarToken, Meeting, Session
 
 PAST_DAYS = 90  # how far back the calendar reaches
@@ -55,7 +56,7 @@ def user_calendar(user: User) -> bytes:
         ev.add("status", "CONFIRMED")
         cal.add_component(ev)
     mine = Q(network__memberships__user=user, network__memberships__left_at__isnull=True)
-    if user.role in ("icb", "lmc"):
+    if policy.follows_overseen_networks(user):
         mine |= Q(network__in=access.networks_visible_to(user))
     for m in Meeting.objects.filter(mine, starts_at__gte=since).select_related("network").distinct():
         ev = Event()

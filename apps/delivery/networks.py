@@ -21,10 +21,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts import access
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases.models import NotificationKind
 from apps.core import audit
+from apps.delivery import policy
 from apps.delivery.models import (
     Booking,
     CoachingOffer,
@@ -136,7 +137,7 @@ def parse_tags(text: str) -> list[str]:
 
 
 def share_post(user: User, network: Network, title: str, body: str, tags_text: str) -> Post:
-    if not (user.role == Role.PRACTICE and is_member(user, network)):
+    if not (policy.is_practice_manager(user) and is_member(user, network)):
         raise DeliveryError("Join the network to share what worked.")
     if len(title.strip()) < 5:
         raise DeliveryError("Give the post a title (at least 5 characters).")
@@ -304,10 +305,10 @@ def record_peer_review(
     """A reviewer (a peer practice manager or a faculty member) records a review of ``subject`` with their plan."""
     if not access.can_use_peer_review(user):
         raise DeliveryError("Peer reviews are recorded by a practice manager or a faculty member.")
-    if subject.role != Role.PRACTICE or subject.pk == user.pk:
+    if not policy.is_practice_manager(subject) or subject.pk == user.pk:
         raise DeliveryError("Choose the practice manager you reviewed (not yourself).")
     if network is not None and not (
-        is_member(subject, network) and (is_member(user, network) or user.role == Role.PROVIDER)
+        is_member(subject, network) and (is_member(user, network) or policy.is_faculty_login(user))
     ):
         raise DeliveryError("Both of you must be members of the network named.")
     if held_on > timezone.localdate():

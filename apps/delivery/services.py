@@ -35,6 +35,7 @@ from apps.accounts.models import Role, User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
+from apps.delivery import policy
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,
@@ -200,6 +201,8 @@ def declare_conflict(
         raise DeliveryError("A conflict is declared by the member or by a faculty manager.")
     if (practice is None) == (pcn is None):
         raise DeliveryError("Name either the practice or the PCN the interest is in.")
+    if not access.can_declare_conflict(user, member, practice, pcn):
+        raise DeliveryError("An ICB team records conflicts of interest at practices and PCNs in its own ICB only.")
     if len(description.strip()) < 5:
         raise DeliveryError("Describe the interest, for example “partner in the practice”.")
     return ConflictOfInterest.objects.create(
@@ -411,7 +414,7 @@ def assign_work(
             kind=CaseEvent.Kind.PROVIDER,
             summary=f"{line.offer.title} assigned to {who} ({need:g} hours)",
         )
-        if login is not None and login.role == Role.PROVIDER:
+        if login is not None and policy.is_faculty_login(login):
             case.refresh_from_db()
             if case.provider_id is None or not _has_live_work(case, case.provider):
                 try:

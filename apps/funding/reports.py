@@ -152,8 +152,9 @@ class LedgerFilters:
 
 
 def ledger_lines(qs: QuerySet[LedgerEntry], detail: bool) -> list[dict[str, Any]]:
-    """Ledger lines, newest first. Without ``detail`` (the national view) entries are summed per movement and
-    budget, so no line names a practice or an offer."""
+    """Ledger lines, newest first. Without ``detail`` (the national view, ``access.sees_case_rows``) entries are
+    totals per budget (ICB, programme, line, year), kind and month: no line is one commitment, so none carries a
+    reference, memo or author that would identify a practice's case."""
     qs = qs.select_related("budget__icb", "budget__line__programme", "created_by")
     if detail:
         return [
@@ -174,26 +175,28 @@ def ledger_lines(qs: QuerySet[LedgerEntry], detail: bool) -> list[dict[str, Any]
         ]
     grouped: dict[tuple[Any, int, str], dict[str, Any]] = {}
     for e in qs:
-        key = (e.movement, e.budget_id, e.kind)
+        local = timezone.localtime(e.created_at)
+        month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        key = (month, e.budget_id, e.kind)
         line = grouped.get(key)
         if line is None:
             grouped[key] = {
-                "at": e.created_at,
+                "at": month,
                 "icb": e.budget.icb,
                 "budget": e.budget,
                 "kind": e.kind,
                 "amount_pence": e.amount_pence,
-                "reference": e.reference,
+                "reference": "",
                 "practice_code": "",
                 "offer_code": "",
-                "memo": "" if e.practice_code else e.memo,
-                "by": e.created_by,
+                "memo": "",
+                "by": None,
                 "entries": 1,
             }
         else:
             line["amount_pence"] += e.amount_pence
             line["entries"] += 1
-    return list(grouped.values())
+    return sorted(grouped.values(), key=lambda x: (x["at"], x["icb"].code, str(x["budget"].line)), reverse=True)
 
 
 # Published spend (360Giving) ---------------------------------------------------------------------------------

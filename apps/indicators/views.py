@@ -18,10 +18,10 @@ from apps.accounts.access import (
     is_signed_in,
     require,
 )
-from apps.accounts.models import Role
 from apps.core.exports import FORMATS, table_download
 from apps.indicators import services
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
+from apps.indicators.policy import own_watch_list_icb
 from apps.practices.models import Practice
 
 SHOW = {"listed": "On the watch list", "all": "All practices", "removed": "Removed by the ICB"}
@@ -29,8 +29,9 @@ SHOW = {"listed": "On the watch list", "all": "All practices", "removed": "Remov
 
 def watch_home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if getattr(user, "role", None) == Role.ICB and user.icb:  # type: ignore[union-attr]
-        return redirect("indicators:watch_list", code=user.icb.code)  # type: ignore[union-attr]
+    own = own_watch_list_icb(user)
+    if own is not None:
+        return redirect("indicators:watch_list", code=own.code)
     if not can_see_watch_summary(user):  # type: ignore[arg-type]
         raise PermissionDenied
     run = services.current_run()

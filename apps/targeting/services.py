@@ -22,12 +22,13 @@ from analytics.targeting.optimise import Candidates, Plan, Settings, optimise
 from analytics.targeting.ripple import ripple_scores
 from analytics.targeting.suggest import GroupPackage, suggest_group
 from analytics.targeting.table import PracticeTable
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.datasets.models import ImportLog
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.indicators.services import current_run
 from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus, WorkforceYear
 from apps.targeting.models import RippleScore, Scenario
+from apps.targeting.policy import scenario_scope_for
 
 VARIANT_STEP = 0.20  # the quick comparison: budget ±20%, capacity ±20%
 MAX_BUDGET_POUNDS = 1_000_000_000
@@ -221,10 +222,12 @@ def scenario_problems(
     clean: dict[str, Any] = {"name": name.strip()[:120]}
     if not clean["name"]:
         errors["name"] = "Give the scenario a name"
-    allowed = Scenario.Scope.ICB if user.role == Role.ICB else Scenario.Scope.NATIONAL
+    allowed = scenario_scope_for(user)
     if scope != allowed:
         errors["scope"] = (
-            "ICB teams run scenarios for their own ICB" if user.role == Role.ICB else "Choose England (42 ICB budgets)"
+            "ICB teams run scenarios for their own ICB"
+            if allowed == Scenario.Scope.ICB
+            else "Choose England (42 ICB budgets)"
         )
     clean["scope"] = allowed
 

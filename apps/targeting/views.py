@@ -13,23 +13,23 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
-from apps.accounts.access import (
-    can_run_scenarios,
-    can_see_scenario_practices,
-    can_see_targeting,
-    can_simulate_closure,
-    cases_visible_to,
-    get_icb_for,
-    get_practice_for,
-    get_scenario_for,
-    scenarios_visible_to,
-)
-from apps.accounts.models import Role, User
+from apps.accounts.access import cases_visible_to, get_icb_for, get_practice_for
+from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
 from apps.targeting import services
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario
+from apps.targeting.policy import (
+    can_run_scenarios,
+    can_see_scenario_practices,
+    can_see_targeting,
+    can_simulate_closure,
+    get_scenario_for,
+    ripple_home_icb,
+    scenario_scope_for,
+    scenarios_visible_to,
+)
 
 DEFAULTS = DispersalParams()
 PARAM_FIELDS = {
@@ -65,8 +65,9 @@ def _user(request: HttpRequest) -> User:
 
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if getattr(user, "role", None) == Role.ICB and user.icb:
-        return redirect("targeting:icb_ripple", code=user.icb.code)
+    own = ripple_home_icb(user)
+    if own is not None:
+        return redirect("targeting:icb_ripple", code=own.code)
     if not can_run_scenarios(user):
         raise PermissionDenied
     return redirect("targeting:scenarios")
@@ -193,7 +194,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     data = {
         "name": "",
-        "scope": Scenario.Scope.ICB if user.role == Role.ICB else Scenario.Scope.NATIONAL,
+        "scope": scenario_scope_for(user),
         "budget": "",
         "coach_hours": "",
         "practice_cap": "25000",
@@ -232,7 +233,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         "scenarios": scenarios_visible_to(user).select_related("created_by", "icb")[:50],
         "errors": errors,
         "data": data,
-        "is_icb": user.role == Role.ICB,
+        "is_icb": scenario_scope_for(user) == Scenario.Scope.ICB,
         "user_icb": user.icb,
     }
     return render(request, "targeting/scenarios.jinja", context, status=400 if errors else 200)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -81,7 +81,10 @@ def test_the_icb_ledger_names_practices_and_the_national_ledger_sums_them(api_ca
     assert national["count"] == 1
     (row,) = national["results"]
     assert row["amount_pence"] == 3_000 * POUND and row["entries"] == 2
-    assert row["practice_code"] is None and row["offer_code"] is None and row["reference"] == "APITEST-1"
+    # Issue 14 item 3: a national line is a month's total, so it carries no commitment reference (it used to).
+    assert row["practice_code"] is None and row["offer_code"] is None and row["reference"] == ""
+    at = timezone.localtime(datetime.fromisoformat(row["at"].replace("Z", "+00:00")))
+    assert (at.day, at.hour, at.minute) == (1, 0, 0)  # the month's first day
 
     everything = api_call("national", "GET", "/api/v1/ledger", programme="APITEST").json()
     assert {r["kind"] for r in everything["results"]} == {"allocation", "release", "commitment"}

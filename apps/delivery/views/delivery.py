@@ -18,10 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from apps.accounts import access
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.cases.models import Case, Package, PackageLine, PlanAction, SupportOffer
 from apps.core.formdata import posted_id, posted_whole
-from apps.delivery import charts, growth, ical, outcomes, services
+from apps.delivery import charts, growth, ical, outcomes, policy, services
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,
@@ -82,7 +82,7 @@ def parse_float(raw: str, what: str) -> float:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     ctx: dict[str, Any] = {}
-    if user.role == Role.NATIONAL:
+    if not access.sees_case_rows(user):  # the national team: counts per ICB
         rows = Counter(Assignment.objects.filter(ended_at__isnull=True).values_list("case__icb__name", flat=True))
         delivered = Counter(
             Session.objects.filter(state=Session.State.DELIVERED).values_list("practice__icb__name", flat=True)
@@ -90,9 +90,9 @@ def home(request: HttpRequest) -> HttpResponse:
         ctx["national_rows"] = sorted(
             ((icb, rows.get(icb, 0), delivered.get(icb, 0)) for icb in set(rows) | set(delivered)), key=lambda r: r[0]
         )
-    elif user.role == Role.ICB:
+    elif policy.oversees_icb_delivery(user):
         ctx["assignments"] = (
-            Assignment.objects.filter(case__icb_id=user.icb_id, ended_at__isnull=True)
+            Assignment.objects.filter(case__in=access.cases_visible_to(user), ended_at__isnull=True)
             .select_related("case__practice", "line__offer", "member", "organisation")
             .order_by("case__opened_at", "pk")
         )
@@ -107,20 +107,20 @@ def home(request: HttpRequest) -> HttpResponse:
         sessions = access.sessions_visible_to(user).select_related("member", "practice")
         now = timezone.now()
         ctx["to_log"] = (
-            sessions.filter(state=Session.State.PLANNED, starts_at__lte=now) if user.role == Role.PROVIDER else []
+            sessions.filter(state=Session.State.PLANNED, starts_at__lte=now) if policy.is_faculty_login(user) else []
         )
         ctx["to_sign"] = (
             sessions.filter(state=Session.State.DELIVERED, signed_off_at__isnull=True)
-            if user.role == Role.PROVIDER
+            if policy.is_faculty_login(user)
             else []
         )
         ctx["to_confirm"] = (
             sessions.filter(signed_off_at__isnull=False, confirmed_at__isnull=True)
-            if user.role == Role.PRACTICE
+            if policy.is_practice_manager(user)
             else []
         )
         ctx["upcoming"], ctx["meetings"] = upcoming_for(user)
-        if user.role == Role.PROVIDER:
+        if policy.is_faculty_login(user):
             ctx["assignments"] = (
                 Assignment.objects.filter(ended_at__isnull=True, case__in=access.cases_visible_to(user))
                 .filter(member__user=user)
@@ -243,12 +243,8 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
         "stages": Stage.choices,
         "next_stage": next_stage,
         "changes": m.stage_changes.select_related("by"),
-        "conflicts": m.conflicts.select_related("practice", "pcn", "declared_by"),
-        "assignments": m.assignments.filter(ended_at__isnull=True).select_related("case__practice", "line__offer")
-        if user.role == Role.ICB
-        else m.assignments.filter(ended_at__isnull=True, case__in=access.cases_visible_to(user)).select_related(
-            "case__practice", "line__offer"
-        ),
+        "conflicts": access.conflicts_visible_to(user, m).select_related("practice", "pcn", "declared_by"),
+        "assignments": access.assignments_listed_for(user, m).select_related("case__practice", "line__offer"),
         "can_manage": access.can_manage_faculty(user),
         "can_declare": access.can_manage_faculty(user) or m.user_id == user.pk,
         "error": error,
@@ -320,9 +316,7 @@ def case_delivery(request: HttpRequest, pk: int) -> HttpResponse:
                     "hours": services.line_hours(ln),
                 }
             )
-    sessions = case.sessions.select_related("member", "assignment__line__offer")
-    if user.role == Role.PROVIDER:
-        sessions = sessions.filter(member__user=user)
+    sessions = access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
     ctx = {
         "case": case,
         "lines": lines,
@@ -517,7 +511,7 @@ def case_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 @access.require(access.can_see_programme_outcomes)
 def programme(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    national = user.role == Role.NATIONAL
+    national = not access.sees_case_rows(user)  # totals over every case, per ICB; no case listed
     cases = Case.objects.all() if national else access.cases_visible_to(user)
     result = outcomes.programme_outcomes(cases)
     by_icb: list[tuple[str, int, int, float, float]] = []

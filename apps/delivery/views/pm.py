@@ -15,6 +15,7 @@ from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.core.formdata import posted_id, posted_whole
 from apps.delivery import networks as svc
+from apps.delivery import policy
 from apps.delivery.models import Booking, CoachingRequest, DevelopmentGoal, Slot, Tag
 from apps.delivery.services import DeliveryError
 from apps.delivery.views.delivery import parse_date, parse_local_datetime
@@ -199,7 +200,7 @@ def coaching_offer(request: HttpRequest, pk: int) -> HttpResponse:
         except DeliveryError as e:
             error = str(e)
     open_request = None
-    if user.role == Role.PRACTICE:
+    if policy.is_practice_manager(user):
         open_request = CoachingRequest.objects.filter(
             coaching_offer=offer, practice_id=user.practice_id, state=CoachingRequest.State.REQUESTED
         ).first()
@@ -254,7 +255,7 @@ def coaching_request(request: HttpRequest, pk: int) -> HttpResponse:
         "live": len(live),
         "free": svc.free_slots(req.coaching_offer),
         "can_book": access.can_book_coaching(user) and req.state == CoachingRequest.State.REQUESTED,
-        "is_practice": user.role == Role.PRACTICE,
+        "is_practice": policy.is_practice_manager(user),
         "error": error,
     }
     return render(request, "delivery/coaching_request.jinja", ctx, status=400 if error else 200)
@@ -266,7 +267,7 @@ def coaching_request(request: HttpRequest, pk: int) -> HttpResponse:
 def _peers(user: User) -> list[User]:
     """Who a user may record a review of: fellow members of their networks (practice), or practice users who asked
     for their coaching (coach)."""
-    if user.role == Role.PRACTICE:
+    if policy.is_practice_manager(user):
         nets = user.network_memberships.filter(left_at__isnull=True).values("network_id")
         qs = User.objects.filter(
             network_memberships__network_id__in=nets, network_memberships__left_at__isnull=True

@@ -14,7 +14,6 @@ from django.utils import timezone
 from analytics import money
 from analytics.menu import offers_by_code
 from analytics.money import Kind
-from apps.accounts.access import can_act_on_budget
 from apps.accounts.models import User
 from apps.core import audit
 from apps.funding.models import (
@@ -23,6 +22,7 @@ from apps.funding.models import (
     LedgerEntry,
     Payment,
 )
+from apps.funding.policy import can_act_on_budget
 from apps.funding.services.ledger import MIN_REASON, _check, _lock, pounds
 from apps.practices.models import Practice
 

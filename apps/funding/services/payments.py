@@ -11,7 +11,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics.money import Kind
-from apps.accounts.access import can_act_on_budget, can_manage_funding
 from apps.accounts.models import User
 from apps.core import audit
 from apps.funding.models import (
@@ -21,6 +20,7 @@ from apps.funding.models import (
     Payment,
     Virement,
 )
+from apps.funding.policy import can_act_on_budget, can_manage_funding
 from apps.funding.services.commitments import _locked_commitment
 from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, balances, pounds
 from apps.practices.models import Practice

@@ -16,7 +16,6 @@ from django.db.models import Sum
 
 from analytics import money
 from analytics.money import Kind
-from apps.accounts.access import can_manage_funding
 from apps.accounts.models import User
 from apps.core import audit
 from apps.funding.models import (
@@ -29,6 +28,7 @@ from apps.funding.models import (
     Programme,
     Release,
 )
+from apps.funding.policy import can_manage_funding
 from apps.funding.services.ledger import _lock, balances, pounds
 from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus
 

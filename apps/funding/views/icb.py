@@ -11,15 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from analytics import money
-from apps.accounts.access import (
-    budget_icbs_visible_to,
-    can_act_on_budget,
-    can_manage_funding,
-    can_see_budgets,
-    can_see_practice_money,
-    get_budget_icb_for,
-)
-from apps.accounts.models import Role, User
+from apps.accounts.access import sees_case_rows
+from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.core.formdata import posted_id
 from apps.funding import reports, services
@@ -31,6 +24,14 @@ from apps.funding.models import (
     LedgerEntry,
     Payment,
     Virement,
+)
+from apps.funding.policy import (
+    budget_icbs_visible_to,
+    can_act_on_budget,
+    can_manage_funding,
+    can_see_budgets,
+    can_see_practice_money,
+    get_budget_icb_for,
 )
 from apps.funding.views.common import _errors, _fy
 
@@ -91,7 +92,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
     if not can_see_budgets(user):
         raise PermissionDenied
     icbs = budget_icbs_visible_to(user)
-    national = user.role == Role.NATIONAL
+    national = not sees_case_rows(user)  # monthly totals per budget, no line naming a case (the national rule)
     f = reports.LedgerFilters(
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
         line=request.GET.get("line", ""),
@@ -113,15 +114,22 @@ def ledger(request: HttpRequest) -> HttpResponse:
                 x["kind"],
                 x["amount_pence"],
                 x["amount_pence"] / 100,
-                x["reference"],
-                *([x["practice_code"], x["offer_code"]] if not national else []),
-                x["memo"],
-                x["by"].get_full_name() or x["by"].username,
+                *(
+                    [x["entries"]]
+                    if national
+                    else [
+                        x["reference"],
+                        x["practice_code"],
+                        x["offer_code"],
+                        x["memo"],
+                        x["by"].get_full_name() or x["by"].username,
+                    ]
+                ),
             )
             for x in lines
         ]
-        cols = [*LEDGER_COLUMNS, "reference", *([] if national else ["practice_code", "offer_code"]), "memo", "by"]
-        return table_download(table, cols, "ledger", fmt)
+        detail = ["entries"] if national else ["reference", "practice_code", "offer_code", "memo", "by"]
+        return table_download(table, [*LEDGER_COLUMNS, *detail], "ledger", fmt)
     page_lines = lines[:500]
     context = {
         "lines": page_lines,

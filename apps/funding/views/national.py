@@ -10,12 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics import money
-from apps.accounts.access import (
-    can_manage_funding,
-    can_see_budgets,
-    require,
-)
-from apps.accounts.models import Role, User
+from apps.accounts.access import require
+from apps.accounts.models import User
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.models import (
@@ -26,6 +22,7 @@ from apps.funding.models import (
     Programme,
     Virement,
 )
+from apps.funding.policy import can_manage_funding, can_see_budgets, own_budget_icb
 from apps.funding.views.common import _errors, _fy, _short_region
 
 # Dashboard ----------------------------------------------------------------------------------------------------
@@ -35,8 +32,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not can_see_budgets(user):
         raise PermissionDenied
-    if user.role == Role.ICB and user.icb is not None:
-        return redirect("funding:icb_budget", code=user.icb.code)
+    own = own_budget_icb(user)
+    if own is not None:
+        return redirect("funding:icb_budget", code=own.code)
     fy = _fy(request)
     rows = reports.budget_rows(Budget.objects.filter(fy=fy).select_related("line__programme", "icb__region"))
     regions = sorted(reports.by_group(rows, lambda r: r.budget.icb.region), key=lambda x: x[0].name if x[0] else "")

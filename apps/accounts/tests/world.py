@@ -1,0 +1,169 @@
+"""The outsider matrix's world: ICB A's confidential records, the outsiders who must not see them, and what seeing
+them would look like (the secrets a response must not contain).
+
+Everything with an id is made in ICB A: practice X's case (provider assigned, a submitted package, a live assignment
+of the walk coach), a session, the coach's faculty record with a declared conflict at another ICB A practice, an
+ICB-wide network with a meeting, a coaching offer and practice X's request for it, a peer review, an ICB A scenario
+and ICB A's own API token. The outsiders are ICB B's team, practice Y (another practice, in ICB B), provider B (a
+provider assigned to nothing), an LMC of ICB B and the national team (aggregates only).
+
+The secrets are the case references of every ICB A case (the demo cases too), the sign-in names of those practices'
+users, and the ODS codes and names of the practices those cases are about. The practice of the coach's declared
+conflict (a practice with no case) is secret from everyone but the national team, which manages the faculty. A
+register page (open national data) may name any practice, so there only the case references count.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from apps.accounts.models import Role, User
+from apps.core.testing import ICB_A, ICB_B, make_personas
+
+OUTSIDERS = ("icb_b", "practice_y", "provider_b", "lmc_b", "national")
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    ids: dict[str, str]  # placeholder ("{case}", "{icb}", …) -> the URL argument of ICB A's object
+    refs: set[str] = field(default_factory=set)  # case references: secret on every page
+    practices: set[str] = field(default_factory=set)  # codes and names: secret except on register pages
+    conflict: set[str] = field(default_factory=set)  # the conflict's practice: secret except to the national team
+    names_shared: set[str] = field(default_factory=set)  # names left out because a practice elsewhere has them too
+
+    def leaks(self, text: str, register: bool = False, persona: str = "") -> list[str]:
+        """The secrets that appear in ``text`` (a page, a JSON body, a CSV or the text of an XLSX file)."""
+        secrets = set(self.refs)
+        if not register:
+            secrets |= self.practices | (self.conflict if persona != "national" else set())
+        return sorted(s for s in secrets if s in text or html.escape(s) in text)
+
+
+def response_text(response: Any) -> str:
+    """A response's text, whatever it is: XLSX files are unzipped and their XML searched."""
+    body = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    if body[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+    return body.decode("utf-8", "replace")
+
+
+def make_world() -> World:
+    from apps.api.services import create_api_token
+    from apps.api.testing import case_with_package, provider_session
+    from apps.cases.models import Case, PackageLine, SupportOffer
+    from apps.cases.services import sync_menu
+    from apps.core.audit import acting_as
+    from apps.delivery.models import (
+        Assignment,
+        CoachingOffer,
+        CoachingRequest,
+        ConflictOfInterest,
+        Meeting,
+        Network,
+        NetworkMembership,
+        PeerReview,
+    )
+    from apps.practices.models import ICB, Practice
+    from apps.targeting.models import Scenario
+
+    sync_menu()
+    users = make_personas()
+    icb_a, icb_b = ICB.objects.get(code=ICB_A), ICB.objects.get(code=ICB_B)
+    users["lmc_b"] = User.objects.create_user(
+        username="t-lmc_b", password="x-test-password-1", role=Role.LMC, icb=icb_b, organisation="Other LMC"
+    )
+    px, icb_user, prov = users["practice_x"], users["icb_a"], users["provider"]
+    with acting_as(px):  # the audit trail then names the practice user, as when the practice refers itself
+        case = case_with_package(users)
+    session = provider_session(users)
+    member = session.member
+    member.icbs.set([icb_a])
+    line = PackageLine.objects.filter(package__case=case).first()
+    assert line is not None
+    today = timezone.localdate()
+    Assignment.objects.create(
+        case=case,
+        line=line,
+        member=member,
+        organisation=member.organisation,
+        hours=6,
+        starts=today,
+        ends=today + timedelta(days=90),
+        assigned_by=icb_user,
+    )
+    conflicted = Practice.objects.filter(icb=icb_a, support_cases__isnull=True).order_by("code").first()
+    assert conflicted is not None
+    ConflictOfInterest.objects.create(
+        member=member, practice=conflicted, description="Partner in the practice", declared_by=icb_user
+    )
+    network = Network.objects.create(name="Matrix network", footprint="icb", icb=icb_a, created_by=icb_user)
+    NetworkMembership.objects.create(network=network, user=px)
+    meeting = Meeting.objects.create(
+        network=network,
+        title="Matrix meeting",
+        starts_at=timezone.now() + timedelta(days=3),
+        location="Video",
+        agenda="Items",
+        created_by=icb_user,
+    )
+    offer = CoachingOffer.objects.create(
+        coach=member, offer=SupportOffer.objects.get(code="gpdp-pm-coaching"), title="Matrix coaching", description="x"
+    )
+    request = CoachingRequest.objects.create(coaching_offer=offer, practice=px.practice, requested_by=px, goals="Goals")
+    review = PeerReview.objects.create(
+        subject=px, reviewer=prov, held_on=date.today(), strengths="Good", to_develop="More"
+    )
+    scenario = Scenario.objects.create(
+        ref="matrix-icb-a",
+        name="Matrix",
+        scope=Scenario.Scope.ICB,
+        icb=icb_a,
+        budget_pence=100_000_00,
+        coach_hours=100,
+        practice_cap_pence=20_000_00,
+        created_by=icb_user,
+        status="optimal",
+        feasible=True,
+    )
+    token, _ = create_api_token(icb_user, "matrix")
+    ids = {
+        "{icb}": ICB_A,
+        "{practice}": px.practice.code,
+        "{pcn}": px.practice.pcn.code if px.practice.pcn else "",
+        "{case}": str(case.pk),
+        "{package}": "1",
+        "{session}": str(session.pk),
+        "{member}": str(member.pk),
+        "{network}": str(network.pk),
+        "{meeting}": str(meeting.pk),
+        "{offer}": str(offer.pk),
+        "{request}": str(request.pk),
+        "{review}": str(review.pk),
+        "{scenario}": scenario.ref,
+        "{token}": str(token.pk),
+    }
+    world = World(users=users, ids=ids)
+    cases = Case.objects.filter(icb=icb_a).select_related("practice")
+    world.refs = {c.ref for c in cases}
+    about = {c.practice for c in cases}
+    outside_names = set(Practice.objects.exclude(icb=icb_a).values_list("name", flat=True))
+    for p in [*about, conflicted]:
+        secret = world.conflict if p == conflicted else world.practices
+        secret.add(p.code)
+        # a name shared with a practice elsewhere would be found on pages that rightly name that other practice
+        if p.name not in outside_names and len(p.name) >= 8:
+            secret |= {p.name, p.display_name}  # pages show the title-cased form
+        else:
+            world.names_shared.add(p.name)
+    # the sign-in names of those practices' users: who opened or answered a case names the practice
+    world.refs |= set(User.objects.filter(practice__in=about).values_list("username", flat=True))
+    return world

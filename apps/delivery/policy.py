@@ -1,0 +1,32 @@
+"""The delivery app's own access rules, named (issue 15 §3): views and services ask these, never ``user.role``.
+
+Who sees which faculty members, sessions, networks and coaching is decided by the chokepoints in
+``apps.accounts.access`` (``sessions_visible_to``, ``networks_visible_to``, …); the rules here say which part a
+user plays in delivery, and so which lists and steps a page offers them.
+"""
+
+from __future__ import annotations
+
+from apps.accounts.access import is_signed_in
+from apps.accounts.models import Role, User
+
+
+def oversees_icb_delivery(user: User) -> bool:
+    """An ICB team follows every assignment and session on its own ICB's cases."""
+    return is_signed_in(user) and user.role == Role.ICB and user.icb_id is not None
+
+
+def is_faculty_login(user: User) -> bool:
+    """A provider login: a faculty member (or an organisation's lead) who delivers, logs and signs off sessions."""
+    return is_signed_in(user) and user.role == Role.PROVIDER
+
+
+def is_practice_manager(user: User) -> bool:
+    """A practice login: receives and confirms sessions, joins networks, shares posts, asks for coaching and is the
+    subject of peer reviews."""
+    return is_signed_in(user) and user.role == Role.PRACTICE
+
+
+def follows_overseen_networks(user: User) -> bool:
+    """ICB teams and LMCs follow the meetings of every network they oversee, not only those they joined."""
+    return is_signed_in(user) and user.role in (Role.ICB, Role.LMC)
