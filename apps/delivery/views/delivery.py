@@ -303,10 +303,9 @@ def case_delivery(request: HttpRequest, pk: int) -> HttpResponse:
             live = ln.assignments.filter(ended_at__isnull=True).select_related("member", "organisation").first()
             cands = services.candidates_for(ln) if can_assign else []
             orgs = (
-                [
-                    (o, services.organisation_refusals(o, ln, services.line_hours(ln)))
-                    for o in ProviderOrganisation.objects.filter(offers=ln.offer, active=True)
-                ]
+                services.organisations_refusals(
+                    list(ProviderOrganisation.objects.filter(offers=ln.offer, active=True)), ln, services.line_hours(ln)
+                )
                 if can_assign
                 else []
             )
