@@ -60,7 +60,7 @@ def _dmy(col: str) -> pl.Expr:
 def read_lineage(path: Path) -> pl.DataFrame:
     """predecessor, successor, absorbed (the predecessor's last month with >= 1,000 patients) for every row of the
     lineage whose predecessor differs from its April-2020 code."""
-    table = load_table(path)
+    table = load_table(path, final_newline=False)  # the research file's last line has no line break as published
     cols = ["code_April_2020", "previous_practice_codes", "lm_1000_previous_codes"]
     require_columns(path.name, table.header, cols)
     return (

@@ -8,7 +8,7 @@ kept apart from performance data: nothing here is written to the register or the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -58,6 +58,15 @@ class CaseQuerySet(QuerySet["Case"]):
 
     def in_icb(self, icb: ICB) -> CaseQuerySet:
         return self.filter(icb=icb)
+
+    def overdue(self, today: date) -> CaseQuerySet:
+        """Open cases with a late step, as :meth:`Case.overdue_reasons` words it, decided in the database so the
+        queue can count and page them. Contact is due on the UTC date four weeks after opening (the date
+        ``contact_due`` gives for a stored datetime), so it is late once ``opened_at`` is before midnight UTC today
+        less four weeks."""
+        cutoff = datetime.combine(today, time.min, tzinfo=UTC) - FIRST_CONTACT_DUE
+        late = Q(first_contact_at__isnull=True, opened_at__lt=cutoff) | Q(review_due__lt=today)
+        return self.filter(late, status__in=OPEN)
 
 
 class Case(models.Model):

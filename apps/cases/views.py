@@ -36,6 +36,7 @@ from apps.cases.models import (
 )
 from apps.core.exports import FORMATS, table_download
 from apps.core.formdata import posted_id, posted_whole
+from apps.core.paging import page_of, query_without
 from apps.funding import services as funding
 
 
@@ -170,13 +171,14 @@ def queue(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(status__in=ENDED)
     if status in Status.values:
         qs = qs.filter(status=status)
-    qs = qs.annotate(waiting=Count("packages", filter=Q(packages__state=Package.State.SUBMITTED)))
     today = timezone.localdate()
-    rows = [(c, c.overdue_reasons(today)) for c in qs.order_by("opened_at")]
     if overdue_only:
-        rows = [r for r in rows if r[1]]
+        qs = qs.overdue(today)
+    qs = qs.annotate(waiting=Count("packages", filter=Q(packages__state=Package.State.SUBMITTED)))
+    qs = qs.order_by("opened_at", "pk")
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
+        rows = [(c, c.overdue_reasons(today)) for c in qs]
         table = [
             (
                 c.ref,
@@ -194,15 +196,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         cols = ["case", "ods_code", "practice", "status", "urgency", "opened", "scope", "impact", "overdue"]
         return table_download(table, cols, "cases", fmt)
     counts = Counter(access.cases_visible_to(user).filter(status__in=OPEN).values_list("status", flat=True))
+    page = page_of(qs, request.GET.get("page"))
     ctx = {
-        "rows": rows,
+        "page": page,
+        "rows": [(c, c.overdue_reasons(today)) for c in page.object_list],
+        "query_no_page": query_without(request.GET, "page", "download"),
         "show": show,
         "shows": STATUS_FILTERS,
         "status": status,
         "statuses": Status.choices,
         "overdue_only": overdue_only,
         "counts": counts,
-        "overdue_n": sum(1 for _, r in rows if r),
+        "overdue_n": page.paginator.count if overdue_only else qs.overdue(today).count(),
         "query": request.GET.urlencode(),
     }
     return render(request, "cases/queue.jinja", ctx)

@@ -21,7 +21,6 @@ Rules:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +35,16 @@ from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
 from apps.delivery import policy
+
+# Re-exported: callers ask services for the eligibility check and capacity helpers.
+from apps.delivery.eligibility import APPRENTICE_MAY_DELIVER_FROM as APPRENTICE_MAY_DELIVER_FROM
+from apps.delivery.eligibility import Candidate as Candidate
+from apps.delivery.eligibility import candidates_for as candidates_for
+from apps.delivery.eligibility import line_hours, organisation_refusals, refusals
+from apps.delivery.eligibility import load_by_month as load_by_month
+from apps.delivery.eligibility import month_start as month_start
+from apps.delivery.eligibility import months_between as months_between
+from apps.delivery.eligibility import organisations_refusals as organisations_refusals
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,
@@ -53,7 +62,6 @@ from apps.practices.models import PCN, Practice
 
 DELIVERY_STATUSES = (Status.APPROVED, Status.IN_DELIVERY, Status.REVIEW)
 MAX_SESSION_HOURS = 12.0
-APPRENTICE_MAY_DELIVER_FROM = Stage.SUPERVISED_PRACTICE
 
 
 class DeliveryError(Exception):
@@ -210,137 +218,8 @@ def declare_conflict(
     )
 
 
-# --- Capacity ---------------------------------------------------------------------------------------------------
-
-
-def month_start(d: date) -> date:
-    return d.replace(day=1)
-
-
-def months_between(start: date, end: date) -> list[date]:
-    out, m = [], month_start(start)
-    while m <= end:
-        out.append(m)
-        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
-    return out
-
-
-def load_by_month(
-    member: FacultyMember | None = None,
-    organisation: ProviderOrganisation | None = None,
-    *,
-    exclude_line: PackageLine | None = None,
-) -> dict[date, float]:
-    """Hours already committed, month by month: live assignments spread over their months, plus sessions that belong
-    to no assignment (booked coaching) in their own month. For an organisation: its organisation-level work only."""
-    load: dict[date, float] = defaultdict(float)
-    if member is not None:
-        assignments = Assignment.objects.filter(member=member, ended_at__isnull=True)
-    else:
-        assignments = Assignment.objects.filter(organisation=organisation, member__isnull=True, ended_at__isnull=True)
-    if exclude_line is not None:
-        assignments = assignments.exclude(line=exclude_line)
-    for a in assignments:
-        for m in months_between(a.starts, a.ends):
-            load[m] += a.hours_per_month
-    if member is not None:
-        loose = Session.objects.filter(member=member, assignment__isnull=True).exclude(state=Session.State.CANCELLED)
-        for s in loose:
-            load[month_start(timezone.localtime(s.starts_at).date())] += s.hours
-    return dict(load)
-
-
-def line_hours(line: PackageLine) -> float:
-    """Provider hours a line needs: hours per unit × units (for per-patient offers, the units asked for)."""
-    units = line.units if line.offer.unit_basis == "fixed" else line.requested_units
-    return round(line.offer.coach_hours_per_unit * units, 2)
-
-
 # --- Assignment -------------------------------------------------------------------------------------------------
-
-
-def _package_practices(package: Package) -> list[Practice]:
-    return [pp.practice for pp in package.practices.select_related("practice")] or [package.case.practice]
-
-
-def refusals(member: FacultyMember, line: PackageLine, hours: float) -> list[str]:
-    """Every reason ``member`` cannot take ``line`` (empty when they can), in words for the ICB team."""
-    package = line.package
-    case = package.case
-    out: list[str] = []
-    if not member.active:
-        out.append(f"{member.name} is no longer active.")
-    if not member.offers.filter(pk=line.offer_id).exists():
-        out.append(f"{member.name} does not deliver {line.offer.title}.")
-    if not member.icbs.filter(pk=case.icb_id).exists():
-        out.append(f"{member.name} does not cover {case.icb.short_name}.")
-    if member.role == MemberRole.APPRENTICE:
-        if not member.stage or STAGE_ORDER.index(member.stage) < STAGE_ORDER.index(APPRENTICE_MAY_DELIVER_FROM):
-            out.append(f"{member.name} is an apprentice not yet at supervised practice.")
-        elif member.stage != Stage.ACCREDITED and (member.supervisor is None or not member.supervisor.is_accredited):
-            out.append(f"{member.name} is an apprentice without an accredited supervisor.")
-    elif member.accreditation != Accreditation.NOT_REQUIRED and not member.is_accredited:
-        out.append(f"{member.name}'s accreditation is not current.")
-    practices = _package_practices(package)
-    pcn_ids = {p.pcn_id for p in practices if p.pcn_id}
-    for c in member.conflicts.filter(Q(practice__in=practices) | Q(pcn_id__in=pcn_ids)).select_related(
-        "practice", "pcn"
-    ):
-        where = c.practice.display_name if c.practice else f"the PCN {c.pcn.name if c.pcn else ''}"
-        out.append(f"{member.name} has declared a conflict of interest with {where}: {c.description}.")
-    out += _capacity_refusal(
-        member.name, member.capacity_hours_per_month, load_by_month(member, exclude_line=line), package, hours
-    )
-    return out
-
-
-def _capacity_refusal(
-    name: str, capacity: float, load: Mapping[date, float], package: Package, hours: float
-) -> list[str]:
-    months = months_between(package.starts, package.ends)
-    per_month = hours / max(1, len(months))
-    for m in months:
-        used = load.get(m, 0.0)
-        if used + per_month > capacity + 1e-6:
-            free = max(0.0, capacity - used)
-            return [
-                f"{name} has {free:.1f} of {capacity:.0f} hours a month free in {m:%B %Y}; "
-                f"this line needs {per_month:.1f} hours a month."
-            ]
-    return []
-
-
-def organisation_refusals(org: ProviderOrganisation, line: PackageLine, hours: float) -> list[str]:
-    out: list[str] = []
-    if not org.active:
-        out.append(f"{org.name} is no longer active.")
-    if not org.offers.filter(pk=line.offer_id).exists():
-        out.append(f"{org.name} does not deliver {line.offer.title}.")
-    if not org.icbs.filter(pk=line.package.case.icb_id).exists():
-        out.append(f"{org.name} does not cover {line.package.case.icb.short_name}.")
-    if org.lead_user_id is None:
-        out.append(f"{org.name} has no lead account to receive the work.")
-    load = load_by_month(organisation=org, exclude_line=line)
-    out += _capacity_refusal(org.name, org.capacity_hours_per_month, load, line.package, hours)
-    return out
-
-
-@dataclass(frozen=True)
-class Candidate:
-    member: FacultyMember
-    reasons: list[str]
-
-    @property
-    def eligible(self) -> bool:
-        return not self.reasons
-
-
-def candidates_for(line: PackageLine) -> list[Candidate]:
-    """Active members who deliver the line's offer, eligible first, each with the reasons they cannot take it."""
-    hours = line_hours(line)
-    members = FacultyMember.objects.active().delivering(line.offer).select_related("supervisor", "organisation")
-    out = [Candidate(m, refusals(m, line, hours)) for m in members]
-    return sorted(out, key=lambda c: (not c.eligible, c.member.name))
+# The capacity and eligibility checks live in apps.delivery.eligibility (loaded in bulk for the case page).
 
 
 def _check_line(user: User, line: PackageLine) -> Case:

@@ -6,13 +6,13 @@ Views are thin: data through :mod:`apps.accounts.access`, changes through the se
 from __future__ import annotations
 
 import math
-from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,6 +21,7 @@ from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PackageLine, PlanAction, SupportOffer
 from apps.core.formdata import posted_id, posted_whole
+from apps.core.paging import page_of, query_without
 from apps.delivery import charts, growth, ical, outcomes, policy, services
 from apps.delivery.models import (
     ATTENDEE_ROLES,
@@ -83,25 +84,42 @@ def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     ctx: dict[str, Any] = {}
     if not access.sees_case_rows(user):  # the national team: counts per ICB
-        rows = Counter(Assignment.objects.filter(ended_at__isnull=True).values_list("case__icb__name", flat=True))
-        delivered = Counter(
-            Session.objects.filter(state=Session.State.DELIVERED).values_list("practice__icb__name", flat=True)
+        # counted per ICB in the database: one row per ICB comes back, not one per line or session
+        rows = dict(
+            Assignment.objects.filter(ended_at__isnull=True)
+            .order_by()
+            .values_list("case__icb__name")
+            .annotate(Count("pk"))
+        )
+        delivered = dict(
+            Session.objects.filter(state=Session.State.DELIVERED)
+            .order_by()
+            .values_list("practice__icb__name")
+            .annotate(Count("pk"))
         )
         ctx["national_rows"] = sorted(
             ((icb, rows.get(icb, 0), delivered.get(icb, 0)) for icb in set(rows) | set(delivered)), key=lambda r: r[0]
         )
     elif policy.oversees_icb_delivery(user):
-        ctx["assignments"] = (
+        page = page_of(
             Assignment.objects.filter(case__in=access.cases_visible_to(user), ended_at__isnull=True)
             .select_related("case__practice", "line__offer", "member", "organisation")
-            .order_by("case__opened_at", "pk")
+            .order_by("case__opened_at", "pk"),
+            request.GET.get("page"),
         )
-        counts: dict[int, Counter[str]] = {}
-        for s in Session.objects.filter(assignment__in=ctx["assignments"]):
-            c = counts.setdefault(s.assignment_id or 0, Counter())
-            c[s.state] += 1
-            c["confirmed"] += bool(s.confirmed_at)
-        ctx["session_counts"] = counts
+        ctx["page"], ctx["assignments"] = page, page.object_list
+        ctx["query_no_page"] = query_without(request.GET, "page")
+        ctx["session_counts"] = {
+            row["assignment_id"]: row
+            for row in Session.objects.filter(assignment__in=[a.pk for a in page.object_list])
+            .order_by()
+            .values("assignment_id")
+            .annotate(
+                planned=Count("pk", filter=Q(state=Session.State.PLANNED)),
+                delivered=Count("pk", filter=Q(state=Session.State.DELIVERED)),
+                confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
+            )
+        }
         ctx["cases"] = outcomes.supported_cases(access.cases_visible_to(user)).select_related("practice")
     else:
         sessions = access.sessions_visible_to(user).select_related("member", "practice")
@@ -299,10 +317,9 @@ def case_delivery(request: HttpRequest, pk: int) -> HttpResponse:
             live = ln.assignments.filter(ended_at__isnull=True).select_related("member", "organisation").first()
             cands = services.candidates_for(ln) if can_assign else []
             orgs = (
-                [
-                    (o, services.organisation_refusals(o, ln, services.line_hours(ln)))
-                    for o in ProviderOrganisation.objects.filter(offers=ln.offer, active=True)
-                ]
+                services.organisations_refusals(
+                    list(ProviderOrganisation.objects.filter(offers=ln.offer, active=True)), ln, services.line_hours(ln)
+                )
                 if can_assign
                 else []
             )

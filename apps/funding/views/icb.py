@@ -15,7 +15,8 @@ from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.core.formdata import posted_id
-from apps.funding import reports, services
+from apps.core.paging import page_of, query_without
+from apps.funding import lists, reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.models import (
     Budget,
@@ -44,11 +45,9 @@ def icb_budget(request: HttpRequest, code: str) -> HttpResponse:
     fy = _fy(request)
     rows = reports.budget_rows(Budget.objects.filter(icb=icb, fy=fy).select_related("line__programme", "icb"))
     detail = can_see_practice_money(user, icb)
-    commitments = []
-    if detail:
-        cs = list(Commitment.objects.filter(budget__icb=icb, budget__fy=fy).select_related("budget__line__programme"))
-        paid = reports.paid_by_commitment(c.pk for c in cs)
-        commitments = [{"c": c, "paid": paid.get(c.pk, 0)} for c in cs]
+    status = request.GET.get("status", "")
+    status = status if status in Commitment.Status.values else ""
+    page = page_of(lists.icb_commitments(icb, fy, status), request.GET.get("page")) if detail else None
     months = reports.monthly(fy, icb)
     context = {
         "icb": icb,
@@ -59,7 +58,11 @@ def icb_budget(request: HttpRequest, code: str) -> HttpResponse:
         "totals": reports.total(rows),
         "detail": detail,
         "can_act": can_act_on_budget(user, icb),
-        "commitments": commitments,
+        "page": page,
+        "commitment_totals": lists.commitment_totals(icb, fy) if detail else [],
+        "status": status,
+        "query_no_page": query_without(request.GET, "page"),
+        "query_no_status": query_without(request.GET, "page", "status"),
         "month_chart": grouped_bars(
             [f"{d:%b}" for d, _, _ in months],
             [("Committed", [c for _, c, _ in months]), ("Paid", [p for _, _, p in months])],
@@ -244,9 +247,14 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         ]
         return table_download(table, FINANCE_COLUMNS, f"payments-{icb.code}", fmt)
     open_commitments = Commitment.objects.filter(budget__icb=icb, status=Commitment.Status.OPEN).order_by("reference")
+    status = request.GET.get("status", "")
+    status = status if status in Payment.Status.values else ""
     context = {
         "icb": icb,
-        "payments": qs,
+        "page": page_of(lists.icb_payments(icb, status), request.GET.get("page")),
+        "totals": lists.by_status(lists.icb_payments(icb), Payment.Status.choices),
+        "status": status,
+        "query_no_page": query_without(request.GET, "page", "download"),
         "commitments": open_commitments,
         "kinds": Payment.Kind.choices,
         "errors": errors,

@@ -1,0 +1,236 @@
+"""Who may take a package line: capacity month by month and every reason a member or organisation is refused.
+
+The rules are stated in :mod:`apps.delivery.services` (which re-exports these names). Everything the check needs is
+loaded for a whole list of members (or organisations) in a fixed number of queries, so the delivery case page costs
+the same number of queries with 10 or 500 faculty members; checking one member is the same code with a list of one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.cases.models import Package, PackageLine
+from apps.delivery.models import (
+    STAGE_ORDER,
+    Accreditation,
+    Assignment,
+    ConflictOfInterest,
+    FacultyMember,
+    MemberRole,
+    ProviderOrganisation,
+    Session,
+    Stage,
+)
+from apps.practices.models import Practice
+
+APPRENTICE_MAY_DELIVER_FROM = Stage.SUPERVISED_PRACTICE
+
+Load = dict[date, float]
+
+
+def month_start(d: date) -> date:
+    return d.replace(day=1)
+
+
+def months_between(start: date, end: date) -> list[date]:
+    out, m = [], month_start(start)
+    while m <= end:
+        out.append(m)
+        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    return out
+
+
+def _spread(assignments: Iterable[Assignment], key: str) -> dict[int, Load]:
+    """Live assignments spread evenly over their months, keyed by ``member_id`` or ``organisation_id``."""
+    loads: dict[int, Load] = defaultdict(lambda: defaultdict(float))
+    for a in assignments:
+        for m in months_between(a.starts, a.ends):
+            loads[getattr(a, key)][m] += a.hours_per_month
+    return loads
+
+
+def member_loads(member_ids: Sequence[int], *, exclude_line: PackageLine | None = None) -> dict[int, Load]:
+    """Hours already committed by each member, month by month (two queries for any number of members)."""
+    assignments = Assignment.objects.filter(member_id__in=member_ids, ended_at__isnull=True).only(
+        "member_id", "hours", "starts", "ends"
+    )
+    if exclude_line is not None:
+        assignments = assignments.exclude(line=exclude_line)
+    loads = _spread(assignments, "member_id")
+    loose = (
+        Session.objects.filter(member_id__in=member_ids, assignment__isnull=True)
+        .exclude(state=Session.State.CANCELLED)
+        .only("member_id", "starts_at", "planned_hours", "delivered_hours", "state")
+    )
+    for s in loose:
+        loads[s.member_id][month_start(timezone.localtime(s.starts_at).date())] += s.hours
+    return loads
+
+
+def organisation_loads(org_ids: Sequence[int], *, exclude_line: PackageLine | None = None) -> dict[int, Load]:
+    """Hours of organisation-level work (no named member) already committed, per organisation and month."""
+    assignments = Assignment.objects.filter(
+        organisation_id__in=org_ids, member__isnull=True, ended_at__isnull=True
+    ).only("organisation_id", "hours", "starts", "ends")
+    if exclude_line is not None:
+        assignments = assignments.exclude(line=exclude_line)
+    return _spread(assignments, "organisation_id")
+
+
+def load_by_month(
+    member: FacultyMember | None = None,
+    organisation: ProviderOrganisation | None = None,
+    *,
+    exclude_line: PackageLine | None = None,
+) -> Load:
+    """Hours already committed, month by month: live assignments spread over their months, plus sessions that belong
+    to no assignment (booked coaching) in their own month. For an organisation: its organisation-level work only."""
+    if member is not None:
+        return dict(member_loads([member.pk], exclude_line=exclude_line).get(member.pk, {}))
+    assert organisation is not None
+    return dict(organisation_loads([organisation.pk], exclude_line=exclude_line).get(organisation.pk, {}))
+
+
+def line_hours(line: PackageLine) -> float:
+    """Provider hours a line needs: hours per unit × units (for per-patient offers, the units asked for)."""
+    units = line.units if line.offer.unit_basis == "fixed" else line.requested_units
+    return round(line.offer.coach_hours_per_unit * units, 2)
+
+
+def _package_practices(package: Package) -> list[Practice]:
+    return [pp.practice for pp in package.practices.select_related("practice")] or [package.case.practice]
+
+
+def _capacity_refusal(
+    name: str, capacity: float, load: Mapping[date, float], package: Package, hours: float
+) -> list[str]:
+    months = months_between(package.starts, package.ends)
+    per_month = hours / max(1, len(months))
+    for m in months:
+        used = load.get(m, 0.0)
+        if used + per_month > capacity + 1e-6:
+            free = max(0.0, capacity - used)
+            return [
+                f"{name} has {free:.1f} of {capacity:.0f} hours a month free in {m:%B %Y}; "
+                f"this line needs {per_month:.1f} hours a month."
+            ]
+    return []
+
+
+@dataclass
+class _MemberFacts:
+    """What the check needs about a list of members beyond their own rows, loaded once for the list."""
+
+    delivers: set[int] = field(default_factory=set)
+    covers: set[int] = field(default_factory=set)
+    conflicts: dict[int, list[ConflictOfInterest]] = field(default_factory=dict)
+    loads: dict[int, Load] = field(default_factory=dict)
+
+
+def _member_facts(members: Sequence[FacultyMember], line: PackageLine) -> _MemberFacts:
+    ids = [m.pk for m in members]
+    facts = _MemberFacts()
+    if not ids:
+        return facts
+    case = line.package.case
+    facts.delivers = set(FacultyMember.objects.filter(pk__in=ids, offers=line.offer_id).values_list("pk", flat=True))
+    facts.covers = set(FacultyMember.objects.filter(pk__in=ids, icbs=case.icb_id).values_list("pk", flat=True))
+    practices = _package_practices(line.package)
+    pcn_ids = {p.pcn_id for p in practices if p.pcn_id}
+    conflicts = ConflictOfInterest.objects.filter(member_id__in=ids).filter(
+        Q(practice__in=practices) | Q(pcn_id__in=pcn_ids)
+    )
+    by_member: dict[int, list[ConflictOfInterest]] = defaultdict(list)
+    for c in conflicts.select_related("practice", "pcn"):
+        by_member[c.member_id].append(c)
+    facts.conflicts = by_member
+    facts.loads = member_loads(ids, exclude_line=line)
+    return facts
+
+
+def _member_refusals(member: FacultyMember, line: PackageLine, hours: float, facts: _MemberFacts) -> list[str]:
+    case = line.package.case
+    out: list[str] = []
+    if not member.active:
+        out.append(f"{member.name} is no longer active.")
+    if member.pk not in facts.delivers:
+        out.append(f"{member.name} does not deliver {line.offer.title}.")
+    if member.pk not in facts.covers:
+        out.append(f"{member.name} does not cover {case.icb.short_name}.")
+    if member.role == MemberRole.APPRENTICE:
+        if not member.stage or STAGE_ORDER.index(member.stage) < STAGE_ORDER.index(APPRENTICE_MAY_DELIVER_FROM):
+            out.append(f"{member.name} is an apprentice not yet at supervised practice.")
+        elif member.stage != Stage.ACCREDITED and (member.supervisor is None or not member.supervisor.is_accredited):
+            out.append(f"{member.name} is an apprentice without an accredited supervisor.")
+    elif member.accreditation != Accreditation.NOT_REQUIRED and not member.is_accredited:
+        out.append(f"{member.name}'s accreditation is not current.")
+    for c in facts.conflicts.get(member.pk, []):
+        where = c.practice.display_name if c.practice else f"the PCN {c.pcn.name if c.pcn else ''}"
+        out.append(f"{member.name} has declared a conflict of interest with {where}: {c.description}.")
+    out += _capacity_refusal(
+        member.name, member.capacity_hours_per_month, facts.loads.get(member.pk, {}), line.package, hours
+    )
+    return out
+
+
+def refusals(member: FacultyMember, line: PackageLine, hours: float) -> list[str]:
+    """Every reason ``member`` cannot take ``line`` (empty when they can), in words for the ICB team."""
+    return _member_refusals(member, line, hours, _member_facts([member], line))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    member: FacultyMember
+    reasons: list[str]
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+def candidates_for(line: PackageLine) -> list[Candidate]:
+    """Active members who deliver the line's offer, eligible first, each with the reasons they cannot take it."""
+    hours = line_hours(line)
+    members = list(FacultyMember.objects.active().delivering(line.offer).select_related("supervisor", "organisation"))
+    facts = _member_facts(members, line)
+    out = [Candidate(m, _member_refusals(m, line, hours, facts)) for m in members]
+    return sorted(out, key=lambda c: (not c.eligible, c.member.name))
+
+
+def organisations_refusals(
+    orgs: Sequence[ProviderOrganisation], line: PackageLine, hours: float
+) -> list[tuple[ProviderOrganisation, list[str]]]:
+    """Each organisation with every reason it cannot take ``line`` as a whole, checked in a fixed number of
+    queries."""
+    ids = [o.pk for o in orgs]
+    if not ids:
+        return []
+    case = line.package.case
+    delivers = set(ProviderOrganisation.objects.filter(pk__in=ids, offers=line.offer_id).values_list("pk", flat=True))
+    covers = set(ProviderOrganisation.objects.filter(pk__in=ids, icbs=case.icb_id).values_list("pk", flat=True))
+    loads = organisation_loads(ids, exclude_line=line)
+    result = []
+    for org in orgs:
+        out: list[str] = []
+        if not org.active:
+            out.append(f"{org.name} is no longer active.")
+        if org.pk not in delivers:
+            out.append(f"{org.name} does not deliver {line.offer.title}.")
+        if org.pk not in covers:
+            out.append(f"{org.name} does not cover {case.icb.short_name}.")
+        if org.lead_user_id is None:
+            out.append(f"{org.name} has no lead account to receive the work.")
+        out += _capacity_refusal(org.name, org.capacity_hours_per_month, loads.get(org.pk, {}), line.package, hours)
+        result.append((org, out))
+    return result
+
+
+def organisation_refusals(org: ProviderOrganisation, line: PackageLine, hours: float) -> list[str]:
+    """Every reason ``org`` cannot take ``line`` as a whole (empty when it can)."""
+    return organisations_refusals([org], line, hours)[0][1]

@@ -1,0 +1,81 @@
+"""The ICB's payments and commitments as lists: filtered, counted and summed in the database so a page costs the
+same few queries however many rows the ICB has (issue 19). Views page the querysets with :mod:`apps.core.paging`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import BigIntegerField, Count, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from analytics.money import Kind
+from apps.funding.models import Commitment, LedgerEntry, Payment
+from apps.practices.models import ICB
+
+
+@dataclass(frozen=True)
+class StatusTotal:
+    status: str
+    label: str
+    count: int
+    amount_pence: int
+
+
+def by_status(qs: QuerySet[Payment] | QuerySet[Commitment], choices: list[tuple[str, str]]) -> list[StatusTotal]:
+    """Count and sum of ``qs`` for every status in ``choices`` (zero where none), in one grouped query."""
+    rows = {
+        s: (n, t or 0) for s, n, t in qs.order_by().values_list("status").annotate(Count("pk"), Sum("amount_pence"))
+    }
+    return [StatusTotal(s, label, *rows.get(s, (0, 0))) for s, label in choices]
+
+
+def icb_payments(icb: ICB, status: str = "") -> QuerySet[Payment]:
+    """The ICB's payments, newest first (``status`` one of :class:`Payment.Status` to narrow them), with what each
+    row shows loaded alongside."""
+    qs = Payment.objects.filter(commitment__budget__icb=icb)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("commitment", "requested_by", "decided_by").order_by("-requested_at", "-pk")
+
+
+@dataclass(frozen=True)
+class CommitmentTotal:
+    status: str
+    label: str
+    count: int
+    committed_pence: int
+    paid_pence: int
+
+
+def _paid_entries(icb: ICB, fy: int) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(commitment__budget__icb=icb, commitment__budget__fy=fy, kind=Kind.PAYMENT)
+
+
+def icb_commitments(icb: ICB, fy: int, status: str = "") -> QuerySet[Commitment]:
+    """The ICB's commitments for the year, newest first, each with ``paid_to_date_pence`` summed from the ledger in
+    the same query (``status`` one of :class:`Commitment.Status` to narrow them)."""
+    qs = Commitment.objects.filter(budget__icb=icb, budget__fy=fy)
+    if status:
+        qs = qs.filter(status=status)
+    paid = (
+        LedgerEntry.objects.filter(commitment=OuterRef("pk"), kind=Kind.PAYMENT)
+        .order_by()
+        .values("commitment")
+        .annotate(t=Sum("amount_pence"))
+        .values("t")
+    )
+    return (
+        qs.select_related("budget__line")
+        .annotate(paid_to_date_pence=Coalesce(Subquery(paid), Value(0), output_field=BigIntegerField()))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def commitment_totals(icb: ICB, fy: int) -> list[CommitmentTotal]:
+    """Count, committed and paid for every status of the ICB's commitments that year (two grouped queries)."""
+    qs = Commitment.objects.filter(budget__icb=icb, budget__fy=fy).order_by()
+    committed = {s: (n, t or 0) for s, n, t in qs.values_list("status").annotate(Count("pk"), Sum("amount_pence"))}
+    paid = dict(_paid_entries(icb, fy).order_by().values_list("commitment__status").annotate(Sum("amount_pence")))
+    return [
+        CommitmentTotal(s, label, *committed.get(s, (0, 0)), paid.get(s) or 0) for s, label in Commitment.Status.choices
+    ]
