@@ -175,6 +175,11 @@ TASKS = {
         "QUEUES": ["default", "national"],
     }
 }
+# A worker (`manage.py run_worker`) renews its lease every TASK_LEASE_SECONDS / 4; a task run whose worker has not
+# renewed it for TASK_LEASE_SECONDS is taken as abandoned (the worker was killed) and queued again.
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 60)
+# /health/ answers 503 when no worker has been seen for this long (0: do not check the worker).
+HEALTH_WORKER_MAX_SILENCE_SECONDS = env_int("HEALTH_WORKER_MAX_SILENCE_SECONDS", 300)
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
 # pair is locked out for the cool-off time; a successful sign-in resets the count. The lockout page is the sign-in

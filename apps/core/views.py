@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.access import can_see_audit, can_see_task_runs, home_icb, require
-from apps.core import background
+from apps.core import background, outbox
 from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
@@ -105,5 +106,7 @@ def task_runs(request: HttpRequest) -> HttpResponse:
         "status": status,
         "shown": TASK_RUNS_SHOWN,
         "max_attempts": background.MAX_ATTEMPTS,
+        "lease_seconds": settings.TASK_LEASE_SECONDS,
+        "unknown_emails": outbox.unknown_emails(),
     }
     return render(request, "core/task_runs.jinja", ctx)
