@@ -87,7 +87,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), str(BASE_DIR))}
+# In production a missing SQLite file is an error, not a new empty database (gpsupport/sqlite3/base.py).
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), str(BASE_DIR), sqlite_must_exist=not DEBUG
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so the browser tests' server thread sees the data the test session loaded.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from apps.accounts.access import can_see_audit, can_see_task_runs, home_icb, require
 from apps.core import background, outbox
+from apps.core import health as health_checks
 from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
@@ -37,8 +38,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 def health(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1")
+    """200 only when the pages could work; otherwise 503 with a short reason (``apps.core.health``)."""
+    reason = health_checks.problem()
+    if reason:
+        return JsonResponse({"status": "error", "reason": reason, "database": connection.vendor}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
