@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('funding', '0001_initial'),
+        ("funding", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(models.Q(('invoice_number', ''), _negated=True), models.Q(('status', 'rejected'), _negated=True)), fields=('commitment', 'invoice_number'), name='one_payment_per_invoice'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    models.Q(("invoice_number", ""), _negated=True), models.Q(("status", "rejected"), _negated=True)
+                ),
+                fields=("commitment", "invoice_number"),
+                name="one_payment_per_invoice",
+            ),
         ),
     ]
