@@ -136,7 +136,8 @@ def test_the_commands_explain_themselves():
 
 def _small_backup(scratch_db: dict[str, Any], tmp_path: Path) -> Path:
     """A real backup (made by backup_db's code) of a small database, so cutting it is quick."""
-    sql = ["CREATE TABLE notes (id integer PRIMARY KEY, body text)"] + [
+    key = "integer PRIMARY KEY" if ON_SQLITE else "serial PRIMARY KEY"
+    sql = [f"CREATE TABLE notes (id {key}, body text)"] + [
         f"INSERT INTO notes (body) VALUES ('{f'note {i} ' * 40}')" for i in range(2000)
     ]
     if ON_SQLITE:
