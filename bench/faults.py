@@ -59,9 +59,10 @@ class World:
         }
 
     # -- processes --------------------------------------------------------------------------------------------
-    def manage(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=1200, **kw)  # type: ignore[call-overload]  # fmt: skip
+    def manage(self, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "DJANGO_DEBUG": "true"} if debug else self.env  # the demo commands refuse production
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=1200)  # fmt: skip
 
     def shell(self, code: str) -> str:
         done = self.manage("shell", "-c", code)
@@ -96,7 +97,7 @@ class World:
             self._pg(f"{self.pgbin}/createdb", "-h", "127.0.0.1", "-p", str(self.pg_port), "faults")
         for step in (["migrate", "--noinput", "-v", "0"], ["import_national"], ["create_demo_users", "--force"],
                      ["create_demo_funding", "--force"]):  # fmt: skip
-            done = self.manage(*step)
+            done = self.manage(*step, debug=True)
             if done.returncode:
                 raise RuntimeError(f"{step}: {done.stderr[-500:]}")
 
@@ -355,13 +356,19 @@ def run(kind: str, pg_port: int) -> list[tuple[str, str, bool, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL server")
-    parser.add_argument("--pg-port", type=int, default=54335)
+    parser.add_argument("--pg-port", type=int, default=54384, help="a free port for the throwaway server")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.postgres else ["sqlite"]
-    table = [(kind, *row) for kind in kinds for row in run(kind, args.pg_port)]
-    print("\n| database | fault | invariant | result | detail |\n|---|---|---|---|---|")
-    for kind, fault, inv, met, detail in table:
-        print(f"| {kind} | {fault} | {inv} | {'MET' if met else 'MISSED'} | {detail} |")
+    table: list[tuple[str, str, str, bool, str]] = []
+    for kind in kinds:
+        try:
+            table += [(kind, *row) for row in run(kind, args.pg_port)]
+        except (RuntimeError, subprocess.CalledProcessError) as exc:  # e.g. the server would not start
+            table.append((kind, "prepare the database", "the suite ran", False, str(exc)[-200:]))
+        # Printed after each database, so a later failure never hides an earlier table.
+        print("\n| database | fault | invariant | result | detail |\n|---|---|---|---|---|")
+        for db, fault, inv, met, detail in table:
+            print(f"| {db} | {fault} | {inv} | {'MET' if met else 'MISSED'} | {detail} |", flush=True)
     sys.exit(0 if all(row[3] for row in table) else 1)
 
 
