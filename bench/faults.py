@@ -276,7 +276,14 @@ print(n)
     return [("approving process killed part-way, then restarted", some and recorded > 2, f"{done}/{recorded} approved")]
 
 
+SUCCESSES = (
+    "from django_tasks_db.models import DBTaskResult as T; "
+    "print(T.objects.filter(task_path__endswith='hang_on_first_run', status='SUCCESSFUL').count())"
+)
+
+
 def database_outage(world: World) -> list[Check]:
+    before = int(world.shell(SUCCESSES).splitlines()[-1])
     worker = world.worker()
     wait_for(lambda: "1" in world.shell("from apps.core.models import WorkerBeat as W; print(W.objects.count())"), 60)
     world.take_away()
@@ -287,13 +294,7 @@ def database_outage(world: World) -> list[Check]:
     marker = world.tmp / "outage-marker"
     marker.write_text("quick")
     world.shell(f"from apps.core.tests.fault_tasks import hang_on_first_run as t; t.enqueue({str(marker)!r})")
-    ran = wait_for(
-        lambda: world.shell(
-            "from django_tasks_db.models import DBTaskResult as T; "
-            "print(T.objects.filter(task_path__endswith='hang_on_first_run', status='SUCCESSFUL').count())"
-        ).endswith("2"),
-        90,
-    )
+    ran = wait_for(lambda: int(world.shell(SUCCESSES).splitlines()[-1]) == before + 1, 90)
     worker.kill()
     worker.wait()
     return [

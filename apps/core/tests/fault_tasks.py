@@ -29,6 +29,10 @@ class RecordingBackend(BaseEmailBackend):
     """Appends each recipient to ``$FAULT_MAIL_LOG`` as it is "delivered"; hangs on a recipient starting ``hang``
     while ``$FAULT_MAIL_HANG`` exists (the test deletes it before starting the next worker)."""
 
+    def __init__(self, fail_silently: bool = False, **options: Any) -> None:
+        # Production settings pass the SMTP options (host, port, …) to every mailer; this one has no use for them.
+        super().__init__(fail_silently=fail_silently)
+
     def send_messages(self, email_messages: Any) -> int:
         log = Path(os.environ["FAULT_MAIL_LOG"])
         for message in email_messages:
