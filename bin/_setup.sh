@@ -11,6 +11,22 @@ PY="$VENV/bin/python"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# supervise NAME CMD...: run CMD, and run it again SUPERVISE_DELAY seconds (default 2) after each exit, until this
+# process gets SIGTERM or SIGINT, which stops CMD too. Run it in the background: `supervise "the worker" cmd &`.
+supervise() {
+  local name="$1" child="" status
+  shift
+  trap 'if [ -n "$child" ]; then kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi; exit 0' TERM INT
+  while true; do
+    "$@" &
+    child=$!
+    status=0
+    wait "$child" || status=$?
+    say "$name stopped (exit $status); starting it again in ${SUPERVISE_DELAY:-2} s"
+    sleep "${SUPERVISE_DELAY:-2}" & wait $!
+  done
+}
+
 find_python312() {
   local candidates=(python3.12 "${PYENV_ROOT:-/root/.pyenv}"/versions/3.12.*/bin/python3.12 /usr/bin/python3.12 /usr/local/bin/python3.12)
   for c in "${candidates[@]}"; do

@@ -43,17 +43,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(url: str, base_dir: str) -> dict[str, object]:
+def database_from_url(url: str, base_dir: str, *, sqlite_must_exist: bool = False) -> dict[str, object]:
     """Turn ``DATABASE_URL`` into a Django DATABASES entry.
 
     ``sqlite:///relative/path.sqlite3`` (or absolute with four slashes) and ``postgres://user:pw@host:port/name``.
+    ``sqlite_must_exist`` (production): never create a missing SQLite file (``gpsupport.sqlite3``); only
+    ``manage.py migrate`` may.
     """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
         name = path[1:] if path.startswith("//") else os.path.join(base_dir, path.lstrip("/"))
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "gpsupport.sqlite3",
+            "MUST_EXIST": sqlite_must_exist,
             "NAME": name,
             "OPTIONS": {
                 "timeout": 20,

@@ -87,7 +87,12 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), str(BASE_DIR))}
+# In production a missing SQLite file is an error, not a new empty database (gpsupport/sqlite3/base.py).
+DATABASES = {
+    "default": database_from_url(
+        env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), str(BASE_DIR), sqlite_must_exist=not DEBUG
+    )
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so the browser tests' server thread sees the data the test session loaded.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
@@ -180,6 +185,11 @@ TASKS = {
         "QUEUES": ["default", "national"],
     }
 }
+# A worker (`manage.py run_worker`) renews its lease every TASK_LEASE_SECONDS / 4; a task run whose worker has not
+# renewed it for TASK_LEASE_SECONDS is taken as abandoned (the worker was killed) and queued again.
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 60)
+# /health/ answers 503 when no worker has been seen for this long (0: do not check the worker).
+HEALTH_WORKER_MAX_SILENCE_SECONDS = env_int("HEALTH_WORKER_MAX_SILENCE_SECONDS", 300)
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
 # pair is locked out for the cool-off time; a successful sign-in resets the count. The lockout page is the sign-in

@@ -29,3 +29,22 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class IdempotentRequest(models.Model):
+    """The first successful answer to a write sent with an ``Idempotency-Key`` header (``apps.api.idempotency``):
+    a retry with the same key and the same body gets this answer again instead of doing the write twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=100)
+    request_sha256 = models.CharField(max_length=64, help_text="Digest of the operation and its body")
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key} by {self.user_id}"

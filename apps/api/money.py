@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.http import Http404, HttpRequest
+from ninja import Field, Query, Router, Schema, Status
 
 from analytics import money
 from apps.accounts import access
 from apps.accounts.models import User
+from apps.api import idempotency
 from apps.api.common import (
     CSV_CONTENT,
+    Error,
     IsoDate,
     Paged,
     PageQuery,
+    ValidationErrors,
     csv_response,
     paged,
     table_responses,
@@ -33,7 +36,8 @@ from apps.api.common import (
 )
 from apps.funding import policy as money_policy
 from apps.funding import reports
-from apps.funding.models import Budget, LedgerEntry
+from apps.funding import services as funding
+from apps.funding.models import Budget, Commitment, LedgerEntry, Payment
 from apps.practices.models import ICB
 
 router = Router(tags=["money"])
@@ -217,3 +221,74 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     if wants_csv(request, filters.format):
         return csv_response((_ledger_row(x, detail) for x in lines), LedgerOut, "ledger")
     return paged(lines, filters.page, filters.page_size, lambda x: _ledger_row(x, detail))
+
+
+class PaymentIn(Schema):
+    kind: Literal["invoice", "direct"] = Field(description="invoice: a provider's invoice; direct: paid to a practice")
+    amount_pence: int = Field(gt=0, le=10**12, description="The amount in pence")
+    payee: str = Field("", max_length=200, description="The provider's name (a direct payment: the practice's)")
+    invoice_number: str = Field("", max_length=60, description="The provider's invoice number (needed for invoices)")
+    practice_code: str = Field("", max_length=8, description="A direct payment: the practice it is paid to")
+    offer_code: str = Field("", max_length=60, description="The menu offer paid for, if one")
+    session_refs: list[str] = Field(default_factory=list, max_length=200, description="Delivered sessions invoiced")
+    memo: str = Field("", max_length=2000)
+
+
+class PaymentOut(Schema):
+    id: int
+    reference: str = Field(description="The commitment paid against")
+    kind: str
+    payee: str
+    invoice_number: str
+    practice_code: str
+    amount_pence: int
+    status: str = Field(description="requested: awaiting approval by a colleague (four eyes); approved; rejected")
+    requested_by: str
+    requested_at: datetime
+
+
+def _payment(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "reference": p.commitment.reference,
+        "kind": p.kind,
+        "payee": p.payee,
+        "invoice_number": p.invoice_number,
+        "practice_code": p.practice_code,
+        "amount_pence": p.amount_pence,
+        "status": p.status,
+        "requested_by": p.requested_by.get_username(),
+        "requested_at": p.requested_at,
+    }
+
+
+@router.post(
+    "/commitments/{commitment_id}/payments",
+    response={201: PaymentOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    summary="Record a payment against a commitment (awaiting a colleague's approval)",
+)
+def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) -> Any:
+    """Record a provider invoice or a direct payment against one of the caller's ICB's commitments. Nothing moves
+    until a different member of the ICB team approves it on the payments page (four eyes). An invoice number is
+    paid once per commitment: a repeat is refused (400) naming the payment that holds it.
+
+    Send an ``Idempotency-Key`` header (up to 100 characters, unique per request you mean) to retry safely: the
+    same key with the same body answers the first result again, without a second payment; with another body, 409.
+    404 for a commitment the caller may not act on (its existence is not revealed)."""
+    user: User = request.auth
+    commitment = Commitment.objects.select_related("budget__icb").filter(pk=commitment_id).first()
+    if commitment is None or not access.can_act_on_budget(user, commitment.budget.icb):
+        raise Http404("No such commitment among your ICB's.")
+
+    def write() -> tuple[int, Any]:
+        try:
+            p = funding.record_payment(reference=commitment.reference, user=user, **body.dict())
+        except ValidationError as e:
+            return 400, {"detail": " ".join(e.messages)}
+        return 201, _payment(Payment.objects.select_related("commitment", "requested_by").get(pk=p.pk))
+
+    try:
+        status, answer = idempotency.once(request, user, "create_payment", {"id": commitment_id, **body.dict()}, write)
+    except idempotency.KeyProblem as e:
+        return Status(e.status, {"detail": str(e)})
+    return Status(status, answer)

@@ -86,3 +86,14 @@ def provider_session(personas: dict[str, User], stage: str = "planned") -> Sessi
             s.signed_off_by, s.signed_off_at = prov, now
         s.save()
     return s
+
+
+def icb_a_commitment(personas: dict[str, User]) -> str:
+    """An open commitment of ICB A (from the demo money) with at least £10 neither paid nor awaiting approval."""
+    from apps.funding.models import Commitment
+
+    for c in Commitment.objects.filter(budget__icb=personas["icb_a"].icb, status=Commitment.Status.OPEN).order_by("pk"):
+        pending = sum(p.amount_pence for p in c.payments.filter(status="requested"))
+        if c.amount_pence - c.paid_pence - pending >= 1000:
+            return str(c.pk)
+    raise LookupError("the demo money has no open commitment in ICB A with £10 unpaid")

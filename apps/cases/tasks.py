@@ -2,8 +2,10 @@
 
 ``notify`` writes the in-app rows inside the caller's transaction and enqueues this task when that transaction
 commits, with the rows' IDs: a rolled-back action mails nobody, and a slow or broken mail server never delays or
-undoes the action. The task sends one email per row (recipients never see each other's addresses) and marks each
-row ``emailed`` as soon as its email is handed over, so a re-run or a retry sends only what is still unsent.
+undoes the action. The task puts one email per row in the outbox (``apps.core.outbox``, key ``notification:<id>``;
+recipients never see each other's addresses), sends it and marks the outbox row sent and the notification
+``emailed`` together as soon as it is handed over, so a re-run, a retry or a worker killed part-way sends nothing
+twice (an email whose sender died mid-send is shown as "outcome unknown" for a person to decide).
 
 A mail failure (any ``OSError``, which includes ``smtplib``'s errors) is logged, the unsent rows are retried later
 (``apps.core.background.retry_later``: 1, 5, 30 and 120 minutes) and the run is recorded as failed; the in-app rows
@@ -21,7 +23,9 @@ from django.tasks import task
 from django.urls import reverse
 
 from apps.cases.models import Notification, NotificationKind
+from apps.core import outbox
 from apps.core.background import MAX_ATTEMPTS, retry_later
+from apps.core.models import OutboxEmail
 
 log = logging.getLogger(__name__)
 
@@ -38,35 +42,43 @@ def email_for(note: Notification) -> tuple[str, str]:
     return subject, body
 
 
+def outbox_key(note_id: int) -> str:
+    """The idempotency key of a notification's email: one email per notification, however often it is queued."""
+    return f"notification:{note_id}"
+
+
 @task
 def send_notification_emails(notification_ids: list[int], attempt: int = 1) -> dict[str, int]:
-    """Email each of these notifications not yet emailed. Returns counts: sent, no address (or an inactive user),
-    and skipped (already emailed, or deleted since)."""
+    """Email each of these notifications not yet emailed, through the outbox (``apps.core.outbox``). Returns counts:
+    sent, no address (or an inactive user), and skipped (already emailed, deleted since, or held in the outbox as
+    sent, being sent or of unknown outcome)."""
     notes = list(
         Notification.objects.filter(pk__in=notification_ids, emailed=False).select_related("user").order_by("pk")
     )
-    sent, no_address = 0, 0
-    failed: list[int] = []
-    error: OSError | None = None
+    no_address = 0
+    rows: dict[int, int] = {}  # outbox id -> notification id
     for note in notes:
         if not note.user.email or not note.user.is_active:
             no_address += 1
             continue
         subject, body = email_for(note)
-        try:
-            send_mail(subject, body, None, [note.user.email])
-        except OSError as exc:
-            failed.append(note.pk)
-            error = exc
-            continue
-        # Marked one by one, straight after sending, so a crash part-way resends nothing already sent.
-        Notification.objects.filter(pk=note.pk).update(emailed=True)
-        sent += 1
-    if failed:
+        rows[outbox.queue_email(outbox_key(note.pk), note.user.email, subject, body).pk] = note.pk
+
+    def mark_emailed(row: OutboxEmail) -> None:
+        Notification.objects.filter(pk=rows[row.pk]).update(emailed=True)
+
+    # send_mail is looked up here, at call time, so a test can replace this module's send_mail.
+    done = outbox.deliver(rows, send_mail, last_attempt=attempt >= MAX_ATTEMPTS, on_sent=mark_emailed)
+    if done.failed:
+        failed = [rows[pk] for pk in done.failed]
         message = f"{len(failed)} of {len(notes)} notification emails not sent (attempt {attempt} of {MAX_ATTEMPTS})"
         if retry_later(send_notification_emails, attempt, failed) is not None:
-            log.warning("%s: %s; retrying later", message, error)
+            log.warning("%s: %s; retrying later", message, done.error)
         else:
-            log.error("%s: %s; giving up (the in-app notifications stay)", message, error)
-        raise NotificationEmailError(f"{message}: {error}") from error
-    return {"sent": sent, "no_address": no_address, "skipped": len(set(notification_ids)) - len(notes)}
+            log.error("%s: %s; giving up (the in-app notifications stay)", message, done.error)
+        raise NotificationEmailError(f"{message}: {done.error}") from done.error
+    return {
+        "sent": len(done.sent),
+        "no_address": no_address,
+        "skipped": len(set(notification_ids)) - len(notes) + len(done.held),
+    }

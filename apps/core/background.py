@@ -14,6 +14,12 @@ Retries: ``django.tasks`` has none of its own. A task that fails for a passing r
 :func:`retry_later`, which enqueues the same task again with the next attempt number, deferred by a back-off when
 the backend supports ``run_after`` (the database backend does; the immediate backend runs it at once), until
 ``MAX_ATTEMPTS``. The failed run stays in the table as failed, with its error, so the national page shows it.
+
+Leases: a worker (``manage.py run_worker``, :mod:`apps.core.worker`) renews a lease (``WorkerBeat``) every few
+seconds, naming the run it executes. A run left *running* by a worker that was killed outright has no live lease:
+:func:`recover_abandoned_runs` marks it failed with the reason ("worker lost") and queues the same task again (every
+task is idempotent), at most ``MAX_RECOVERIES`` times for the same arguments. Workers call it as they renew their
+lease, and :func:`enqueue_unless_pending` calls it first, so an abandoned run never blocks its schedule.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Count
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResult, TaskResultStatus, task_backends
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
+
+from apps.core.models import WorkerBeat
 
 # The wait before attempt 2, 3, 4 and 5; after the fifth failure the task gives up (and says so in the log).
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
@@ -37,6 +47,7 @@ TASK_LABELS = {
     "apps.cases.tasks.send_notification_emails": "Notification emails",
     "apps.delivery.tasks.send_due_reminders": "Delivery reminders",
     "apps.datasets.tasks.refresh_national_data": "National data refresh",
+    "apps.core.tasks.send_queued_emails": "Queued emails (sent again after a decision)",
 }
 # Tasks that call retry_later on failure; the others run once per queueing.
 RETRIED_TASKS = {"apps.cases.tasks.send_notification_emails"}
@@ -67,7 +78,9 @@ def stores_task_runs() -> bool:
 
 def enqueue_unless_pending(task: Task, *args: Any, **kwargs: Any) -> TaskResult | None:
     """Enqueue ``task`` unless a run of it is already queued or running (then None): a scheduler that fires twice,
-    or a worker that is behind, does not pile up copies of a long job. Backends that store nothing always enqueue."""
+    or a worker that is behind, does not pile up copies of a long job. Backends that store nothing always enqueue.
+    A run abandoned by a dead worker is recovered first, so it does not count as running (its re-queued copy does)."""
+    recover_abandoned_runs()
     if (
         stores_task_runs()
         and DBTaskResult.objects.filter(
@@ -76,6 +89,71 @@ def enqueue_unless_pending(task: Task, *args: Any, **kwargs: Any) -> TaskResult 
     ):
         return None
     return task.enqueue(*args, **kwargs)
+
+
+class WorkerLost(RuntimeError):
+    """The worker running a task stopped (killed, crashed, lost its machine) before recording the outcome."""
+
+
+WORKER_LOST = f"{WorkerLost.__module__}.{WorkerLost.__qualname__}"
+# How many times one task with the same arguments is queued again after losing its worker: a task that kills its
+# worker every time (say, out of memory) must not loop for ever.
+MAX_RECOVERIES = 3
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.TASK_LEASE_SECONDS)
+
+
+def live_run_ids(now: datetime | None = None) -> set[str]:
+    """The task runs some worker has claimed under a lease that has not expired."""
+    cutoff = (now or timezone.now()) - lease()
+    return set(
+        WorkerBeat.objects.filter(last_seen__gte=cutoff).exclude(task_run_id="").values_list("task_run_id", flat=True)
+    )
+
+
+def abandoned_runs(now: datetime | None = None) -> list[DBTaskResult]:
+    """Runs marked running, started more than a lease ago, that no live worker holds."""
+    if not stores_task_runs():
+        return []
+    now = now or timezone.now()
+    live = live_run_ids(now)
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - lease())
+    return [row for row in running.order_by("started_at") if str(row.id) not in live]
+
+
+def _earlier_losses(row: DBTaskResult) -> int:
+    lost = DBTaskResult.objects.filter(task_path=row.task_path, exception_class_path=WORKER_LOST).exclude(pk=row.pk)
+    return sum(1 for args in lost.values_list("args_kwargs", flat=True) if args == row.args_kwargs)
+
+
+def recover_abandoned_runs(now: datetime | None = None) -> list[str]:
+    """End every abandoned run as failed with the reason, and queue the same task again (unless it has already lost
+    its worker ``MAX_RECOVERIES`` times with these arguments). Returns one line per run ended, for the log.
+    Two callers racing are safe: a run is ended only by the one whose conditional update changes it."""
+    done = []
+    for row in abandoned_runs(now):
+        seen = WorkerBeat.objects.filter(worker_id__in=row.worker_ids or []).order_by("-last_seen").first()
+        when = f"last seen {seen.last_seen:%Y-%m-%d %H:%M:%S} UTC" if seen else "never seen"
+        reason = f"the worker running it stopped ({when}, lease {settings.TASK_LEASE_SECONDS} s)"
+        with transaction.atomic():
+            ended = DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=timezone.now(),
+                exception_class_path=WORKER_LOST,
+                traceback=f"{WORKER_LOST}: {reason}",
+            )
+            if not ended:
+                continue
+            if _earlier_losses(row) + 1 >= MAX_RECOVERIES:
+                outcome = f"not queued again: it has lost its worker {MAX_RECOVERIES} times"
+            else:
+                result = row.task.enqueue(*row.task_result.args, **row.task_result.kwargs)
+                outcome = f"queued again as run {result.id}"
+            DBTaskResult.objects.filter(pk=row.pk).update(traceback=f"{WORKER_LOST}: {reason}; {outcome}")
+        done.append(f"{TASK_LABELS.get(row.task_path, row.task_path)} run {row.id}: {reason}; {outcome}")
+    return done
 
 
 @dataclass(frozen=True)
@@ -93,6 +171,8 @@ class TaskRun:
     started_at: datetime | None
     finished_at: datetime | None
     error: str
+    # Running, but no worker holds its lease: it will be ended and queued again by the next worker or schedule.
+    lost: bool = False
 
     @property
     def duration(self) -> timedelta | None:
@@ -106,14 +186,20 @@ def _error_line(traceback: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def _task_run(row: DBTaskResult) -> TaskRun:
+def _task_run(row: DBTaskResult, live: set[str], cutoff: datetime) -> TaskRun:
     kwargs = (row.args_kwargs or {}).get("kwargs") or {}
     run_after = None if row.run_after == get_date_max() else row.run_after
+    lost = (
+        row.status == TaskResultStatus.RUNNING
+        and row.started_at is not None
+        and row.started_at < cutoff
+        and str(row.id) not in live
+    )
     return TaskRun(
         id=str(row.id),
         task=TASK_LABELS.get(row.task_path, row.task_path),
         status=row.status,
-        status_label=STATUS_LABELS.get(row.status, row.status),  # type: ignore[call-overload]
+        status_label="Worker lost" if lost else STATUS_LABELS.get(row.status, row.status),  # type: ignore[call-overload]
         attempt=int(kwargs.get("attempt", 1)),
         max_attempts=MAX_ATTEMPTS if row.task_path in RETRIED_TASKS else 1,
         enqueued_at=row.enqueued_at,
@@ -121,6 +207,7 @@ def _task_run(row: DBTaskResult) -> TaskRun:
         started_at=row.started_at,
         finished_at=row.finished_at,
         error=_error_line(row.traceback) if row.status == TaskResultStatus.FAILED else "",
+        lost=lost,
     )
 
 
@@ -131,7 +218,9 @@ def recent_task_runs(*, status: str = "", limit: int = 100) -> list[TaskRun]:
     qs = DBTaskResult.objects.order_by("-enqueued_at")
     if status:
         qs = qs.filter(status=status)
-    return [_task_run(row) for row in qs[:limit]]
+    now = timezone.now()
+    live = live_run_ids(now)
+    return [_task_run(row, live, now - lease()) for row in qs[:limit]]
 
 
 def task_run_counts() -> dict[str, int]:

@@ -70,14 +70,26 @@ def _run(args: list[str], db: dict[str, Any]) -> None:
     result = subprocess.run(args, env=_pg_env(db), capture_output=True, text=True)
     if result.returncode != 0:
         tool = Path(args[0]).name
-        raise BackupError(f"{tool} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}")
+        raise BackupError(f"{tool} failed (exit {result.returncode}): {one_line(result.stderr)}")
+
+
+def one_line(text: str) -> str:
+    """The first line worth showing of a tool's or a library's message (the operator reads one line, not a dump)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return ((errors or lines or [""])[0])[:300]
 
 
 def _sqlite_check(path: Path) -> None:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    """A truncated or corrupt copy fails here (SQLite raises, or the integrity check lists problems)."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        said = one_line(str(exc))
+        raise BackupError(f"{path} is damaged or cut short (SQLite says: {said}); nothing restored") from None
     if result != "ok":
-        raise BackupError(f"{path}: SQLite integrity check failed: {result}")
+        raise BackupError(f"{path} is damaged (SQLite integrity check: {one_line(result)}); nothing restored")
 
 
 def backup_database(db: dict[str, Any], dest: Path) -> Path:

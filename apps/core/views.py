@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from apps.accounts.access import audit_lines_listed_for, can_see_audit, can_see_task_runs, home_icb, require
-from apps.core import background
+from apps.core import background, outbox
+from apps.core import health as health_checks
 from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
 from apps.datasets.models import ImportLog
@@ -38,8 +40,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 def health(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1")
+    """200 only when the pages could work; otherwise 503 with a short reason (``apps.core.health``)."""
+    reason = health_checks.problem()
+    if reason:
+        return JsonResponse({"status": "error", "reason": reason, "database": connection.vendor}, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
@@ -129,5 +133,7 @@ def task_runs(request: HttpRequest) -> HttpResponse:
         "status": status,
         "shown": TASK_RUNS_SHOWN,
         "max_attempts": background.MAX_ATTEMPTS,
+        "lease_seconds": settings.TASK_LEASE_SECONDS,
+        "unknown_emails": outbox.unknown_emails(),
     }
     return render(request, "core/task_runs.jinja", ctx)

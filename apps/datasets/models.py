@@ -11,13 +11,17 @@ class ImportLog(models.Model):
         UNCHANGED = "unchanged", "Already loaded (file unchanged)"
         FAILED = "failed", "Failed, nothing changed"
         DRY_RUN = "dry_run", "Dry run, nothing saved"
+        # Written when a load starts, so an attempt cut short (killed, out of memory) still leaves a row; the next
+        # import marks it interrupted (services.mark_interrupted_imports). Its transaction was never committed.
+        RUNNING = "running", "Running"
+        INTERRUPTED = "interrupted", "Interrupted, nothing changed"
 
     dataset = models.CharField(max_length=40, db_index=True)
     file_name = models.CharField(max_length=300)
     sha256 = models.CharField(max_length=64)
     layout = models.CharField(max_length=40, blank=True)
     period = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
     rows_read = models.PositiveIntegerField(default=0)

@@ -4,6 +4,9 @@ outcome. Never half-loads: a refusal or failure leaves the database exactly as i
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +22,9 @@ from apps.datasets.models import ImportLog
 from apps.datasets.registry import Source
 
 MAX_EXAMPLES = 20
+# A load running longer than this is taken for dead even if its process cannot be checked (another machine).
+STALE_IMPORT = timedelta(hours=6)
+RUNNING_ON = "running in "  # the message of a running row names its process: "running in host:pid"
 
 
 class DryRunRollback(Exception):
@@ -39,8 +45,41 @@ def already_loaded(source_id: str, sha256: str, file_name: str | None = None) ->
     logs = ImportLog.objects.filter(dataset=source_id)
     if file_name is not None:
         logs = logs.filter(file_name=file_name)
-    last = logs.exclude(status=ImportLog.Status.DRY_RUN).exclude(status=ImportLog.Status.FAILED).first()
+    last = (
+        logs.exclude(status__in=[ImportLog.Status.DRY_RUN, ImportLog.Status.FAILED])
+        .exclude(status__in=[ImportLog.Status.RUNNING, ImportLog.Status.INTERRUPTED])
+        .first()
+    )
     return last is not None and last.sha256 == sha256
+
+
+def _process_gone(log: ImportLog) -> bool:
+    """True when the process named by a running row is known dead (same machine), or the row is too old to be live."""
+    host, _, pid = log.message.removeprefix(RUNNING_ON).rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)  # signal 0 only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # it exists, under another user
+        return False
+    return timezone.now() - log.started_at > STALE_IMPORT
+
+
+def mark_interrupted_imports() -> int:
+    """Mark *interrupted* every *running* import row whose process is gone (or that has run for longer than
+    ``STALE_IMPORT``): its load was cut short before committing, so nothing of it was kept. Returns how many."""
+    marked = 0
+    for log in ImportLog.objects.filter(status=ImportLog.Status.RUNNING):
+        if _process_gone(log):
+            marked += ImportLog.objects.filter(pk=log.pk, status=ImportLog.Status.RUNNING).update(
+                status=ImportLog.Status.INTERRUPTED,
+                finished_at=timezone.now(),
+                message=f"interrupted: the import ({log.message.removeprefix(RUNNING_ON)}) stopped before finishing; "
+                "nothing of it was saved",
+            )
+    return marked
 
 
 def import_dataset(
@@ -61,6 +100,7 @@ def import_dataset(
     file refused by :func:`~apps.datasets.integrity.check_against_loaded` (older than what is loaded, or far fewer
     rows than the last import unless ``allow_row_drop``, which is then audited).
     """
+    mark_interrupted_imports()
     path = Path(path or source.file)
     started = timezone.now()
     log = ImportLog(dataset=source.id, file_name=path.name, started_at=started, triggered_by=triggered_by)
@@ -74,6 +114,12 @@ def import_dataset(
         log.finished_at = timezone.now()
         log.save()
         return log
+    if not dry_run:  # a row now, outside the load's transaction, so a killed import leaves a trace
+        log.status = ImportLog.Status.RUNNING
+        log.message = f"{RUNNING_ON}{socket.gethostname()}:{os.getpid()}"
+        log.finished_at = started
+        log.save()
+        log.message = ""
     try:
         parsed = PARSERS[source.id](path)
     except DatasetFormatError as exc:

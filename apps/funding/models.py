@@ -231,7 +231,16 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive"),
+            # One invoice, one payment: a double submit or a resent invoice must not be paid twice. A rejected
+            # payment does not hold its number (the corrected invoice is recorded again under it).
+            models.UniqueConstraint(
+                fields=["commitment", "invoice_number"],
+                condition=~models.Q(invoice_number="") & ~models.Q(status="rejected"),
+                name="one_payment_per_invoice",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.invoice_number or self.pk} for {self.commitment_id}"

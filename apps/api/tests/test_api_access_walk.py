@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from apps.api.testing import case_with_package, operations, provider_session
+from apps.api.testing import case_with_package, icb_a_commitment, operations, provider_session
 from apps.core.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +123,13 @@ EXPECTED: dict[str, Op] = {
     # refused; practices, providers and the LMC see no money at all.
     "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
     "list_ledger": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
+    # Recording a payment: ICB A's own team only (a colleague approves it); to anyone else the commitment is unknown.
+    "create_payment": Op(
+        {"commitment_id": icb_a_commitment},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={"kind": "invoice", "amount_pence": 100, "payee": "Walk Co", "invoice_number": "WALK-1"},
+    ),
 }
 
 

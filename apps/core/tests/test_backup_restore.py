@@ -132,3 +132,56 @@ def test_the_commands_explain_themselves():
 
     assert "online backup API" in backup_db.Command.help and "pg_dump" in backup_db.Command.help
     assert "--force" in restore_db.Command.help and "pg_restore" in restore_db.Command.help
+
+
+def _small_backup(scratch_db: dict[str, Any], tmp_path: Path) -> Path:
+    """A real backup (made by backup_db's code) of a small database, so cutting it is quick."""
+    key = "integer PRIMARY KEY" if ON_SQLITE else "serial PRIMARY KEY"
+    sql = [f"CREATE TABLE notes (id {key}, body text)"] + [
+        f"INSERT INTO notes (body) VALUES ('{f'note {i} ' * 40}')" for i in range(2000)
+    ]
+    if ON_SQLITE:
+        with closing(sqlite3.connect(scratch_db["NAME"])) as conn:
+            for s in sql:
+                conn.execute(s)
+            conn.commit()
+    else:
+        import psycopg
+
+        with psycopg.connect(**_pg_kwargs(scratch_db), autocommit=True) as conn:
+            for s in sql:
+                conn.execute(s)
+    return backup_database(scratch_db, tmp_path / "small.backup")
+
+
+@pytest.mark.parametrize("cut", ["truncated", "corrupt"])
+def test_a_truncated_or_corrupt_backup_gets_a_one_line_error_and_restores_nothing(scratch_db, tmp_path, cut):
+    good = _small_backup(scratch_db, tmp_path)
+    data = good.read_bytes()
+    bad = tmp_path / f"{cut}.backup"
+    if cut == "truncated":
+        bad.write_bytes(data[: len(data) // 2])
+    else:  # the header is right, the pages after it are noise
+        bad.write_bytes(data[:100] + bytes((b * 7 + 13) % 256 for b in data[100:]))
+    url = (
+        f"sqlite:///{scratch_db['NAME']}"
+        if ON_SQLITE
+        else f"postgres://{scratch_db['USER']}@{scratch_db['HOST']}:{scratch_db['PORT']}/{scratch_db['NAME']}"
+    )
+    with pytest.raises(CommandError) as refused:
+        call_command("restore_db", str(bad), force=True, database_url=url)
+    message = str(refused.value)
+    assert "\n" not in message and len(message) < 500, message
+    assert str(bad) in message or "pg_restore failed" in message
+    assert _notes(scratch_db) == 2000  # the database is as it was
+
+
+def _notes(db: dict[str, Any]) -> int:
+    if ON_SQLITE:
+        with closing(sqlite3.connect(db["NAME"])) as conn:
+            return int(conn.execute("SELECT count(*) FROM notes").fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(**_pg_kwargs(db)) as conn:
+        row = conn.execute("SELECT count(*) FROM notes").fetchone()
+        return int(row[0]) if row else 0

@@ -27,7 +27,9 @@ from django_tasks_db.models import DBTaskResult
 from apps.accounts.models import User
 from apps.cases import tasks
 from apps.cases.models import Notification, NotificationKind
+from apps.cases.tasks import outbox_key
 from apps.core.background import RETRY_DELAYS
+from apps.core.models import OutboxEmail
 
 pytestmark = pytest.mark.django_db(transaction=True, available_apps=["django_tasks_db"])
 
@@ -50,6 +52,7 @@ def note(database_tasks: None) -> Iterator[Notification]:
     User.objects.filter(pk=user.pk).update(email="worker-test@example.org")
     row = Notification.objects.create(user=user, kind=NotificationKind.STATUS, message="Sent by the worker")
     yield row
+    OutboxEmail.objects.filter(key=outbox_key(row.pk)).delete()  # this module flushes only the task table
     Notification.objects.filter(pk=row.pk).delete()
     User.objects.filter(pk=user.pk).update(email=old_email)
 

@@ -32,6 +32,24 @@ def _pending(commitment: Commitment) -> int:
     return int(commitment.payments.filter(status=Payment.Status.REQUESTED).aggregate(t=Sum("amount_pence"))["t"] or 0)
 
 
+def _refuse_repeated_invoice(commitment: Commitment, invoice_number: str) -> None:
+    """Refuse a second payment of the same invoice on one commitment, naming the payment that holds it. (The
+    commitment row is locked by the caller, so two requests cannot both pass; the database constraint
+    ``one_payment_per_invoice`` backs this up.)"""
+    held = (
+        commitment.payments.filter(invoice_number=invoice_number)
+        .exclude(status=Payment.Status.REJECTED)
+        .select_related("requested_by")
+        .first()
+    )
+    if held is not None:
+        raise ValidationError(
+            f"Invoice {invoice_number} is already recorded against {commitment.reference}: payment {held.pk} of "
+            f"{pounds(held.amount_pence)} to {held.payee}, {held.get_status_display().lower()}, recorded by "
+            f"{held.requested_by.get_username()} on {timezone.localtime(held.requested_at):%d %B %Y}"
+        )
+
+
 def record_payment(
     *,
     reference: str,
@@ -76,6 +94,9 @@ def record_payment(
         if kind == Payment.Kind.DIRECT and not payee.strip():
             p = Practice.objects.filter(code=practice_code).first()
             payee = p.display_name if p else practice_code
+        invoice_number = invoice_number.strip()
+        if invoice_number:
+            _refuse_repeated_invoice(commitment, invoice_number)
         unpaid = commitment.amount_pence - commitment.paid_pence - _pending(commitment)
         if amount_pence > unpaid:
             raise ValidationError(
@@ -86,7 +107,7 @@ def record_payment(
             kind=kind,
             payee=payee.strip(),
             practice_code=practice_code,
-            invoice_number=invoice_number.strip(),
+            invoice_number=invoice_number,
             offer_code=offer_code,
             session_refs=[s.strip() for s in session_refs if s.strip()],
             amount_pence=amount_pence,
