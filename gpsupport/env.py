@@ -74,3 +74,28 @@ def database_from_url(url: str, base_dir: str) -> dict[str, object]:
             "CONN_MAX_AGE": 60,
         }
     raise ConfigError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite:// or postgres://)")
+
+
+def refuse_insecure_production(secret_key: str, allowed_hosts: list[str], secure_cookies: bool, dev_key: str) -> None:
+    """Stop a production start (DEBUG off) that lacks a real secret key, named hosts or HTTPS-only cookies.
+
+    The key rule is Django's own deploy check (security.W009): at least 50 characters, 5 of them different, and not a
+    development key; here it stops the process instead of printing a warning that a deployment may never read.
+    """
+    problems = []
+    if not secret_key:
+        problems.append("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
+    elif secret_key == dev_key or secret_key.startswith("django-insecure-"):
+        problems.append("DJANGO_SECRET_KEY is a development key: generate a real one")
+    elif len(secret_key) < 50 or len(set(secret_key)) < 5:
+        problems.append("DJANGO_SECRET_KEY is too weak: use 50 or more random characters")
+    if not allowed_hosts:
+        problems.append("DJANGO_ALLOWED_HOSTS must name the service's host names when DJANGO_DEBUG is false")
+    elif "*" in allowed_hosts:
+        problems.append("DJANGO_ALLOWED_HOSTS must not be '*' in production: name the hosts")
+    if not secure_cookies:
+        problems.append("DJANGO_SECURE_COOKIES must not be false in production: cookies go only over HTTPS")
+    if problems:
+        raise ConfigError(
+            "; ".join(problems) + " (docs/runbook.md, section 1; for local development set DJANGO_DEBUG=true)"
+        )

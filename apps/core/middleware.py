@@ -1,11 +1,16 @@
-"""Security headers: a content security policy that allows no inline script except the per-request nonce."""
+"""Security headers (a content security policy that allows no inline script except the per-request nonce; nothing a
+signed-in user sees is stored by a browser or proxy cache), the idle session expiry and the refusal of unstorable
+form input."""
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 
 class SecurityHeadersMiddleware:
@@ -25,6 +30,38 @@ class SecurityHeadersMiddleware:
         )
         response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or "Authorization" in request.headers:
+            # Case detail, budgets and exports must not be kept in a shared computer's browser cache or a proxy's,
+            # where the next person could read them (Back button, cache folder). Anonymous pages (start, sign-in,
+            # published spend) hold nothing confidential and may be cached as usual.
+            add_never_cache_headers(response)
+        return response
+
+
+SESSION_TOUCHED = "_idle_touched"
+SESSION_REFRESH_SECONDS = 300
+
+
+class SessionIdleExpiryMiddleware:
+    """Ends a session after ``SESSION_COOKIE_AGE`` seconds without a request (a working day by default).
+
+    Django fixes a session's end when the session is saved; marking it changed makes SessionMiddleware save it with a
+    new end. Doing that on every request (``SESSION_SAVE_EVERY_REQUEST``) would write the session row on every page,
+    so it is pushed back at most once every five minutes: the idle limit is then kept to within five minutes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            every = min(SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 2)
+            if now - int(request.session.get(SESSION_TOUCHED, 0)) >= every:
+                request.session[SESSION_TOUCHED] = now
         return response
 
 
