@@ -53,7 +53,8 @@ def database_from_url(url: str, base_dir: str) -> dict[str, object]:
         path = unquote(parsed.path)
         name = path[1:] if path.startswith("//") else os.path.join(base_dir, path.lstrip("/"))
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backends with one change: a flush lifts the immutable ledger's triggers (apps/core/backends).
+            "ENGINE": "apps.core.backends.sqlite3",
             "NAME": name,
             "OPTIONS": {
                 "timeout": 20,
@@ -65,7 +66,7 @@ def database_from_url(url: str, base_dir: str) -> dict[str, object]:
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "apps.core.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
