@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from apps.accounts.access import can_see_audit, can_see_task_runs, home_icb, require
 from apps.core import background
 from apps.core.exports import FORMATS, table_download
+from apps.core.formdata import posted_whole
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 
@@ -70,11 +71,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         rows = [(r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
                 for r in qs[:50_000]]  # fmt: skip
         return table_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
     total = qs.count()
+    # ASCII digits only, and no further than the last page: "٣" is read by int(), and a 30-digit page number is an
+    # offset neither database can take
+    page = min(max(1, posted_whole(request.GET.get("page")) or 1), max(1, -(-total // AUDIT_PAGE_SIZE)))
     records = list(qs[(page - 1) * AUDIT_PAGE_SIZE : page * AUDIT_PAGE_SIZE])
     models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
     ctx = {
