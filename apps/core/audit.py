@@ -14,6 +14,8 @@ secrets (password hashes, token fingerprints) are never recorded: only that they
 from __future__ import annotations
 
 import contextvars
+import getpass
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -26,7 +28,17 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
 AUDITED_APPS = ("cases", "funding", "delivery")
-AUDITED_MODELS = ("accounts.User", "indicators.WatchEntry", "indicators.WatchChange", "api.ApiToken")
+AUDITED_MODELS = (
+    "accounts.User",
+    "indicators.WatchEntry",
+    "indicators.WatchChange",
+    "api.ApiToken",
+    # What changes what everyone sees without a form: a new scoring run (scores, watch lists), a scenario run, and
+    # each national data load or refusal (the register).
+    "indicators.ScoringRun",
+    "targeting.Scenario",
+    "datasets.ImportLog",
+)
 # Models of the audited apps that are not decisions: messages to users and their own mail settings.
 EXEMPT = {
     "cases.Notification": "a message to a user, not a decision",
@@ -49,6 +61,19 @@ def set_actor(user: Any) -> None:
         _actor.set((None, user))
     elif getattr(user, "is_authenticated", False):
         _actor.set((user.pk, user.get_username()))
+
+
+def os_user() -> str:
+    """The operating-system account running this process (who ran a command or started the worker)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container's arbitrary uid)
+        return f"uid {os.getuid()}"
+
+
+def command_actor(name: str) -> str:
+    """The actor for a management command or background task: ``command:import_national by root``."""
+    return f"{name} by {os_user()}"[:150] if ":" in name else f"command:{name} by {os_user()}"[:150]
 
 
 @contextmanager
