@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -66,29 +67,39 @@ class SessionIdleExpiryMiddleware:
 
 
 class RefuseUnstorableInputMiddleware:
-    """Refuses a form whose values hold a NUL character (code 0), naming the field.
+    """Refuses a form or a query string whose values hold a NUL character (code 0), naming the field.
 
-    No browser sends one from a form a person filled in, PostgreSQL cannot store one in a text column (the insert
-    fails with a server error), and SQLite would store it silently; so it is refused here, once, for every form, before
-    any view or service sees it. The API's JSON bodies are not form data and are checked by the API's own schemas.
+    No browser sends one from a form a person filled in or a link the service made, PostgreSQL cannot store or even
+    compare one in a text column (the query fails with a server error), and SQLite would store it silently; so it is
+    refused here, once, for every form and every page's query parameters, before any view or service sees it. The
+    API answers in JSON; its JSON bodies are not form data and are checked by the API's own schemas.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.content_type in FORM_TYPES:
-            bad = next((k for k, vs in request.POST.lists() for v in [k, *vs] if "\x00" in v), None)
-            if bad is not None:
-                from django.shortcuts import render
+        bad = _nul_field(request.GET)
+        if bad is None and request.method == "POST" and request.content_type in FORM_TYPES:
+            bad = _nul_field(request.POST)
+        if bad is not None:
+            name = bad.replace("\x00", "") or "a field"
+            message = (
+                f"The “{name}” field contains a character that cannot be stored (a NUL, character code 0). "
+                "Remove it and send the form again: nothing was saved."
+            )
+            if request.path.startswith("/api/"):
+                from django.http import JsonResponse
 
-                name = bad.replace("\x00", "") or "a field"
-                message = (
-                    f"The “{name}” field contains a character that cannot be stored (a NUL, character code 0). "
-                    "Remove it and send the form again: nothing was saved."
-                )
-                return render(request, "core/bad_input.jinja", {"message": message}, status=400)
+                return JsonResponse({"detail": message}, status=400)
+            from django.shortcuts import render
+
+            return render(request, "core/bad_input.jinja", {"message": message}, status=400)
         return self.get_response(request)
+
+
+def _nul_field(data: Any) -> str | None:
+    return next((k for k, vs in data.lists() for v in [k, *vs] if "\x00" in v), None)
 
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
