@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from gpsupport.env import database_from_url, env_bool, env_int, env_list, env_str, refuse_insecure_production
+from gpsupport.env import (
+    ConfigError,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    refuse_insecure_production,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -140,6 +148,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # A session ends after a working day without a request (8 hours by default); each request pushes the end back
 # (apps.core.middleware.SessionIdleExpiryMiddleware), so an unattended signed-in browser does not stay signed in.
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_MINUTES", 8 * 60) * 60
+if SESSION_COOKIE_AGE < 5 * 60:
+    raise ConfigError("DJANGO_SESSION_IDLE_MINUTES must be 5 or more (minutes without a request before sign-out)")
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -77,6 +77,8 @@ def test_idle_session_length_is_a_working_day_and_configurable(tmp_path: Path):
     assert _run(["shell", "-c", probe], tmp_path).stdout.strip().splitlines()[-1] == str(8 * 60 * 60)
     shorter = _run(["shell", "-c", probe], tmp_path, DJANGO_SESSION_IDLE_MINUTES="90")
     assert shorter.stdout.strip().splitlines()[-1] == str(90 * 60)
+    nonsense = _run(["shell", "-c", probe], tmp_path, DJANGO_SESSION_IDLE_MINUTES="0")
+    assert nonsense.returncode != 0 and "DJANGO_SESSION_IDLE_MINUTES must be 5 or more" in nonsense.stderr
 
 
 def test_static_files_collect_with_hashed_names(tmp_path: Path):
