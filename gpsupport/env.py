@@ -47,7 +47,7 @@ def database_from_url(url: str, base_dir: str, *, sqlite_must_exist: bool = Fals
     """Turn ``DATABASE_URL`` into a Django DATABASES entry.
 
     ``sqlite:///relative/path.sqlite3`` (or absolute with four slashes) and ``postgres://user:pw@host:port/name``.
-    ``sqlite_must_exist`` (production): never create a missing SQLite file (``gpsupport.sqlite3``); only
+    ``sqlite_must_exist`` (production): never create a missing SQLite file (``apps.core.backends.sqlite3``); only
     ``manage.py migrate`` may.
     """
     parsed = urlparse(url)
@@ -55,7 +55,9 @@ def database_from_url(url: str, base_dir: str, *, sqlite_must_exist: bool = Fals
         path = unquote(parsed.path)
         name = path[1:] if path.startswith("//") else os.path.join(base_dir, path.lstrip("/"))
         return {
-            "ENGINE": "gpsupport.sqlite3",
+            # Django's backend with two changes (apps/core/backends/sqlite3): a flush lifts the immutable ledger's
+            # triggers, and with MUST_EXIST a missing file is an error instead of a new empty database.
+            "ENGINE": "apps.core.backends.sqlite3",
             "MUST_EXIST": sqlite_must_exist,
             "NAME": name,
             "OPTIONS": {
@@ -68,7 +70,7 @@ def database_from_url(url: str, base_dir: str, *, sqlite_must_exist: bool = Fals
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "apps.core.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
@@ -77,3 +79,28 @@ def database_from_url(url: str, base_dir: str, *, sqlite_must_exist: bool = Fals
             "CONN_MAX_AGE": 60,
         }
     raise ConfigError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite:// or postgres://)")
+
+
+def refuse_insecure_production(secret_key: str, allowed_hosts: list[str], secure_cookies: bool, dev_key: str) -> None:
+    """Stop a production start (DEBUG off) that lacks a real secret key, named hosts or HTTPS-only cookies.
+
+    The key rule is Django's own deploy check (security.W009): at least 50 characters, 5 of them different, and not a
+    development key; here it stops the process instead of printing a warning that a deployment may never read.
+    """
+    problems = []
+    if not secret_key:
+        problems.append("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
+    elif secret_key == dev_key or secret_key.startswith("django-insecure-"):
+        problems.append("DJANGO_SECRET_KEY is a development key: generate a real one")
+    elif len(secret_key) < 50 or len(set(secret_key)) < 5:
+        problems.append("DJANGO_SECRET_KEY is too weak: use 50 or more random characters")
+    if not allowed_hosts:
+        problems.append("DJANGO_ALLOWED_HOSTS must name the service's host names when DJANGO_DEBUG is false")
+    elif "*" in allowed_hosts:
+        problems.append("DJANGO_ALLOWED_HOSTS must not be '*' in production: name the hosts")
+    if not secure_cookies:
+        problems.append("DJANGO_SECURE_COOKIES must not be false in production: cookies go only over HTTPS")
+    if problems:
+        raise ConfigError(
+            "; ".join(problems) + " (docs/runbook.md, section 1; for local development set DJANGO_DEBUG=true)"
+        )

@@ -1,7 +1,8 @@
 """Settings, read from the environment through the typed helpers in ``gpsupport.env``.
 
 SQLite is the default so that a clone runs with one command; set ``DATABASE_URL=postgres://…`` for the real
-server database. Production needs ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG=false`` and ``DJANGO_ALLOWED_HOSTS``.
+server database. ``DJANGO_DEBUG`` is off unless set: production then needs a real ``DJANGO_SECRET_KEY`` and
+``DJANGO_ALLOWED_HOSTS`` and refuses to start without them (or with insecure cookies).
 """
 
 from __future__ import annotations
@@ -9,19 +10,30 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from gpsupport.env import ConfigError, database_from_url, env_bool, env_int, env_list, env_str
+from gpsupport.env import (
+    ConfigError,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    refuse_insecure_production,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ConfigError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
-
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# Off unless asked for: a deployment that forgets the variable gets the production settings (and their start-up
+# checks below), never the debug pages. bin/serve and the test settings (gpsupport/settings_test.py) turn it on.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or (DEV_SECRET_KEY if DEBUG else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# Cookies go only over HTTPS in production; the variable exists so that a misconfigured "false" is refused loudly
+# below rather than silently ignored.
+SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+if not DEBUG:
+    refuse_insecure_production(SECRET_KEY, ALLOWED_HOSTS, SECURE_COOKIES, DEV_SECRET_KEY)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -53,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "apps.core.middleware.SessionIdleExpiryMiddleware",
     "apps.core.audit.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.core.middleware.RefuseUnstorableInputMiddleware",
@@ -87,7 +100,7 @@ TEMPLATES = [
     },
 ]
 
-# In production a missing SQLite file is an error, not a new empty database (gpsupport/sqlite3/base.py).
+# In production a missing SQLite file is an error, not a new empty database (apps/core/backends/sqlite3/base.py).
 DATABASES = {
     "default": database_from_url(
         env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), str(BASE_DIR), sqlite_must_exist=not DEBUG
@@ -142,13 +155,18 @@ NATIONAL_DATA_DIR = Path(env_str("NATIONAL_DATA_DIR", str(BASE_DIR / "data" / "n
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A session ends after a working day without a request (8 hours by default); each request pushes the end back
+# (apps.core.middleware.SessionIdleExpiryMiddleware), so an unattended signed-in browser does not stay signed in.
+SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_IDLE_MINUTES", 8 * 60) * 60
+if SESSION_COOKIE_AGE < 5 * 60:
+    raise ConfigError("DJANGO_SESSION_IDLE_MINUTES must be 5 or more (minutes without a request before sign-out)")
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    SESSION_COOKIE_SECURE = SECURE_COOKIES
+    CSRF_COOKIE_SECURE = SECURE_COOKIES
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -14,6 +14,8 @@ secrets (password hashes, token fingerprints) are never recorded: only that they
 from __future__ import annotations
 
 import contextvars
+import getpass
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -32,6 +34,11 @@ AUDITED_MODELS = (
     "indicators.WatchEntry",
     "indicators.WatchChange",
     "api.ApiToken",
+    # What changes what everyone sees without a form: a new scoring run (scores, watch lists), a scenario run, and
+    # each national data load or refusal (the register).
+    "indicators.ScoringRun",
+    "targeting.Scenario",
+    "datasets.ImportLog",
 )
 # Models of the audited apps that are not decisions: messages to users and their own mail settings.
 EXEMPT = {
@@ -55,6 +62,19 @@ def set_actor(user: Any) -> None:
         _actor.set((None, user))
     elif getattr(user, "is_authenticated", False):
         _actor.set((user.pk, user.get_username()))
+
+
+def os_user() -> str:
+    """The operating-system account running this process (who ran a command or started the worker)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a container's arbitrary uid)
+        return f"uid {os.getuid()}"
+
+
+def command_actor(name: str) -> str:
+    """The actor for a management command or background task: ``command:import_national by root``."""
+    return f"{name} by {os_user()}"[:150] if ":" in name else f"command:{name} by {os_user()}"[:150]
 
 
 @contextmanager

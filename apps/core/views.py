@@ -14,6 +14,7 @@ from apps.core import background, outbox
 from apps.core import health as health_checks
 from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
+from apps.core.formdata import posted_whole
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 
@@ -81,11 +82,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         return _audit_download(qs, totals, listed is not None, fmt)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
     total = qs.count()
+    # ASCII digits only, and no further than the last page: "٣" is read by int(), and a 30-digit page number is an
+    # offset neither database can take
+    page = min(max(1, posted_whole(request.GET.get("page")) or 1), max(1, -(-total // AUDIT_PAGE_SIZE)))
     records = list(qs[(page - 1) * AUDIT_PAGE_SIZE : page * AUDIT_PAGE_SIZE])
     models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
     ctx = {

@@ -1,8 +1,9 @@
 """iCalendar export: a user's sessions, coaching bookings and network meetings as one calendar.
 
 The same calendar is offered as a download (signed in) and as a private feed address for calendar apps, which cannot
-sign in: the address carries the user's :class:`~apps.delivery.models.CalendarToken`; making a new one revokes the
-old. Events name the practice only to people who may see the session (the feed is built from the same access rules).
+sign in: the address carries a secret whose SHA-256 is the user's :class:`~apps.delivery.models.CalendarToken`; it
+is shown once, when made, and making a new one revokes the old. Events name the practice only to people who may see
+the session (the feed is built from the same access rules).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -18,18 +20,29 @@ from icalendar import Calendar, Event
 from apps.accounts import access
 from apps.accounts.models import User
 from apps.delivery import policy
-from apps.delivery.models import CalendarToken, Meeting, Session
+from apps.delivery.models import CalendarToken, Meeting, Session, new_token, token_digest
 
 PAST_DAYS = 90  # how far back the calendar reaches
 
 
-def token_for(user: User) -> CalendarToken:
-    return CalendarToken.objects.get_or_create(user=user)[0]
+def current_token(user: User) -> CalendarToken | None:
+    """The user's feed token (its date: the secret itself is not stored), or None before the first is made."""
+    return CalendarToken.objects.filter(user=user).first()
 
 
-def renew_token(user: User) -> CalendarToken:
-    CalendarToken.objects.filter(user=user).delete()
-    return CalendarToken.objects.create(user=user)
+def issue_token(user: User) -> str:
+    """Make the user a new feed secret, revoking the old one, and return it: the only time it exists in clear."""
+    raw = new_token()
+    with transaction.atomic():
+        CalendarToken.objects.filter(user=user).delete()
+        CalendarToken.objects.create(user=user, token_sha256=token_digest(raw))
+    return raw
+
+
+def feed_user(raw: str) -> User | None:
+    """The active user whose feed secret this is, or None."""
+    row = CalendarToken.objects.filter(token_sha256=token_digest(raw)).select_related("user").first()
+    return row.user if row is not None and row.user.is_active else None
 
 
 def user_calendar(user: User) -> bytes:

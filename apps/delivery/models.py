@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -610,14 +611,23 @@ class DevelopmentGoal(models.Model):
 
 
 def new_token() -> str:
+    """A new feed secret (the first migration names it as a default, so it stays here)."""
     return secrets.token_urlsafe(24)
 
 
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 class CalendarToken(models.Model):
-    """The secret in a user's calendar feed address (calendar apps cannot sign in). Replacing it revokes the old."""
+    """The secret in a user's calendar feed address (calendar apps cannot sign in). Replacing it revokes the old.
+
+    Only the secret's SHA-256 is stored, like an API token's: the address is shown once, when it is made, and a copy
+    of the database (a backup, the audit trail, which records the field only as "changed") cannot be used to read
+    anyone's calendar. The secret is 24 random bytes, so an unsalted fast hash cannot be searched."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
-    token = models.CharField(max_length=64, unique=True, default=new_token)
+    token_sha256 = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

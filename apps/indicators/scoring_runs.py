@@ -16,6 +16,7 @@ from django.db import transaction
 from analytics.history import History, national_as_of
 from analytics.indicators import IndicatorDefinition
 from analytics.scoring import Explanation, Scored, explain_all, score_as_of
+from apps.core import audit
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.practices.models import Practice
 
@@ -135,8 +136,11 @@ def trend_scores(
 
 def make_run_current(run: ScoringRun) -> None:
     with transaction.atomic():
-        ScoringRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
+        replaced = list(ScoringRun.objects.filter(is_current=True).exclude(pk=run.pk))
+        ScoringRun.objects.filter(pk__in=[r.pk for r in replaced]).update(is_current=False)
+        audit.record_bulk(ScoringRun, replaced, "update", "no longer the current scoring run")
         ScoringRun.objects.filter(pk=run.pk).update(is_current=True)
+        audit.record_bulk(ScoringRun, [run], "update", "made the current scoring run")
     run.is_current = True
 
 

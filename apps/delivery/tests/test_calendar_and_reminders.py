@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -61,12 +62,33 @@ def test_the_calendar_holds_the_users_sessions_and_meetings_and_nobody_elses(per
 
 
 def test_the_feed_works_without_sign_in_and_a_new_token_revokes_the_old(client, personas, tomorrow_session):
-    token = ical.token_for(personas["provider"]).token
+    token = ical.issue_token(personas["provider"])
     response = client.get(f"/delivery/calendar/{token}.ics")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
     assert b"Coaching tomorrow" in response.content
-    ical.renew_token(personas["provider"])
+    ical.issue_token(personas["provider"])
     assert client.get(f"/delivery/calendar/{token}.ics").status_code == 404
+
+
+def test_the_feed_secret_is_stored_only_as_a_hash_and_never_audited(client_for, personas):
+    from apps.core.models import AuditRecord
+    from apps.delivery.models import CalendarToken, token_digest
+
+    client = client_for("provider")
+    assert "You have no calendar address yet" in client.get("/delivery/calendar/").content.decode()
+    made = client.post("/delivery/calendar/")
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    address = re.search(r'value="(http[^"]+/delivery/calendar/([^"/]+)\.ics)"', made.content.decode())
+    assert address is not None
+    secret = address.group(2)
+    row = CalendarToken.objects.get(user=personas["provider"])
+    assert row.token_sha256 == token_digest(secret) and secret not in str(CalendarToken.objects.values().get())
+    records = str(list(AuditRecord.objects.filter(model="delivery.CalendarToken").values("changes")))
+    assert "(secret" in records and secret not in records and row.token_sha256 not in records
+    again = client.get("/delivery/calendar/").content.decode()
+    assert secret not in again and "shown only when it is made" in again
+    assert client_for("anonymous").get(f"/delivery/calendar/{secret}.ics").status_code == 200
+    assert client.get(f"/delivery/calendar/{row.token_sha256}.ics").status_code == 404  # the hash is no key
 
 
 def test_the_download_is_an_ics_attachment(client_for, tomorrow_session):

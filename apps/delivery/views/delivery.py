@@ -556,14 +556,16 @@ def programme(request: HttpRequest) -> HttpResponse:
 
 @access.require(access.can_use_calendar)
 def calendar_page(request: HttpRequest) -> HttpResponse:
+    """GET says whether the user has a feed address; POST makes a new one and shows it on this response only (only
+    its hash is stored, like an API token's)."""
     user = _user(request)
+    feed = ""
     if request.method == "POST":
-        ical.renew_token(user)
-        messages.success(request, "A new calendar address was made; the old one no longer works.")
-        return redirect("delivery:calendar")
-    token = ical.token_for(user)
-    feed = request.build_absolute_uri(reverse_feed(token.token))
-    return render(request, "delivery/calendar.jinja", {"feed": feed})
+        feed = request.build_absolute_uri(reverse_feed(ical.issue_token(user)))
+    response = render(request, "delivery/calendar.jinja", {"feed": feed, "current": ical.current_token(user)})
+    if feed:
+        response["Cache-Control"] = "no-store"  # the address is on this page once: keep it out of caches
+    return response
 
 
 def reverse_feed(token: str) -> str:
@@ -582,11 +584,9 @@ def calendar_download(request: HttpRequest) -> HttpResponse:
 @login_not_required
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The private feed for calendar apps: the token is the credential (no sign-in)."""
-    from apps.delivery.models import CalendarToken
-
-    row = CalendarToken.objects.filter(token=token).select_related("user").first()
-    if row is None or not row.user.is_active or not access.can_use_calendar(row.user):
+    user = ical.feed_user(token)
+    if user is None or not access.can_use_calendar(user):
         raise Http404
-    resp = HttpResponse(ical.user_calendar(row.user), content_type="text/calendar; charset=utf-8")
+    resp = HttpResponse(ical.user_calendar(user), content_type="text/calendar; charset=utf-8")
     resp["Cache-Control"] = "private, max-age=900"
     return resp

@@ -31,7 +31,11 @@ def pounds(pence: int) -> str:
     return f"{sign}£{abs(pence) // 100:,}.{abs(pence) % 100:02d}"
 
 
-_POUNDS = re.compile(r"^£?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
+# ASCII digits only: Python's \d also matches "٣" and "²", which a person did not type as a sum of money.
+_POUNDS = re.compile(r"^£?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$", re.ASCII)
+MAX_POUNDS = 100_000_000_000
+"""No single amount is larger than £100bn (more than the NHS's whole budget): a longer number is a typing slip, and
+one past the 64-bit pence columns would be a database error instead of a message."""
 
 
 def parse_pounds(text: str, what: str = "Amount") -> int:
@@ -41,10 +45,14 @@ def parse_pounds(text: str, what: str = "Amount") -> int:
         raise ValidationError(f"Enter {what.lower()} in pounds")
     if not _POUNDS.match(raw):
         raise ValidationError(f"{what} must be an amount in pounds, like 16,000,000 or 1250.50")
+    if len(raw) > 40:
+        raise ValidationError(f"{what} must be at most £{MAX_POUNDS:,}")
     try:
         value = Decimal(raw.lstrip("£").replace(",", ""))
     except InvalidOperation as e:  # pragma: no cover - the pattern already guarantees a number
         raise ValidationError(f"{what} must be an amount in pounds") from e
+    if value > MAX_POUNDS:
+        raise ValidationError(f"{what} must be at most £{MAX_POUNDS:,}")
     pence = int(value * 100)
     if pence <= 0:
         raise ValidationError(f"{what} must be more than £0")

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from analytics import money
+from apps.core.formdata import posted_whole
 from apps.practices.models import Region
 
 
@@ -15,8 +16,9 @@ def _errors(exc: ValidationError) -> list[str]:
 
 
 def _fy(request: HttpRequest) -> int:
-    raw = request.GET.get("fy", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else money.financial_year_of(timezone.localdate())
+    # posted_whole, not str.isdigit: "²" passes isdigit and then int() fails (a server error)
+    fy = posted_whole(request.GET.get("fy"))
+    return fy if fy is not None and 2000 <= fy <= 2100 else money.financial_year_of(timezone.localdate())
 
 
 def _short_region(region: Region | None) -> str:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from analytics import money
 from apps.accounts.access import require
 from apps.accounts.models import User
+from apps.core.formdata import posted_whole
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.models import (
@@ -89,7 +90,7 @@ def parse_profile(text: str, where: str) -> dict[int, int]:
             )
         label, amount = (p.strip() for p in line.split(":", 1))
         start = label.split("-")[0].split("/")[0]
-        if not (start.isdigit() and len(start) == 4):
+        if not (start.isascii() and start.isdigit() and len(start) == 4):  # "²⁰²⁶" passes isdigit, not int()
             raise ValidationError(f"{where}, profile line {n}: {label} is not a financial year like 2026-27")
         fy = int(start)
         if fy in years:
@@ -185,7 +186,7 @@ def allocate(request: HttpRequest, code: str, line_code: str) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            fy = int(data["fy"]) if data["fy"].isdigit() else 0
+            fy = posted_whole(data["fy"]) or 0  # "²" passes str.isdigit, then int() fails
             if fy not in free:
                 raise ValidationError("Choose one of the line's financial years")
             amount = services.parse_pounds(data["amount"]) if data["amount"] else free[fy]
@@ -243,7 +244,7 @@ def release(request: HttpRequest, code: str, line_code: str) -> HttpResponse:
     }
     if request.method == "POST":
         try:
-            fy = int(data["fy"]) if data["fy"].isdigit() else 0
+            fy = posted_whole(data["fy"]) or 0  # "²" passes str.isdigit, then int() fails
             if fy not in status:
                 raise ValidationError("Choose one of the line's financial years")
             r = services.release_tranche(

@@ -1,4 +1,7 @@
-"""Django's SQLite backend, except that a database whose settings say ``MUST_EXIST`` is opened read-write only.
+"""SQLite as Django ships it, with two changes.
+
+* A flush lifts the immutable tables' triggers (see ``apps.core.backends``) and puts them back.
+* A database whose settings say ``MUST_EXIST`` is opened read-write only.
 
 Plain SQLite creates an empty file when the one named is missing, so a moved or deleted production database would
 come back as an empty one: pages fail in odd ways and ``/health/`` used to answer "ok". With ``MUST_EXIST`` (set in
@@ -15,6 +18,8 @@ from urllib.parse import quote
 
 from django.db.backends.sqlite3 import base, features
 
+from apps.core import dbimmutable
+
 
 class DatabaseFeatures(features.DatabaseFeatures):
     if base.Database.sqlite_version_info >= (3, 38):
@@ -23,8 +28,15 @@ class DatabaseFeatures(features.DatabaseFeatures):
         supports_json_field = True
 
 
+class DatabaseOperations(base.DatabaseOperations):
+    def sql_flush(self, style: Any, tables: Any, *, reset_sequences: bool = False, allow_cascade: bool = False) -> Any:
+        sql = super().sql_flush(style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return dbimmutable.around_flush(self.connection, sql)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     features_class = DatabaseFeatures
+    ops_class = DatabaseOperations
 
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
