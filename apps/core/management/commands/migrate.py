@@ -1,7 +1,7 @@
 """Django's ``migrate``, which alone may create a missing SQLite database file (the first install).
 
-In production every other process opens SQLite without creating it (``apps/core/backends/sqlite3/base.py``), so a moved or
-deleted database is an error, not a new empty one; migrating is the one deliberate act that makes the file.
+In production every other process opens SQLite without creating it (``apps/core/backends/sqlite3/base.py``), so a
+moved or deleted database is an error, not a new empty one; migrating is the one deliberate act that makes the file.
 """
 
 from __future__ import annotations
