@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('funding', '0002_ledger_immutable_in_database'),
-        ('funding', '0002_one_payment_per_invoice'),
+        ("funding", "0002_ledger_immutable_in_database"),
+        ("funding", "0002_one_payment_per_invoice"),
     ]
 
-    operations = [
-    ]
+    operations = []

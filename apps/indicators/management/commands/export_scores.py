@@ -8,12 +8,12 @@ each input's contribution.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.exports import write_csv
 from apps.indicators.history_runs import RunNotFound, export_rows, resolve_run
 
 
@@ -34,10 +34,8 @@ class Command(BaseCommand):
         if not path.parent.is_dir():
             raise CommandError(f"cannot write {path}: folder {path.parent} does not exist")
         tmp = path.with_name(path.name + ".part")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            writer.writerows(rows)
+        with tmp.open("wb") as fh:
+            write_csv(rows, header, fh)  # the project's one CSV writer (neutralises formula-like text)
         tmp.replace(path)  # a reader never sees half a file
         current = " (the current run)" if run.is_current else ""
         self.stdout.write(f"wrote {len(rows):,} practices of run {run.pk} as of {run.as_of}{current} to {path}")
