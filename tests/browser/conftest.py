@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -28,6 +29,12 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# A ceiling on each step, not a wait: journeys wait for a page's load or an element, and this is how long before that
+# counts as a failure. Playwright's default of 30 s was exceeded on a 2-core machine shared with other test runs, where
+# the optimiser's variants page (four MILP solves) took over 30 s to answer on PostgreSQL.
+STEP_TIMEOUT_MS = 120_000
+# expect() looks at pages that have finished loading (follow() waits for that); its ceiling rises from 5 s likewise.
+expect.set_options(timeout=30_000)
 # How long an idle keep-alive connection from the browser may hold a server thread; it bounds the wait at teardown.
 IDLE_SOCKET_SECONDS = 15
 
@@ -130,6 +137,7 @@ def journey_database(live_server_thread: Any, django_db_blocker: Any) -> Iterato
 
 def _new_context(browser: Any, server_url: str, **options: Any) -> Any:
     context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 900}, **options)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
     # Nothing leaves this machine: block every request that is not to the test server.
     context.route(
         "**/*", lambda route: route.continue_() if route.request.url.startswith(server_url) else route.abort()
@@ -164,8 +172,6 @@ def follow(page: Any, target: Any) -> None:
 def sign_in(page: Any, username: str, password: str) -> None:
     """Sign in and wait until the signed-in page has loaded (a journey going straight on to ``page.goto`` would
     otherwise cancel the sign-in before its session cookie arrived)."""
-    from playwright.sync_api import expect
-
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
