@@ -1,19 +1,51 @@
-"""Shared test set-up: the real national data loaded once per test session, and the personas.
+"""Shared test set-up: the real national data (built once, cloned per test process), and the personas.
 
-Loading the shipped national files once (a few seconds) lets page, access and import tests run against the real
-register; each test still runs in its own transaction, rolled back afterwards.
+Page, access and import tests run against the real register; each test still runs in its own transaction, rolled
+back afterwards. The register is built into a template database only when its inputs change (apps/core/testdb.py).
 """
 
 from __future__ import annotations
 
-import io
 import os
+import random
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shuffle",
+        metavar="SEED",
+        type=int,
+        default=None,
+        help="run the test files in an order shuffled by SEED, and the tests within each file too (bin/soak)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption("--shuffle")
+    return None if seed is None else f"order shuffled: --shuffle={seed} repeats it"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Shuffle by an explicit seed, so every pytest-xdist worker collects the same order (xdist requires it) and a
+    failing order can be run again. Tests stay grouped by file, so module-scoped fixtures are set up once."""
+    seed = config.getoption("--shuffle")
+    if seed is None:
+        return
+    rng = random.Random(seed)
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::")[0], []).append(item)
+    groups = list(by_file.values())
+    rng.shuffle(groups)
+    for group in groups:
+        rng.shuffle(group)
+    items[:] = [item for group in groups for item in group]
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -63,32 +95,21 @@ def database_tasks() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    from django.core.management import call_command
-    from django.test.utils import setup_databases, teardown_databases
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: Any, _fast_password_hashing: None, _immediate_tasks: None
+) -> Iterator[None]:
+    """This process's own copy of the national test database, cloned from a template built once (apps/core/testdb).
 
-    db_fixtures = {"db", "transactional_db", "live_server"}
-    pytest_django_made_one = any(
-        item.get_closest_marker("django_db") or db_fixtures & set(getattr(item, "fixturenames", ()))
-        for item in request.session.items
-    )
-    own = None
+    Replaces pytest-django's set-up, which would migrate an empty database in every run and every worker; each test
+    still runs in its own transaction, rolled back afterwards.
+    """
+    from apps.core import testdb
+
     with django_db_blocker.unblock():
-        if not pytest_django_made_one:
-            # pytest-django creates no test database when no collected test uses one (e.g. the browser journeys run
-            # alone); never load into the development database: make the test database here.
-            own = setup_databases(verbosity=0, interactive=False, aliases={"default"})
-        call_command("import_national", quiet=True)
-        call_command("create_demo_users", force=True, stdout=io.StringIO())
-        call_command("score_practices", backtest=True, stdout=io.StringIO())
-        call_command("compute_ripple", stdout=io.StringIO())
-        call_command("create_demo_funding", force=True, stdout=io.StringIO())
-        call_command("create_demo_cases", force=True, stdout=io.StringIO())
-        call_command("create_demo_delivery", force=True, stdout=io.StringIO())
+        name = testdb.clone()
     yield
-    if own is not None:
-        with django_db_blocker.unblock():
-            teardown_databases(own, verbosity=0)
+    with django_db_blocker.unblock():
+        testdb.drop(name)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ schema = schemathesis.openapi.from_dict(openapi_document()).include(method="GET"
 
 
 @pytest.fixture(scope="module")
-def icb_token(server_url: str, django_db_blocker: Any) -> Iterator[str]:
+def icb_token(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     from apps.accounts.models import User
     from apps.api.models import ApiToken
     from apps.api.services import create_api_token

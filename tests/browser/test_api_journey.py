@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, follow, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def clean_tokens(django_db_blocker: Any) -> Iterator[None]:
-    yield
-    from apps.api.models import ApiToken
-
-    with django_db_blocker.unblock():
-        ApiToken.objects.all().delete()
-
-
-def test_user_creates_uses_and_revokes_an_api_token(page, clean_tokens):
+def test_user_creates_uses_and_revokes_an_api_token(page):
     sign_in(page, "icb-a", DEMO_PASSWORD)
-    page.get_by_role("link", name="API tokens").click()
+    follow(page, page.get_by_role("link", name="API tokens"))
     expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
     assert_accessible(page)
 
-    page.get_by_role("button", name="Create token").click()  # no name: refused, explained
+    follow(page, page.get_by_role("button", name="Create token"))  # no name: refused, explained
     expect(page.get_by_text("There is a problem")).to_be_visible()
     page.get_by_label("Name").fill("monthly report script")
-    page.get_by_role("button", name="Create token").click()
+    follow(page, page.get_by_role("button", name="Create token"))
     token = page.locator(".app-token").inner_text()
     assert re.fullmatch(r"gpr_[A-Za-z0-9_-]{40,}", token)
     assert_accessible(page)
@@ -42,7 +31,7 @@ def test_user_creates_uses_and_revokes_an_api_token(page, clean_tokens):
     answer = api.get("/api/v1/icbs/QHM/watch-list", headers={"Authorization": f"Bearer {token}"})
     assert answer.status == 200 and answer.json()["count"] > 0
 
-    page.get_by_role("button", name="Revoke token monthly report script").click()
+    follow(page, page.get_by_role("button", name="Revoke token monthly report script"))
     expect(page.get_by_text("is revoked")).to_be_visible()
     page.context.clear_cookies()  # the token alone, without the browser session
     refused = api.get("/api/v1/icbs/QHM/watch-list", headers={"Authorization": f"Bearer {token}"})

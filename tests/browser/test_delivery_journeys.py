@@ -1,74 +1,51 @@
 """Journeys: a coach logs a session and the practice confirms it; a practice manager joins a network and books coaching.
 
-Both run against the demo delivery data (create_demo_delivery) and put it back as it was afterwards.
+Both run against the demo delivery data (create_demo_delivery); the database is put back as built after each journey.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, follow, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 
-def sign_out(page: Any) -> None:
-    page.get_by_role("link", name="Sign out").click()
-    page.get_by_role("button", name="Sign out").click()
-
-
 @pytest.fixture
-def overdue_session(django_db_blocker: Any) -> Iterator[Any]:
-    """The demo session that happened five days ago and is not logged yet; restored to 'planned' afterwards."""
-    from apps.cases.models import Notification
+def overdue_session(django_db_blocker: Any) -> tuple[Any, Any]:
+    """The demo session that happened five days ago and is not logged yet, and the practice user who confirms it."""
+    from apps.accounts.models import User
     from apps.delivery.models import Session
 
     with django_db_blocker.unblock():
         s = Session.objects.select_related("practice").get(
             member__user__username="provider", state=Session.State.PLANNED, title="Partners' coaching session 4"
         )
-        from apps.accounts.models import User
-
         practice_user = User.objects.get(practice=s.practice, username=f"practice-{s.practice.code.lower()}")
-        # hash the demo password with this test run's hasher (the session may have hashed it with another)
-        practice_user.set_password(DEMO_PASSWORD)
-        practice_user.save(update_fields=["password"])
-        before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    yield s, practice_user
-    with django_db_blocker.unblock():
-        Session.objects.filter(pk=s.pk).update(
-            state=Session.State.PLANNED,
-            delivered_hours=None,
-            attendees={},
-            notes="",
-            logged_by=None,
-            logged_at=None,
-            signed_off_by=None,
-            signed_off_at=None,
-            confirmed_by=None,
-            confirmed_at=None,
-        )
-        Notification.objects.filter(pk__gt=before).delete()
+    return s, practice_user
 
 
 def test_coach_logs_a_session_and_the_practice_confirms_it(page, overdue_session):
     _session, practice_user = overdue_session
     sign_in(page, "provider", DEMO_PASSWORD)
-    page.get_by_role("link", name="Delivery", exact=True).click()
+    follow(page, page.get_by_role("link", name="Delivery", exact=True))
     expect(page.get_by_role("heading", name="Your delivery work")).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("table", name="Sessions to log (they have happened)").get_by_role(
-        "link", name="Partners' coaching session 4"
-    ).click()
+    follow(
+        page,
+        page.get_by_role("table", name="Sessions to log (they have happened)").get_by_role(
+            "link", name="Partners' coaching session 4"
+        ),
+    )
     expect(page.get_by_role("heading", name="Partners' coaching session 4")).to_be_visible()
     page.get_by_label("Delivered", exact=True).check()
     page.get_by_label("Hours delivered").fill("2")
-    page.get_by_role("button", name="Save the log").click()  # nobody attended, no note: refused, explained
+    follow(page, page.get_by_role("button", name="Save the log"))  # nobody attended, no note: refused, explained
     expect(page.get_by_text("There is a problem")).to_be_visible()
     expect(page.get_by_text("Say who attended")).to_be_visible()
     page.get_by_label("GP partners").fill("3")
@@ -76,76 +53,57 @@ def test_coach_logs_a_session_and_the_practice_confirms_it(page, overdue_session
     page.get_by_label("What was covered").fill("Agreed the duty-doctor rota trial and who leads recruitment.")
     page.get_by_label("Sign off now").check()
     assert_accessible(page)
-    page.get_by_role("button", name="Save the log").click()
+    follow(page, page.get_by_role("button", name="Save the log"))
     expect(page.get_by_text("Session logged and signed off")).to_be_visible()
     expect(page.get_by_text("Signed off, awaiting the practice")).to_be_visible()
     sign_out(page)
 
     sign_in(page, practice_user.username, DEMO_PASSWORD)
-    page.get_by_role("link", name="Delivery", exact=True).click()
-    page.get_by_role("table", name="Sessions to confirm").get_by_role(
-        "link", name="Partners' coaching session 4"
-    ).click()
+    follow(page, page.get_by_role("link", name="Delivery", exact=True))
+    follow(
+        page,
+        page.get_by_role("table", name="Sessions to confirm").get_by_role("link", name="Partners' coaching session 4"),
+    )
     expect(page.get_by_text("Agreed the duty-doctor rota trial")).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("button", name="Confirm the session took place").click()
+    follow(page, page.get_by_role("button", name="Confirm the session took place"))
     expect(page.get_by_text("the session is confirmed")).to_be_visible()
     expect(page.get_by_text("Confirmed by the practice", exact=True).first).to_be_visible()
     assert_accessible(page)
     assert page.js_errors == []
 
 
-@pytest.fixture
-def clean_practice_x(django_db_blocker: Any) -> Iterator[None]:
-    """Remove practice X's network memberships, coaching requests, bookings and their sessions afterwards."""
-    from apps.cases.models import Notification
-
-    with django_db_blocker.unblock():
-        before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    yield
-    from apps.accounts.models import User
-    from apps.delivery.models import Booking, CoachingRequest, NetworkMembership, Session
-
-    with django_db_blocker.unblock():
-        px = User.objects.get(username="practice-x")
-        NetworkMembership.objects.filter(user=px).delete()
-        Session.objects.filter(booking__request__practice=px.practice).delete()
-        Booking.objects.filter(request__practice=px.practice).delete()
-        CoachingRequest.objects.filter(practice=px.practice).delete()
-        Notification.objects.filter(pk__gt=before).delete()
-
-
-def test_practice_manager_joins_a_network_and_books_coaching(page, clean_practice_x):
+def test_practice_manager_joins_a_network_and_books_coaching(page):
     sign_in(page, "practice-x", DEMO_PASSWORD)
-    page.get_by_role("link", name="Networks", exact=True).click()
+    follow(page, page.get_by_role("link", name="Networks", exact=True))
     expect(page.get_by_role("heading", name="Practice-manager networks")).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("link", name="North East and North Cumbria practice managers (demo)").click()
-    page.get_by_role("button", name="Join the network").click()
+    follow(page, page.get_by_role("link", name="North East and North Cumbria practice managers (demo)"))
+    follow(page, page.get_by_role("button", name="Join the network"))
     expect(page.get_by_text("You have joined")).to_be_visible()
     expect(page.get_by_text("You are a member")).to_be_visible()
     assert_accessible(page)
     # what other managers shared is searchable across networks
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Networks").click()
+    follow(page, page.get_by_role("navigation", name="Menu").get_by_role("link", name="Networks"))
     page.get_by_label("Search what worked, across your networks").fill("rota")
-    page.get_by_role("button", name="Search").click()
+    follow(page, page.get_by_role("button", name="Search"))
     expect(page.get_by_role("heading", name="Rota template that survived two partners retiring")).to_be_visible()
 
-    page.get_by_role("link", name="Coaching", exact=True).click()
-    page.get_by_role("link", name="Practice-manager coaching: three 90-minute sessions").click()
-    page.get_by_role("button", name="Request coaching").click()  # no goals: refused, explained
+    follow(page, page.get_by_role("link", name="Coaching", exact=True))
+    follow(page, page.get_by_role("link", name="Practice-manager coaching: three 90-minute sessions"))
+    follow(page, page.get_by_role("button", name="Request coaching"))  # no goals: refused, explained
     expect(page.get_by_text("There is a problem")).to_be_visible()
     page.get_by_label("What would you like from the coaching?").fill("Delegating the rota and planning the year.")
-    page.get_by_role("button", name="Request coaching").click()
+    follow(page, page.get_by_role("button", name="Request coaching"))
     expect(page.get_by_text("Request sent")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("group", name="Choose a time").get_by_role("radio").first.check()
-    page.get_by_role("button", name="Book this time").click()
+    follow(page, page.get_by_role("button", name="Book this time"))
     expect(page.get_by_text("Booked:")).to_be_visible()
     expect(page.get_by_text("1 of 3")).to_be_visible()
     assert_accessible(page)
     # the booking is a planned session on the practice's delivery page and in its calendar
-    page.get_by_role("link", name="Delivery", exact=True).click()
+    follow(page, page.get_by_role("link", name="Delivery", exact=True))
     expect(page.get_by_role("table", name="Your sessions in the next 60 days")).to_contain_text(
         "Practice-manager coaching: three 90-minute sessions: session 1 of 3"
     )

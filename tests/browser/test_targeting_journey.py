@@ -3,30 +3,16 @@ money and coach time, and gets an optimal, explained plan with variants to compa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, follow, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def clean_scenarios(django_db_blocker: Any) -> Iterator[None]:
-    """The journey saves scenarios through the live server; remove them so other tests start clean."""
-    yield
-    from apps.targeting.models import Scenario
-
-    with django_db_blocker.unblock():
-        Scenario.objects.filter(parent__isnull=False).delete()
-        Scenario.objects.all().delete()
-
-
-def test_icb_user_simulates_a_closure_and_runs_a_spending_scenario(page, clean_scenarios):
+def test_icb_user_simulates_a_closure_and_runs_a_spending_scenario(page):
     sign_in(page, "icb-a", DEMO_PASSWORD)
     # the header moves items that do not fit into its "More" menu after load, so go by address, not by nav link
     page.goto("/targeting/")
@@ -42,27 +28,27 @@ def test_icb_user_simulates_a_closure_and_runs_a_spending_scenario(page, clean_s
 
     # A bad parameter is refused and explained; a good one re-runs the simulation.
     page.get_by_label("Maximum distance (km)").fill("far")
-    page.get_by_role("button", name="Simulate again").click()
+    follow(page, page.get_by_role("button", name="Simulate again"))
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert_accessible(page)
     page.get_by_label("Maximum distance (km)").fill("2")
-    page.get_by_role("button", name="Simulate again").click()
+    follow(page, page.get_by_role("button", name="Simulate again"))
     expect(page.get_by_text("neighbours within 2.0 km")).to_be_visible()
 
-    page.get_by_role("link", name="Suggest a group package for this practice").click()
+    follow(page, page.get_by_role("link", name="Suggest a group package for this practice"))
     expect(page.get_by_role("table", name="Priced lines (shared by the group)")).to_be_visible()
 
     page.goto("/targeting/scenarios/")
     page.get_by_label("Scenario name").fill("This year's GPRP money")
     page.get_by_label("Budget (£)").fill("250000")
     page.get_by_label("Coach and provider hours available").fill("1200")
-    page.get_by_role("button", name="Run the optimiser").click()
+    follow(page, page.get_by_role("button", name="Run the optimiser"))
     expect(page.get_by_role("heading", name="This year's GPRP money", level=1)).to_be_visible()
     expect(page.get_by_role("table", name="Optimised plan against the greedy baseline")).to_be_visible()
     expect(page.get_by_text("Funded: need").first).to_be_visible()
     assert_accessible(page)
 
-    page.get_by_role("button", name="Run ±20% budget and ±20% coach hours variants").click()
+    follow(page, page.get_by_role("button", name="Run ±20% budget and ±20% coach hours variants"))
     expect(page.get_by_role("heading", name="Compare scenarios")).to_be_visible()
     expect(page.get_by_role("table", name="Scenarios side by side")).to_contain_text("budget +20%")
     assert_accessible(page)

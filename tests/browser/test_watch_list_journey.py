@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from playwright.sync_api import expect
 
 from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, follow, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def clean_watch_list(django_db_blocker: Any) -> Iterator[None]:
-    """The journey writes through the live server; remove what it wrote so other tests start clean."""
-    yield
-    from apps.indicators.models import WatchChange, WatchEntry
-
-    with django_db_blocker.unblock():
-        WatchChange.objects.all().delete()  # queryset delete: the model refuses one-by-one deletes
-        WatchEntry.objects.all().delete()
-
-
-def test_icb_user_records_a_watch_list_decision(page, clean_watch_list):
+def test_icb_user_records_a_watch_list_decision(page):
     sign_in(page, "icb-a", DEMO_PASSWORD)
-    page.get_by_role("link", name="Watch list", exact=True).first.click()
+    follow(page, page.get_by_role("link", name="Watch list", exact=True).first)
     expect(page.get_by_role("heading", name="Watch list", level=1)).to_be_visible()
     expect(page.locator("#watch-count")).to_contain_text("practice")
     assert_accessible(page)
 
     page.get_by_label("Show").select_option("all")
-    page.get_by_role("button", name="Apply filters").click()
-    page.get_by_role("link", name="The Densham Surgery").click()
+    follow(page, page.get_by_role("button", name="Apply filters"))
+    follow(page, page.get_by_role("link", name="The Densham Surgery"))
     expect(page.get_by_role("heading", name="Pressure index")).to_be_visible()
     expect(page.get_by_role("table", name="What drives the score")).to_be_visible()
     assert_accessible(page)
@@ -42,14 +28,14 @@ def test_icb_user_records_a_watch_list_decision(page, clean_watch_list):
     # No rationale: refused, explained, nothing saved
     page.get_by_label("Change the local rating").check()
     page.get_by_label("Local rating (for a rating change)").select_option("high")
-    page.get_by_role("button", name="Save decision").click()
+    follow(page, page.get_by_role("button", name="Save decision"))
     expect(page.get_by_text("There is a problem")).to_be_visible()
     assert_accessible(page)
 
     page.get_by_label("Change the local rating").check()
     page.get_by_label("Local rating (for a rating change)").select_option("high")
     page.get_by_label("Rationale").fill("Two GP partners leaving in spring; LMC has raised concern")
-    page.get_by_role("button", name="Save decision").click()
+    follow(page, page.get_by_role("button", name="Save decision"))
     expect(page.get_by_text("Saved.")).to_be_visible()
     history = page.get_by_role("table", name="Decisions, newest first")
     expect(history).to_contain_text("Two GP partners leaving in spring")
