@@ -17,6 +17,11 @@ def offer_value(role: str, team_role: str) -> str:
     return f"{role}:{team_role}"
 
 
+def example_practice_code(actor: User) -> str:
+    """An ODS code to show as an example: one of the practices ``actor`` may invite for (never another ICB's)."""
+    return policy.invitable_practices(actor).order_by("code").values_list("code", flat=True).first() or ""
+
+
 def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | None, dict[str, str]]:
     """The invitation form: who (email and names), as what (``kind``) and where (ICB, practice or provider)."""
     errors: dict[str, str] = {}
@@ -47,7 +52,8 @@ def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | No
         if policy.invites_within_own_practice(actor):
             practice = actor.practice
         elif not code:
-            errors["practice"] = "Enter the practice's ODS code, for example A81001."
+            example = example_practice_code(actor)
+            errors["practice"] = "Enter the practice's ODS code" + (f", for example {example}." if example else ".")
         else:
             practice = Practice.objects.filter(code=code).first() if code.isascii() and len(code) <= 10 else None
             if practice is None or not policy.invitable_practices(actor).filter(pk=practice.pk).exists():

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from apps.accounts import policy, services
-from apps.accounts.forms import error_list, offer_value, parse_invite
+from apps.accounts.forms import error_list, example_practice_code, offer_value, parse_invite
 from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB
 
@@ -66,6 +66,7 @@ def invite(request: HttpRequest) -> HttpResponse:
         "needs_practice": policy.invites_within_own_icb(user),
         "icbs": ICB.objects.order_by("name").values_list("code", "name") if needs_icb else [],
         "providers": policy.commissioned_providers(user),
+        "practice_example": example_practice_code(user),
     }
     return render(request, "accounts/invite.jinja", context, status=400 if errors else 200)
 
