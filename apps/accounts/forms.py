@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.accounts import policy
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.accounts.services import InviteInput
 from apps.practices.models import ICB, Practice
 
@@ -15,6 +15,11 @@ FIELD_ORDER = ("email", "first_name", "last_name", "kind", "icb", "practice", "o
 
 def offer_value(role: str, team_role: str) -> str:
     return f"{role}:{team_role}"
+
+
+def example_practice_code(actor: User) -> str:
+    """An ODS code to show as an example: one of the practices ``actor`` may invite for (never another ICB's)."""
+    return policy.invitable_practices(actor).order_by("code").values_list("code", flat=True).first() or ""
 
 
 def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | None, dict[str, str]]:
@@ -34,25 +39,26 @@ def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | No
     organisation = ""
     if offer is None:
         errors["kind"] = "Choose what they join as."
-    elif offer.role == Role.ICB:
-        if actor.role == Role.ICB:
+    elif policy.joins_icb_team(offer.role):
+        if policy.invites_within_own_icb(actor):
             icb = actor.icb
         else:
             code = str(post.get("icb", "")).strip().upper()
             icb = ICB.objects.filter(code=code).first() if code.isascii() and len(code) <= 10 else None
             if icb is None:
                 errors["icb"] = "Choose the ICB whose team they lead."
-    elif offer.role == Role.PRACTICE:
+    elif policy.joins_practice(offer.role):
         code = str(post.get("practice", "")).strip().upper()
-        if actor.role == Role.PRACTICE:
+        if policy.invites_within_own_practice(actor):
             practice = actor.practice
         elif not code:
-            errors["practice"] = "Enter the practice's ODS code, for example A81001."
+            example = example_practice_code(actor)
+            errors["practice"] = "Enter the practice's ODS code" + (f", for example {example}." if example else ".")
         else:
             practice = Practice.objects.filter(code=code).first() if code.isascii() and len(code) <= 10 else None
             if practice is None or not policy.invitable_practices(actor).filter(pk=practice.pk).exists():
                 errors["practice"] = f"No practice with the ODS code {code[:10]} is in your ICB."
-    elif offer.role == Role.PROVIDER:
+    elif policy.joins_provider(offer.role):
         organisation = str(post.get("organisation", "")).strip()
         if organisation not in policy.commissioned_providers(actor):
             errors["organisation"] = "Choose a provider organisation that covers your ICB."

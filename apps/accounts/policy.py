@@ -166,3 +166,55 @@ def get_invitation_for(user: User, pk: int) -> Invitation:
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(invitations_visible_to(user), pk=pk)
+
+
+# What an invitation's role means for where the invited person goes (the role of an invitation, not of a user).
+
+
+def joins_icb_team(role: str) -> bool:
+    """An invitation with this role joins an ICB's team (so it names the ICB)."""
+    return role == Role.ICB
+
+
+def joins_practice(role: str) -> bool:
+    """An invitation with this role joins a practice (so it names the practice)."""
+    return role == Role.PRACTICE
+
+
+def joins_provider(role: str) -> bool:
+    """An invitation with this role joins a provider organisation (so it names the organisation)."""
+    return role == Role.PROVIDER
+
+
+def has_team_leads(role: str) -> bool:
+    """Teams of this role have leads: ICB teams and practices."""
+    return role in (Role.ICB, Role.PRACTICE)
+
+
+# Where an inviting user's invitations go.
+
+
+def invites_within_own_icb(user: User) -> bool:
+    """An ICB user invites to its own ICB's team (naming no other) and chooses practices in its ICB."""
+    return user.role == Role.ICB
+
+
+def invites_within_own_practice(user: User) -> bool:
+    """A practice user invites colleagues of its own practice only (naming no other)."""
+    return user.role == Role.PRACTICE
+
+
+def chooses_icb_when_inviting(user: User) -> bool:
+    """The national team names the ICB whose team an invited ICB lead joins."""
+    return user.role == Role.NATIONAL
+
+
+def invited_team_role(actor: User, role: str, practice: Practice | None, team_role: str) -> str:
+    """The team role an invitation gives: the one asked for, except that a practice user invited by someone outside
+    the practice leads it when it has no active lead, so the practice can then invite its own colleagues."""
+    if role == Role.PRACTICE and actor.role != Role.PRACTICE and practice is not None:
+        has_lead = User.objects.filter(
+            role=Role.PRACTICE, practice=practice, team_role=TeamRole.LEAD, is_active=True
+        ).exists()
+        return TeamRole.MEMBER if has_lead else TeamRole.LEAD
+    return team_role

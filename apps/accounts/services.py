@@ -90,9 +90,9 @@ def invite(actor: User, data: InviteInput) -> tuple[Invitation, str]:
     """Create an invitation and email its single-use link; returns the invitation and the raw link token.
 
     A lead inviting to its own team need not name it: an ICB lead's ICB, a practice lead's practice."""
-    if data.role == Role.ICB and data.icb is None and actor.role == Role.ICB:
+    if policy.joins_icb_team(data.role) and data.icb is None and policy.invites_within_own_icb(actor):
         data = replace(data, icb=actor.icb)
-    if data.role == Role.PRACTICE and data.practice is None and actor.role == Role.PRACTICE:
+    if policy.joins_practice(data.role) and data.practice is None and policy.invites_within_own_practice(actor):
         data = replace(data, practice=actor.practice)
     _check_person(data)
     refusal = policy.invitation_refusal(
@@ -100,13 +100,8 @@ def invite(actor: User, data: InviteInput) -> tuple[Invitation, str]:
     )
     if refusal:
         raise TeamError(refusal, "role")
-    team_role = data.team_role
-    if data.role == Role.PRACTICE and actor.role != Role.PRACTICE and data.practice is not None:
-        # A practice's first user leads it, so the practice can then invite its own colleagues.
-        has_lead = User.objects.filter(
-            role=Role.PRACTICE, practice=data.practice, team_role=TeamRole.LEAD, is_active=True
-        ).exists()
-        team_role = TeamRole.MEMBER if has_lead else TeamRole.LEAD
+    # A practice's first user leads it, so the practice can then invite its own colleagues.
+    team_role = policy.invited_team_role(actor, data.role, data.practice, data.team_role)
     raw = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic(), audit.acting_as(actor):
@@ -116,9 +111,9 @@ def invite(actor: User, data: InviteInput) -> tuple[Invitation, str]:
             last_name=data.last_name.strip(),
             role=data.role,
             team_role=team_role,
-            icb=data.icb if data.role == Role.ICB else None,
-            practice=data.practice if data.role == Role.PRACTICE else None,
-            organisation=data.organisation.strip() if data.role == Role.PROVIDER else "",
+            icb=data.icb if policy.joins_icb_team(data.role) else None,
+            practice=data.practice if policy.joins_practice(data.role) else None,
+            organisation=data.organisation.strip() if policy.joins_provider(data.role) else "",
             token_sha256=token_digest(raw),
             invited_by=actor,
             created_at=now,
@@ -148,7 +143,7 @@ def _send_invitation(inv: Invitation, raw: str) -> None:
 def _describe(inv: Invitation) -> str:
     role = Role(inv.role).label
     scope = inv.icb.name if inv.icb else inv.practice.display_name if inv.practice else inv.organisation or "England"
-    lead = " (team lead)" if inv.team_role == TeamRole.LEAD and inv.role in (Role.ICB, Role.PRACTICE) else ""
+    lead = " (team lead)" if inv.team_role == TeamRole.LEAD and policy.has_team_leads(inv.role) else ""
     return f"{role}{lead}, {scope}"
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from apps.accounts import policy, services
-from apps.accounts.forms import error_list, offer_value, parse_invite
+from apps.accounts.forms import error_list, example_practice_code, offer_value, parse_invite
 from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB
 
@@ -56,15 +56,17 @@ def invite(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Invitation sent to {inv.email}. The link works once, for 7 days.")
                 return redirect("accounts:team")
     offers = policy.invitation_offers(user)
+    needs_icb = policy.chooses_icb_when_inviting(user)
     context = {
         "errors": errors,
         "error_items": error_list(errors),
         "values": request.POST if request.method == "POST" else {},
         "offers": [(offer_value(o.role, o.team_role), o.label) for o in offers],
-        "needs_icb": user.role == Role.NATIONAL,
-        "needs_practice": user.role == Role.ICB,
-        "icbs": ICB.objects.order_by("name").values_list("code", "name") if user.role == Role.NATIONAL else [],
+        "needs_icb": needs_icb,
+        "needs_practice": policy.invites_within_own_icb(user),
+        "icbs": ICB.objects.order_by("name").values_list("code", "name") if needs_icb else [],
         "providers": policy.commissioned_providers(user),
+        "practice_example": example_practice_code(user),
     }
     return render(request, "accounts/invite.jinja", context, status=400 if errors else 200)
 

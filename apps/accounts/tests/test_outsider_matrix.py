@@ -34,6 +34,18 @@ ARGS: dict[str, tuple[str, ...]] = {
     "core:task_runs": (),
     "accounts:login": (),
     "accounts:logout": (),
+    # Team administration: ICB A's team (a member and a waiting invitation), and the secret links for them
+    "accounts:team": (),
+    "accounts:invite": (),
+    "accounts:member": ("{teammate}",),
+    "accounts:withdraw": ("{invitation}",),
+    "accounts:accept": ("{invitation_token}",),
+    "accounts:password_reset": (),
+    "accounts:password_reset_done": (),
+    "accounts:password_reset_confirm": ("{reset_uid}", "{reset_token}"),
+    "accounts:password_reset_complete": (),
+    "accounts:sso_start": (),
+    "accounts:sso_callback": (),
     "practices:search": (),
     "practices:detail": ("{practice}",),
     "practices:icb_list": (),
@@ -47,6 +59,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "indicators:definitions": (),
     "indicators:backtest": (),
     "indicators:runs": (),
+    "indicators:support_evaluation": (),
     "cases:queue": (),
     "cases:matrix": (),
     "cases:refer": (),
@@ -122,6 +135,9 @@ REGISTER = {
     "practices:icb_detail",
     "practices:pcn_detail",
 }
+# Opened by a secret link that names its holder: whoever has the invitation's link is the invitee, so the page may
+# show the invitee's own name and address (nothing else of ICB A's).
+LINK_HOLDER = {"accounts:accept"}
 REFUSED = {403, 404}
 
 
@@ -166,7 +182,9 @@ def check(world: World, name: str, persona: str, response: Any, what: str) -> li
     """What is wrong with this response to an outsider, as lines of the failure report (none if it is fine)."""
     if response.status_code in REFUSED or 300 <= response.status_code < 400:
         return []
-    leaks = world.leaks(response_text(response), register=name in REGISTER, persona=persona)
+    leaks = world.leaks(
+        response_text(response), register=name in REGISTER, persona=persona, link_holder=name in LINK_HOLDER
+    )
     return [f"{name} {what} as {persona}: {response.status_code} shows {leaks}"] if leaks else []
 
 
@@ -203,3 +221,11 @@ def test_the_matrix_sees_a_leak_when_there_is_one(world, client):
     response = client.get(url_of(world, "cases:detail"))
     assert response.status_code == 200
     assert world.leaks(response_text(response)), "the matrix's secrets must appear where they are allowed"
+
+
+def test_the_matrix_sees_a_team_leak_when_there_is_one(world, client):
+    """The team secrets are not blind either: ICB A's lead sees its member and its waiting invitation."""
+    client.force_login(world.users["icb_a"])
+    response = client.get(url_of(world, "accounts:team"))
+    assert response.status_code == 200
+    assert set(world.leaks(response_text(response))) >= world.team

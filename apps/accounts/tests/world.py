@@ -11,6 +11,10 @@ The secrets are the case references of every ICB A case (the demo cases too), th
 users, and the ODS codes and names of the practices those cases are about. The practice of the coach's declared
 conflict (a practice with no case) is secret from everyone but the national team, which manages the faculty. A
 register page (open national data) may name any practice, so there only the case references count.
+
+ICB A's team has a member (not a lead) and a waiting invitation sent by its lead; their names and email addresses
+are secret from everyone but the national team, which manages ICB teams. A password-reset link for the member and the
+invitation's link are real ones, so the secret-link pages are asked for ICB A's objects too.
 """
 
 from __future__ import annotations
@@ -38,10 +42,16 @@ class World:
     practices: set[str] = field(default_factory=set)  # codes and names: secret except on register pages
     conflict: set[str] = field(default_factory=set)  # the conflict's practice: secret except to the national team
     names_shared: set[str] = field(default_factory=set)  # names left out because a practice elsewhere has them too
+    team: set[str] = field(default_factory=set)  # ICB A's team member and invitee: secret except to the national team
 
-    def leaks(self, text: str, register: bool = False, persona: str = "") -> list[str]:
-        """The secrets that appear in ``text`` (a page, a JSON body, a CSV or the text of an XLSX file)."""
+    def leaks(self, text: str, register: bool = False, persona: str = "", link_holder: bool = False) -> list[str]:
+        """The secrets that appear in ``text`` (a page, a JSON body, a CSV or the text of an XLSX file).
+
+        ``link_holder``: the page is opened by a secret link that names its holder (an invitation), so that person's
+        own name and address may appear; nothing else may."""
         secrets = set(self.refs)
+        if persona != "national" and not link_holder:
+            secrets |= self.team
         if not register:
             secrets |= self.practices | (self.conflict if persona != "national" else set())
         return sorted(s for s in secrets if s in text or html.escape(s) in text)
@@ -57,6 +67,12 @@ def response_text(response: Any) -> str:
 
 
 def make_world() -> World:
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from apps.accounts.models import TeamRole
+    from apps.accounts.services import InviteInput, invite
     from apps.api.services import create_api_token
     from apps.api.testing import case_with_package, provider_session
     from apps.cases.models import Case, PackageLine, SupportOffer
@@ -72,6 +88,7 @@ def make_world() -> World:
         NetworkMembership,
         PeerReview,
     )
+    from apps.indicators.services import current_run
     from apps.practices.models import ICB, Practice
     from apps.targeting.models import Scenario
 
@@ -135,6 +152,22 @@ def make_world() -> World:
         feasible=True,
     )
     token, _ = create_api_token(icb_user, "matrix")
+    teammate = User.objects.create_user(
+        username="matrix.teammate@icb-a.nhs.net",
+        email="matrix.teammate@icb-a.nhs.net",
+        password="x-test-password-1",
+        first_name="Ottoline",
+        last_name="Teammatewick",
+        role=Role.ICB,
+        team_role=TeamRole.MEMBER,
+        icb=icb_a,
+    )
+    invitation, invitation_token = invite(
+        icb_user,
+        InviteInput("matrix.invitee@icb-a.nhs.net", "Perpetua", "Inviteeworth", Role.ICB, TeamRole.MEMBER, icb=icb_a),
+    )
+    run = current_run()
+    assert run is not None, "the test session scores the practices once"
     ids = {
         "{icb}": ICB_A,
         "{practice}": px.practice.code,
@@ -150,8 +183,20 @@ def make_world() -> World:
         "{review}": str(review.pk),
         "{scenario}": scenario.ref,
         "{token}": str(token.pk),
+        "{run}": str(run.pk),
+        "{teammate}": str(teammate.pk),
+        "{invitation}": str(invitation.pk),
+        "{invitation_token}": invitation_token,
+        "{reset_uid}": urlsafe_base64_encode(force_bytes(teammate.pk)),
+        "{reset_token}": default_token_generator.make_token(teammate),
     }
     world = World(users=users, ids=ids)
+    world.team = {
+        teammate.username,
+        teammate.last_name,
+        invitation.email,
+        invitation.last_name,
+    }
     cases = Case.objects.filter(icb=icb_a).select_related("practice")
     world.refs = {c.ref for c in cases}
     about = {c.practice for c in cases}

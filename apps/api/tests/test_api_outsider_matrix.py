@@ -26,6 +26,7 @@ PATH: dict[str, dict[str, str]] = {
     "list_icbs": {},
     "list_indicators": {},
     "get_practice_scores": {"code": "{practice}"},
+    "get_icb_run_scores": {"code": "{icb}", "run": "{run}"},
     "get_watch_list": {"code": "{icb}"},
     "get_watch_summary": {},
     "list_cases": {},
