@@ -277,7 +277,7 @@ def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) ->
     404 for a commitment the caller may not act on (its existence is not revealed)."""
     user: User = request.auth
     commitment = Commitment.objects.select_related("budget__icb").filter(pk=commitment_id).first()
-    if commitment is None or not access.can_act_on_budget(user, commitment.budget.icb):
+    if commitment is None or not money_policy.can_act_on_budget(user, commitment.budget.icb):
         raise Http404("No such commitment among your ICB's.")
 
     def write() -> tuple[int, Any]:

@@ -74,6 +74,7 @@ def make_world() -> World:
     from apps.accounts.models import TeamRole
     from apps.accounts.services import InviteInput, invite
     from apps.api.services import create_api_token
+from apps.api.testing import icb_a_commitment
     from apps.api.testing import case_with_package, provider_session
     from apps.cases.models import Case, PackageLine, SupportOffer
     from apps.cases.services import sync_menu
@@ -184,6 +185,7 @@ def make_world() -> World:
         "{scenario}": scenario.ref,
         "{token}": str(token.pk),
         "{run}": str(run.pk),
+        "{commitment}": icb_a_commitment(users),
         "{teammate}": str(teammate.pk),
         "{invitation}": str(invitation.pk),
         "{invitation_token}": invitation_token,

@@ -42,6 +42,7 @@ PATH: dict[str, dict[str, str]] = {
     "confirm_session": {"session_id": "{session}"},
     "list_budgets": {},
     "list_ledger": {},
+    "create_payment": {"commitment_id": "{commitment}"},
 }
 # Open national data: may name any practice; a case reference is still a leak.
 REGISTER = {"list_practices", "get_practice", "list_icbs", "list_indicators"}
