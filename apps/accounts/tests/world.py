@@ -74,8 +74,7 @@ def make_world() -> World:
     from apps.accounts.models import TeamRole
     from apps.accounts.services import InviteInput, invite
     from apps.api.services import create_api_token
-from apps.api.testing import icb_a_commitment
-    from apps.api.testing import case_with_package, provider_session
+    from apps.api.testing import case_with_package, icb_a_commitment, provider_session
     from apps.cases.models import Case, PackageLine, SupportOffer
     from apps.cases.services import sync_menu
     from apps.core.audit import acting_as
