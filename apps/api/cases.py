@@ -28,6 +28,7 @@ from apps.api.common import (
 from apps.cases import services
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency
 from apps.cases.models import Status as CaseStatus
+from apps.core.formdata import MAX_ID
 from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding.models import Commitment
@@ -110,7 +111,7 @@ class PackageRowOut(PackageOut):
 
 class PackageFilters(PageQuery):
     state: Package.State | None = Field(None, description="Only packages in this state")
-    case_id: int | None = Field(None, ge=1, description="Only this case's packages")
+    case_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only this case's packages")
 
 
 class CaseDetailOut(CaseOut):

@@ -38,6 +38,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.core.formdata import MAX_ID
 from apps.delivery import services
 from apps.delivery.models import ATTENDEE_ROLES, Session
 
@@ -74,7 +75,7 @@ class SessionFilters(PageQuery):
         description="Only sessions waiting for a step: 'log' (planned and started), 'sign_off' (delivered, not signed "
         "off), 'confirm' (signed off, not confirmed by the practice)",
     )
-    case_id: int | None = Field(None, ge=1, description="Only sessions of this case")
+    case_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only sessions of this case")
     date_from: IsoDate | None = Field(None, description="Sessions starting on or after this day (Europe/London)")
     date_to: IsoDate | None = Field(
         None, description="Sessions starting on or before this day (Europe/London); before date_from, nothing matches"

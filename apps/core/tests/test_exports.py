@@ -70,6 +70,7 @@ API_EXPORTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "list_sessions": ("provider", {}, (SESSION_TITLE, SESSION_NOTES)),
     "list_budgets": ("icb_a", {}, ()),
     "list_ledger": ("icb_a", {}, (REASON,)),
+    "get_icb_run_scores": ("icb_a", {}, ()),
 }
 
 
@@ -259,6 +260,7 @@ def test_every_page_export_neutralises_hostile_text(hostile, client_for):
 def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
     from apps.api.services import create_api_token
     from apps.api.testing import openapi_document
+    from apps.indicators.services import current_run
 
     paths = {
         op["operationId"]: path
@@ -270,10 +272,12 @@ def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
     values = {
         "/api/v1/practices/{code}/scores": personas["practice_x"].practice.code,
         "/api/v1/icbs/{code}/watch-list": ICB_A,
+        "/api/v1/icbs/{code}/scoring-runs/{run}/scores": ICB_A,
     }
     for op_id, (persona, query, must_show) in API_EXPORTS.items():
         token = create_api_token(personas[persona], "export test")[1]
         path = paths[op_id].replace("{code}", values.get(paths[op_id], ""))
+        path = path.replace("{run}", str(current_run().pk)) if "{run}" in path else path
         response = client.get(path, {**query, "format": "csv"}, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), (op_id, response)
         _check_cells(op_id, response.content.decode(), must_show)

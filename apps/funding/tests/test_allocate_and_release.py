@@ -47,8 +47,11 @@ def test_allocation_by_weighted_patients_reconciles_to_the_penny_across_all_icbs
     )
     allocation = Allocation.objects.get(line=line)
     assert "Weighted list size" in allocation.data_source and len(allocation.basis) == 42
-    # The weights stored are the payments file's weighted list sizes summed by ICB.
-    weighted_a = PaymentsYear.objects.filter(practice__icb__code=ICB_A).aggregate(s=Sum("weighted_patients"))["s"]
+    # The weights stored are the newest payments file's weighted list sizes summed by ICB (older years are history).
+    newest = PaymentsYear.objects.order_by("-financial_year").values_list("financial_year", flat=True).first()
+    weighted_a = PaymentsYear.objects.filter(practice__icb__code=ICB_A, financial_year=newest).aggregate(
+        s=Sum("weighted_patients")
+    )["s"]
     assert allocation.basis[ICB_A] == pytest.approx(weighted_a)
     entries = LedgerEntry.objects.filter(allocation=allocation)
     assert entries.aggregate(s=Sum("amount_pence"))["s"] == line.total_pence
