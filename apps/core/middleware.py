@@ -91,7 +91,8 @@ class RefuseUnstorableInputMiddleware:
             if request.path.startswith("/api/"):
                 from django.http import JsonResponse
 
-                return JsonResponse({"detail": message}, status=400)
+                # the API's documented answer to input it cannot take is 422 (as for every other invalid value)
+                return JsonResponse({"detail": message}, status=422)
             from django.shortcuts import render
 
             return render(request, "core/bad_input.jinja", {"message": message}, status=400)

@@ -223,10 +223,16 @@ def hostile(personas):
         username=ACTOR, password="x-test-password-1", role=Role.ICB, icb=session.practice.icb
     )
     from apps.core import audit
+    from apps.funding.models import Programme
 
     with audit.acting_as(evil):
         evil.first_name = "Eve"
         evil.save()
+        # the national team's audit export lists programme records line by line (other records only as totals), so
+        # the hostile actor also acts on a programme for the national download to show it
+        programme = Programme.objects.order_by("pk").first()
+        assert programme is not None
+        audit.record_decision(Programme, programme.pk, "reviewed", "export test")
     scenario = world.scenario
     return {"practice": personas["practice_x"].practice.code, "scenario": scenario.ref}
 
