@@ -91,8 +91,10 @@ class RefuseUnstorableInputMiddleware:
             if request.path.startswith("/api/"):
                 from django.http import JsonResponse
 
-                # the API's documented answer to input it cannot take is 422 (as for every other invalid value)
-                return JsonResponse({"detail": message}, status=422)
+                # the API's documented answer to input it cannot take: 422 in the shape of its other validation errors
+                where = "query" if bad in request.GET else "body"
+                problem = {"type": "value_error", "loc": [where, name], "msg": message}
+                return JsonResponse({"detail": [problem]}, status=422)
             from django.shortcuts import render
 
             return render(request, "core/bad_input.jinja", {"message": message}, status=400)

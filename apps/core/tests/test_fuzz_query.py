@@ -176,4 +176,5 @@ def test_a_nul_in_a_query_string_is_refused_in_words(client_for):
     page = client.get(reverse("datasets:sources"), {"dataset": "x\x00y"})
     assert page.status_code == 400 and "cannot be stored" in page.content.decode()
     api = client.get("/api/v1/practices", {"q": "x\x00y"})
-    assert api.status_code == 422 and "cannot be stored" in api.json()["detail"]
+    assert api.status_code == 422 and "cannot be stored" in api.json()["detail"][0]["msg"]
+    assert api.json()["detail"][0]["loc"] == ["query", "q"]
