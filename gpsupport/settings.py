@@ -152,6 +152,10 @@ STORAGES = {
 }
 
 NATIONAL_DATA_DIR = Path(env_str("NATIONAL_DATA_DIR", str(BASE_DIR / "data" / "national")))
+# manage.py fetch_national: a mirror to fetch every source from (BASE/<registry path>) instead of each source's
+# download_url (empty: use the registry), and how long to wait for a publisher before keeping the shipped copy.
+NATIONAL_DOWNLOAD_BASE = env_str("NATIONAL_DOWNLOAD_BASE", "")
+NATIONAL_FETCH_TIMEOUT = env_int("NATIONAL_FETCH_TIMEOUT_SECONDS", 15)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -25,6 +25,9 @@ class Source:
     licence: str
     path: str
     keeps_history: bool = False
+    download_url: str = ""
+    """Where ``manage.py fetch_national`` fetches the newest file from (``url`` stays the publisher's page); empty
+    when the publisher has no stable address for it (a zip, or a name that changes every month)."""
     """Rows are keyed by the file's period, so an older file adds that period's history and cannot change the
     register's current values (which come from the newest period). Otherwise an older file is refused."""
     files: tuple[SourceFile, ...] = ()
@@ -62,7 +65,17 @@ def sources() -> tuple[Source, ...]:
         if not isinstance(history, bool):
             raise ValueError(f"{SOURCES_FILE.name}: source #{i} keeps_history must be true or false")
         where = f"{SOURCES_FILE.name}: source {entry['id']}"
-        out.append(Source(**{k: entry[k] for k in REQUIRED}, keeps_history=history, files=source_files(entry, where)))
+        download_url = entry.get("download_url", "")
+        if not isinstance(download_url, str):
+            raise ValueError(f"{where}: download_url must be a string")
+        out.append(
+            Source(
+                **{k: entry[k] for k in REQUIRED},
+                keeps_history=history,
+                download_url=download_url,
+                files=source_files(entry, where),
+            )
+        )
     ids = [s.id for s in out]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{SOURCES_FILE.name}: duplicate source ids")

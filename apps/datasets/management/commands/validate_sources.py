@@ -1,10 +1,11 @@
 """Check the national data registry (apps/datasets/sources.toml): every entry complete, with a parser, a loader,
-its file (and every history file) present and a PROVENANCE.md beside it. Publication dates are checked when the
-registry is read (analytics.publications)."""
+its file (and every history file) present and a PROVENANCE.md beside it, and any download_url an http(s) address.
+Publication dates are checked when the registry is read (analytics.publications)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,6 +32,10 @@ class Command(BaseCommand):
                 problems.append(f"{s.id}: file missing: {s.file}")
             if not s.provenance_file.exists():
                 problems.append(f"{s.id}: no PROVENANCE.md beside {s.file.name}")
+            if s.download_url:
+                parts = urlsplit(s.download_url)
+                if parts.scheme not in ("http", "https") or not parts.netloc:
+                    problems.append(f"{s.id}: download_url is not an http(s) address: {s.download_url!r}")
             for old in s.history_files:
                 if not old.exists():
                     problems.append(f"{s.id}: history file missing: {old}")
