@@ -170,7 +170,7 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
 def support_evaluation_page(request: HttpRequest) -> HttpResponse:
     """Supported practices against matched comparisons (aggregates only), with the method in words."""
     from analytics import support_eval
-    from apps.indicators.support_evaluation import evaluate_support
+    from apps.indicators.support_evaluation import evaluate_support_for_page
 
-    context = {"result": evaluate_support(), "m": support_eval}
+    context = {"result": evaluate_support_for_page(), "m": support_eval}
     return render(request, "indicators/support_evaluation.jinja", context)
