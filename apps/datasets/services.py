@@ -9,10 +9,10 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 
-import polars as pl
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.history import workforce_period
 from analytics.ingest import PARSERS
 from analytics.ingest.base import DatasetFormatError, Parsed
 from apps.core.audit import record_decision
@@ -185,10 +185,7 @@ def _drop_newer_periods(parsed: Parsed, periods: frozenset[str]) -> int:
     for name, frame in parsed.frames.items():
         if "fy_end_year" not in frame.columns:
             continue
-        label = (
-            (pl.col("fy_end_year") - 1).cast(pl.Utf8) + "-" + (pl.col("fy_end_year") % 100).cast(pl.Utf8).str.zfill(2)
-        )
-        keep = frame.filter(~label.is_in(list(periods)))
+        keep = frame.filter(~workforce_period().is_in(list(periods)))
         dropped += frame.height - keep.height
         parsed.frames[name] = keep
     return dropped
