@@ -30,6 +30,7 @@ from django.utils import timezone
 from apps.accounts import policy
 from apps.accounts.models import Invitation, Role, TeamRole, User
 from apps.core import audit
+from apps.core.errors import DomainError
 from apps.practices.models import ICB, Practice
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,8 @@ DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.ses
 NAME_MAX = 150
 
 
-class TeamError(Exception):
-    """A refused team change: ``field`` names the form field at fault (or ``""``), the message says why."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+class TeamError(DomainError):
+    """A refused team change: ``field`` names the form field at fault (or none), the message says why."""
 
 
 @dataclass(frozen=True)

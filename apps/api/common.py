@@ -39,6 +39,13 @@ class Error(Schema):
     detail: str
 
 
+class Refused(Schema):
+    """A step the service refused (``apps.core.errors.DomainError``): what was wrong, and the input at fault, if any."""
+
+    detail: str
+    field: str | None = None
+
+
 class FormatQuery(Schema):
     format: Format = Field("json", description="'csv' for the table as a CSV file (or send Accept: text/csv)")
 

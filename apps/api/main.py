@@ -25,6 +25,7 @@ from ninja.operation import Operation
 from apps.accounts.access import is_signed_in
 from apps.api.auth import AUTH
 from apps.api.registry import AREAS
+from apps.core.errors import DomainError
 
 NAMESPACE = "api-v1"
 UNAUTHENTICATED = (
@@ -97,6 +98,12 @@ def _forbidden(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(DjangoValidationError)
 def _invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=422)
+
+
+@api.exception_handler(DomainError)
+def _refused(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    # A service's refusal that the operation did not answer itself: 400, its message and the input at fault.
+    return api.create_response(request, {"detail": exc.message, "field": exc.field}, status=400)
 
 
 def urls() -> tuple[list[URLPattern | URLResolver], str, str]:

@@ -44,6 +44,7 @@ from apps.cases.models import (
     Urgency,
 )
 from apps.core import audit
+from apps.core.errors import DomainError
 from apps.funding import services as funding
 from apps.funding.models import Budget
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
@@ -62,8 +63,8 @@ TRIED_CHOICES = {
 }
 
 
-class CaseError(Exception):
-    """A step refused; the message says why in words the user can act on."""
+class CaseError(DomainError):
+    """A step on a case refused; the message says why in words the user can act on."""
 
 
 def _event(case: Case, user: User, kind: str, summary: str, *, src: str = "", dst: str = "", reason: str = "") -> None:

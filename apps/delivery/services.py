@@ -34,6 +34,7 @@ from apps.accounts.models import Role, User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
+from apps.core.errors import DomainError
 from apps.delivery import policy
 
 # Re-exported: callers ask services for the eligibility check and capacity helpers.
@@ -64,17 +65,8 @@ DELIVERY_STATUSES = (Status.APPROVED, Status.IN_DELIVERY, Status.REVIEW)
 MAX_SESSION_HOURS = 12.0
 
 
-class DeliveryError(Exception):
-    """A step refused; the message says why in words the user can act on.
-
-    ``field`` names the input that was wrong (``"hours"``, ``"notes"``…) when the input is at fault, so that a form
-    or the API can point at it; it is ``None`` when the step is refused whatever the input (the record's state, or
-    the user's right to act).
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class DeliveryError(DomainError):
+    """A delivery step refused (``field``: the input at fault, if any)."""
 
 
 # --- Faculty ----------------------------------------------------------------------------------------------------

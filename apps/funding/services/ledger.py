@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from analytics import money
 from analytics.money import Kind
+from apps.core.errors import DomainError
 from apps.funding.models import (
     Budget,
     LedgerEntry,
@@ -59,7 +60,7 @@ def parse_pounds(text: str, what: str = "Amount") -> int:
     return pence
 
 
-class InsufficientFunds(Exception):
+class InsufficientFunds(DomainError):
     """An approval (or variation, or virement) would take a budget below zero.
 
     ``missing_pence``: how much more would be needed; ``available_pence``: the headroom there is; ``budget``.
