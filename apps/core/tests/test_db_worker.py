@@ -30,6 +30,7 @@ from apps.cases.models import Notification, NotificationKind
 from apps.cases.tasks import outbox_key
 from apps.core.background import RETRY_DELAYS
 from apps.core.models import OutboxEmail
+from apps.core.tests.ceilings import PROCESS_SECONDS
 
 pytestmark = pytest.mark.django_db(transaction=True, available_apps=["django_tasks_db"])
 
@@ -77,7 +78,7 @@ def test_the_worker_command_runs_a_queued_notification_email_end_to_end(note: No
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PROCESS_SECONDS,
         check=False,
     )
     assert done.returncode == 0, done.stderr

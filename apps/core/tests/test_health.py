@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from apps.core import health
 from apps.core.models import WorkerBeat
+from apps.core.tests.ceilings import PROCESS_SECONDS
 
 pytestmark = pytest.mark.django_db
 URL = reverse("core:health")
@@ -110,7 +111,7 @@ def _manage(tmp_path: Path, db: Path, *args: str) -> subprocess.CompletedProcess
         "HEALTH_WORKER_MAX_SILENCE_SECONDS": "0",
     }
     run = [sys.executable, "manage.py", *args]
-    return subprocess.run(run, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(run, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=PROCESS_SECONDS)
 
 
 def _health(tmp_path: Path, db: Path) -> str:

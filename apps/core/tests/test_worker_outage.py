@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from apps.core.tests.ceilings import CONDITION_SECONDS, EXIT_SECONDS, PROCESS_SECONDS
+
 ROOT = Path(settings.BASE_DIR)
 
 
@@ -52,7 +54,7 @@ def _query(db: Path, sql: str) -> list[tuple[object, ...]]:
 def scratch(tmp_path: Path) -> Iterator[Path]:
     db = tmp_path / "outage.sqlite3"
     done = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
-                          env=_env(db), capture_output=True, text=True, timeout=300)  # fmt: skip
+                          env=_env(db), capture_output=True, text=True, timeout=PROCESS_SECONDS)  # fmt: skip
     assert done.returncode == 0, done.stderr
     yield db
 
@@ -65,7 +67,9 @@ def test_the_worker_waits_while_the_database_file_is_gone_and_carries_on_when_it
          "--interval", "0.2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        _wait_for(lambda: bool(_query(scratch, "SELECT 1 FROM core_workerbeat")), 60, "the worker's lease")
+        _wait_for(
+            lambda: bool(_query(scratch, "SELECT 1 FROM core_workerbeat")), CONDITION_SECONDS, "the worker's lease"
+        )
         away = tmp_path / "away"
         away.mkdir()
         parts = [p for p in tmp_path.iterdir() if p.name.startswith(scratch.name)]
@@ -82,19 +86,19 @@ def test_the_worker_waits_while_the_database_file_is_gone_and_carries_on_when_it
             f"from apps.core.tests.fault_tasks import hang_on_first_run as t; print(t.enqueue({str(marker)!r}).id)"
         )
         queued = subprocess.run([sys.executable, "manage.py", "shell", "-c", enqueue], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
+                                capture_output=True, text=True, timeout=PROCESS_SECONDS)  # fmt: skip
         run_id = queued.stdout.strip().splitlines()[-1].replace("-", "")
         _wait_for(
             lambda: (
                 _query(scratch, f"SELECT status FROM django_tasks_database_dbtaskresult WHERE id = '{run_id}'")
                 == [("SUCCESSFUL",)]
             ),
-            60,
+            CONDITION_SECONDS,
             "the worker to run a task after the outage",
         )
     finally:
         worker.send_signal(signal.SIGKILL)
-        output = worker.communicate(timeout=10)[0]
+        output = worker.communicate(timeout=EXIT_SECONDS)[0]
     assert "Database unreachable" in output and "unable to open database file" in output
 
 
@@ -105,10 +109,10 @@ def test_the_supervisor_restarts_a_worker_that_exits_and_stops_it_when_stopped(t
     env = {**os.environ, "CHILD": child, "SUPERVISE_DELAY": "0.1", "NAP": "0.2"}
     sup = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 3, 60, "three runs")
+        _wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 3, CONDITION_SECONDS, "three runs")
     finally:
         sup.send_signal(signal.SIGTERM)
-        err = sup.communicate(timeout=30)[1]
+        err = sup.communicate(timeout=EXIT_SECONDS)[1]
     assert "the test worker stopped (exit 0); starting it again" in err
     assert len(set(runs.read_text().split())) >= 3  # each restart is a new process
 
@@ -116,10 +120,10 @@ def test_the_supervisor_restarts_a_worker_that_exits_and_stops_it_when_stopped(t
     env["NAP"] = "600"
     runs.unlink()
     sup = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: runs.exists(), 60, "the child")
+    _wait_for(lambda: runs.exists(), CONDITION_SECONDS, "the child")
     pid = int(runs.read_text().split()[0])
     sup.send_signal(signal.SIGTERM)
-    sup.communicate(timeout=30)
+    sup.communicate(timeout=EXIT_SECONDS)
     time.sleep(0.3)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
