@@ -1,4 +1,4 @@
-""""Waiting for me" is derived from the lifecycle rules that guard the moves, so it cannot disagree with them.
+""" "Waiting for me" is derived from the lifecycle rules that guard the moves, so it cannot disagree with them.
 
 The oracle is the services themselves: at each stage of a case's life, for every persona, each move the table marks
 as awaited (``Transition.todo``) is tried for real inside a savepoint that is rolled back. The move is listed for that
