@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.utils import timezone
 from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.cases import services
-from apps.cases.forms import DecisionForm, parse_package
+from apps.cases.forms import DecisionForm, ParsedPackage, parse_package
 from apps.cases.models import Case, Package, SupportOffer
 from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
@@ -29,51 +28,23 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     offers = list(SupportOffer.objects.filter(active=True))
     draft = case.packages.filter(state=Package.State.DRAFT).first()
-    errors: dict[str, str] = {}
-    today = timezone.localdate()
-    starts: date | None = today
-    ends: date | None = services.financial_year_end(today)
-    units: dict[str, str] = {}
-    notes: dict[str, str] = {}
-    group = ""
-    if draft:
-        starts, ends = draft.starts, draft.ends
-        lines = list(draft.lines.select_related("offer"))
-        units = {ln.offer.code: str(ln.requested_units) for ln in lines}
-        notes = {ln.offer.code: ln.note for ln in lines}
-        group = "\n".join(
-            f"{pp.practice.code} {pp.share_bp / 100:g}"
-            for pp in draft.practices.select_related("practice")
-            if pp.practice_id != case.practice_id
-        )
-    elif request.GET.get("suggest") == "1":
+    shown = _from_draft(case, draft) if draft else _blank()
+    if draft is None and request.GET.get("suggest") == "1":
         from apps.targeting.policy import can_see_group_suggestion  # the ripple is the targeting app's
 
         if not can_see_group_suggestion(user, case.practice):
             raise PermissionDenied  # it lists the practice's neighbours by pressure: the ICB team's view only
-        suggestion = _suggestion(case)
-        if suggestion is None:
-            errors[""] = (
-                "There is no group suggestion for this practice (it has no coordinates or no neighbours in reach)."
-            )
-        else:
-            units = {line.offer_code: str(line.units) for line in suggestion.lines}
-            others = [m.code for m in suggestion.members if m.code != case.practice.code]
-            share = 100 / (len(others) + 1)
-            group = "\n".join(f"{c} {share:.2f}" for c in others)
+        shown = _suggested(case)
     if request.method == "POST":
-        parsed = parse_package(request.POST, offers, case.practice.code)
-        units, notes, group, starts, ends, errors = (
-            parsed.units, parsed.notes, parsed.group, parsed.starts, parsed.ends, parsed.errors
-        )  # fmt: skip
-        if not errors and parsed.starts and parsed.ends:
+        shown = parse_package(request.POST, offers, case.practice.code)
+        if not shown.errors and shown.starts and shown.ends:
             try:
-                pkg = services.build_package(user, case, parsed.lines, parsed.shares, parsed.starts, parsed.ends)
+                pkg = services.build_package(user, case, shown.lines, shown.shares, shown.starts, shown.ends)
                 submit = request.POST.get("action") == "submit"
                 if submit:
                     services.submit_package(user, pkg)
             except DomainError as e:
-                errors = e.as_errors()
+                shown.errors = e.as_errors()
             else:
                 price = f"£{pkg.total_pence / 100:,.2f}"
                 if submit:
@@ -84,15 +55,49 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = {
         "case": case,
         "offers": offers,
-        "units": units,
-        "notes": notes,
-        "group": group,
-        "starts": starts,
-        "ends": ends,
+        "units": shown.units,
+        "notes": shown.notes,
+        "group": shown.group,
+        "starts": shown.starts,
+        "ends": shown.ends,
         "draft": case.packages.filter(state=Package.State.DRAFT).first(),
-        "errors": errors,
+        "errors": shown.errors,
     }
-    return render(request, "cases/package.jinja", ctx, status=400 if errors else 200)
+    return render(request, "cases/package.jinja", ctx, status=400 if shown.errors else 200)
+
+
+def _blank() -> ParsedPackage:
+    """A new package: delivery from today to the end of the financial year (the money is year-bound)."""
+    today = timezone.localdate()
+    return ParsedPackage({}, {}, "", today, services.financial_year_end(today))
+
+
+def _from_draft(case: Case, draft: Package) -> ParsedPackage:
+    """The draft as the builder shows it: units and notes per offer, the other practices' shares one per line."""
+    lines = list(draft.lines.select_related("offer"))
+    group = "\n".join(
+        f"{pp.practice.code} {pp.share_bp / 100:g}"
+        for pp in draft.practices.select_related("practice")
+        if pp.practice_id != case.practice_id
+    )
+    units = {ln.offer.code: str(ln.requested_units) for ln in lines}
+    return ParsedPackage(units, {ln.offer.code: ln.note for ln in lines}, group, draft.starts, draft.ends)
+
+
+def _suggested(case: Case) -> ParsedPackage:
+    """The ripple's group proposal, shares split evenly; a blank package saying why when there is none."""
+    shown = _blank()
+    suggestion = _suggestion(case)
+    if suggestion is None:
+        shown.errors[""] = (
+            "There is no group suggestion for this practice (it has no coordinates or no neighbours in reach)."
+        )
+        return shown
+    shown.units = {line.offer_code: str(line.units) for line in suggestion.lines}
+    others = [m.code for m in suggestion.members if m.code != case.practice.code]
+    share = 100 / (len(others) + 1)
+    shown.group = "\n".join(f"{c} {share:.2f}" for c in others)
+    return shown
 
 
 def _suggestion(case: Case) -> Any:
