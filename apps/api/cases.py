@@ -19,6 +19,7 @@ from apps.api.common import (
     FormatQuery,
     Paged,
     PageQuery,
+    Refused,
     ValidationErrors,
     csv_response,
     paged,
@@ -26,9 +27,11 @@ from apps.api.common import (
     wants_csv,
 )
 from apps.cases import services
+from apps.cases.forms import ReferralForm
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency
 from apps.cases.models import Status as CaseStatus
 from apps.core.formdata import MAX_ID
+from apps.core.forms import form_errors
 from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding.models import Commitment
@@ -210,7 +213,7 @@ def _flat_schema() -> type[Schema]:
 
 @router.post(
     "/cases/self-referral",
-    response={201: SelfReferralOut, 400: Error, 401: Error, 403: Error, 422: ValidationErrors},
+    response={201: SelfReferralOut, 400: Refused, 401: Error, 403: Error, 422: ValidationErrors},
     summary="Ask for support (practice users)",
 )
 def create_self_referral(request: HttpRequest, body: SelfReferralIn) -> Any:
@@ -219,11 +222,12 @@ def create_self_referral(request: HttpRequest, body: SelfReferralIn) -> Any:
     user = request.auth
     if not access.can_self_refer(user):
         raise PermissionDenied("Only a practice user can self-refer, for their own practice.")
-    data = services.ReferralInput(body.concerns, body.tried, body.help_wanted, body.urgency)
-    try:
-        case, created = services.refer(user, user.practice, Route.SELF, data)
-    except services.CaseError as e:
-        return Status(400, {"detail": str(e)})
+    # The page's form reads the body: the same rules, the same messages, the field at fault named in the answer.
+    form = ReferralForm(body.model_dump(mode="json"))
+    if not form.is_valid():
+        field, message = next(iter(form_errors(form).items()))
+        return Status(400, {"detail": message, "field": field or None})
+    case, created = services.refer(user, user.practice, Route.SELF, form.referral())  # a refusal: 400 from main
     case = Case.objects.select_related("practice", "icb").get(pk=case.pk)
     return Status(201, {"case": _case(case), "created": created})
 

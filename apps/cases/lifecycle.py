@@ -23,24 +23,81 @@ class Transition:
     roles: frozenset[str]
     needs_reason: bool = False
     via: str = ""  # the service that makes this move, when it is not a plain status change
+    todo: str = ""  # set on the moves that a case waits for: "waiting for me" lists them, worded for the role
+    needs: str = ""  # what must be true of the case besides its status (a key of NEEDS); its service checks it
 
 
 _ICB = frozenset({Role.ICB})
 _ICB_OR_PRACTICE = frozenset({Role.ICB, Role.PRACTICE})
 
 _BEFORE_MONEY = (S.REFERRED, S.TRIAGED, S.DIAGNOSIS, S.PLAN_AGREED)
+_AGREE = "Agree your action plan"
+
+# The practice health check is a step, not a move: done once the case is triaged, and again at review.
+HEALTH_CHECK_STATUSES = (S.TRIAGED, S.DIAGNOSIS, S.PLAN_AGREED, S.REVIEW)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules need to know about a case besides its status. The services read it for one case; "waiting
+    for me" reads it for all of a user's cases in one query (``apps.cases.services.waiting``)."""
+
+    plan_written: bool = False  # the action plan has at least one action
+    package_submitted: bool = False  # a package awaits the ICB team's decision
+    health_check_due: bool = False  # no health check submitted yet (at review: none since the review began)
+
+
+@dataclass(frozen=True)
+class Need:
+    refusal: str  # what the service says when the move is tried too early
+    first: str = ""  # the step that makes it true, for "waiting for me" (empty: nothing the role can do)
+
+
+NEEDS: dict[str, Need] = {
+    "plan_written": Need(
+        "There is no plan to agree yet: add at least one goal with an action.",
+        "Write your action plan (with the ICB team if you wish)",
+    ),
+    "package_submitted": Need("There is no package awaiting approval."),
+}
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.REFERRED, S.TRIAGED, "Triage", _ICB, via="triage"),
+    Transition(S.REFERRED, S.TRIAGED, "Triage", _ICB, via="triage", todo="Triage this referral"),
     Transition(S.TRIAGED, S.TRIAGED, "Re-triage", _ICB, via="triage"),
     Transition(S.TRIAGED, S.DIAGNOSIS, "Start diagnosis", _ICB),
     # A practice that agrees its plan straight after triage has, in effect, done its diagnosis: agreeing records this
     # step first (quietly: the practice and team are told once, of the agreement).
-    Transition(S.TRIAGED, S.DIAGNOSIS, "Diagnosis done with the plan", frozenset({Role.PRACTICE}), via="agree_plan"),
-    Transition(S.DIAGNOSIS, S.PLAN_AGREED, "Agree the action plan", frozenset({Role.PRACTICE}), via="agree_plan"),
+    Transition(
+        S.TRIAGED,
+        S.DIAGNOSIS,
+        "Diagnosis done with the plan",
+        frozenset({Role.PRACTICE}),
+        via="agree_plan",
+        todo=_AGREE,
+        needs="plan_written",
+    ),
+    Transition(
+        S.DIAGNOSIS,
+        S.PLAN_AGREED,
+        "Agree the action plan",
+        frozenset({Role.PRACTICE}),
+        via="agree_plan",
+        todo=_AGREE,
+        needs="plan_written",
+    ),
     Transition(S.PLAN_AGREED, S.DIAGNOSIS, "Reopen the plan", _ICB_OR_PRACTICE, needs_reason=True),
-    Transition(S.PLAN_AGREED, S.APPROVED, "Approve the package", _ICB, via="approve_package"),
-    Transition(S.APPROVED, S.IN_DELIVERY, "Start delivery", frozenset({Role.ICB, Role.PROVIDER})),
+    Transition(
+        S.PLAN_AGREED,
+        S.APPROVED,
+        "Approve the package",
+        _ICB,
+        via="approve_package",
+        todo="Approve or refuse the package",
+        needs="package_submitted",
+    ),
+    Transition(
+        S.APPROVED, S.IN_DELIVERY, "Start delivery", frozenset({Role.ICB, Role.PROVIDER}), todo="Start delivery"
+    ),
     Transition(S.IN_DELIVERY, S.REVIEW, "Start the six-monthly review", _ICB),
     Transition(S.REVIEW, S.IN_DELIVERY, "Continue delivery after review", _ICB, needs_reason=True),
     Transition(S.REVIEW, S.CLOSED, "Close the case", _ICB, needs_reason=True),
@@ -62,6 +119,10 @@ for _t in TRANSITIONS:
 
 class IllegalTransition(Exception):
     """A move the lifecycle does not allow, or not for this user; the message says why in words."""
+
+
+class MissingReason(IllegalTransition):
+    """A move that needs a reason, tried without one (the reason box is at fault)."""
 
 
 def find(source: str, target: str, via: str = "") -> Transition | None:
@@ -90,8 +151,22 @@ def check(source: str, target: str, role: str, *, via: str = "", reason: str = "
     if t.via and t.via != via:
         raise IllegalTransition(f"“{t.label}” happens through its own step ({t.via.replace('_', ' ')}), not directly.")
     if t.needs_reason and not reason.strip():
-        raise IllegalTransition(f"“{t.label}” needs a reason.")
+        raise MissingReason(f"“{t.label}” needs a reason.")
     return t
+
+
+def unmet(t: Transition, facts: Facts) -> Need | None:
+    """The need of ``t`` that the case does not meet yet, if any (the service refuses with its ``refusal``)."""
+    if t.needs and not getattr(facts, t.needs):
+        return NEEDS[t.needs]
+    return None
+
+
+def todos(status: str) -> list[Transition]:
+    """The moves a case in this status waits for (each with its ``roles``)."""
+    if Status(status) in ENDED:
+        return []
+    return [t for t in TRANSITIONS if t.source == status and t.todo]
 
 
 def moves_for(status: str, role: str) -> list[Transition]:

@@ -8,13 +8,12 @@ or the LMC that nominates.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
-from apps.accounts.access import is_signed_in
+from django.db.models import QuerySet
+
+from apps.accounts.access import can_run_case, is_signed_in
 from apps.accounts.models import Role, User
-
-if TYPE_CHECKING:
-    from apps.cases.models import Case
+from apps.cases.models import Case, Route
 
 
 def is_case_team(user: User) -> bool:
@@ -44,3 +43,31 @@ def is_provider_account(user: User) -> bool:
 def plays_one_of(user: User, roles: Collection[str]) -> bool:
     """Whether the user's part is one of these (a lifecycle step lists who may take it)."""
     return is_signed_in(user) and user.role in roles
+
+
+def provider_accounts(*, active_only: bool = True) -> QuerySet[User]:
+    """Accounts a case can be assigned to (the service refuses a deactivated one in words)."""
+    qs = User.objects.filter(role=Role.PROVIDER)
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def can_see_matrix(user: User) -> bool:
+    """The scope × impact matrix of open cases is the ICB team's working view of its own ICB."""
+    return is_case_team(user)
+
+
+def nomination_route(user: User, posted: str, *, from_watch_list: bool) -> Route:
+    """How a nomination came in: the LMC's own route; the ICB team's, or the watch list when the team came from it
+    (the page says so in its query, the form in its hidden field). Nobody else can claim the watch list."""
+    if is_lmc(user):
+        return Route.LMC
+    if is_case_team(user) and (from_watch_list or posted == Route.WATCH_LIST):
+        return Route.WATCH_LIST
+    return Route.ICB
+
+
+def plays_a_part_in(user: User, case: Case) -> bool:
+    """The user is one of this case's own people: its ICB team, the practice itself, or its assigned provider."""
+    return (
+        can_run_case(user, case) or is_the_practice(user, case) or (is_signed_in(user) and case.provider_id == user.pk)
+    )

@@ -43,3 +43,14 @@ def test_the_national_summary_counts_and_names_no_practice(api_call, personas):
     rows = api_call("national", "GET", "/api/v1/cases/summary").json()
     assert sum(r["counts"]["referred"] for r in rows) >= 1
     assert all(set(r) == {"icb_code", "icb_name", "counts"} for r in rows)
+
+
+def test_the_api_self_referral_reads_its_body_through_the_page_form_and_names_the_field_at_fault(api_call):
+    short = api_call("practice_x", "POST", "/api/v1/cases/self-referral", {"concerns": "help"})
+    assert short.status_code == 400
+    assert short.json() == {
+        "detail": "Say what is wrong in a sentence or two (at least 10 characters).",
+        "field": "concerns",
+    }
+    odd = api_call("practice_x", "POST", "/api/v1/cases/self-referral", {"concerns": "x" * 20, "tried": ["magic"]})
+    assert odd.status_code == 400 and odd.json()["field"] == "tried"

@@ -1,0 +1,188 @@
+"""Package builder: lines priced from the menu, shared across a group of practices, submitted for approval."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+
+from analytics import money
+from apps.accounts import access
+from apps.accounts.models import User
+from apps.cases import notify
+from apps.cases.models import (
+    Case,
+    CaseEvent,
+    NotificationKind,
+    Package,
+    PackageLine,
+    PackagePractice,
+    Status,
+    SupportOffer,
+)
+from apps.cases.services.base import CaseError, _contact, _event, _locked
+from apps.core import audit
+from apps.practices.models import PaymentsYear, Practice, PracticeStatus
+
+
+@dataclass(frozen=True)
+class LineInput:
+    offer_code: str
+    units: int
+    note: str = ""
+
+
+def financial_year_end(d: date) -> date:
+    return date(d.year + (1 if d.month >= 4 else 0), 3, 31)
+
+
+def build_package(
+    user: User,
+    case: Case,
+    lines: Sequence[LineInput],
+    practices: Sequence[tuple[str, int]],
+    starts: date,
+    ends: date,
+) -> Package:
+    """Price a draft package from the menu. ``practices``: (ODS code, share in basis points), lead included.
+
+    Eligibility: offers needing a higher triage impact are refused; a line shared by several practices must be a
+    group offer; units within the offer's limit; delivery within one financial year (the money is year-bound).
+    """
+    case.refresh_from_db()
+    if not access.can_edit_plan(user, case):
+        raise CaseError("Packages are built by the case's ICB team or the practice while the case is open.")
+    if case.status in (Status.REFERRED,):
+        raise CaseError("Triage the case before building a package.")
+    if not lines:
+        raise CaseError("Add at least one line from the menu of support.")
+    if ends < starts:
+        raise CaseError("Delivery must end after it starts.", "ends")
+    if financial_year_end(starts) != financial_year_end(ends):
+        raise CaseError(f"Delivery must end by {financial_year_end(starts):%d %B %Y}: the money is year-bound.", "ends")
+    offers = {o.code: o for o in SupportOffer.objects.filter(active=True)}
+    codes = [c.upper() for c, _ in practices] or [case.practice.code]
+    if case.practice.code not in codes:
+        raise CaseError("The package must cover the case's own practice.", "group")
+    if len(set(codes)) != len(codes):
+        raise CaseError("A practice is listed twice.", "group")
+    shares = [bp for _, bp in practices] or [10_000]
+    if any(bp <= 0 for bp in shares) or sum(shares) != 10_000:
+        raise CaseError("The practices' shares must be positive and add up to 100%.", "group")
+    found = {p.code: p for p in Practice.objects.filter(code__in=codes)}
+    for c in codes:
+        p = found.get(c)
+        if p is None or p.status != PracticeStatus.ACTIVE:
+            raise CaseError(f"{c} is not an open practice.", "group")
+        if p.icb_id != case.icb_id:
+            raise CaseError(f"{p.display_name} is in another ICB: a package is funded by one ICB.", "group")
+    priced: list[PackageLine] = []
+    for ln in lines:
+        offer = offers.get(ln.offer_code)
+        if offer is None:
+            raise CaseError(f"Unknown or retired support offer {ln.offer_code}.", f"units-{ln.offer_code}")
+        if ln.units < 1 or ln.units > offer.max_units:
+            raise CaseError(f"{offer.title}: between 1 and {offer.max_units} {offer.unit}s.", f"units-{offer.code}")
+        if offer.requires_impact and case.triage_impact not in offer.requires_impact:
+            raise CaseError(
+                f"{offer.title} is only for cases triaged with {' or '.join(offer.requires_impact)} impact.",
+                f"units-{offer.code}",
+            )
+        if len(codes) > 1 and not offer.group and offer.unit_basis == "fixed":
+            raise CaseError(
+                f"{offer.title} is for one practice; it cannot be shared across a group.", f"units-{offer.code}"
+            )
+        if offer.unit_basis == "fixed":
+            units = ln.units
+        else:
+            units = 0
+            for c in codes:
+                p = found[c]
+                n = p.list_size if offer.unit_basis == "patients" else _weighted_list(p)
+                if not n:
+                    raise CaseError(
+                        f"{offer.title} is paid per patient and {p.display_name} has no list size.",
+                        f"units-{offer.code}",
+                    )
+                units += int(n)
+            units *= ln.units
+        priced.append(
+            PackageLine(
+                offer=offer,
+                requested_units=ln.units,
+                units=units,
+                unit_cost_pence=offer.unit_cost_pence,
+                total_pence=units * offer.unit_cost_pence,
+                note=ln.note.strip()[:300],
+            )
+        )
+    total = sum(p.total_pence for p in priced)
+    with transaction.atomic():
+        case = _locked(case)
+        pkg = case.packages.filter(state=Package.State.DRAFT).first()
+        if pkg is None:
+            number = (case.packages.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+            pkg = Package(case=case, number=number, created_by=user, starts=starts, ends=ends)
+        pkg.starts, pkg.ends, pkg.total_pence = starts, ends, total
+        pkg.save()
+        pkg.lines.all().delete()
+        pkg.practices.all().delete()
+        for line in priced:
+            line.package = pkg
+        audit.bulk_create(PackageLine, priced)
+        audit.bulk_create(
+            PackagePractice,
+            [
+                PackagePractice(package=pkg, practice=found[c], share_bp=bp, share_pence=pence)
+                for c, bp, pence in zip(codes, shares, money.largest_remainder(total, shares), strict=True)
+            ],
+        )
+        _contact(case, user)
+        case.save()
+        _event(
+            case,
+            user,
+            CaseEvent.Kind.PACKAGE,
+            f"Package {pkg.number} priced at £{total / 100:,.2f}"
+            + (f" for {len(codes)} practices" if len(codes) > 1 else ""),
+        )
+    return pkg
+
+
+def _weighted_list(p: Practice) -> float | None:
+    """The newest weighted list size (NHS payments file)."""
+    return (
+        PaymentsYear.objects.filter(practice=p, weighted_patients__isnull=False)
+        .order_by("-financial_year")
+        .values_list("weighted_patients", flat=True)
+        .first()
+    )
+
+
+def submit_package(user: User, package: Package) -> Package:
+    package.refresh_from_db()
+    case = package.case
+    if not access.can_edit_plan(user, case):
+        raise CaseError("You cannot submit this package.")
+    if package.state != Package.State.DRAFT:
+        raise CaseError("Only a draft package can be submitted.")
+    with transaction.atomic():
+        _locked(case)
+        package.state = Package.State.SUBMITTED
+        package.save(update_fields=["state"])
+        _event(
+            case,
+            user,
+            CaseEvent.Kind.PACKAGE,
+            f"Package {package.number} submitted for approval (£{package.total_pence / 100:,.2f})",
+        )
+        notify.notify(
+            notify.icb_team(case),
+            NotificationKind.PACKAGE_SUBMITTED,
+            case,
+            f"{package.ref} is waiting for approval.",
+            actor=user,
+        )
+    return package

@@ -1,0 +1,75 @@
+""" "Waiting for me": what each user should do next on the cases they may see, derived from the lifecycle table.
+
+An item is a move the case waits for (``Transition.todo``) that this user's part may make now (``roles``) and whose
+need (``Transition.needs``) the case meets; when the need is unmet and the need names a first step (write the plan),
+that step is listed instead. The services refuse the same moves by the same table (``base._move`` with ``facts``), so
+the list cannot offer a step the service would refuse. The practice's health check is a step, not a move: it is due
+once the case is triaged (and again at review) until one is submitted.
+
+Facts for all the user's open cases come from one query, whatever their number.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from apps.accounts import access
+from apps.accounts.models import User
+from apps.cases import lifecycle, policy
+from apps.cases.models import OPEN, Case, HealthCheck, Package, PlanAction, Status
+
+HEALTH_CHECK = "Complete the practice health check"
+REVIEW_HEALTH_CHECK = "Complete the health check for your six-monthly review"
+
+
+class Waiting(NamedTuple):
+    case: Case
+    what: str  # in words, for the page
+    step: str  # the transition's label, or "health_check": what the item stands for (tests compare it)
+
+
+def with_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The cases annotated with what :class:`lifecycle.Facts` needs, in the same query."""
+    submitted = HealthCheck.objects.filter(case=OuterRef("pk"), submitted_at__isnull=False)
+    return cases.annotate(
+        f_plan_written=Exists(PlanAction.objects.filter(goal__plan__case=OuterRef("pk"))),
+        f_package_submitted=Exists(Package.objects.filter(case=OuterRef("pk"), state=Package.State.SUBMITTED)),
+        f_checked=Exists(submitted),
+        f_checked_since=Exists(submitted.filter(submitted_at__gte=OuterRef("status_changed_at"))),
+    )
+
+
+def facts_of(case: Case) -> lifecycle.Facts:
+    """The facts of a case read through :func:`with_facts`."""
+    checked = case.f_checked_since if case.status == Status.REVIEW else case.f_checked  # type: ignore[attr-defined]
+    return lifecycle.Facts(
+        plan_written=case.f_plan_written,  # type: ignore[attr-defined]
+        package_submitted=case.f_package_submitted,  # type: ignore[attr-defined]
+        health_check_due=not checked,
+    )
+
+
+def items_for(user: User, case: Case, facts: lifecycle.Facts) -> list[Waiting]:
+    """What this user should do next on this case (one it may see), by the lifecycle's rules."""
+    out: list[Waiting] = []
+    for t in lifecycle.todos(case.status):
+        if not (policy.plays_one_of(user, t.roles) and policy.plays_a_part_in(user, case)):
+            continue
+        need = lifecycle.unmet(t, facts)
+        if need is None:
+            out.append(Waiting(case, t.todo, t.label))
+        elif need.first:
+            out.append(Waiting(case, need.first, t.needs))
+    if case.status in lifecycle.HEALTH_CHECK_STATUSES and facts.health_check_due and policy.is_the_practice(user, case):
+        out.append(Waiting(case, REVIEW_HEALTH_CHECK if case.status == Status.REVIEW else HEALTH_CHECK, "health_check"))
+    return list({w.what: w for w in out}.values())  # one line per thing to do (two moves may share a wording)
+
+
+def waiting_for(user: User) -> list[Waiting]:
+    """Everything waiting for this user, oldest case first: one query, whatever the number of cases."""
+    if not access.can_see_case_queue(user):
+        return []  # national sees counts and the LMC its nominations: neither acts on a case
+    cases = with_facts(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice", "icb"))
+    return [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
