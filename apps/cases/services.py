@@ -20,7 +20,7 @@ from analytics import money
 from analytics.menu import load_menu
 from apps.accounts import access
 from apps.accounts.models import User
-from apps.cases import lifecycle, notify, policy
+from apps.cases import lifecycle, notify, on_approval, policy
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     REVIEW_INTERVAL,
@@ -775,6 +775,7 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
         package.decision_note = note.strip()
         package.save()
+        on_approval.package_approved(package)  # the delivery baseline and every other step in on_approval.STEPS
         _event(
             case,
             user,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from apps.accounts.access import is_signed_in
 from apps.accounts.models import Role, User
+from apps.delivery.models import MemberRole
 
 
 def oversees_icb_delivery(user: User) -> bool:
@@ -30,3 +31,18 @@ def is_practice_manager(user: User) -> bool:
 def follows_overseen_networks(user: User) -> bool:
     """ICB teams and LMCs follow the meetings of every network they oversee, not only those they joined."""
     return is_signed_in(user) and user.role in (Role.ICB, Role.LMC)
+
+
+# --- A faculty member's role on the route (apprentice, coach...) ---------------------------------------------------
+# Not a login's access, but a rule about who may do what on the route all the same: an apprentice starts enrolled,
+# needs an accredited supervisor, moves through the stages and delivers only from supervised practice on.
+
+
+def is_member_role(role: str) -> bool:
+    """``role`` is one of the roles a faculty member can have on the route."""
+    return role in MemberRole.values
+
+
+def is_apprentice(role: str) -> bool:
+    """A faculty member's ``role`` puts them on the apprentice route."""
+    return role == MemberRole.APPRENTICE

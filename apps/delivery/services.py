@@ -53,7 +53,6 @@ from apps.delivery.models import (
     Assignment,
     ConflictOfInterest,
     FacultyMember,
-    MemberRole,
     ProviderOrganisation,
     Session,
     Stage,
@@ -98,8 +97,9 @@ def add_member(user: User, data: MemberInput) -> FacultyMember:
         raise DeliveryError("Only the national team and ICB teams manage the faculty.")
     if len(data.name.strip()) < 2:
         raise DeliveryError("Enter the member's name.")
-    if data.role not in MemberRole.values:
+    if not policy.is_member_role(data.role):
         raise DeliveryError("Choose the member's role.")
+    apprentice = policy.is_apprentice(data.role)
     if data.accreditation not in Accreditation.values:
         raise DeliveryError("Choose the accreditation status.")
     if not 0 <= data.capacity_hours_per_month <= 200:
@@ -122,7 +122,7 @@ def add_member(user: User, data: MemberInput) -> FacultyMember:
         supervisor = FacultyMember.objects.filter(pk=data.supervisor_id, active=True).first()
         if supervisor is None or not supervisor.is_accredited:
             raise DeliveryError("A supervisor must be an accredited member of the faculty.")
-    if data.role == MemberRole.APPRENTICE and supervisor is None:
+    if apprentice and supervisor is None:
         raise DeliveryError("An apprentice needs an accredited supervisor.")
     with transaction.atomic():
         member = FacultyMember.objects.create(
@@ -131,17 +131,17 @@ def add_member(user: User, data: MemberInput) -> FacultyMember:
             organisation=org,
             role=data.role,
             capacity_hours_per_month=data.capacity_hours_per_month,
-            accreditation=Accreditation.IN_TRAINING if data.role == MemberRole.APPRENTICE else data.accreditation,
-            accredited_on=None if data.role == MemberRole.APPRENTICE else data.accredited_on,
-            accreditation_expires=None if data.role == MemberRole.APPRENTICE else data.accreditation_expires,
-            stage=Stage.ENROLLED if data.role == MemberRole.APPRENTICE else "",
+            accreditation=Accreditation.IN_TRAINING if apprentice else data.accreditation,
+            accredited_on=None if apprentice else data.accredited_on,
+            accreditation_expires=None if apprentice else data.accreditation_expires,
+            stage=Stage.ENROLLED if apprentice else "",
             supervisor=supervisor,
             joined_on=data.joined_on,
-            new_member=data.new_member or data.role == MemberRole.APPRENTICE,
+            new_member=data.new_member or apprentice,
         )
         member.offers.set(offers)
         member.icbs.set(icbs)
-        if member.role == MemberRole.APPRENTICE:
+        if policy.is_apprentice(member.role):
             StageChange.objects.create(member=member, to_stage=Stage.ENROLLED, by=user, note="Joined the route")
     return member
 
@@ -152,7 +152,7 @@ def record_stage(
     """Move an apprentice one stage on (or back, with a note). Reaching "accredited" accredits them for three years."""
     if not access.can_manage_faculty(user):
         raise DeliveryError("Only the national team and ICB teams record apprentices' progress.")
-    if member.role != MemberRole.APPRENTICE:
+    if not policy.is_apprentice(member.role):
         raise DeliveryError(f"{member.name} is not an apprentice.")
     if to_stage not in STAGE_ORDER:
         raise DeliveryError("Choose a stage.")

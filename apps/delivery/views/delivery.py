@@ -252,7 +252,7 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
     months = services.months_between(today, today + timedelta(days=150))
     load = services.load_by_month(m)
     next_stage = ""
-    if m.role == MemberRole.APPRENTICE and m.stage != Stage.ACCREDITED:
+    if policy.is_apprentice(m.role) and m.stage != Stage.ACCREDITED:
         here = STAGE_ORDER.index(m.stage) if m.stage else -1
         next_stage = STAGE_ORDER[here + 1]
     ctx = {
