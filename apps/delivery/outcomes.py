@@ -24,6 +24,7 @@ from analytics.outcomes import closure_bands, cqc_change, expected_closures, mea
 from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases.models import Case, HealthCheck, Package, PlanAction
+from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     SNAPSHOT_MONTHS,
     SURVEY_QUESTIONS,
@@ -35,7 +36,6 @@ from apps.delivery.models import (
     Session,
     SnapshotKind,
 )
-from apps.delivery.services import DeliveryError
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.practices.models import CQCRating, Practice, PracticeStatus, QOFAchievement, WorkforceYear
 

@@ -7,6 +7,8 @@ user plays in delivery, and so which lists and steps a page offers them.
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from apps.accounts.access import is_signed_in
 from apps.accounts.models import Role, User
 from apps.delivery.models import MemberRole
@@ -46,3 +48,16 @@ def is_member_role(role: str) -> bool:
 def is_apprentice(role: str) -> bool:
     """A faculty member's ``role`` puts them on the apprentice route."""
     return role == MemberRole.APPRENTICE
+
+
+# --- Who is told, and who may be reviewed -----------------------------------------------------------------------
+
+
+def practice_managers() -> QuerySet[User]:
+    """Active practice logins: who receives sessions, joins networks and may be the subject of a peer review."""
+    return User.objects.filter(role=Role.PRACTICE, is_active=True)
+
+
+def practice_team(practice_id: int) -> QuerySet[User]:
+    """A practice's active logins: told when a session is signed off or due tomorrow, and asked to confirm it."""
+    return practice_managers().filter(practice_id=practice_id)

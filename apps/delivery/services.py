@@ -30,11 +30,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts import access
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
-from apps.core.errors import DomainError
 from apps.delivery import policy
 
 # Re-exported: callers ask services for the eligibility check and capacity helpers.
@@ -46,6 +45,7 @@ from apps.delivery.eligibility import load_by_month as load_by_month
 from apps.delivery.eligibility import month_start as month_start
 from apps.delivery.eligibility import months_between as months_between
 from apps.delivery.eligibility import organisations_refusals as organisations_refusals
+from apps.delivery.errors import DeliveryError as DeliveryError
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,
@@ -62,10 +62,6 @@ from apps.practices.models import PCN, Practice
 
 DELIVERY_STATUSES = (Status.APPROVED, Status.IN_DELIVERY, Status.REVIEW)
 MAX_SESSION_HOURS = 12.0
-
-
-class DeliveryError(DomainError):
-    """A delivery step refused (``field``: the input at fault, if any)."""
 
 
 # --- Faculty ----------------------------------------------------------------------------------------------------
@@ -96,34 +92,34 @@ def add_member(user: User, data: MemberInput) -> FacultyMember:
     if not access.can_manage_faculty(user):
         raise DeliveryError("Only the national team and ICB teams manage the faculty.")
     if len(data.name.strip()) < 2:
-        raise DeliveryError("Enter the member's name.")
+        raise DeliveryError("Enter the member's name.", field="name")
     if not policy.is_member_role(data.role):
-        raise DeliveryError("Choose the member's role.")
+        raise DeliveryError("Choose the member's role.", field="role")
     apprentice = policy.is_apprentice(data.role)
     if data.accreditation not in Accreditation.values:
-        raise DeliveryError("Choose the accreditation status.")
+        raise DeliveryError("Choose the accreditation status.", field="accreditation")
     if not 0 <= data.capacity_hours_per_month <= 200:
-        raise DeliveryError("Capacity must be between 0 and 200 hours a month.")
+        raise DeliveryError("Capacity must be between 0 and 200 hours a month.", field="capacity")
     org = ProviderOrganisation.objects.filter(pk=data.organisation_id, active=True).first()
     if org is None:
-        raise DeliveryError("Choose the member's organisation.")
+        raise DeliveryError("Choose the member's organisation.", field="organisation")
     offers = list(SupportOffer.objects.filter(code__in=data.offer_codes, active=True))
     if len(offers) != len(set(data.offer_codes)):
-        raise DeliveryError("One of the offers is not on the menu of support.")
+        raise DeliveryError("One of the offers is not on the menu of support.", field="offers")
     icbs = list(ICB.objects.filter(pk__in=data.icb_ids))
     if len(icbs) != len(set(data.icb_ids)):
-        raise DeliveryError("One of the ICBs does not exist.")
+        raise DeliveryError("One of the ICBs does not exist.", field="icbs")
     if data.accreditation == Accreditation.ACCREDITED and data.accredited_on is None:
-        raise DeliveryError("Give the date the member was accredited.")
+        raise DeliveryError("Give the date the member was accredited.", field="accredited_on")
     if data.accredited_on and data.accreditation_expires and data.accreditation_expires <= data.accredited_on:
-        raise DeliveryError("Accreditation must expire after it was given.")
+        raise DeliveryError("Accreditation must expire after it was given.", field="expires")
     supervisor = None
     if data.supervisor_id:
         supervisor = FacultyMember.objects.filter(pk=data.supervisor_id, active=True).first()
         if supervisor is None or not supervisor.is_accredited:
-            raise DeliveryError("A supervisor must be an accredited member of the faculty.")
+            raise DeliveryError("A supervisor must be an accredited member of the faculty.", field="supervisor")
     if apprentice and supervisor is None:
-        raise DeliveryError("An apprentice needs an accredited supervisor.")
+        raise DeliveryError("An apprentice needs an accredited supervisor.", field="supervisor")
     with transaction.atomic():
         member = FacultyMember.objects.create(
             name=data.name.strip(),
@@ -155,7 +151,7 @@ def record_stage(
     if not policy.is_apprentice(member.role):
         raise DeliveryError(f"{member.name} is not an apprentice.")
     if to_stage not in STAGE_ORDER:
-        raise DeliveryError("Choose a stage.")
+        raise DeliveryError("Choose a stage.", field="stage")
     with transaction.atomic():
         member = FacultyMember.objects.select_for_update().get(pk=member.pk)
         here = STAGE_ORDER.index(member.stage) if member.stage else -1
@@ -167,7 +163,7 @@ def record_stage(
                 f"Stages are taken in order: next for {member.name} is {Stage(STAGE_ORDER[here + 1]).label.lower()}."
             )
         if there < here and not note.strip():
-            raise DeliveryError("Say why the apprentice goes back a stage.")
+            raise DeliveryError("Say why the apprentice goes back a stage.", field="note")
         if to_stage == Stage.ACCREDITED and (member.supervisor is None or not member.supervisor.is_accredited):
             raise DeliveryError("Accreditation needs sign-off under an accredited supervisor: assign one first.")
         change = StageChange.objects.create(
@@ -204,7 +200,7 @@ def declare_conflict(
     if not access.can_declare_conflict(user, member, practice, pcn):
         raise DeliveryError("An ICB team records conflicts of interest at practices and PCNs in its own ICB only.")
     if len(description.strip()) < 5:
-        raise DeliveryError("Describe the interest, for example “partner in the practice”.")
+        raise DeliveryError("Describe the interest, for example “partner in the practice”.", field="description")
     return ConflictOfInterest.objects.create(
         member=member, practice=practice, pcn=pcn, description=description.strip()[:300], declared_by=user
     )
@@ -242,7 +238,7 @@ def assign_work(
         raise DeliveryError("Choose who delivers this line: a faculty member or an organisation.")
     need = line_hours(line) if hours is None else float(hours)
     if not 0 <= need <= 2000:
-        raise DeliveryError("Hours must be between 0 and 2,000.")
+        raise DeliveryError("Hours must be between 0 and 2,000.", field="hours")
     with transaction.atomic():
         # Lock the deliverer so two assignments cannot both see the same free capacity.
         if member is not None:
@@ -351,13 +347,14 @@ def plan_session(user: User, assignment: Assignment, starts_at: datetime, hours:
     if a.member is None:
         raise DeliveryError("Assign the line to a named member before planning sessions.")
     if not title.strip():
-        raise DeliveryError("Give the session a title, for example “Coaching session 1”.")
+        raise DeliveryError("Give the session a title, for example “Coaching session 1”.", field="title")
     if not 0 < hours <= MAX_SESSION_HOURS:
-        raise DeliveryError(f"A session lasts more than 0 and at most {MAX_SESSION_HOURS:g} hours.")
+        raise DeliveryError(f"A session lasts more than 0 and at most {MAX_SESSION_HOURS:g} hours.", field="hours")
     day = timezone.localtime(starts_at).date()
     if not a.starts <= day <= a.ends:
         raise DeliveryError(
-            f"The session must fall within the package's dates ({a.starts:%d %b %Y} to {a.ends:%d %b %Y})."
+            f"The session must fall within the package's dates ({a.starts:%d %b %Y} to {a.ends:%d %b %Y}).",
+            field="starts_at",
         )
     return Session.objects.create(
         practice=a.case.practice,
@@ -453,7 +450,7 @@ def sign_off_session(user: User, session: Session) -> Session:
 def _sign_off(user: User, s: Session) -> None:
     s.signed_off_by, s.signed_off_at = user, timezone.now()
     s.save(update_fields=["signed_off_by", "signed_off_at"])
-    team = list(User.objects.filter(role=Role.PRACTICE, practice_id=s.practice_id, is_active=True))
+    team = list(policy.practice_team(s.practice_id))
     notify.notify(
         team,
         NotificationKind.SESSION_LOGGED,
