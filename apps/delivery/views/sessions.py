@@ -20,8 +20,9 @@ from apps.delivery.forms.sessions import AssignForm, PlanSessionForm, SessionLog
 from apps.delivery.models import ATTENDEE_ROLES, Assignment, FacultyMember, ProviderOrganisation, Session
 from apps.delivery.views.common import page_errors, refuse
 
-# The session page's name for what the service calls ``cancelled_reason``; attendee refusals point at the first box.
-LOG_ALIASES = {"cancelled_reason": "reason", "attendees": f"att-{next(iter(ATTENDEE_ROLES))}"}
+# The session page's name for what the service calls ``cancelled_reason``.
+LOG_ALIASES = {"cancelled_reason": "reason"}
+LOG_FIELDS = ("outcome", "hours", "notes", "reason", *(f"att-{k}" for k in ATTENDEE_ROLES))
 
 
 def case_delivery(request: HttpRequest, pk: int) -> HttpResponse:
@@ -149,11 +150,15 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
         if action == "log":
             form = {k: request.POST.get(k, "") for k in form}
             log = SessionLogForm(request.POST)
+            group = ""  # a refusal about the attendees as a whole (nobody, an unknown role): the group's, not a box's
             if log.is_valid():
                 try:
                     s = services.log_session(user, s, log.cleaned_data["log"])
                 except DeliveryError as e:
-                    refuse(log, e, LOG_ALIASES)
+                    if e.field == "attendees":
+                        group = e.message
+                    else:
+                        refuse(log, e, LOG_ALIASES)
                 else:
                     messages.success(
                         request,
@@ -162,7 +167,7 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
                         else "Session logged.",
                     )
                     return redirect("delivery:session", pk=s.pk)
-            errors = page_errors(log, ("outcome", "hours", "notes", "reason", *(f"att-{k}" for k in ATTENDEE_ROLES)))
+            errors = {"attendees": group} if group else page_errors(log, LOG_FIELDS)
         else:
             errors = _one_click(request, user, s, action)
             if not errors:
