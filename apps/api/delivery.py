@@ -40,6 +40,8 @@ from apps.api.common import (
 )
 from apps.core.formdata import MAX_ID
 from apps.delivery import services
+from apps.delivery.errors import DeliveryError
+from apps.delivery.forms.sessions import log_input
 from apps.delivery.models import ATTENDEE_ROLES, Session
 
 router = Router(tags=["sessions"])
@@ -176,7 +178,7 @@ def get_session(request: HttpRequest, session_id: int) -> Any:
     return _session(access.get_session_for(request.auth, session_id))
 
 
-def _refused(e: services.DeliveryError) -> Any:
+def _refused(e: DeliveryError) -> Any:
     """A service refusal as an answer: the input's fault is 422 naming the field, the record's state is 409."""
     if e.field:
         return Status(422, field_errors("body", {e.field: str(e)}))
@@ -196,20 +198,11 @@ def log_session(request: HttpRequest, session_id: int, body: SessionLogIn) -> An
     s = access.get_session_for(user, session_id)
     if not access.can_log_session(user, s):
         raise PermissionDenied("Only the member delivering the session logs it.")
-    delivered = body.outcome == "delivered"
-    if delivered and body.hours is None:
-        return Status(422, field_errors("body", {"hours": "Enter the hours delivered."}))
-    data = services.LogInput(
-        delivered=delivered,
-        hours=body.hours if delivered else None,
-        attendees=body.attendees,
-        notes=body.notes,
-        cancelled_reason=body.cancelled_reason,
-        sign_off=body.sign_off,
-    )
     try:
+        # The same reading of a log as the session page's form (apps.delivery.forms.sessions.log_input).
+        data = log_input(body.outcome, body.hours, body.attendees, body.notes, body.cancelled_reason, body.sign_off)
         services.log_session(user, s, data)
-    except services.DeliveryError as e:
+    except DeliveryError as e:
         return _refused(e)
     return _session(access.get_session_for(user, session_id))
 
@@ -260,6 +253,6 @@ def _step(
         raise PermissionDenied(refusal)
     try:
         act(user, s)
-    except services.DeliveryError as e:
+    except DeliveryError as e:
         return _refused(e)
     return _session(access.get_session_for(user, session_id))

@@ -16,13 +16,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.cases.models import Package, PackageLine
+from apps.delivery import policy
 from apps.delivery.models import (
     STAGE_ORDER,
     Accreditation,
     Assignment,
     ConflictOfInterest,
     FacultyMember,
-    MemberRole,
     ProviderOrganisation,
     Session,
     Stage,
@@ -163,7 +163,7 @@ def _member_refusals(member: FacultyMember, line: PackageLine, hours: float, fac
         out.append(f"{member.name} does not deliver {line.offer.title}.")
     if member.pk not in facts.covers:
         out.append(f"{member.name} does not cover {case.icb.short_name}.")
-    if member.role == MemberRole.APPRENTICE:
+    if policy.is_apprentice(member.role):
         if not member.stage or STAGE_ORDER.index(member.stage) < STAGE_ORDER.index(APPRENTICE_MAY_DELIVER_FROM):
             out.append(f"{member.name} is an apprentice not yet at supervised practice.")
         elif member.stage != Stage.ACCREDITED and (member.supervisor is None or not member.supervisor.is_accredited):

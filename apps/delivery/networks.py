@@ -26,6 +26,7 @@ from apps.cases import notify
 from apps.cases.models import NotificationKind
 from apps.core import audit
 from apps.delivery import policy
+from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     Booking,
     CoachingOffer,
@@ -40,7 +41,6 @@ from apps.delivery.models import (
     Slot,
     Tag,
 )
-from apps.delivery.services import DeliveryError
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 MAX_TAGS = 6

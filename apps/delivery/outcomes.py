@@ -1,9 +1,10 @@
 """Outcomes: snapshots of the same indicators at baseline and follow-ups, the practice survey, hours released per plan
 action, RAG per package, and the programme aggregates.
 
-* The **baseline** is taken when a package is approved (a ``post_save`` receiver in :mod:`apps.delivery.apps`), from
-  the national data as loaded (workforce, QOF, CQC, list size), the current pressure-index run and the case's latest
-  submitted health check. Follow-ups at 6 and 12 months take the same indicators once due. Snapshots are immutable.
+* The **baseline** is taken when a package is approved (an explicit step of ``approve_package``, listed in
+  :mod:`apps.cases.on_approval`), from the national data as loaded (workforce, QOF, CQC, list size), the current
+  pressure-index run and the case's latest submitted health check. Follow-ups at 6 and 12 months take the same
+  indicators once due. Snapshots are immutable.
 * The **programme outcomes** aggregate a set of cases. The national view passes every case and shows totals only.
 """
 
@@ -23,6 +24,7 @@ from analytics.outcomes import closure_bands, cqc_change, expected_closures, mea
 from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases.models import Case, HealthCheck, Package, PlanAction
+from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     SNAPSHOT_MONTHS,
     SURVEY_QUESTIONS,
@@ -34,7 +36,6 @@ from apps.delivery.models import (
     Session,
     SnapshotKind,
 )
-from apps.delivery.services import DeliveryError
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.practices.models import CQCRating, Practice, PracticeStatus, QOFAchievement, WorkforceYear
 

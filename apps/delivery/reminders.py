@@ -14,9 +14,10 @@ from datetime import datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import Role, User
+from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases.models import NotificationKind
+from apps.delivery import policy
 from apps.delivery.models import Meeting, ReminderSent, Session
 
 
@@ -54,7 +55,7 @@ def send_reminders(now: datetime | None = None, overdue_days: int = 3, *, dry_ru
             state=Session.State.PLANNED, starts_at__gte=start, starts_at__lt=end
         ).select_related("member__user", "practice", "case"):
             when = timezone.localtime(s.starts_at)
-            people = list(User.objects.filter(role=Role.PRACTICE, practice_id=s.practice_id, is_active=True))
+            people = list(policy.practice_team(s.practice_id))
             if s.member.user:
                 people.append(s.member.user)
             counts.sessions_tomorrow += _send(

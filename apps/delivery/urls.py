@@ -1,19 +1,19 @@
 from django.urls import path
 
 from apps.delivery.views import delivery as d
-from apps.delivery.views import pm
+from apps.delivery.views import faculty, outcomes, pm, sessions
 
 app_name = "delivery"
 urlpatterns = [
     path("delivery/", d.home, name="home"),
-    path("delivery/faculty/", d.faculty, name="faculty"),
-    path("delivery/faculty/growth/", d.growth_page, name="growth"),
-    path("delivery/faculty/<int:pk>/", d.member, name="member"),
-    path("delivery/cases/<int:pk>/", d.case_delivery, name="case"),
-    path("delivery/cases/<int:pk>/sessions/new/", d.plan_session, name="plan_session"),
-    path("delivery/cases/<int:pk>/outcomes/", d.case_outcomes, name="case_outcomes"),
-    path("delivery/sessions/<int:pk>/", d.session, name="session"),
-    path("delivery/outcomes/", d.programme, name="outcomes"),
+    path("delivery/faculty/", faculty.faculty, name="faculty"),
+    path("delivery/faculty/growth/", faculty.growth_page, name="growth"),
+    path("delivery/faculty/<int:pk>/", faculty.member, name="member"),
+    path("delivery/cases/<int:pk>/", sessions.case_delivery, name="case"),
+    path("delivery/cases/<int:pk>/sessions/new/", sessions.plan_session, name="plan_session"),
+    path("delivery/cases/<int:pk>/outcomes/", outcomes.case_outcomes, name="case_outcomes"),
+    path("delivery/sessions/<int:pk>/", sessions.session, name="session"),
+    path("delivery/outcomes/", outcomes.programme, name="outcomes"),
     path("delivery/calendar/", d.calendar_page, name="calendar"),
     path("delivery/calendar.ics", d.calendar_download, name="calendar_download"),
     path("delivery/calendar/<str:token>.ics", d.calendar_feed, name="calendar_feed"),

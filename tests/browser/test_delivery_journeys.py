@@ -108,3 +108,26 @@ def test_practice_manager_joins_a_network_and_books_coaching(page):
         "Practice-manager coaching: three 90-minute sessions: session 1 of 3"
     )
     assert page.js_errors == []
+
+
+def test_a_refused_faculty_form_shows_every_error_at_once_and_fits_a_phone(page):
+    """Every problem with the new member is listed at once, each linking to its field and shown beside it; the page
+    with its errors does not scroll sideways on a phone (390 px) or a desktop (1280 px)."""
+    sign_in(page, "icb-a", DEMO_PASSWORD)
+    page.goto("/delivery/faculty/")
+    page.get_by_label("Capacity, hours a month").fill("lots")
+    follow(page, page.get_by_role("button", name="Add to the faculty"))
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("Enter the member's name.")
+    expect(summary).to_contain_text("Choose the member's role.")
+    expect(summary).to_contain_text("Enter the capacity as a number.")
+    expect(summary).to_contain_text("Enter the date they joined")
+    assert page.locator(".nhsuk-error-message").count() >= 4, "each message is shown beside its field too"
+    assert_accessible(page)
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+    summary.get_by_role("link", name="Enter the capacity as a number.").click()  # in-page: the script focuses it
+    expect(page.locator("#capacity")).to_be_focused()
+    assert page.js_errors == []

@@ -1,12 +1,15 @@
 """Access rules live in policy modules (``apps/<app>/policy.py``) and the chokepoint (``apps/accounts/access.py``):
 this test parses the code and fails on a comparison with ``.role`` anywhere else (issue 15 §3).
 
-A faculty member's ``MemberRole`` (apprentice, coach) is its job on the route, not a user's access, and is not counted.
+A faculty member's ``MemberRole`` (apprentice, coach) is its job on the route, not a user's access: it is not counted
+as a user's role check, but comparing it is a rule of the apprentice route all the same and lives in
+``apps/delivery/policy.py`` too (``test_faculty_role_checks_live_in_policy_modules``).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -14,17 +17,20 @@ ALLOWED = {"apps/accounts/models.py"}  # where Role is defined
 
 
 def _is_role(node: ast.expr) -> bool:
-    """``x.role``, or ``getattr(x, "role", …)``."""
+    """``x.role``, ``getattr(x, "role", …)``, or either wrapped in a call (``Role(x.role)``, ``str(x.role)``)."""
     if isinstance(node, ast.Attribute):
         return node.attr == "role"
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
+    if not isinstance(node, ast.Call):
+        return False
+    if (
+        isinstance(node.func, ast.Name)
         and node.func.id == "getattr"
         and len(node.args) >= 2
         and isinstance(node.args[1], ast.Constant)
         and node.args[1].value == "role"
-    )
+    ):
+        return True
+    return any(_is_role(a) for a in node.args)
 
 
 def _is_member_role(node: ast.expr) -> bool:
@@ -33,14 +39,25 @@ def _is_member_role(node: ast.expr) -> bool:
 
 
 def compares_role(node: ast.AST) -> bool:
-    """``x.role == …``, ``… != x.role``, ``x.role in (…)``: a comparison with a user's role on either side."""
+    """``x.role == …``, ``… != x.role``, ``x.role in (…)``, ``match x.role:``: a comparison with a user's role on
+    either side."""
+    if isinstance(node, ast.Match):
+        return _is_role(node.subject)
     if not isinstance(node, ast.Compare):
         return False
     sides = [node.left, *node.comparators]
     return any(_is_role(x) for x in sides) and not any(_is_member_role(x) for x in sides)
 
 
-def role_checks() -> dict[str, list[int]]:
+def compares_member_role(node: ast.AST) -> bool:
+    """``member.role == MemberRole.APPRENTICE``, ``data.role not in MemberRole.values``: a faculty member's role."""
+    if not isinstance(node, ast.Compare):
+        return False
+    sides = [node.left, *node.comparators]
+    return any(_is_role(x) for x in sides) and any(_is_member_role(x) for x in sides)
+
+
+def role_checks(check: Callable[[ast.AST], bool] = compares_role) -> dict[str, list[int]]:
     """Line numbers of comparisons with ``<something>.role``, by module, outside policy modules and tests."""
     found: dict[str, list[int]] = {}
     for path in sorted([*(ROOT / "apps").rglob("*.py"), *(ROOT / "analytics").rglob("*.py")]):
@@ -48,7 +65,7 @@ def role_checks() -> dict[str, list[int]]:
         if {"migrations", "tests"} & set(path.parts) or path.stem in ("policy", "access") or rel in ALLOWED:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if compares_role(node):
+            if check(node):
                 found.setdefault(rel, []).append(node.lineno)
     return found
 
@@ -64,3 +81,20 @@ def test_the_check_finds_a_role_comparison():
     assert sum(compares_role(n) for n in ast.walk(tree)) == 4
     assert not any(compares_role(n) for n in ast.walk(ast.parse("d = user.icb_id == 3\n")))
     assert not any(compares_role(n) for n in ast.walk(ast.parse("e = member.role == MemberRole.APPRENTICE\n")))
+
+
+def test_faculty_role_checks_live_in_policy_modules():
+    found = role_checks(compares_member_role)
+    assert not found, f"move these checks of a faculty member's role into apps/delivery/policy.py: {found}"
+
+
+def test_the_check_finds_the_forms_a_role_comparison_can_hide_in():
+    """A role wrapped in a call or matched on is still a role check; a faculty member's role is found by its own
+    check (the forms that were in ``apps/delivery/services.py`` and ``eligibility.py``)."""
+    wrapped = "a = Role(u.role) == Role.ICB\nb = str(getattr(u, 'role', '')) in {'icb'}\n"
+    assert sum(compares_role(n) for n in ast.walk(ast.parse(wrapped))) == 2
+    matched = "match u.role:\n    case 'icb':\n        pass\n"
+    assert sum(compares_role(n) for n in ast.walk(ast.parse(matched))) == 1
+    faculty = "a = member.role == MemberRole.APPRENTICE\nb = data.role not in MemberRole.values\n"
+    assert sum(compares_member_role(n) for n in ast.walk(ast.parse(faculty))) == 2
+    assert not any(compares_member_role(n) for n in ast.walk(ast.parse("c = u.role == Role.ICB\n")))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from analytics import money
 from apps.accounts import access
 from apps.accounts.models import User
-from apps.cases import lifecycle, notify
+from apps.cases import lifecycle, notify, on_approval
 from apps.cases.models import (
     REVIEW_INTERVAL,
     ActionPlan,
@@ -81,6 +81,7 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
         package.decision_note = note.strip()
         package.save()
+        on_approval.package_approved(package)  # the delivery baseline and every other step in on_approval.STEPS
         _event(
             case,
             user,

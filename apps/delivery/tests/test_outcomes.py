@@ -141,3 +141,17 @@ def test_case_outcomes_page_shows_the_baseline_and_takes_a_survey(client_for, ap
     response = client_for("practice_x").post(url, {"action": "survey", "kind": "baseline", "workload": "3"})
     assert response.status_code == 400 and "1–5 scale" in response.content.decode()
     assert client_for("practice_y").get(url).status_code == 404
+
+
+def test_the_baseline_is_an_explicit_step_of_the_approval_not_a_hidden_signal():
+    """A reader of ``approve_package`` finds the baseline in ``apps.cases.on_approval.STEPS``; no ``post_save`` receiver
+    on ``Package`` does work behind the approval's back (the audit trail's receivers are the only ones)."""
+    from django.db.models.signals import post_save
+    from django.utils.module_loading import import_string
+
+    from apps.cases import on_approval
+    from apps.cases.models import Package
+
+    assert import_string(on_approval.STEPS[0]) is outcomes.take_baseline_on_approval
+    receivers = [r for r in post_save._live_receivers(Package)[0] if getattr(r, "__module__", "") != "apps.core.audit"]
+    assert not receivers, receivers

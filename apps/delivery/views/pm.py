@@ -12,25 +12,32 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from apps.accounts import access
-from apps.accounts.models import Role, User
-from apps.core.formdata import posted_id, posted_whole
+from apps.accounts.http import user_of
+from apps.accounts.models import User
 from apps.delivery import networks as svc
 from apps.delivery import policy
+from apps.delivery.errors import DeliveryError
+from apps.delivery.forms.networks import (
+    GOAL_ROWS,
+    AttendanceForm,
+    BookForm,
+    CancelBookingForm,
+    CoachingRequestForm,
+    GoalDoneForm,
+    MeetingForm,
+    PeerReviewForm,
+    PostForm,
+    SlotsForm,
+)
 from apps.delivery.models import Booking, CoachingRequest, DevelopmentGoal, Slot, Tag
-from apps.delivery.services import DeliveryError
-from apps.delivery.views.delivery import parse_date, parse_local_datetime
-
-
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
+from apps.delivery.views.common import page_errors, refuse
 
 # --- Networks ---------------------------------------------------------------------------------------------------
 
 
 @access.require(access.can_see_networks)
 def network_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     q = request.GET.get("q", "").strip()[:200]
     tag = request.GET.get("tag", "").strip()[:40]
     nets = (
@@ -52,9 +59,9 @@ def network_list(request: HttpRequest) -> HttpResponse:
 
 @access.require(access.can_see_networks)
 def network(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     net = access.get_network_for(user, pk)
-    error = ""
+    errors: dict[str, str] = {}
     post_data = {"title": "", "body": "", "tags": ""}
     if request.method == "POST":
         action = request.POST.get("action")
@@ -67,12 +74,16 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"You have left {net.name}.")
             elif action == "post":
                 post_data = {k: request.POST.get(k, "") for k in post_data}
-                svc.share_post(user, net, post_data["title"], post_data["body"], post_data["tags"])
+                form = PostForm(request.POST)
+                form.is_valid()  # three free-text boxes: every value reads; the service judges them
+                d = form.cleaned_data
+                svc.share_post(user, net, d.get("title", ""), d.get("body", ""), d.get("tags", ""))
                 messages.success(request, "Thank you for sharing what worked.")
             else:
                 raise DeliveryError("Choose an action.")
         except DeliveryError as e:
-            error = str(e)
+            # The share form (and its boxes) is on the page only for members.
+            errors = e.as_errors() if e.field in post_data and svc.is_member(user, net) else {"": e.message}
         else:
             return redirect("delivery:network", pk=net.pk)
     now = timezone.now()
@@ -86,73 +97,72 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
         "past": net.meetings.filter(starts_at__lt=now).order_by("-starts_at").annotate(n=Count("attendees")),
         "posts": net.posts.select_related("author__practice").prefetch_related("tags"),
         "post_data": post_data,
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "delivery/network.jinja", ctx, status=400 if error else 200)
+    return render(request, "delivery/network.jinja", ctx, status=400 if errors else 200)
 
 
 @access.require(access.can_see_networks)
 def new_meeting(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     net = access.get_network_for(user, pk)
     if not access.can_run_network(user, net):
         raise PermissionDenied
-    error = ""
+    errors: dict[str, str] = {}
     data = {"title": "", "starts_at": "", "minutes": "90", "location": "", "agenda": ""}
     if request.method == "POST":
         data = {k: request.POST.get(k, "") for k in data}
-        try:
-            minutes = posted_whole(data["minutes"])
-            if minutes is None:
-                raise DeliveryError("Enter the length in minutes, for example 90.")
-            m = svc.schedule_meeting(
-                user,
-                net,
-                data["title"],
-                parse_local_datetime(data["starts_at"]),
-                minutes,
-                data["location"],
-                data["agenda"],
-            )
-        except DeliveryError as e:
-            error = str(e)
-        else:
-            messages.success(request, "Meeting scheduled.")
-            return redirect("delivery:meeting", pk=m.pk)
+        form = MeetingForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                m = svc.schedule_meeting(
+                    user, net, d["title"], d["starts_at"], d["minutes"], d["location"], d["agenda"]
+                )
+            except DeliveryError as e:
+                refuse(form, e)
+            else:
+                messages.success(request, "Meeting scheduled.")
+                return redirect("delivery:meeting", pk=m.pk)
+        errors = page_errors(form, list(form.fields))
     return render(
-        request, "delivery/new_meeting.jinja", {"net": net, "data": data, "error": error}, status=400 if error else 200
+        request,
+        "delivery/new_meeting.jinja",
+        {"net": net, "data": data, "errors": errors},
+        status=400 if errors else 200,
     )
 
 
 @access.require(access.can_see_networks)
 def meeting(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     m = access.get_meeting_for(user, pk)
-    error = ""
+    errors: dict[str, str] = {}
     can_run = access.can_run_network(user, m.network)
+    started = m.starts_at <= timezone.now()
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
-        ids = [posted_id(x) for x in request.POST.getlist("attended")]
-        try:
-            if None in ids:
-                raise DeliveryError("Choose from the members listed.")
-            svc.record_attendance(user, m, [i for i in ids if i is not None])
-        except DeliveryError as e:
-            error = str(e)
-        else:
-            messages.success(request, "Attendance recorded.")
-            return redirect("delivery:meeting", pk=m.pk)
+        form = AttendanceForm(request.POST)
+        if form.is_valid():
+            try:
+                svc.record_attendance(user, m, list(form.cleaned_data["attended"]))
+            except DeliveryError as e:
+                refuse(form, e)
+            else:
+                messages.success(request, "Attendance recorded.")
+                return redirect("delivery:meeting", pk=m.pk)
+        errors = page_errors(form, ("attended",) if started else ())
     ctx = {
         "m": m,
         "can_run": can_run,
-        "started": m.starts_at <= timezone.now(),
+        "started": started,
         "members": m.network.memberships.filter(left_at__isnull=True).select_related("user__practice"),
         "attended": set(m.attendees.values_list("pk", flat=True)),
         "attendees": m.attendees.select_related("practice"),
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "delivery/meeting.jinja", ctx, status=400 if error else 200)
+    return render(request, "delivery/meeting.jinja", ctx, status=400 if errors else 200)
 
 
 # --- Coaching ---------------------------------------------------------------------------------------------------
@@ -160,7 +170,7 @@ def meeting(request: HttpRequest, pk: int) -> HttpResponse:
 
 @access.require(access.can_see_coaching)
 def coaching(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     offers = access.coaching_offers_visible_to(user).select_related("coach", "offer").distinct()
     ctx = {
         "offers": [(o, svc.free_slots(o).count()) for o in offers],
@@ -173,32 +183,41 @@ def coaching(request: HttpRequest) -> HttpResponse:
 
 @access.require(access.can_see_coaching)
 def coaching_offer(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     offer = access.get_coaching_offer_for(user, pk)
-    error = ""
+    errors: dict[str, str] = {}
     goals = ""
     slots_text = ""
     if request.method == "POST":
         action = request.POST.get("action")
+        if action == "slots" and not access.can_publish_slots(user, offer):
+            raise PermissionDenied
+        form: CoachingRequestForm | SlotsForm | None = None
         try:
             if action == "request":
                 goals = request.POST.get("goals", "")
-                req = svc.request_coaching(user, offer, goals)
+                form = CoachingRequestForm(request.POST)
+                form.is_valid()  # one free-text box: every value reads; the service judges it
+                req = svc.request_coaching(user, offer, form.cleaned_data.get("goals", ""))
                 messages.success(request, "Request sent. Now choose your sessions.")
                 return redirect("delivery:coaching_request", pk=req.pk)
             if action == "slots":
-                if not access.can_publish_slots(user, offer):
-                    raise PermissionDenied
                 slots_text = request.POST.get("slots", "")
-                lines = [x for x in slots_text.splitlines() if x.strip()]
-                made = svc.publish_slots(
-                    user, offer, [parse_local_datetime(x) for x in lines], request.POST.get("location", "")
-                )
-                messages.success(request, f"{made} new slot{'s' if made != 1 else ''} published.")
-                return redirect("delivery:coaching_offer", pk=offer.pk)
-            raise DeliveryError("Choose an action.")
+                form = SlotsForm(request.POST)
+                if form.is_valid():
+                    made = svc.publish_slots(user, offer, form.cleaned_data["slots"], form.cleaned_data["location"])
+                    messages.success(request, f"{made} new slot{'s' if made != 1 else ''} published.")
+                    return redirect("delivery:coaching_offer", pk=offer.pk)
+            else:
+                raise DeliveryError("Choose an action.")
         except DeliveryError as e:
-            error = str(e)
+            if form is None:
+                errors = {"": e.message}
+            else:
+                refuse(form, e)
+        if form is not None:
+            shown = ("goals",) if action == "request" else ("slots", "location")
+            errors = page_errors(form, shown if _offers_form(user, offer, action) else ())
     open_request = None
     if policy.is_practice_manager(user):
         open_request = CoachingRequest.objects.filter(
@@ -215,35 +234,49 @@ def coaching_offer(request: HttpRequest, pk: int) -> HttpResponse:
         "open_request": open_request,
         "goals": goals,
         "slots_text": slots_text,
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "delivery/coaching_offer.jinja", ctx, status=400 if error else 200)
+    return render(request, "delivery/coaching_offer.jinja", ctx, status=400 if errors else 200)
+
+
+def _offers_form(user: User, offer: Any, action: str | None) -> bool:
+    """Whether the coaching offer page shows the form for ``action`` to this user (so its errors can link to it)."""
+    if action == "slots":
+        return access.can_publish_slots(user, offer)
+    has_open = CoachingRequest.objects.filter(
+        coaching_offer=offer, practice_id=user.practice_id, state=CoachingRequest.State.REQUESTED
+    ).exists()
+    return access.can_book_coaching(user) and not (policy.is_practice_manager(user) and has_open)
 
 
 @access.require(access.can_see_coaching)
 def coaching_request(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     req = access.get_coaching_request_for(user, pk)
-    error = ""
+    errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "book":
-                slot = Slot.objects.filter(
-                    pk=posted_id(request.POST.get("slot")) or 0, coaching_offer=req.coaching_offer
-                ).first()
+                book = BookForm(request.POST)
+                if not book.is_valid():
+                    raise DeliveryError("Choose a time.")
+                slot = Slot.objects.filter(pk=book.cleaned_data["slot"], coaching_offer=req.coaching_offer).first()
                 if slot is None:
                     raise DeliveryError("Choose a time.")
                 svc.book_slot(user, req, slot)
                 messages.success(request, f"Booked: {timezone.localtime(slot.starts_at):%A %d %B %Y at %H:%M}.")
             elif action == "cancel":
-                b = get_object_or_404(Booking, pk=posted_id(request.POST.get("booking")) or 0, request=req)
+                cancel = CancelBookingForm(request.POST)
+                b = get_object_or_404(
+                    Booking, pk=cancel.cleaned_data["booking"] if cancel.is_valid() else 0, request=req
+                )
                 svc.cancel_booking(user, b)
                 messages.success(request, "Booking cancelled.")
             else:
                 raise DeliveryError("Choose an action.")
         except DeliveryError as e:
-            error = str(e)
+            errors = {"": e.message}  # a choice of time or booking: the summary says what to do
         else:
             return redirect("delivery:coaching_request", pk=req.pk)
     bookings = req.bookings.select_related("slot").order_by("slot__starts_at")
@@ -256,9 +289,9 @@ def coaching_request(request: HttpRequest, pk: int) -> HttpResponse:
         "free": svc.free_slots(req.coaching_offer),
         "can_book": access.can_book_coaching(user) and req.state == CoachingRequest.State.REQUESTED,
         "is_practice": policy.is_practice_manager(user),
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "delivery/coaching_request.jinja", ctx, status=400 if error else 200)
+    return render(request, "delivery/coaching_request.jinja", ctx, status=400 if errors else 200)
 
 
 # --- Peer review ------------------------------------------------------------------------------------------------
@@ -269,67 +302,64 @@ def _peers(user: User) -> list[User]:
     for their coaching (coach)."""
     if policy.is_practice_manager(user):
         nets = user.network_memberships.filter(left_at__isnull=True).values("network_id")
-        qs = User.objects.filter(
-            network_memberships__network_id__in=nets, network_memberships__left_at__isnull=True
-        ).exclude(pk=user.pk)
+        qs = (
+            policy.practice_managers()
+            .filter(network_memberships__network_id__in=nets, network_memberships__left_at__isnull=True)
+            .exclude(pk=user.pk)
+        )
     else:
         practices = access.coaching_requests_visible_to(user).values("practice_id")
-        qs = User.objects.filter(role=Role.PRACTICE, practice_id__in=practices)
-    return list(
-        qs.filter(role=Role.PRACTICE, is_active=True).select_related("practice").distinct().order_by("last_name")
-    )
+        qs = policy.practice_managers().filter(practice_id__in=practices)
+    return list(qs.select_related("practice").distinct().order_by("last_name"))
 
 
 @access.require(access.can_use_peer_review)
 def peer_reviews(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     peers = _peers(user)
-    error = ""
+    errors: dict[str, str] = {}
     data: dict[str, Any] = {"subject": "", "held_on": "", "strengths": "", "to_develop": ""}
-    goal_rows = [{"goal": "", "actions": "", "due": ""} for _ in range(3)]
+    goal_rows = [{"goal": "", "actions": "", "due": ""} for _ in range(GOAL_ROWS)]
     if request.method == "POST":
         data = {k: request.POST.get(k, "") for k in data}
-        goal_rows = [{k: request.POST.get(f"{k}-{i}", "") for k in ("goal", "actions", "due")} for i in range(3)]
-        try:
-            subject = next((p for p in peers if str(p.pk) == data["subject"]), None)
-            if subject is None:
-                raise DeliveryError("Choose the practice manager you reviewed.")
-            goals = [
-                svc.GoalInput(g["goal"], g["actions"], parse_date(g["due"], "the goal's date"))
-                for g in goal_rows
-                if g["goal"].strip() or g["actions"].strip() or g["due"].strip()
-            ]
-            review = svc.record_peer_review(
-                user,
-                subject,
-                parse_date(data["held_on"], "the review date"),
-                data["strengths"],
-                data["to_develop"],
-                goals,
-            )
-        except DeliveryError as e:
-            error = str(e)
-        else:
-            messages.success(request, "Peer review and development plan recorded.")
-            return redirect("delivery:peer_review", pk=review.pk)
+        goal_rows = [
+            {k: request.POST.get(f"{k}-{i}", "") for k in ("goal", "actions", "due")} for i in range(GOAL_ROWS)
+        ]
+        form = PeerReviewForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                subject = next((p for p in peers if p.pk == d["subject"]), None)
+                if subject is None:
+                    raise DeliveryError("Choose the practice manager you reviewed.", field="subject")
+                goals = [svc.GoalInput(g, a, due) for g, a, due in form.goal_rows()]
+                review = svc.record_peer_review(user, subject, d["held_on"], d["strengths"], d["to_develop"], goals)
+            except DeliveryError as e:
+                refuse(form, e)
+            else:
+                messages.success(request, "Peer review and development plan recorded.")
+                return redirect("delivery:peer_review", pk=review.pk)
+        errors = page_errors(form, list(form.fields) if peers else ())
     ctx = {
         "reviews": access.peer_reviews_visible_to(user).select_related("subject__practice", "reviewer"),
         "peers": peers,
         "data": data,
         "goal_rows": goal_rows,
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "delivery/peer_reviews.jinja", ctx, status=400 if error else 200)
+    return render(request, "delivery/peer_reviews.jinja", ctx, status=400 if errors else 200)
 
 
 @access.require(access.can_use_peer_review)
 def peer_review(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     review = access.get_peer_review_for(user, pk)
     if request.method == "POST":
-        goal = get_object_or_404(DevelopmentGoal, pk=posted_id(request.POST.get("goal")) or 0, review=review)
+        form = GoalDoneForm(request.POST)
+        pk_goal = form.cleaned_data["goal"] if form.is_valid() else 0
+        goal = get_object_or_404(DevelopmentGoal, pk=pk_goal, review=review)
         try:
-            svc.mark_goal(user, goal, request.POST.get("done") == "1")
+            svc.mark_goal(user, goal, form.cleaned_data["done"])
         except DeliveryError as e:
             messages.error(request, str(e))
         return redirect("delivery:peer_review", pk=review.pk)
