@@ -13,7 +13,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -28,15 +28,19 @@ from apps.api.common import (
     IsoDate,
     Paged,
     PageQuery,
+    Refused,
     ValidationErrors,
     csv_response,
+    field_errors,
     paged,
     table_responses,
     wants_csv,
 )
+from apps.core.forms import form_errors
 from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding import services as funding
+from apps.funding.forms import PaymentForm
 from apps.funding.models import Budget, Commitment, LedgerEntry, Payment
 from apps.practices.models import ICB
 
@@ -264,13 +268,14 @@ def _payment(p: Payment) -> dict[str, Any]:
 
 @router.post(
     "/commitments/{commitment_id}/payments",
-    response={201: PaymentOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    response={201: PaymentOut, 400: Refused, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
     summary="Record a payment against a commitment (awaiting a colleague's approval)",
 )
 def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) -> Any:
     """Record a provider invoice or a direct payment against one of the caller's ICB's commitments. Nothing moves
     until a different member of the ICB team approves it on the payments page (four eyes). An invoice number is
-    paid once per commitment: a repeat is refused (400) naming the payment that holds it.
+    paid once per commitment: a repeat is refused (400, with ``field`` naming the input at fault) naming the payment
+    that holds it.
 
     Send an ``Idempotency-Key`` header (up to 100 characters, unique per request you mean) to retry safely: the
     same key with the same body answers the first result again, without a second payment; with another body, 409.
@@ -281,10 +286,14 @@ def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) ->
         raise Http404("No such commitment among your ICB's.")
 
     def write() -> tuple[int, Any]:
+        # The page's form reads the body too, so both doors accept and refuse the same input in the same words.
+        form = PaymentForm.from_api(body.dict(), commitment.reference, Commitment.objects.filter(pk=commitment.pk))
+        if not form.is_valid():
+            return 422, field_errors("body", form_errors(form))
         try:
-            p = funding.record_payment(reference=commitment.reference, user=user, **body.dict())
-        except ValidationError as e:
-            return 400, {"detail": " ".join(e.messages)}
+            p = funding.record_payment(user=user, **form.service_kwargs())
+        except funding.FundingError as e:
+            return 400, {"detail": e.message, "field": e.field}
         return 201, _payment(Payment.objects.select_related("commitment", "requested_by").get(pk=p.pk))
 
     try:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -278,8 +277,8 @@ def _release_money(case: Case, user: User, reason: str) -> None:
     ):
         try:
             funding.decommit(reference=ref, user=user, reason=reason if len(reason) >= 10 else f"{reason}: case ended")
-        except ValidationError as e:
-            raise CaseError(f"The money committed to {ref} could not be released: {' '.join(e.messages)}") from e
+        except funding.FundingError as e:
+            raise CaseError(f"The money committed to {ref} could not be released: {e.message}") from e
         _event(case, user, CaseEvent.Kind.PACKAGE, f"Unspent money committed to {ref} released", reason=reason)
 
 
@@ -765,8 +764,8 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             )
         except funding.InsufficientFunds as e:
             raise CaseError(f"Not approved: the budget is {e}.") from e
-        except ValidationError as e:
-            raise CaseError(f"Not approved: {' '.join(e.messages)}") from e
+        except funding.FundingError as e:
+            raise CaseError(f"Not approved: {e.message}") from e
         line = budget.line
         package.budget_ref = f"{line.programme.code}/{line.code}/{budget.fy}/{budget.icb.code}"[:60]
         package.commitment_ref = package.ref
