@@ -15,10 +15,10 @@ from django.utils import timezone
 from analytics import money
 from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
-from apps.core.exports import FORMATS, table_download
+from apps.core.exports import FORMATS, stream_download, table_download
 from apps.core.forms import form_errors, refusal
 from apps.core.paging import page_of, query_without
-from apps.funding import lists, reports, services
+from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.errors import FundingError
 from apps.funding.forms import DecisionForm, PaymentForm, VirementForm, add_problems
@@ -89,18 +89,19 @@ def _date(text: str) -> date | None:
         return None
 
 
-LEDGER_COLUMNS = ["date_time", "icb_code", "programme", "line", "financial_year", "kind", "amount_pence", "amount_gbp"]
+LEDGER_PAGE_SIZE = 100
 
 
 def ledger(request: HttpRequest) -> HttpResponse:
-    """Ledger lines with filters. An ICB's team sees its own entries in full (practice and offer); the national
-    team sees every ICB with entries summed per movement, so no line names a practice."""
+    """Ledger lines with filters, paged; downloads stream every matching line. An ICB's team sees its own entries in
+    full (practice and offer); the national team sees every ICB with entries summed per month, budget and kind, so
+    no line names a practice. Filtered, counted, summed and paged in the database (``apps.funding.ledger_list``)."""
     user: User = request.user  # type: ignore[assignment]
     if not can_see_budgets(user):
         raise PermissionDenied
     icbs = budget_icbs_visible_to(user)
     national = not sees_case_rows(user)  # monthly totals per budget, no line naming a case (the national rule)
-    f = reports.LedgerFilters(
+    f = ledger_list.LedgerFilters(
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
         line=request.GET.get("line", ""),
         kind=request.GET.get("kind", "") if request.GET.get("kind", "") in money.Kind._value2member_map_ else "",
@@ -108,40 +109,17 @@ def ledger(request: HttpRequest) -> HttpResponse:
         end=_date(request.GET.get("to", "")),
     )
     qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
-    lines = reports.ledger_lines(qs, detail=not national)
+    rows = ledger_list.ledger_rows(qs, detail=not national)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
-        table = [
-            (
-                timezone.localtime(x["at"]).isoformat(timespec="seconds"),
-                x["icb"].code,
-                x["budget"].line.programme.code,
-                x["budget"].line.code,
-                x["budget"].fy_label,
-                x["kind"],
-                x["amount_pence"],
-                x["amount_pence"] / 100,
-                *(
-                    [x["entries"]]
-                    if national
-                    else [
-                        x["reference"],
-                        x["practice_code"],
-                        x["offer_code"],
-                        x["memo"],
-                        x["by"].get_full_name() or x["by"].username,
-                    ]
-                ),
-            )
-            for x in lines
-        ]
-        detail = ["entries"] if national else ["reference", "practice_code", "offer_code", "memo", "by"]
-        return table_download(table, [*LEDGER_COLUMNS, *detail], "ledger", fmt)
-    page_lines = lines[:500]
+        columns = ledger_list.export_columns(detail=not national)
+        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt)
+    page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE)
     context = {
-        "lines": page_lines,
-        "count": len(lines),
-        "net": sum(x["amount_pence"] for x in lines),
+        "lines": ledger_list.lines_of(page.object_list, detail=not national),
+        "page": page,
+        "count": page.paginator.count,
+        "net": ledger_list.totals(qs)["net"],
         "national": national,
         "filters": f,
         "icbs": icbs.order_by("name"),
@@ -149,7 +127,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
             (f"{ln.programme.code}/{ln.code}", str(ln)) for ln in FundingLine.objects.select_related("programme")
         ],
         "kinds": [k.value for k in money.Kind],
-        "query": request.GET.urlencode(),
+        "query": query_without(request.GET, "page", "download"),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
     }
