@@ -10,10 +10,11 @@ Amounts are integer pence, as everywhere in the API. Financial years are given b
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -28,15 +29,19 @@ from apps.api.common import (
     IsoDate,
     Paged,
     PageQuery,
+    Refused,
     ValidationErrors,
     csv_response,
-    paged,
+    field_errors,
     table_responses,
     wants_csv,
 )
+from apps.core.exports import stream_download
+from apps.core.forms import form_errors
+from apps.funding import ledger_list, reports
 from apps.funding import policy as money_policy
-from apps.funding import reports
 from apps.funding import services as funding
+from apps.funding.forms import PaymentForm
 from apps.funding.models import Budget, Commitment, LedgerEntry, Payment
 from apps.practices.models import ICB
 
@@ -188,9 +193,29 @@ def _ledger_row(x: dict[str, Any], detail: bool) -> dict[str, Any]:
         "practice_code": x["practice_code"] if detail else None,
         "offer_code": x["offer_code"] if detail else None,
         "memo": x["memo"],
-        "by": (x["by"].get_full_name() or x["by"].username) if x["by"] else "",
+        "by": x["by"],
         "entries": x["entries"],
     }
+
+
+def _ledger_csv(rows: QuerySet[Any], detail: bool) -> Iterator[tuple[Any, ...]]:
+    """Every row of the ledger list in :class:`LedgerOut`'s columns, read in chunks for a streamed download."""
+    for r in rows.iterator(chunk_size=2000):
+        yield (
+            r["at"] if detail else r["month"],
+            r["icb_code"],
+            r["programme"],
+            r["line"],
+            r["financial_year"],
+            r["kind"],
+            r["amount_pence"] if detail else r["amount_total"],
+            r["reference"] if detail else "",
+            r["practice_code"] if detail else None,
+            r["offer_code"] if detail else None,
+            r["memo"] if detail else "",
+            (r["by_name"] or r["by_username"]) if detail else "",
+            1 if detail else r["entries"],
+        )
 
 
 @router.get(
@@ -203,10 +228,11 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     """Every movement of money on the budgets the caller may see. An ICB team gets its own entries one by one, with
     the practice and offer; the national team gets every ICB's as monthly totals per budget and kind (``at`` is the
     month's first day; ``reference``, ``memo`` and ``by`` are empty and ``practice_code`` and ``offer_code`` null), so
-    that no line identifies a practice's case. Entries are never changed: corrections are new lines."""
+    that no line identifies a practice's case. Entries are never changed: corrections are new lines. Filtered,
+    counted and paged in the database; the CSV streams every matching line."""
     user: User = request.auth
     icbs = _scope(user, filters.icb)
-    qs = reports.LedgerFilters(
+    qs = ledger_list.LedgerFilters(
         kind=filters.kind.value if filters.kind else "", start=filters.date_from, end=filters.date_to
     ).apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
     if filters.fy is not None:
@@ -217,10 +243,19 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
         qs = qs.filter(budget__line__code__iexact=filters.line)
     # The page's rule: the ICB's own team sees practice-level lines; the national team sees monthly totals.
     detail = access.sees_case_rows(user) and all(money_policy.can_see_practice_money(user, i) for i in icbs)
-    lines = reports.ledger_lines(qs, detail=detail)
+    rows = ledger_list.ledger_rows(qs, detail=detail)
     if wants_csv(request, filters.format):
-        return csv_response((_ledger_row(x, detail) for x in lines), LedgerOut, "ledger")
-    return paged(lines, filters.page, filters.page_size, lambda x: _ledger_row(x, detail))
+        return stream_download(_ledger_csv(rows, detail), list(LedgerOut.model_fields), "ledger", "csv")
+    count = rows.count()
+    start = (filters.page - 1) * filters.page_size
+    lines = ledger_list.lines_of(list(rows[start : start + filters.page_size]), detail=detail)
+    return {
+        "count": count,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "pages": max(1, math.ceil(count / filters.page_size)),
+        "results": [_ledger_row(x, detail) for x in lines],
+    }
 
 
 class PaymentIn(Schema):
@@ -264,13 +299,14 @@ def _payment(p: Payment) -> dict[str, Any]:
 
 @router.post(
     "/commitments/{commitment_id}/payments",
-    response={201: PaymentOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    response={201: PaymentOut, 400: Refused, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
     summary="Record a payment against a commitment (awaiting a colleague's approval)",
 )
 def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) -> Any:
     """Record a provider invoice or a direct payment against one of the caller's ICB's commitments. Nothing moves
     until a different member of the ICB team approves it on the payments page (four eyes). An invoice number is
-    paid once per commitment: a repeat is refused (400) naming the payment that holds it.
+    paid once per commitment: a repeat is refused (400, with ``field`` naming the input at fault) naming the payment
+    that holds it.
 
     Send an ``Idempotency-Key`` header (up to 100 characters, unique per request you mean) to retry safely: the
     same key with the same body answers the first result again, without a second payment; with another body, 409.
@@ -281,10 +317,14 @@ def create_payment(request: HttpRequest, commitment_id: int, body: PaymentIn) ->
         raise Http404("No such commitment among your ICB's.")
 
     def write() -> tuple[int, Any]:
+        # The page's form reads the body too, so both doors accept and refuse the same input in the same words.
+        form = PaymentForm.from_api(body.dict(), commitment.reference, Commitment.objects.filter(pk=commitment.pk))
+        if not form.is_valid():
+            return 422, field_errors("body", form_errors(form))
         try:
-            p = funding.record_payment(reference=commitment.reference, user=user, **body.dict())
-        except ValidationError as e:
-            return 400, {"detail": " ".join(e.messages)}
+            p = funding.record_payment(user=user, **form.service_kwargs())
+        except funding.FundingError as e:
+            return 400, {"detail": e.message, "field": e.field}
         return 201, _payment(Payment.objects.select_related("commitment", "requested_by").get(pk=p.pk))
 
     try:

@@ -14,7 +14,7 @@ from apps.core import background, outbox
 from apps.core import health as health_checks
 from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
-from apps.core.formdata import posted_whole
+from apps.core.paging import page_of, query_without
 from apps.datasets.models import ImportLog
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 
@@ -82,24 +82,21 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         return _audit_download(qs, totals, listed is not None, fmt)
-    total = qs.count()
-    # ASCII digits only, and no further than the last page: "٣" is read by int(), and a 30-digit page number is an
-    # offset neither database can take
-    page = min(max(1, posted_whole(request.GET.get("page")) or 1), max(1, -(-total // AUDIT_PAGE_SIZE)))
-    records = list(qs[(page - 1) * AUDIT_PAGE_SIZE : page * AUDIT_PAGE_SIZE])
+    # page_of clamps the page asked for to the pages there are (an odd or 30-digit number is never an offset)
+    page = page_of(qs.order_by("-at", "-pk"), request.GET.get("page"), AUDIT_PAGE_SIZE)
     models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
     ctx = {
-        "records": records,
+        "records": list(page.object_list),
         "totals": totals,
         "as_totals": listed is not None,
         "filters": filters,
         "models": models,
         "actions": AuditRecord.Action.choices,
-        "page": page,
-        "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),
-        "total": total,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "total": page.paginator.count,
         "error": error,
-        "query": request.GET.urlencode(),
+        "query": query_without(request.GET, "page", "download"),
     }
     return render(request, "core/audit.jinja", ctx, status=400 if error else 200)
 

@@ -199,7 +199,43 @@ class Commitment(models.Model):
         )
 
 
-class Payment(models.Model):
+class FourEyesDecision(models.Model):
+    """A request that one person makes and a different person decides: payments (a colleague in the ICB team) and
+    virements (the national team). The fields and the rule live here once; ``apps.funding.services.decisions``
+    is the one service that decides. The database refuses a decision by the requester as well (``four_eyes``), so a
+    code path that forgets the service still cannot approve its own request.
+
+    Subclasses declare ``status`` with their own labels over the values of :class:`Decision`.
+    """
+
+    class Decision(models.TextChoices):
+        REQUESTED = "requested", "Awaiting a decision"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, help_text="The decider's reason (needed to reject)")
+
+    status: str
+    FOUR_EYES = models.CheckConstraint(
+        condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("requested_by")),
+        name="%(app_label)s_%(class)s_four_eyes",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == FourEyesDecision.Decision.REQUESTED
+
+
+class Payment(FourEyesDecision):
     """A provider invoice or a direct payment to a practice, against a commitment; it moves money once approved."""
 
     class Kind(models.TextChoices):
@@ -221,17 +257,11 @@ class Payment(models.Model):
     amount_pence = models.BigIntegerField()
     memo = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
         constraints = [
+            FourEyesDecision.FOUR_EYES,
             models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive"),
             # One invoice, one payment: a double submit or a resent invoice must not be paid twice. A rejected
             # payment does not hold its number (the corrected invoice is recorded again under it).
@@ -246,7 +276,7 @@ class Payment(models.Model):
         return f"{self.get_kind_display()} {self.invoice_number or self.pk} for {self.commitment_id}"
 
 
-class Virement(models.Model):
+class Virement(FourEyesDecision):
     """A request to move released, uncommitted money between budgets of the same year; the national team decides."""
 
     class Status(models.TextChoices):
@@ -259,17 +289,13 @@ class Virement(models.Model):
     amount_pence = models.BigIntegerField()
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="virement_positive")]
+        constraints = [
+            FourEyesDecision.FOUR_EYES,
+            models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="virement_positive"),
+        ]
 
     def __str__(self) -> str:
         return f"Virement {self.pk}: {self.from_budget} → {self.to_budget}"
@@ -313,7 +339,13 @@ class LedgerEntry(ImmutableRecord):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["budget", "kind"])]
+        # The ledger list filters by budget (an ICB's budgets), kind and date and reads newest first: these let
+        # each filter start from an index instead of reading every entry.
+        indexes = [
+            models.Index(fields=["budget", "kind"]),
+            models.Index(fields=["budget", "created_at"], name="ledger_budget_time"),
+            models.Index(fields=["kind", "created_at"], name="ledger_kind_time"),
+        ]
         constraints = [models.CheckConstraint(condition=~models.Q(amount_pence=0), name="entry_not_zero")]
 
     def __str__(self) -> str:

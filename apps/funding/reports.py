@@ -1,5 +1,5 @@
-"""Read-side views of the ledger: budget tables with the year-end forecast, dashboard series, the ledger listing
-(in full for an ICB's own team, summed over practices for the national team) and published spend (360Giving).
+"""Read-side views of the ledger: budget tables with the year-end forecast, dashboard series and published spend
+(360Giving). The ledger listing itself is ``apps.funding.ledger_list``.
 
 Everything here is derived from ledger entries and commitment schedules; nothing is stored.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -122,81 +122,6 @@ def monthly(fy: int, icb: ICB | None = None) -> list[tuple[date, int, int]]:
         (paid if kind == Kind.PAYMENT else committed)[key] += t
     months = money.month_ends(money.fy_start(fy), money.fy_end(fy))
     return [(d, committed[(d.year, d.month)], paid[(d.year, d.month)]) for d in months]
-
-
-# The ledger listing --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class LedgerFilters:
-    icb: str = ""
-    line: str = ""  # "<programme code>/<line code>"
-    kind: str = ""
-    start: date | None = None
-    end: date | None = None
-
-    def apply(self, qs: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
-        if self.icb:
-            qs = qs.filter(budget__icb__code=self.icb)
-        if self.line and "/" in self.line:
-            prog, line = self.line.split("/", 1)
-            qs = qs.filter(budget__line__programme__code=prog, budget__line__code=line)
-        if self.kind:
-            qs = qs.filter(kind=self.kind)
-        tz = timezone.get_current_timezone()
-        if self.start:
-            qs = qs.filter(created_at__gte=datetime.combine(self.start, time.min, tz))
-        if self.end:
-            qs = qs.filter(created_at__lte=datetime.combine(self.end, time.max, tz))
-        return qs
-
-
-def ledger_lines(qs: QuerySet[LedgerEntry], detail: bool) -> list[dict[str, Any]]:
-    """Ledger lines, newest first. Without ``detail`` (the national view, ``access.sees_case_rows``) entries are
-    totals per budget (ICB, programme, line, year), kind and month: no line is one commitment, so none carries a
-    reference, memo or author that would identify a practice's case."""
-    qs = qs.select_related("budget__icb", "budget__line__programme", "created_by")
-    if detail:
-        return [
-            {
-                "at": e.created_at,
-                "icb": e.budget.icb,
-                "budget": e.budget,
-                "kind": e.kind,
-                "amount_pence": e.amount_pence,
-                "reference": e.reference,
-                "practice_code": e.practice_code,
-                "offer_code": e.offer_code,
-                "memo": e.memo,
-                "by": e.created_by,
-                "entries": 1,
-            }
-            for e in qs
-        ]
-    grouped: dict[tuple[Any, int, str], dict[str, Any]] = {}
-    for e in qs:
-        local = timezone.localtime(e.created_at)
-        month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        key = (month, e.budget_id, e.kind)
-        line = grouped.get(key)
-        if line is None:
-            grouped[key] = {
-                "at": month,
-                "icb": e.budget.icb,
-                "budget": e.budget,
-                "kind": e.kind,
-                "amount_pence": e.amount_pence,
-                "reference": "",
-                "practice_code": "",
-                "offer_code": "",
-                "memo": "",
-                "by": None,
-                "entries": 1,
-            }
-        else:
-            line["amount_pence"] += e.amount_pence
-            line["entries"] += 1
-    return sorted(grouped.values(), key=lambda x: (x["at"], x["icb"].code, str(x["budget"].line)), reverse=True)
 
 
 # Published spend (360Giving) ---------------------------------------------------------------------------------

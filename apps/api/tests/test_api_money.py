@@ -107,7 +107,7 @@ def test_ledger_filters_page_and_download(api_call, line):
 
     download = api_call("icb_a", "GET", "/api/v1/ledger", programme="APITEST", format="csv")
     assert download["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(download.getvalue().decode())))  # a streamed download
     assert len(rows) == 4 and sum(int(r["amount_pence"]) for r in rows if r["kind"] == "commitment") == 300_000
 
 

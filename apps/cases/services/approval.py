@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,8 +70,8 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             )
         except funding.InsufficientFunds as e:
             raise CaseError(f"Not approved: the budget is {e}.", "budget") from e
-        except ValidationError as e:
-            raise CaseError(f"Not approved: {' '.join(e.messages)}") from e
+        except funding.FundingError as e:
+            raise CaseError(f"Not approved: {e.message}") from e
         line = budget.line
         package.budget_ref = f"{line.programme.code}/{line.code}/{budget.fy}/{budget.icb.code}"[:60]
         package.commitment_ref = package.ref

@@ -3,7 +3,6 @@ assigned provider."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.accounts import access
@@ -79,8 +78,8 @@ def _release_money(case: Case, user: User, reason: str) -> None:
     ):
         try:
             funding.decommit(reference=ref, user=user, reason=reason if len(reason) >= 10 else f"{reason}: case ended")
-        except ValidationError as e:
-            raise CaseError(f"The money committed to {ref} could not be released: {' '.join(e.messages)}") from e
+        except funding.FundingError as e:
+            raise CaseError(f"The money committed to {ref} could not be released: {e.message}") from e
         _event(case, user, CaseEvent.Kind.PACKAGE, f"Unspent money committed to {ref} released", reason=reason)
 
 

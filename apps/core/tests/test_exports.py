@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from apps.core.exports import FORMULA_TRIGGERS, neutralise, table_download, write_csv
+from apps.core.exports import FORMULA_TRIGGERS, neutralise, stream_download, table_download, write_csv
 from apps.core.testing import ICB_A
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -106,7 +106,9 @@ def _page_export_routes() -> set[str]:
                 if module is None or not module.__name__.startswith("apps.") or module.__file__ is None:
                     continue
                 if module.__name__ not in callers:
-                    callers[module.__name__] = _calls(ast.parse(Path(module.__file__).read_text()), {"table_download"})
+                    callers[module.__name__] = _calls(
+                        ast.parse(Path(module.__file__).read_text()), {"table_download", "stream_download"}
+                    )
                 if view.__name__ in callers[module.__name__]:
                     out.add(f"{prefix}{p.name}")
         return out
@@ -149,11 +151,12 @@ def test_numbers_and_harmless_text_are_left_as_they_are():
 
 
 def _sheet_cells(content: bytes) -> tuple[str, list[str]]:
+    """The first sheet's XML and its text cells: shared strings, or inline ones (a streamed workbook writes its
+    strings in the sheet, xlsxwriter's constant-memory mode)."""
     with zipfile.ZipFile(io.BytesIO(content)) as z:
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
-        strings = [
-            html.unescape(t) for t in re.findall(r"<t[^>]*>([^<]*)</t>", z.read("xl/sharedStrings.xml").decode())
-        ]
+        shared = z.read("xl/sharedStrings.xml").decode() if "xl/sharedStrings.xml" in z.namelist() else ""
+        strings = [html.unescape(t) for t in re.findall(r"<t[^>]*>([^<]*)</t>", shared + sheet)]
     return sheet, strings
 
 
@@ -162,6 +165,21 @@ def test_xlsx_writes_formula_like_text_as_a_string_cell():
     sheet, strings = _sheet_cells(response.content)
     assert "<f>" not in sheet and "hyperlink" not in sheet.lower()
     assert PAYEE in strings and "http://example.org" in strings
+
+
+def test_a_streamed_download_neutralises_like_the_writer_and_never_holds_the_rows():
+    def rows():  # a generator: the writer can only walk it once, row by row
+        yield from ((PAYEE, n, -n, None) for n in range(5_000))
+
+    response = stream_download(rows(), ["text", "n", "negative", "empty"], "big", "csv")
+    assert response.streaming and response["Content-Disposition"] == 'attachment; filename="big.csv"'
+    chunks = list(response.streaming_content)
+    assert len(chunks) > 2  # sent in pieces as it is written
+    table = list(csv.DictReader(io.StringIO(b"".join(chunks).decode())))
+    assert len(table) == 5_000 and table[7] == {"text": "'" + PAYEE, "n": "7", "negative": "-7", "empty": ""}
+    workbook = stream_download(rows(), ["text", "n", "negative", "empty"], "big", "xlsx")
+    sheet, strings = _sheet_cells(workbook.getvalue())
+    assert "<f>" not in sheet and PAYEE in strings
 
 
 def test_no_code_writes_csv_or_xlsx_except_the_export_module():
@@ -256,10 +274,10 @@ def test_every_page_export_neutralises_hostile_text(hostile, client_for):
         else:
             response = client.get(url, {"download": "csv"})
             assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), name
-            _check_cells(name, response.content.decode(), must_show)
+            _check_cells(name, response.getvalue().decode(), must_show)  # getvalue: a download may stream
             response = client.get(url, {"download": "xlsx"})
         assert response.status_code == 200 and "spreadsheetml" in response["Content-Type"], name
-        sheet, _ = _sheet_cells(response.content)
+        sheet, _ = _sheet_cells(response.getvalue())
         assert "<f>" not in sheet, f"{name}: the workbook holds a formula"
 
 
@@ -286,4 +304,4 @@ def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
         path = path.replace("{run}", str(current_run().pk)) if "{run}" in path else path
         response = client.get(path, {**query, "format": "csv"}, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), (op_id, response)
-        _check_cells(op_id, response.content.decode(), must_show)
+        _check_cells(op_id, response.getvalue().decode(), must_show)  # getvalue: a download may stream

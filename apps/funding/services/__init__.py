@@ -1,15 +1,17 @@
 """Money business rules: set up programmes, allocate, release, commit, vary, de-commit, pay, vire.
 
-Every service checks who may act (``apps.accounts.access``), validates its input (``ValidationError`` naming the
-problem; nothing is written), and writes its ledger entries in one transaction. Services that spend headroom lock
-the budget rows first (``select_for_update``, ordered by id; SQLite runs every transaction as IMMEDIATE, which
-serialises writers), then re-read the balance from the ledger and check it with ``analytics.money.apply``: two
-approvals racing for the same money queue on the lock, and the second sees the first's commitment.
+Every service checks who may act (``apps.accounts.access``), validates its input (``FundingError`` naming the
+problem and its field; nothing is written), and writes its ledger entries in one transaction. Services that spend
+headroom lock the budget rows first (``select_for_update``, ordered by id; SQLite runs every transaction as
+IMMEDIATE, which serialises writers), then re-read the balance from the ledger and check it with
+``analytics.money.apply``: two approvals racing for the same money queue on the lock, and the second sees the
+first's commitment.
 
 The case workflow calls :func:`budgets_for`, :func:`commit_funds`, :func:`vary_commitment`, :func:`decommit` and
 :func:`record_payment` / :func:`approve_payment`. Arithmetic (splits, balances) lives in ``analytics.money``.
 """
 
+from apps.funding.errors import FundingError
 from apps.funding.services.commitments import commit_funds, decommit, schedule_of, vary_commitment
 from apps.funding.services.ledger import (
     MIN_REASON,
@@ -47,6 +49,7 @@ __all__ = [
     "MIN_REASON",
     "AllocationPreview",
     "AllocationRow",
+    "FundingError",
     "InsufficientFunds",
     "LineSpec",
     "allocated_pence",

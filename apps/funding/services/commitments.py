@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -16,6 +16,7 @@ from analytics.menu import offers_by_code
 from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit
+from apps.funding.errors import FundingError
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -87,7 +88,7 @@ def _clean_commitment(
         if sum(a for _, a in plan) != amount:
             problems.append(f"The schedule adds up to {pounds(sum(a for _, a in plan))}, not {pounds(amount)}")
     if problems:
-        raise ValidationError(problems)
+        raise FundingError.all_of([FundingError(p) for p in problems])
     return recips, offer_items, sorted(plan)
 
 
@@ -133,7 +134,7 @@ def commit_funds(
     memo: str = "",
 ) -> Commitment:
     """Commit released money on package approval. Raises :class:`InsufficientFunds` (saying how much is missing)
-    when the budget's headroom is too small, ``ValidationError`` for bad input, ``PermissionDenied`` unless the
+    when the budget's headroom is too small, ``FundingError`` for bad input, ``PermissionDenied`` unless the
     user is on the budget's ICB team.
 
     The ledger gets one entry per (practice, offer) cell: the recipients' shares split across the offers in
@@ -147,7 +148,7 @@ def commit_funds(
         with transaction.atomic():
             locked = _lock([budget.pk])[budget.pk]
             if Commitment.objects.filter(reference=reference).exists():
-                raise ValidationError(f"A commitment with reference {reference} already exists")
+                raise FundingError(f"A commitment with reference {reference} already exists")
             _check(locked, Kind.COMMITMENT, amount_pence)
             commitment = Commitment.objects.create(
                 budget=locked,
@@ -182,7 +183,7 @@ def commit_funds(
                 ],
             )
     except IntegrityError as e:  # a concurrent call took the same reference first
-        raise ValidationError(f"A commitment with reference {reference} already exists") from e
+        raise FundingError(f"A commitment with reference {reference} already exists") from e
     budget.balance_ = None  # type: ignore[attr-defined]  # the caller's copy is out of date
     return commitment
 
@@ -190,7 +191,7 @@ def commit_funds(
 def _locked_commitment(reference: str, user: User) -> tuple[Commitment, Budget]:
     commitment = Commitment.objects.select_related("budget__icb").filter(reference=reference).first()
     if commitment is None:
-        raise ValidationError(f"No commitment with reference {reference}")
+        raise FundingError(f"No commitment with reference {reference}")
     if not can_act_on_budget(user, commitment.budget.icb):
         raise PermissionDenied("only the ICB's own team changes its commitments")
     budget = _lock([commitment.budget_id])[commitment.budget_id]
@@ -239,19 +240,19 @@ def vary_commitment(*, reference: str, new_amount_pence: int, user: User, reason
     cannot go below what is already paid. The change is spread over the practices and offers in proportion, and
     the spending schedule is rescaled."""
     if len(reason.strip()) < MIN_REASON:
-        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for the variation")
+        raise FundingError(f"Give a reason of at least {MIN_REASON} characters for the variation", "reason")
     if new_amount_pence <= 0:
-        raise ValidationError("A commitment cannot be varied to £0: cancel it instead (de-commit)")
+        raise FundingError("A commitment cannot be varied to £0: cancel it instead (de-commit)", "amount")
     with transaction.atomic():
         commitment, budget = _locked_commitment(reference, user)
         if commitment.status != Commitment.Status.OPEN:
-            raise ValidationError(f"{reference} is cancelled")
+            raise FundingError(f"{reference} is cancelled")
         delta = new_amount_pence - commitment.amount_pence
         if delta == 0:
-            raise ValidationError(f"{reference} is already {pounds(new_amount_pence)}")
+            raise FundingError(f"{reference} is already {pounds(new_amount_pence)}")
         paid = commitment.paid_pence
         if new_amount_pence < paid:
-            raise ValidationError(f"{pounds(paid)} has already been paid against {reference}")
+            raise FundingError(f"{pounds(paid)} has already been paid against {reference}")
         _check(budget, Kind.VARIATION, delta)
         _change_amount(commitment, budget, Kind.VARIATION, delta, user, reason.strip())
         commitment.save()
@@ -261,13 +262,13 @@ def vary_commitment(*, reference: str, new_amount_pence: int, user: User, reason
 def decommit(*, reference: str, user: User, reason: str) -> Commitment:
     """Cancel a commitment: what is committed and not yet paid goes back to the budget's headroom."""
     if len(reason.strip()) < MIN_REASON:
-        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for cancelling")
+        raise FundingError(f"Give a reason of at least {MIN_REASON} characters for cancelling", "reason")
     with transaction.atomic():
         commitment, budget = _locked_commitment(reference, user)
         if commitment.status != Commitment.Status.OPEN:
-            raise ValidationError(f"{reference} is already cancelled")
+            raise FundingError(f"{reference} is already cancelled")
         if commitment.payments.filter(status=Payment.Status.REQUESTED).exists():
-            raise ValidationError(f"Approve or reject the payments awaiting approval on {reference} first")
+            raise FundingError(f"Approve or reject the payments awaiting approval on {reference} first")
         unpaid = commitment.amount_pence - commitment.paid_pence
         if unpaid:
             _check(budget, Kind.DECOMMITMENT, -unpaid)

@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
 from analytics import money
 from analytics.money import Kind
-from apps.core.errors import DomainError
+from apps.funding.errors import FundingError
 from apps.funding.models import (
     Budget,
     LedgerEntry,
@@ -39,28 +38,29 @@ MAX_POUNDS = 100_000_000_000
 one past the 64-bit pence columns would be a database error instead of a message."""
 
 
-def parse_pounds(text: str, what: str = "Amount") -> int:
-    """'£16,000,000' or '16000000.50' → pence. Raises ValidationError in words for anything else."""
+def parse_pounds(text: str, what: str = "Amount", field: str | None = "amount") -> int:
+    """What people type for a sum of money ('£16,000,000', '£1,250.00', '1250', '16000000.50') → pence. Anything
+    else raises :class:`FundingError` on ``field``, in words that name ``what`` was wrong."""
     raw = (text or "").strip().replace(" ", "")
     if not raw:
-        raise ValidationError(f"Enter {what.lower()} in pounds")
+        raise FundingError(f"Enter {what.lower()} in pounds", field)
     if not _POUNDS.match(raw):
-        raise ValidationError(f"{what} must be an amount in pounds, like 16,000,000 or 1250.50")
+        raise FundingError(f"{what} must be an amount in pounds, like 16,000,000 or 1250.50", field)
     if len(raw) > 40:
-        raise ValidationError(f"{what} must be at most £{MAX_POUNDS:,}")
+        raise FundingError(f"{what} must be at most £{MAX_POUNDS:,}", field)
     try:
         value = Decimal(raw.lstrip("£").replace(",", ""))
     except InvalidOperation as e:  # pragma: no cover - the pattern already guarantees a number
-        raise ValidationError(f"{what} must be an amount in pounds") from e
+        raise FundingError(f"{what} must be an amount in pounds", field) from e
     if value > MAX_POUNDS:
-        raise ValidationError(f"{what} must be at most £{MAX_POUNDS:,}")
+        raise FundingError(f"{what} must be at most £{MAX_POUNDS:,}", field)
     pence = int(value * 100)
     if pence <= 0:
-        raise ValidationError(f"{what} must be more than £0")
+        raise FundingError(f"{what} must be more than £0", field)
     return pence
 
 
-class InsufficientFunds(DomainError):
+class InsufficientFunds(FundingError):
     """An approval (or variation, or virement) would take a budget below zero.
 
     ``missing_pence``: how much more would be needed; ``available_pence``: the headroom there is; ``budget``.
@@ -72,7 +72,8 @@ class InsufficientFunds(DomainError):
         self.available_pence = available_pence
         super().__init__(
             f"{pounds(missing_pence)} short: {pounds(available_pence)} available of {budget} "
-            f"(released money not yet committed)"
+            f"(released money not yet committed)",
+            "amount",
         )
 
 
@@ -128,7 +129,7 @@ def _lock(budget_ids: Iterable[int]) -> dict[int, Budget]:
     )
     rows = {b.pk: b for b in locked}
     if len(rows) != len(ids):
-        raise ValidationError("That budget no longer exists")
+        raise FundingError("That budget no longer exists")
     return rows
 
 
@@ -140,4 +141,4 @@ def _check(budget: Budget, kind: Kind, amount: int) -> money.Balance:
     except money.LedgerError as e:
         if e.missing:
             raise InsufficientFunds(budget, e.missing, max(0, current.headroom)) from e
-        raise ValidationError(str(e)) from e
+        raise FundingError(str(e)) from e

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils import timezone
 from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit
+from apps.funding.errors import FundingError
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -22,6 +23,7 @@ from apps.funding.models import (
 )
 from apps.funding.policy import can_act_on_budget, can_manage_funding
 from apps.funding.services.commitments import _locked_commitment
+from apps.funding.services.decisions import Decision, check_reason, lock_for_decision, settle
 from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, balances, pounds
 from apps.practices.models import Practice
 
@@ -43,10 +45,11 @@ def _refuse_repeated_invoice(commitment: Commitment, invoice_number: str) -> Non
         .first()
     )
     if held is not None:
-        raise ValidationError(
+        raise FundingError(
             f"Invoice {invoice_number} is already recorded against {commitment.reference}: payment {held.pk} of "
             f"{pounds(held.amount_pence)} to {held.payee}, {held.get_status_display().lower()}, recorded by "
-            f"{held.requested_by.get_username()} on {timezone.localtime(held.requested_at):%d %B %Y}"
+            f"{held.requested_by.get_username()} on {timezone.localtime(held.requested_at):%d %B %Y}",
+            "invoice_number",
         )
 
 
@@ -68,29 +71,29 @@ def record_payment(
     Nothing moves until :func:`approve_payment` (by a different member of the ICB team). Refused if the payments
     already awaiting approval plus this one would be more than the commitment's unpaid amount.
     """
-    problems: list[str] = []
+    problems: list[FundingError] = []
     if kind not in Payment.Kind.values:
-        problems.append("Choose a provider invoice or a direct payment to a practice")
+        problems.append(FundingError("Choose a provider invoice or a direct payment to a practice", "kind"))
     if amount_pence <= 0:
-        problems.append("The payment must be more than £0")
+        problems.append(FundingError("The payment must be more than £0", "amount"))
     practice_code = practice_code.strip().upper()
     if kind == Payment.Kind.INVOICE and not invoice_number.strip():
-        problems.append("Enter the provider's invoice number")
+        problems.append(FundingError("Enter the provider's invoice number", "invoice_number"))
     if kind == Payment.Kind.DIRECT and not practice_code:
-        problems.append("A direct payment names the practice it is paid to")
+        problems.append(FundingError("A direct payment names the practice it is paid to", "practice_code"))
     if not payee.strip() and kind == Payment.Kind.INVOICE:
-        problems.append("Enter the provider's name")
+        problems.append(FundingError("Enter the provider's name", "payee"))
     if problems:
-        raise ValidationError(problems)
+        raise FundingError.all_of(problems)
     with transaction.atomic():
         commitment, _ = _locked_commitment(reference, user)
         if commitment.status != Commitment.Status.OPEN:
-            raise ValidationError(f"{reference} is cancelled: nothing can be paid against it")
+            raise FundingError(f"{reference} is cancelled: nothing can be paid against it", "reference")
         practices = {c for c, _ in commitment.recipients}
         if practice_code and practice_code not in practices:
-            raise ValidationError(f"{practice_code} is not one of the practices {reference} is for")
+            raise FundingError(f"{practice_code} is not one of the practices {reference} is for", "practice_code")
         if offer_code and offer_code not in commitment.offers:
-            raise ValidationError(f"{reference} does not fund {offer_code}")
+            raise FundingError(f"{reference} does not fund {offer_code}", "offer_code")
         if kind == Payment.Kind.DIRECT and not payee.strip():
             p = Practice.objects.filter(code=practice_code).first()
             payee = p.display_name if p else practice_code
@@ -99,8 +102,8 @@ def record_payment(
             _refuse_repeated_invoice(commitment, invoice_number)
         unpaid = commitment.amount_pence - commitment.paid_pence - _pending(commitment)
         if amount_pence > unpaid:
-            raise ValidationError(
-                f"Only {pounds(max(0, unpaid))} of {reference} is unpaid and not already awaiting approval"
+            raise FundingError(
+                f"Only {pounds(max(0, unpaid))} of {reference} is unpaid and not already awaiting approval", "amount"
             )
         return Payment.objects.create(
             commitment=commitment,
@@ -120,12 +123,8 @@ def _decide_payment(payment: Payment, user: User) -> tuple[Payment, Budget]:
     if not can_act_on_budget(user, payment.commitment.budget.icb):
         raise PermissionDenied("only the ICB's own team approves its payments")
     budget = _lock([payment.commitment.budget_id])[payment.commitment.budget_id]
-    payment = Payment.objects.select_for_update().select_related("commitment").get(pk=payment.pk)
-    if payment.status != Payment.Status.REQUESTED:
-        raise ValidationError("This payment has already been decided")
-    if payment.requested_by_id == user.pk:
-        raise ValidationError("A payment is approved by someone other than the person who recorded it")
-    return payment, budget
+    payment = lock_for_decision(payment, user, what="payment", asked="recorded")
+    return Payment.objects.select_related("commitment").get(pk=payment.pk), budget
 
 
 def approve_payment(*, payment: Payment, user: User, note: str = "") -> Payment:
@@ -134,11 +133,9 @@ def approve_payment(*, payment: Payment, user: User, note: str = "") -> Payment:
         payment, budget = _decide_payment(payment, user)
         commitment = payment.commitment
         if payment.amount_pence > commitment.amount_pence - commitment.paid_pence:
-            raise ValidationError(f"{commitment.reference} no longer has {pounds(payment.amount_pence)} unpaid")
+            raise FundingError(f"{commitment.reference} no longer has {pounds(payment.amount_pence)} unpaid")
         _check(budget, Kind.PAYMENT, payment.amount_pence)
-        payment.status, payment.decided_by, payment.decided_at = Payment.Status.APPROVED, user, timezone.now()
-        payment.decision_note = note.strip()
-        payment.save()
+        settle(payment, user, Decision.APPROVED, note)
         LedgerEntry.objects.create(
             budget=budget,
             kind=Kind.PAYMENT,
@@ -155,13 +152,10 @@ def approve_payment(*, payment: Payment, user: User, note: str = "") -> Payment:
 
 
 def reject_payment(*, payment: Payment, user: User, note: str) -> Payment:
-    if len(note.strip()) < MIN_REASON:
-        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for rejecting the payment")
+    reason = check_reason(note, "payment")
     with transaction.atomic():
         payment, _ = _decide_payment(payment, user)
-        payment.status, payment.decided_by, payment.decided_at = Payment.Status.REJECTED, user, timezone.now()
-        payment.decision_note = note.strip()
-        payment.save()
+        settle(payment, user, Decision.REJECTED, reason)
     return payment
 
 
@@ -173,17 +167,17 @@ def request_virement(*, from_budget: Budget, to_budget: Budget, amount_pence: in
     of the same ICB). The source ICB's team or the national team asks; the national team decides."""
     if not (can_manage_funding(user) or can_act_on_budget(user, from_budget.icb)):
         raise PermissionDenied("only the source ICB's team or the national team can ask to move its money")
-    problems = []
+    problems: list[FundingError] = []
     if from_budget.pk == to_budget.pk:
-        problems.append("Choose two different budgets")
+        problems.append(FundingError("Choose two different budgets", "to_budget"))
     if from_budget.fy != to_budget.fy:
-        problems.append("Money is year-bound: a virement stays within one financial year")
+        problems.append(FundingError("Money is year-bound: a virement stays within one financial year", "to_budget"))
     if amount_pence <= 0:
-        problems.append("The amount to move must be more than £0")
+        problems.append(FundingError("The amount to move must be more than £0", "amount"))
     if len(reason.strip()) < MIN_REASON:
-        problems.append(f"Give a reason of at least {MIN_REASON} characters")
+        problems.append(FundingError(f"Give a reason of at least {MIN_REASON} characters", "reason"))
     if problems:
-        raise ValidationError(problems)
+        raise FundingError.all_of(problems)
     headroom = balances([from_budget.pk])[from_budget.pk].headroom
     if amount_pence > headroom:
         raise InsufficientFunds(from_budget, amount_pence - headroom, max(0, headroom))
@@ -199,12 +193,7 @@ def request_virement(*, from_budget: Budget, to_budget: Budget, amount_pence: in
 def _decide_virement(virement: Virement, user: User) -> Virement:
     if not can_manage_funding(user):
         raise PermissionDenied("only the national programme team approves virements")
-    virement = Virement.objects.select_for_update().get(pk=virement.pk)
-    if virement.status != Virement.Status.REQUESTED:
-        raise ValidationError("This virement has already been decided")
-    if virement.requested_by_id == user.pk:
-        raise ValidationError("A virement is approved by someone other than the person who asked for it")
-    return virement
+    return lock_for_decision(virement, user, what="virement", asked="asked for")
 
 
 def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virement:
@@ -214,9 +203,7 @@ def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virem
         virement = _decide_virement(virement, user)
         source, dest = budgets[virement.from_budget_id], budgets[virement.to_budget_id]
         _check(source, Kind.VIREMENT, -virement.amount_pence)
-        virement.status, virement.decided_by, virement.decided_at = Virement.Status.APPROVED, user, timezone.now()
-        virement.decision_note = note.strip()
-        virement.save()
+        settle(virement, user, Decision.APPROVED, note)
         movement = uuid.uuid4()
         memo = f"Virement {virement.pk}: {virement.reason}"[:500]
         audit.bulk_create(
@@ -246,11 +233,8 @@ def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virem
 
 
 def reject_virement(*, virement: Virement, user: User, note: str) -> Virement:
-    if len(note.strip()) < MIN_REASON:
-        raise ValidationError(f"Give a reason of at least {MIN_REASON} characters for rejecting the virement")
+    reason = check_reason(note, "virement")
     with transaction.atomic():
         virement = _decide_virement(virement, user)
-        virement.status, virement.decided_by, virement.decided_at = Virement.Status.REJECTED, user, timezone.now()
-        virement.decision_note = note.strip()
-        virement.save()
+        settle(virement, user, Decision.REJECTED, reason)
     return virement

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
 
@@ -18,6 +18,7 @@ from analytics import money
 from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit
+from apps.funding.errors import FundingError
 from apps.funding.models import (
     Allocation,
     Budget,
@@ -54,43 +55,49 @@ def create_programme(
     """A programme with its funding lines and their financial-year profiles. A line's total is its profile's sum."""
     if not can_manage_funding(user):
         raise PermissionDenied("only the national programme team sets up programmes")
-    problems: list[str] = []
+    problems: list[FundingError] = []
+
+    def refuse(message: str, field: str) -> None:
+        problems.append(FundingError(message, field))
+
     if not _CODE.match(code or ""):
-        problems.append("Code must be letters, numbers and hyphens, up to 30 characters")
+        refuse("Code must be letters, numbers and hyphens, up to 30 characters", "code")
     elif Programme.objects.filter(code__iexact=code).exists():
-        problems.append(f"A programme with code {code} already exists")
+        refuse(f"A programme with code {code} already exists", "code")
     if not name.strip():
-        problems.append("Enter the programme's name")
+        refuse("Enter the programme's name", "name")
     if menu not in ("GPRP", "GPDP"):
-        problems.append("Choose the menu of support the programme funds")
+        refuse("Choose the menu of support the programme funds", "menu")
     if not lines:
-        problems.append("Add at least one funding line")
+        refuse("Add at least one funding line", "line1_code")
     seen: set[str] = set()
     for i, line in enumerate(lines, 1):
-        where = f"Line {i}"
+        where, slot = f"Line {i}", f"line{i}_"
         if not _CODE.match(line.code or ""):
-            problems.append(f"{where}: code must be letters, numbers and hyphens")
+            refuse(f"{where}: code must be letters, numbers and hyphens", slot + "code")
         elif line.code.lower() in seen:
-            problems.append(f"{where}: code {line.code} is used twice")
+            refuse(f"{where}: code {line.code} is used twice", slot + "code")
         seen.add((line.code or "").lower())
         if not line.name.strip():
-            problems.append(f"{where}: enter a name")
+            refuse(f"{where}: enter a name", slot + "name")
         if not line.cost_centre.strip() or not line.ledger_code.strip():
-            problems.append(f"{where}: enter the finance cost centre and ledger code")
+            field = slot + ("cost_centre" if not line.cost_centre.strip() else "ledger_code")
+            refuse(f"{where}: enter the finance cost centre and ledger code", field)
         if not line.years:
-            problems.append(f"{where}: give the amount for at least one financial year")
+            refuse(f"{where}: give the amount for at least one financial year", slot + "profile")
         if line.total_pence is not None and line.years and sum(line.years.values()) != line.total_pence:
-            problems.append(
+            refuse(
                 f"{where}: the profile adds up to {pounds(sum(line.years.values()))}, "
-                f"not the total of {pounds(line.total_pence)}"
+                f"not the total of {pounds(line.total_pence)}",
+                slot + "total",
             )
         for fy, pence in line.years.items():
             if not 2000 <= fy <= 2100:
-                problems.append(f"{where}: {fy} is not a financial year")
+                refuse(f"{where}: {fy} is not a financial year", slot + "profile")
             if pence <= 0:
-                problems.append(f"{where}: the {money.fy_label(fy)} amount must be more than £0")
+                refuse(f"{where}: the {money.fy_label(fy)} amount must be more than £0", slot + "profile")
     if problems:
-        raise ValidationError(problems)
+        raise FundingError.all_of(problems)
     with transaction.atomic():
         programme = Programme.objects.create(
             code=code.upper(), name=name.strip(), description=description.strip(), menu=menu, created_by=user
@@ -124,7 +131,7 @@ def released_pence(line: FundingLine, fy: int) -> int:
 def year_of(line: FundingLine, fy: int) -> FundingYear:
     year = FundingYear.objects.filter(line=line, fy=fy).first()
     if year is None:
-        raise ValidationError(f"{line} has no money profiled for {money.fy_label(fy)}")
+        raise FundingError(f"{line} has no money profiled for {money.fy_label(fy)}", "fy")
     return year
 
 
@@ -160,13 +167,13 @@ def parse_shares(text: str) -> dict[str, float]:
             continue
         parts = [p for p in re.split(r"[,\s\t]+", line) if p]
         if len(parts) != 2:
-            raise ValidationError(f"Shares line {n}: write an ICB code and a share, like 'QHM, 3'")
+            raise FundingError(f"Shares line {n}: write an ICB code and a share, like 'QHM, 3'", "shares")
         try:
             value = float(parts[1])
         except ValueError as e:
-            raise ValidationError(f"Shares line {n}: {parts[1]} is not a number") from e
+            raise FundingError(f"Shares line {n}: {parts[1]} is not a number", "shares") from e
         if value < 0 or value != value:
-            raise ValidationError(f"Shares line {n}: a share cannot be negative")
+            raise FundingError(f"Shares line {n}: a share cannot be negative", "shares")
         shares[parts[0].upper()] = value
     return shares
 
@@ -180,7 +187,7 @@ def allocation_weights(
     if formula == Formula.WEIGHTED_PATIENTS:
         fy_row = PaymentsYear.objects.order_by("-financial_year").values_list("financial_year", flat=True).first()
         if fy_row is None:
-            raise ValidationError("No payments file is loaded: weighted list sizes are not available")
+            raise FundingError("No payments file is loaded: weighted list sizes are not available")
         rows = PaymentsYear.objects.filter(financial_year=fy_row, weighted_patients__isnull=False)
         weights: dict[str, float] = dict.fromkeys(icbs, 0.0)
         no_icb = 0
@@ -212,10 +219,10 @@ def allocation_weights(
             return dict.fromkeys(icbs, 1.0), "Equal shares for every ICB", left_out
         unknown = sorted(set(shares) - set(icbs))
         if unknown:
-            raise ValidationError(f"Unknown ICB codes in the shares: {', '.join(unknown)}")
+            raise FundingError(f"Unknown ICB codes in the shares: {', '.join(unknown)}", "shares")
         weights = {code: float(shares.get(code, 0.0)) for code in icbs}
         return weights, "Fixed shares entered by the national team", left_out
-    raise ValidationError("Choose an allocation formula")
+    raise FundingError("Choose an allocation formula", "formula")
 
 
 def _fingerprint(line: FundingLine, fy: int, amount: int, formula: str, split: Mapping[str, int]) -> str:
@@ -230,17 +237,18 @@ def preview_allocation(
     year = year_of(line, fy)
     free = year.amount_pence - allocated_pence(line, fy)
     if amount_pence <= 0:
-        raise ValidationError("The amount to allocate must be more than £0")
+        raise FundingError("The amount to allocate must be more than £0", "amount")
     if amount_pence > free:
-        raise ValidationError(
+        raise FundingError(
             f"Only {pounds(free)} of {line}'s {money.fy_label(fy)} money ({pounds(year.amount_pence)}) is "
-            f"not yet allocated"
+            f"not yet allocated",
+            "amount",
         )
     weights, source, left_out = allocation_weights(formula, shares)
     icbs = {i.code: i for i in ICB.objects.select_related("region")}
     codes = sorted(weights)
     if sum(Fraction(weights[c]) for c in codes) <= 0:
-        raise ValidationError("Every weight is zero: nothing to split by")
+        raise FundingError("Every weight is zero: nothing to split by")
     parts = money.largest_remainder(amount_pence, [weights[c] for c in codes])
     split = dict(zip(codes, parts, strict=True))
     rows = [AllocationRow(icbs[c], weights[c], split[c]) for c in codes]
@@ -267,7 +275,7 @@ def confirm_allocation(
         FundingYear.objects.select_for_update().filter(line=line, fy=fy).first()  # serialise allocations of a year
         preview = preview_allocation(line=line, fy=fy, amount_pence=amount_pence, formula=formula, shares=shares)
         if preview.fingerprint != fingerprint:
-            raise ValidationError("The split has changed since you previewed it: check the new preview and confirm")
+            raise FundingError("The split has changed since you previewed it: check the new preview and confirm")
         allocation = Allocation.objects.create(
             line=line,
             fy=fy,
@@ -308,22 +316,23 @@ def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int
     if not can_manage_funding(user):
         raise PermissionDenied("only the national programme team releases money")
     if len(note.strip()) < 3:
-        raise ValidationError("Say what this release is, e.g. 'First tranche: £16m of £40m'")
+        raise FundingError("Say what this release is, e.g. 'First tranche: £16m of £40m'", "note")
     if len(note.strip()) > Release._meta.get_field("note").max_length:  # type: ignore[operator]
-        raise ValidationError("Keep the note to 300 characters or fewer")
+        raise FundingError("Keep the note to 300 characters or fewer", "note")
     if amount_pence <= 0:
-        raise ValidationError("The amount to release must be more than £0")
+        raise FundingError("The amount to release must be more than £0", "amount")
     with transaction.atomic():
         FundingYear.objects.select_for_update().filter(line=line, fy=fy).first()
         ids = list(Budget.objects.filter(line=line, fy=fy).values_list("pk", flat=True))
         if not ids:
-            raise ValidationError(f"Allocate {line}'s {money.fy_label(fy)} money to ICBs before releasing it")
+            raise FundingError(f"Allocate {line}'s {money.fy_label(fy)} money to ICBs before releasing it")
         budgets = _lock(ids)
         found = balances(ids)
         unreleased = [found[pk].unreleased for pk in sorted(budgets)]
         if amount_pence > sum(unreleased):
-            raise ValidationError(
-                f"Only {pounds(sum(unreleased))} of the allocated {money.fy_label(fy)} money is not yet released"
+            raise FundingError(
+                f"Only {pounds(sum(unreleased))} of the allocated {money.fy_label(fy)} money is not yet released",
+                "amount",
             )
         release = Release.objects.create(
             line=line, fy=fy, amount_pence=amount_pence, note=note.strip(), released_by=user

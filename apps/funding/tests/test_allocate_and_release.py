@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 
 from analytics import money
 from apps.core.testing import ICB_A, ICB_B
 from apps.funding import services
+from apps.funding.errors import FundingError
 from apps.funding.models import Allocation, Budget, Formula, LedgerEntry, Programme
 from apps.funding.tests.conftest import POUND, allocate_to, make_line
 from apps.practices.models import ICB, PaymentsYear
@@ -69,7 +70,7 @@ def test_a_changed_split_must_be_previewed_again(personas):
     preview = services.preview_allocation(
         line=line, fy=fy, amount_pence=1000, formula=Formula.FIXED_SHARES, shares={ICB_A: 1, ICB_B: 1}
     )
-    with pytest.raises(ValidationError, match="changed since you previewed"):
+    with pytest.raises(FundingError, match="changed since you previewed"):
         services.confirm_allocation(
             user=personas["national"],
             line=line,
@@ -85,7 +86,7 @@ def test_a_changed_split_must_be_previewed_again(personas):
 def test_more_than_the_years_money_cannot_be_allocated(personas):
     line = make_line(personas["national"], total=1000)
     allocate_to(personas["national"], line, {ICB_A: 1}, amount=600)
-    with pytest.raises(ValidationError, match=r"Only £4.00 .* is not yet allocated"):
+    with pytest.raises(FundingError, match=r"Only £4.00 .* is not yet allocated"):
         services.preview_allocation(
             line=line, fy=line.years.get().fy, amount_pence=401, formula=Formula.FIXED_SHARES, shares={ICB_A: 1}
         )
@@ -93,9 +94,9 @@ def test_more_than_the_years_money_cannot_be_allocated(personas):
 
 def test_fixed_shares_name_real_icbs_and_are_split_exactly():
     assert services.parse_shares("QHM, 3\nqwe 1\n") == {"QHM": 3.0, "QWE": 1.0}
-    with pytest.raises(ValidationError, match="not a number"):
+    with pytest.raises(FundingError, match="not a number"):
         services.parse_shares("QHM, lots")
-    with pytest.raises(ValidationError, match="Unknown ICB codes in the shares: XXX"):
+    with pytest.raises(FundingError, match="Unknown ICB codes in the shares: XXX"):
         services.allocation_weights(Formula.FIXED_SHARES, {"XXX": 1})
 
 
@@ -113,7 +114,7 @@ def test_only_the_national_team_sets_up_allocates_and_releases(personas, line):
 
 
 def test_programme_setup_names_every_problem(personas):
-    with pytest.raises(ValidationError) as exc:
+    with pytest.raises(FundingError) as exc:
         services.create_programme(
             user=personas["national"],
             code="bad code!",
@@ -134,7 +135,7 @@ def test_a_release_is_split_in_proportion_and_never_exceeds_an_icbs_allocation(p
     bal = services.balances(Budget.objects.filter(line=line).values_list("pk", flat=True))
     assert sum(b.released for b in bal.values()) == 333_33
     assert all(b.released <= b.allocated for b in bal.values())
-    with pytest.raises(ValidationError, match="not yet released"):
+    with pytest.raises(FundingError, match="not yet released"):
         services.release_tranche(user=personas["national"], line=line, fy=fy, amount_pence=666_69, note="Too much")
     r = services.release_tranche(user=personas["national"], line=line, fy=fy, amount_pence=666_68, note="The rest")
     assert r.released_by == personas["national"] and r.note == "The rest"
@@ -144,7 +145,7 @@ def test_a_release_is_split_in_proportion_and_never_exceeds_an_icbs_allocation(p
 
 def test_money_cannot_be_released_before_it_is_allocated(personas):
     line = make_line(personas["national"])
-    with pytest.raises(ValidationError, match="before releasing"):
+    with pytest.raises(FundingError, match="before releasing"):
         services.release_tranche(
             user=personas["national"], line=line, fy=line.years.get().fy, amount_pence=1, note="Too early"
         )
@@ -154,6 +155,6 @@ def test_pounds_are_parsed_to_pence_or_refused_in_words():
     assert services.parse_pounds("£16,000,000") == 1_600_000_000
     assert services.parse_pounds("1250.5") == 125_050
     for bad in ("", "12.345", "ten", "-5", "0", "1,00"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(FundingError):
             services.parse_pounds(bad)
     assert money.fy_label(2016) == "2016-17"

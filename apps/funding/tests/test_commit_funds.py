@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from analytics import money
 from apps.funding import services
+from apps.funding.errors import FundingError
 from apps.funding.models import Commitment, LedgerEntry
 from apps.funding.tests.conftest import POUND, commit
 
@@ -87,14 +88,14 @@ def test_a_group_package_splits_exactly_across_practices_and_offers(personas, bu
 )
 def test_bad_package_input_is_refused_in_words_and_nothing_is_written(personas, budget, practices_a, change, message):
     kw = {"recipients": [(practices_a[0], 5_000 * POUND)], "offers": {"gprp-diagnostic": 5_000 * POUND}} | change
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(FundingError, match=message):
         commit(budget, personas["icb_a"], practices_a, 5_000 * POUND, "CASE-6/PKG-1", **kw)
     assert not LedgerEntry.objects.filter(reference="CASE-6/PKG-1").exists()
 
 
 def test_a_reference_is_used_once(personas, budget, practices_a):
     commit(budget, personas["icb_a"], practices_a, 100, "CASE-7/PKG-1")
-    with pytest.raises(ValidationError, match="already exists"):
+    with pytest.raises(FundingError, match="already exists"):
         commit(budget, personas["icb_a"], practices_a, 100, "CASE-7/PKG-1")
 
 
@@ -141,7 +142,7 @@ def test_a_variation_up_needs_headroom_and_down_cannot_go_below_what_is_paid(
         user=personas["icb_a"],
     )
     services.approve_payment(payment=p, user=colleague_a)
-    with pytest.raises(ValidationError, match="already been paid"):
+    with pytest.raises(FundingError, match="already been paid"):
         services.vary_commitment(
             reference="CASE-10/PKG-1",
             new_amount_pence=4_000 * POUND,
@@ -170,15 +171,15 @@ def test_cancelling_releases_what_is_committed_and_not_yet_paid(personas, budget
     b = budget.balance()
     assert b.committed == 2_500 * POUND and b.spent == 2_500 * POUND
     assert b.headroom == 37_500 * POUND
-    with pytest.raises(ValidationError, match="already cancelled"):
+    with pytest.raises(FundingError, match="already cancelled"):
         services.decommit(reference="CASE-11/PKG-1", user=personas["icb_a"], reason="Practice merged; not needed")
 
 
 def test_a_variation_or_cancellation_needs_a_reason(personas, budget, practices_a):
     commit(budget, personas["icb_a"], practices_a, 100, "CASE-12/PKG-1")
-    with pytest.raises(ValidationError, match="reason"):
+    with pytest.raises(FundingError, match="reason"):
         services.decommit(reference="CASE-12/PKG-1", user=personas["icb_a"], reason="no")
-    with pytest.raises(ValidationError, match="reason"):
+    with pytest.raises(FundingError, match="reason"):
         services.vary_commitment(reference="CASE-12/PKG-1", new_amount_pence=200, user=personas["icb_a"], reason="")
 
 

@@ -4,10 +4,10 @@ message naming the first, and the database refuses it too when the service is by
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from apps.funding import services
+from apps.funding.errors import FundingError
 from apps.funding.models import Payment
 from apps.funding.tests.conftest import POUND, commit
 from apps.funding.tests.test_payments_and_virements import invoice
@@ -22,7 +22,7 @@ def committed(personas, budget, practices_a):
 
 def test_the_same_invoice_twice_is_refused_naming_the_payment_that_holds_it(personas, committed):
     first = invoice(personas, 1_000 * POUND, "INV-9")
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(FundingError) as refused:
         invoice(personas, 1_000 * POUND, " INV-9 ")  # a double submit, spaces and all
     message = refused.value.messages[0]
     assert f"Invoice INV-9 is already recorded against CASE-20/PKG-1: payment {first.pk} of £1,000.00" in message
@@ -33,7 +33,7 @@ def test_the_same_invoice_twice_is_refused_naming_the_payment_that_holds_it(pers
 def test_an_approved_invoice_cannot_be_paid_again(personas, committed, colleague_a):
     first = invoice(personas, 500 * POUND, "INV-10")
     services.approve_payment(payment=first, user=colleague_a)
-    with pytest.raises(ValidationError, match=f"payment {first.pk} .* approved"):
+    with pytest.raises(FundingError, match=f"payment {first.pk} .* approved"):
         invoice(personas, 500 * POUND, "INV-10")
 
 

@@ -158,11 +158,11 @@ def test_icb_ledger_names_practices_and_national_ledger_does_not(client_for):
 def test_ledger_filters_and_downloads(client_for):
     c = client_for("icb_a")
     response = c.get(reverse("funding:ledger"), {"kind": "payment", "download": "csv"})
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))  # a streamed download
     assert rows and {r["kind"] for r in rows} == {"payment"}
     assert {r["icb_code"] for r in rows} == {ICB_A}
     national = client_for("national").get(reverse("funding:ledger"), {"download": "xlsx"})
-    frame = pl.read_excel(io.BytesIO(national.content))
+    frame = pl.read_excel(io.BytesIO(national.getvalue()))
     assert "practice_code" not in frame.columns and frame["amount_pence"].sum() > 0
 
 

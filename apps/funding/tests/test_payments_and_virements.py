@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 
 from analytics import money
 from apps.core.testing import ICB_A, ICB_B
 from apps.funding import services
+from apps.funding.errors import FundingError
 from apps.funding.models import Budget, LedgerEntry, Payment, Virement
 from apps.funding.tests.conftest import POUND, allocate_to, commit, make_line
 
@@ -36,7 +37,7 @@ def test_a_payment_moves_money_only_when_a_colleague_approves_it(personas, budge
     p = invoice(personas, 4_000 * POUND)
     assert p.status == Payment.Status.REQUESTED and p.session_refs == ["S-1", "S-2"]
     assert budget.balance().spent == 0
-    with pytest.raises(ValidationError, match="someone other than"):
+    with pytest.raises(FundingError, match="someone other than"):
         services.approve_payment(payment=p, user=personas["icb_a"])
     with pytest.raises(PermissionDenied):
         services.approve_payment(payment=p, user=personas["icb_b"])
@@ -46,19 +47,19 @@ def test_a_payment_moves_money_only_when_a_colleague_approves_it(personas, budge
     assert budget.balance().spent == 4_000 * POUND
     entry = LedgerEntry.objects.get(payment=p)
     assert entry.kind == money.Kind.PAYMENT and entry.created_by == colleague_a
-    with pytest.raises(ValidationError, match="already been decided"):
+    with pytest.raises(FundingError, match="already been decided"):
         services.approve_payment(payment=p, user=colleague_a)
 
 
 def test_payments_cannot_exceed_what_is_committed_and_unpaid(personas, committed, colleague_a):
     invoice(personas, 6_000 * POUND)
-    with pytest.raises(ValidationError, match=r"Only £4,000.00 .* unpaid"):
+    with pytest.raises(FundingError, match=r"Only £4,000.00 .* unpaid"):
         invoice(personas, 4_000 * POUND + 1, "INV-8")
 
 
 def test_a_rejected_payment_moves_nothing_and_needs_a_reason(personas, budget, committed, colleague_a):
     p = invoice(personas, 1_000 * POUND)
-    with pytest.raises(ValidationError, match="reason"):
+    with pytest.raises(FundingError, match="reason"):
         services.reject_payment(payment=p, user=colleague_a, note="no")
     services.reject_payment(payment=p, user=colleague_a, note="Invoice duplicates INV-6")
     assert budget.balance().spent == 0
@@ -66,7 +67,7 @@ def test_a_rejected_payment_moves_nothing_and_needs_a_reason(personas, budget, c
 
 
 def test_a_direct_payment_goes_to_a_practice_named_in_the_package(personas, committed, practices_a):
-    with pytest.raises(ValidationError, match="not one of the practices"):
+    with pytest.raises(FundingError, match="not one of the practices"):
         services.record_payment(
             reference="CASE-20/PKG-1",
             amount_pence=100,
@@ -127,7 +128,7 @@ def test_a_virement_cannot_take_committed_money_or_cross_years(personas, budget,
     assert exc.value.missing_pence == 1_000 * POUND
     past = make_line(personas["national"], code="TEST4", fy=budget.fy - 1)
     allocate_to(personas["national"], past, {ICB_A: 1})
-    with pytest.raises(ValidationError, match="year-bound"):
+    with pytest.raises(FundingError, match="year-bound"):
         services.request_virement(
             from_budget=budget,
             to_budget=Budget.objects.get(line=past),

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 
 from analytics import money
 from apps.core.formdata import posted_whole
 from apps.practices.models import Region
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    return list(exc.messages)
 
 
 def _fy(request: HttpRequest) -> int:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from analytics import money
 from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
-from apps.core.exports import FORMATS, table_download
-from apps.core.formdata import posted_id
+from apps.core.exports import FORMATS, stream_download, table_download
+from apps.core.forms import form_errors, refusal
 from apps.core.paging import page_of, query_without
-from apps.funding import lists, reports, services
+from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
+from apps.funding.errors import FundingError
+from apps.funding.forms import DecisionForm, PaymentForm, VirementForm, add_problems
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -34,7 +38,7 @@ from apps.funding.policy import (
     can_see_practice_money,
     get_budget_icb_for,
 )
-from apps.funding.views.common import _errors, _fy
+from apps.funding.views.common import _fy
 
 # ICB budget ---------------------------------------------------------------------------------------------------
 
@@ -85,18 +89,19 @@ def _date(text: str) -> date | None:
         return None
 
 
-LEDGER_COLUMNS = ["date_time", "icb_code", "programme", "line", "financial_year", "kind", "amount_pence", "amount_gbp"]
+LEDGER_PAGE_SIZE = 100
 
 
 def ledger(request: HttpRequest) -> HttpResponse:
-    """Ledger lines with filters. An ICB's team sees its own entries in full (practice and offer); the national
-    team sees every ICB with entries summed per movement, so no line names a practice."""
+    """Ledger lines with filters, paged; downloads stream every matching line. An ICB's team sees its own entries in
+    full (practice and offer); the national team sees every ICB with entries summed per month, budget and kind, so
+    no line names a practice. Filtered, counted, summed and paged in the database (``apps.funding.ledger_list``)."""
     user: User = request.user  # type: ignore[assignment]
     if not can_see_budgets(user):
         raise PermissionDenied
     icbs = budget_icbs_visible_to(user)
     national = not sees_case_rows(user)  # monthly totals per budget, no line naming a case (the national rule)
-    f = reports.LedgerFilters(
+    f = ledger_list.LedgerFilters(
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
         line=request.GET.get("line", ""),
         kind=request.GET.get("kind", "") if request.GET.get("kind", "") in money.Kind._value2member_map_ else "",
@@ -104,40 +109,17 @@ def ledger(request: HttpRequest) -> HttpResponse:
         end=_date(request.GET.get("to", "")),
     )
     qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
-    lines = reports.ledger_lines(qs, detail=not national)
+    rows = ledger_list.ledger_rows(qs, detail=not national)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
-        table = [
-            (
-                timezone.localtime(x["at"]).isoformat(timespec="seconds"),
-                x["icb"].code,
-                x["budget"].line.programme.code,
-                x["budget"].line.code,
-                x["budget"].fy_label,
-                x["kind"],
-                x["amount_pence"],
-                x["amount_pence"] / 100,
-                *(
-                    [x["entries"]]
-                    if national
-                    else [
-                        x["reference"],
-                        x["practice_code"],
-                        x["offer_code"],
-                        x["memo"],
-                        x["by"].get_full_name() or x["by"].username,
-                    ]
-                ),
-            )
-            for x in lines
-        ]
-        detail = ["entries"] if national else ["reference", "practice_code", "offer_code", "memo", "by"]
-        return table_download(table, [*LEDGER_COLUMNS, *detail], "ledger", fmt)
-    page_lines = lines[:500]
+        columns = ledger_list.export_columns(detail=not national)
+        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt)
+    page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE)
     context = {
-        "lines": page_lines,
-        "count": len(lines),
-        "net": sum(x["amount_pence"] for x in lines),
+        "lines": ledger_list.lines_of(page.object_list, detail=not national),
+        "page": page,
+        "count": page.paginator.count,
+        "net": ledger_list.totals(qs)["net"],
         "national": national,
         "filters": f,
         "icbs": icbs.order_by("name"),
@@ -145,7 +127,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
             (f"{ln.programme.code}/{ln.code}", str(ln)) for ln in FundingLine.objects.select_related("programme")
         ],
         "kinds": [k.value for k in money.Kind],
-        "query": request.GET.urlencode(),
+        "query": query_without(request.GET, "page", "download"),
         "from": request.GET.get("from", ""),
         "to": request.GET.get("to", ""),
     }
@@ -173,6 +155,30 @@ FINANCE_COLUMNS = [
 ]
 
 
+def _decide(
+    request: HttpRequest,
+    form: DecisionForm,
+    approve: Callable[..., Any],
+    reject: Callable[..., Any],
+    approved: Callable[[Any], str],
+    rejected: str,
+) -> str | None:
+    """Approve or reject the request the form names, with the one four-eyes service; the success message, or
+    ``None`` when the form or the service refused (the refusal is then on the form)."""
+    if not form.is_valid():
+        return None
+    record, note = form.record, form.cleaned_data["note"]
+    try:
+        if form.cleaned_data["action"] == "approve":
+            approve(record, user=request.user, note=note)
+            return approved(record)
+        reject(record, user=request.user, note=note)
+        return rejected
+    except FundingError as e:
+        add_problems(form, e)
+        return None
+
+
 def payments(request: HttpRequest, code: str) -> HttpResponse:
     """Record provider invoices and direct payments against the ICB's commitments; approve (four eyes); export
     the approved ones for the finance system."""
@@ -180,44 +186,38 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
     icb = get_budget_icb_for(user, code)
     if not can_act_on_budget(user, icb):
         raise PermissionDenied
-    errors: list[str] = []
+    errors: dict[str, str] = {}
     data: dict[str, str] = {}
     if request.method == "POST":
-        data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
-        action = data.get("action", "record")
-        try:
-            if action in ("approve", "reject"):
-                payment = get_object_or_404(
-                    Payment, pk=posted_id(data.get("payment")) or 0, commitment__budget__icb=icb
-                )
-                if action == "approve":
-                    services.approve_payment(payment=payment, user=user, note=data.get("note", ""))
-                    messages.success(request, f"Payment of {services.pounds(payment.amount_pence)} approved.")
-                else:
-                    services.reject_payment(payment=payment, user=user, note=data.get("note", ""))
-                    messages.success(request, "Payment rejected.")
-            else:
-                commitment = Commitment.objects.filter(reference=data.get("reference", ""), budget__icb=icb).first()
-                if commitment is None:
-                    raise ValidationError("Choose one of this ICB's commitments")
-                services.record_payment(
-                    reference=commitment.reference,
-                    amount_pence=services.parse_pounds(data.get("amount", "")),
-                    kind=data.get("kind", ""),
-                    payee=data.get("payee", ""),
-                    user=user,
-                    practice_code=data.get("practice_code", ""),
-                    invoice_number=data.get("invoice_number", ""),
-                    offer_code=data.get("offer_code", ""),
-                    session_refs=data.get("session_refs", "").replace(",", "\n").splitlines(),
-                    memo=data.get("memo", ""),
-                )
-                messages.success(request, "Payment recorded: a colleague in the ICB team approves it.")
-        except ValidationError as e:
-            errors = _errors(e)
-        except services.InsufficientFunds as e:
-            errors = [str(e)]
+        data = request.POST.dict()
+        if data.get("action") in ("approve", "reject"):
+            decision = DecisionForm(
+                request.POST,
+                record="payment",
+                requests=Payment.objects.filter(commitment__budget__icb=icb),
+                what="payment",
+            )
+            done = _decide(
+                request,
+                decision,
+                lambda p, **kw: services.approve_payment(payment=p, **kw),
+                lambda p, **kw: services.reject_payment(payment=p, **kw),
+                lambda p: f"Payment of {services.pounds(p.amount_pence)} approved.",
+                "Payment rejected.",
+            )
+            errors = {} if done else decision.errors_for_page()
         else:
+            form = PaymentForm(request.POST, commitments=Commitment.objects.filter(budget__icb=icb))
+            done = None
+            if form.is_valid():
+                try:
+                    services.record_payment(user=user, **form.service_kwargs())
+                    done = "Payment recorded: a colleague in the ICB team approves it."
+                except FundingError as e:
+                    add_problems(form, e)
+            errors = {} if done else form_errors(form)
+        if done:
+            messages.success(request, done)
             return redirect("funding:payments", code=icb.code)
     qs = Payment.objects.filter(commitment__budget__icb=icb).select_related(
         "commitment__budget__line__programme", "requested_by", "decided_by"
@@ -257,11 +257,12 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         "query_no_page": query_without(request.GET, "page", "download"),
         "commitments": open_commitments,
         "kinds": Payment.Kind.choices,
-        "errors": errors,
         "data": data,
         "user_id": user.pk,
     }
-    return render(request, "funding/payments.jinja", context, status=400 if errors else 200)
+    if errors:
+        return refusal(request, "funding/payments.jinja", context, errors)
+    return render(request, "funding/payments.jinja", {**context, "errors": {}})
 
 
 # Virements ----------------------------------------------------------------------------------------------------
@@ -277,40 +278,42 @@ def virements(request: HttpRequest) -> HttpResponse:
     fy = money.financial_year_of(timezone.localdate())
     mine = Budget.objects.filter(fy=fy).select_related("line__programme", "icb")
     sources = mine if national else mine.filter(icb=user.icb)
-    errors: list[str] = []
+    errors: dict[str, str] = {}
     data: dict[str, str] = {}
     if request.method == "POST":
-        data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
-        action = data.get("action", "request")
-        try:
-            if action in ("approve", "reject"):
-                if not national:
-                    raise PermissionDenied
-                v = get_object_or_404(Virement, pk=posted_id(data.get("virement")) or 0)
-                if action == "approve":
-                    services.approve_virement(virement=v, user=user, note=data.get("note", ""))
-                    messages.success(request, f"Virement approved: {services.pounds(v.amount_pence)} moved.")
-                else:
-                    services.reject_virement(virement=v, user=user, note=data.get("note", ""))
-                    messages.success(request, "Virement rejected.")
-            else:
-                src = sources.filter(pk=posted_id(data.get("from_budget")) or 0).first()
-                dst = mine.filter(pk=posted_id(data.get("to_budget")) or 0).first()
-                if src is None or dst is None:
-                    raise ValidationError("Choose the budget to move money from and the budget to move it to")
-                services.request_virement(
-                    from_budget=src,
-                    to_budget=dst,
-                    amount_pence=services.parse_pounds(data.get("amount", "")),
-                    reason=data.get("reason", ""),
-                    user=user,
-                )
-                messages.success(request, "Virement requested: the national team decides.")
-        except ValidationError as e:
-            errors = _errors(e)
-        except services.InsufficientFunds as e:
-            errors = [str(e)]
+        data = request.POST.dict()
+        if data.get("action") in ("approve", "reject"):
+            if not national:
+                raise PermissionDenied
+            decision = DecisionForm(request.POST, record="virement", requests=Virement.objects.all(), what="virement")
+            done = _decide(
+                request,
+                decision,
+                lambda v, **kw: services.approve_virement(virement=v, **kw),
+                lambda v, **kw: services.reject_virement(virement=v, **kw),
+                lambda v: f"Virement approved: {services.pounds(v.amount_pence)} moved.",
+                "Virement rejected.",
+            )
+            errors = {} if done else decision.errors_for_page()
         else:
+            form = VirementForm(request.POST, sources=sources, targets=mine)
+            done = None
+            if form.is_valid():
+                c = form.cleaned_data
+                try:
+                    services.request_virement(
+                        from_budget=c["from_budget"],
+                        to_budget=c["to_budget"],
+                        amount_pence=c["amount"],
+                        reason=c["reason"],
+                        user=user,
+                    )
+                    done = "Virement requested: the national team decides."
+                except FundingError as e:
+                    add_problems(form, e)
+            errors = {} if done else form_errors(form)
+        if done:
+            messages.success(request, done)
             return redirect("funding:virements")
     listed = Virement.objects.select_related(
         "from_budget__icb",
@@ -326,8 +329,9 @@ def virements(request: HttpRequest) -> HttpResponse:
         "sources": services.with_balances(sources),
         "targets": mine,
         "virements": listed.order_by("-requested_at"),
-        "errors": errors,
         "data": data,
         "user_id": user.pk,
     }
-    return render(request, "funding/virements.jinja", context, status=400 if errors else 200)
+    if errors:
+        return refusal(request, "funding/virements.jinja", context, errors)
+    return render(request, "funding/virements.jinja", {**context, "errors": {}})

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics import money
 from apps.accounts.access import require
 from apps.accounts.models import User
-from apps.core.formdata import posted_whole
+from apps.core.forms import form_errors, refusal
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
+from apps.funding.errors import FundingError
+from apps.funding.forms import LINE_SLOTS, AllocationForm, ProgrammeForm, ReleaseForm, add_problems
 from apps.funding.models import (
     Budget,
     Formula,
@@ -24,7 +26,7 @@ from apps.funding.models import (
     Virement,
 )
 from apps.funding.policy import can_manage_funding, can_see_budgets, own_budget_icb
-from apps.funding.views.common import _errors, _fy, _short_region
+from apps.funding.views.common import _fy, _short_region
 
 # Dashboard ----------------------------------------------------------------------------------------------------
 
@@ -74,68 +76,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 # Programme set-up ---------------------------------------------------------------------------------------------
 
-LINE_SLOTS = 3
-
-
-def parse_profile(text: str, where: str) -> dict[int, int]:
-    """'2016-17: 16,000,000' per line → {2016: 1_600_000_000}."""
-    years: dict[int, int] = {}
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        if ":" not in line:
-            raise ValidationError(
-                f"{where}, profile line {n}: write the year and the amount, like '2026-27: 8,500,000'"
-            )
-        label, amount = (p.strip() for p in line.split(":", 1))
-        start = label.split("-")[0].split("/")[0]
-        if not (start.isascii() and start.isdigit() and len(start) == 4):  # "²⁰²⁶" passes isdigit, not int()
-            raise ValidationError(f"{where}, profile line {n}: {label} is not a financial year like 2026-27")
-        fy = int(start)
-        if fy in years:
-            raise ValidationError(f"{where}: {money.fy_label(fy)} is given twice")
-        years[fy] = services.parse_pounds(amount, f"{where}, {money.fy_label(fy)} amount")
-    return years
-
 
 @require(can_manage_funding)
 def programme_new(request: HttpRequest) -> HttpResponse:
-    errors: list[str] = []
-    data: dict[str, Any] = {"menu": "GPRP"}
-    if request.method == "POST":
-        data = {k: v.strip() for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
-        specs = []
-        for i in range(1, LINE_SLOTS + 1):
-            keys = ("code", "name", "cost_centre", "ledger_code", "profile", "total")
-            fields = [data.get(f"line{i}_{f}", "") for f in keys]
-            if not any(fields):
-                continue
-            years: dict[int, int] = {}
-            total = None
-            try:
-                years = parse_profile(fields[4], f"Line {i}")
-                total = services.parse_pounds(fields[5], f"Line {i} total") if fields[5] else None
-            except ValidationError as e:
-                errors += _errors(e)
-            specs.append(services.LineSpec(*fields[:4], years=years, total_pence=total))
-        if not errors:
-            try:
-                programme = services.create_programme(
-                    user=request.user,  # type: ignore[arg-type]
-                    code=data.get("code", ""),
-                    name=data.get("name", ""),
-                    description=data.get("description", ""),
-                    menu=data.get("menu", ""),
-                    lines=specs,
-                )
-            except ValidationError as e:
-                errors += _errors(e)
-            else:
-                messages.success(request, f"Programme {programme.code} set up: allocate its money to ICBs next.")
-                return redirect("funding:programme", code=programme.code)
-    context = {"errors": errors, "data": data, "slots": range(1, LINE_SLOTS + 1), "menus": MenuProgramme.choices}
-    return render(request, "funding/programme_new.jinja", context, status=400 if errors else 200)
+    form = ProgrammeForm(request.POST if request.method == "POST" else None, initial={"menu": "GPRP"})
+    context = {"data": form.data or {"menu": "GPRP"}, "slots": range(1, LINE_SLOTS + 1), "menus": MenuProgramme.choices}
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        try:
+            programme = services.create_programme(
+                user=request.user,  # type: ignore[arg-type]
+                code=c["code"],
+                name=c["name"],
+                description=c["description"],
+                menu=c["menu"],
+                lines=c["lines"],
+            )
+        except FundingError as e:
+            add_problems(form, e)
+        else:
+            messages.success(request, f"Programme {programme.code} set up: allocate its money to ICBs next.")
+            return redirect("funding:programme", code=programme.code)
+    if form.is_bound:
+        return refusal(request, "funding/programme_new.jinja", context, form_errors(form))
+    return render(request, "funding/programme_new.jinja", {**context, "errors": {}})
 
 
 @require(can_manage_funding)
@@ -174,54 +138,38 @@ def allocate(request: HttpRequest, code: str, line_code: str) -> HttpResponse:
     line = _line(code, line_code)
     years = list(line.years.all())
     free = {y.fy: y.amount_pence - services.allocated_pence(line, y.fy) for y in years}
-    errors: list[str] = []
-    preview = None
-    source = request.POST if request.method == "POST" else request.GET
     default_fy = next((y.fy for y in years if free[y.fy] > 0), years[0].fy if years else 0)
-    data = {
-        "fy": source.get("fy", str(default_fy)),
-        "amount": source.get("amount", ""),
-        "formula": source.get("formula", Formula.WEIGHTED_PATIENTS),
-        "shares": source.get("shares", ""),
-    }
-    if request.method == "POST":
+    source = request.POST if request.method == "POST" else request.GET
+    data = {"fy": str(default_fy), "amount": "", "formula": Formula.WEIGHTED_PATIENTS, "shares": "", **source.dict()}
+    context: dict[str, Any] = {"line": line, "years": years, "free": free, "data": data, "formulas": Formula.choices}
+    if request.method != "POST":
+        return render(request, "funding/allocate.jinja", {**context, "errors": {}, "preview": None})
+    form = AllocationForm(request.POST, years=years, free=free)
+    preview = None
+    if form.is_valid():
+        c = form.cleaned_data
+        split = {"line": line, "fy": c["fy"], "amount_pence": c["amount"], "formula": c["formula"]}
         try:
-            fy = posted_whole(data["fy"]) or 0  # "²" passes str.isdigit, then int() fails
-            if fy not in free:
-                raise ValidationError("Choose one of the line's financial years")
-            amount = services.parse_pounds(data["amount"]) if data["amount"] else free[fy]
-            shares = services.parse_shares(data["shares"]) if data["formula"] == Formula.FIXED_SHARES else None
-            preview = services.preview_allocation(
-                line=line, fy=fy, amount_pence=amount, formula=data["formula"], shares=shares
-            )
-            if request.POST.get("action") == "confirm":
+            preview = services.preview_allocation(**split, shares=c["shares_parsed"])
+            if c["action"] == "confirm":
                 services.confirm_allocation(
                     user=request.user,  # type: ignore[arg-type]
-                    line=line,
-                    fy=fy,
-                    amount_pence=amount,
-                    formula=data["formula"],
-                    shares=shares,
-                    fingerprint=request.POST.get("fingerprint", ""),
+                    **split,
+                    shares=c["shares_parsed"],
+                    fingerprint=c["fingerprint"],
                 )
                 messages.success(
                     request,
-                    f"Allocated {services.pounds(amount)} of {line.name} {money.fy_label(fy)} to ICBs. "
+                    f"Allocated {services.pounds(c['amount'])} of {line.name} {money.fy_label(c['fy'])} to ICBs. "
                     f"Release a tranche so ICBs can commit it.",
                 )
                 return redirect("funding:programme", code=line.programme.code)
-        except ValidationError as e:
-            errors = _errors(e)
-    context = {
-        "line": line,
-        "years": years,
-        "free": free,
-        "data": data,
-        "errors": errors,
-        "preview": preview,
-        "formulas": Formula.choices,
-    }
-    return render(request, "funding/allocate.jinja", context, status=400 if errors else 200)
+        except FundingError as e:
+            add_problems(form, e)
+    context["preview"] = preview
+    if form.errors:
+        return refusal(request, "funding/allocate.jinja", context, form_errors(form))
+    return render(request, "funding/allocate.jinja", {**context, "errors": {}})
 
 
 @require(can_manage_funding)
@@ -236,30 +184,31 @@ def release(request: HttpRequest, code: str, line_code: str) -> HttpResponse:
         }
         for y in years
     }
-    errors: list[str] = []
-    data = {
-        "fy": request.POST.get("fy", ""),
-        "amount": request.POST.get("amount", ""),
-        "note": request.POST.get("note", ""),
+    form = ReleaseForm(request.POST if request.method == "POST" else None, years=years)
+    context = {
+        "line": line,
+        "years": years,
+        "status": status,
+        "data": {"fy": "", "amount": "", "note": "", **form.data.dict()} if form.is_bound else {},
     }
-    if request.method == "POST":
+    if not form.is_bound:
+        return render(request, "funding/release.jinja", {**context, "errors": {}})
+    if form.is_valid():
+        c = form.cleaned_data
         try:
-            fy = posted_whole(data["fy"]) or 0  # "²" passes str.isdigit, then int() fails
-            if fy not in status:
-                raise ValidationError("Choose one of the line's financial years")
             r = services.release_tranche(
                 user=request.user,  # type: ignore[arg-type]
                 line=line,
-                fy=fy,
-                amount_pence=services.parse_pounds(data["amount"]),
-                note=data["note"],
+                fy=c["fy"],
+                amount_pence=c["amount"],
+                note=c["note"],
             )
-        except ValidationError as e:
-            errors = _errors(e)
+        except FundingError as e:
+            add_problems(form, e)
         else:
             messages.success(
-                request, f"Released {services.pounds(r.amount_pence)} of {line.name} {money.fy_label(fy)} to the ICBs."
+                request,
+                f"Released {services.pounds(r.amount_pence)} of {line.name} {money.fy_label(c['fy'])} to the ICBs.",
             )
             return redirect("funding:programme", code=line.programme.code)
-    context = {"line": line, "years": years, "status": status, "data": data, "errors": errors}
-    return render(request, "funding/release.jinja", context, status=400 if errors else 200)
+    return refusal(request, "funding/release.jinja", context, form_errors(form))

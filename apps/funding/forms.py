@@ -1,0 +1,316 @@
+"""Every money write reads its input here: programme and line set-up, allocation, release, payments (page and API),
+virements, and the four-eyes decision on either.
+
+A form turns what people type into typed values and says, per field, what it could not read (``£1,250.00`` and
+``1250`` are both £1,250; ``12.345`` and ``1,25`` are refused in words). The rules about money itself stay in the
+services: a view calls the service with ``form.cleaned_data`` and, when it refuses, puts the
+:class:`~apps.funding.errors.FundingError` on the form with :func:`add_problems`, so a page shows the form's
+errors and the service's together, all at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.db.models import Model, QuerySet
+
+from analytics import money
+from apps.core.formdata import posted_id, posted_whole
+from apps.core.forms import add_refusal
+from apps.funding.errors import FundingError
+from apps.funding.models import Commitment, Formula, FundingYear, Payment, Release
+from apps.funding.services.ledger import MIN_REASON, parse_pounds
+from apps.funding.services.setup import LineSpec, parse_shares
+
+
+def add_problems(form: forms.BaseForm, error: FundingError) -> None:
+    """Every problem of a service's refusal on the form, each on its field when the form has it."""
+    for problem in error.problems:
+        add_refusal(form, problem)
+
+
+class PoundsField(forms.CharField):
+    """A sum of money as people type it (``£1,250.00``, ``1,250``, ``1250.5``), cleaned to integer pence."""
+
+    def __init__(self, *, what: str = "Amount", **kwargs: Any) -> None:
+        self.what = what
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return parse_pounds(text, self.what)
+        except FundingError as e:
+            raise forms.ValidationError(e.message) from e
+
+
+class RecordField(forms.Field):
+    """One row of ``queryset`` chosen by its id. An id that is not a plausible key ("1.5", "٣", one wider than the
+    database's integers) is refused in words like an unknown one, never looked up."""
+
+    def __init__(self, queryset: QuerySet[Any], *, missing: str, **kwargs: Any) -> None:
+        self.queryset = queryset
+        super().__init__(error_messages={"required": missing, "invalid_choice": missing}, **kwargs)
+
+    def clean(self, value: Any) -> Model | None:
+        pk = posted_id(value if isinstance(value, str) else str(value or ""))
+        row = self.queryset.filter(pk=pk).first() if pk else None
+        if row is None:
+            if self.required or (value or "").strip():
+                raise forms.ValidationError(self.error_messages["invalid_choice"])
+            return None
+        return row
+
+
+def _year_field(years: Sequence[FundingYear], blank: str | None = None) -> forms.TypedChoiceField:
+    choices = [(str(y.fy), money.fy_label(y.fy)) for y in years]
+    return forms.TypedChoiceField(
+        choices=([("", blank)] if blank else []) + choices,
+        coerce=lambda v: posted_whole(v) or 0,
+        error_messages={
+            "required": "Choose one of the line's financial years",
+            "invalid_choice": "Choose one of the line's financial years",
+        },
+    )
+
+
+# Programme set-up ------------------------------------------------------------------------------------------------
+
+LINE_SLOTS = 3
+LINE_FIELDS = ("code", "name", "cost_centre", "ledger_code", "profile", "total")
+
+
+def parse_profile(text: str, where: str) -> dict[int, int]:
+    """'2016-17: 16,000,000' per line → {2016: 1_600_000_000}; :class:`FundingError` naming the line otherwise."""
+    years: dict[int, int] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if ":" not in line:
+            raise FundingError(f"{where}, profile line {n}: write the year and the amount, like '2026-27: 8,500,000'")
+        label, amount = (p.strip() for p in line.split(":", 1))
+        start = label.split("-")[0].split("/")[0]
+        if not (start.isascii() and start.isdigit() and len(start) == 4):  # "²⁰²⁶" passes isdigit, not int()
+            raise FundingError(f"{where}, profile line {n}: {label} is not a financial year like 2026-27")
+        fy = int(start)
+        if fy in years:
+            raise FundingError(f"{where}: {money.fy_label(fy)} is given twice")
+        years[fy] = parse_pounds(amount, f"{where}, {money.fy_label(fy)} amount")
+    return years
+
+
+class ProgrammeForm(forms.Form):
+    """A programme and up to three funding lines (``line1_code`` … ``line3_profile``); an empty slot is skipped."""
+
+    code = forms.CharField(max_length=60, required=False, strip=True)
+    name = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(max_length=5000, required=False)
+    menu = forms.CharField(max_length=10, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for i in range(1, LINE_SLOTS + 1):
+            for name in LINE_FIELDS:
+                big = name == "profile"
+                self.fields[f"line{i}_{name}"] = forms.CharField(max_length=5000 if big else 200, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        specs: list[LineSpec] = []
+        for i in range(1, LINE_SLOTS + 1):
+            values = [data.get(f"line{i}_{name}", "") or "" for name in LINE_FIELDS]
+            if not any(values):
+                continue
+            years: dict[int, int] = {}
+            total = None
+            try:
+                years = parse_profile(values[4], f"Line {i}")
+            except FundingError as e:
+                self.add_error(f"line{i}_profile", e.message)
+            if values[5]:
+                try:
+                    total = parse_pounds(values[5], f"Line {i} total")
+                except FundingError as e:
+                    self.add_error(f"line{i}_total", e.message)
+            specs.append(LineSpec(*values[:4], years=years, total_pence=total))
+        data["lines"] = specs
+        return data
+
+
+# Allocation and release ---------------------------------------------------------------------------------------
+
+
+class AllocationForm(forms.Form):
+    """A year of the line, an amount (empty: all that is not yet allocated), a formula and, for fixed shares,
+    the shares; ``action`` is preview or confirm, and a confirm carries the preview's ``fingerprint``."""
+
+    amount = PoundsField(required=False, what="Amount")
+    formula = forms.ChoiceField(
+        choices=Formula.choices, error_messages={"invalid_choice": "Choose an allocation formula"}
+    )
+    shares = forms.CharField(max_length=20_000, required=False)
+    action = forms.CharField(max_length=20, required=False)
+    fingerprint = forms.CharField(max_length=64, required=False)
+
+    def __init__(self, *args: Any, years: Sequence[FundingYear], free: dict[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = {"fy": _year_field(years), **self.fields}
+        self.free = free
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        fy = data.get("fy")
+        if fy and data.get("amount") is None and "amount" not in self.errors:
+            data["amount"] = self.free.get(fy, 0)
+        data["shares_parsed"] = None
+        if data.get("formula") == Formula.FIXED_SHARES:
+            try:
+                data["shares_parsed"] = parse_shares(data.get("shares", ""))
+            except FundingError as e:
+                self.add_error("shares", e.message)
+        return data
+
+
+class ReleaseForm(forms.Form):
+    amount = PoundsField(what="Amount", error_messages={"required": "Enter amount in pounds"})
+    note = forms.CharField(
+        max_length=Release._meta.get_field("note").max_length,  # type: ignore[arg-type]
+        error_messages={
+            "required": "Say what this release is, e.g. 'First tranche: £16m of £40m'",
+            "max_length": "Keep the note to 300 characters or fewer",
+        },
+    )
+
+    def __init__(self, *args: Any, years: Sequence[FundingYear], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = {"fy": _year_field(years, "Choose a year"), **self.fields}
+
+
+# Payments -----------------------------------------------------------------------------------------------------
+
+
+class PaymentForm(forms.Form):
+    """A provider invoice or a direct payment against one of the ICB's commitments. The page types the amount in
+    pounds; the API sends ``amount_pence`` (:meth:`from_api`). The rules (four eyes, unpaid amount, one payment per
+    invoice) are the service's."""
+
+    reference = forms.CharField(max_length=60, error_messages={"required": "Choose one of this ICB's commitments"})
+    kind = forms.ChoiceField(
+        choices=Payment.Kind.choices,
+        error_messages={
+            "required": "Choose a provider invoice or a direct payment to a practice",
+            "invalid_choice": "Choose a provider invoice or a direct payment to a practice",
+        },
+    )
+    payee = forms.CharField(max_length=200, required=False)
+    practice_code = forms.CharField(max_length=8, required=False)
+    invoice_number = forms.CharField(max_length=60, required=False)
+    offer_code = forms.CharField(max_length=60, required=False)
+    session_refs = forms.CharField(max_length=20_000, required=False)
+    amount = PoundsField(what="Amount", error_messages={"required": "Enter amount in pounds"})
+    memo = forms.CharField(max_length=2000, required=False)
+
+    def __init__(self, *args: Any, commitments: QuerySet[Commitment], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commitments = commitments
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any], reference: str, commitments: QuerySet[Commitment]) -> PaymentForm:
+        """The API's JSON body read through the same form: pence as an exact amount, references one a line."""
+        pence = int(body.get("amount_pence") or 0)
+        data = {
+            **{k: v for k, v in body.items() if k not in ("amount_pence", "session_refs")},
+            "reference": reference,
+            "session_refs": "\n".join(body.get("session_refs") or []),
+            "amount": f"{pence // 100}.{pence % 100:02d}" if pence > 0 else "",
+        }
+        return cls(data, commitments=commitments)
+
+    def clean_reference(self) -> str:
+        reference = self.cleaned_data["reference"]
+        if not self.commitments.filter(reference=reference).exists():
+            raise forms.ValidationError("Choose one of this ICB's commitments")
+        return str(reference)
+
+    def clean_session_refs(self) -> list[str]:
+        text = self.cleaned_data.get("session_refs", "")
+        return [s.strip() for s in text.replace(",", "\n").splitlines() if s.strip()]
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned values as ``services.record_payment`` takes them."""
+        data = dict(self.cleaned_data)
+        data["amount_pence"] = data.pop("amount")
+        return data
+
+
+# Virements ----------------------------------------------------------------------------------------------------
+
+
+class VirementForm(forms.Form):
+    amount = PoundsField(what="Amount", error_messages={"required": "Enter amount in pounds"})
+    reason = forms.CharField(
+        max_length=5000, error_messages={"required": f"Give a reason of at least {MIN_REASON} characters"}
+    )
+
+    def __init__(self, *args: Any, sources: QuerySet[Any], targets: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = {
+            "from_budget": RecordField(sources, missing="Choose the budget to move money from"),
+            "to_budget": RecordField(targets, missing="Choose the budget to move money to"),
+            **self.fields,
+        }
+
+
+# Four-eyes decisions ------------------------------------------------------------------------------------------
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject one request awaiting a decision (a payment or a virement, named by ``record``); the note
+    is needed to reject (the service says so)."""
+
+    action = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject")],
+        error_messages={"invalid_choice": "Choose to approve or reject"},
+    )
+    note = forms.CharField(max_length=5000, required=False)
+
+    def __init__(self, *args: Any, record: str, requests: QuerySet[Any], what: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.record_field = record
+        self.fields[record] = RecordField(requests, missing=f"Choose one of the {what}s listed")
+
+    @property
+    def record(self) -> Any:
+        return self.cleaned_data[self.record_field]
+
+    def errors_for_page(self) -> dict[str, str]:
+        """``{anchor: message}`` for the page's error summary: the note box of the request's row, or no anchor (the
+        hidden id and the buttons have none)."""
+        row = self.cleaned_data.get(self.record_field) if hasattr(self, "cleaned_data") else None
+        out: dict[str, str] = {}
+        for name, messages in self.errors.items():
+            key = f"note-{row.pk}" if name == "note" and row is not None else ""
+            text = "; ".join(str(m) for m in messages)
+            out[key] = f"{out[key]}; {text}" if key in out else text
+        return out
+
+
+__all__ = [
+    "LINE_SLOTS",
+    "AllocationForm",
+    "DecisionForm",
+    "PaymentForm",
+    "PoundsField",
+    "ProgrammeForm",
+    "RecordField",
+    "ReleaseForm",
+    "VirementForm",
+    "add_problems",
+    "parse_profile",
+]
