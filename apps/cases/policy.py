@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from django.db.models import QuerySet
+
 from apps.accounts.access import is_signed_in
 from apps.accounts.models import Role, User
 
@@ -44,3 +46,18 @@ def is_provider_account(user: User) -> bool:
 def plays_one_of(user: User, roles: Collection[str]) -> bool:
     """Whether the user's part is one of these (a lifecycle step lists who may take it)."""
     return is_signed_in(user) and user.role in roles
+
+
+def can_see_clock_targets(user: User) -> bool:
+    """The stage clocks' targets in force for an ICB: its own case team."""
+    return is_case_team(user)
+
+
+def can_change_clock_targets(user: User) -> bool:
+    """An ICB's own targets are set by its team lead (who answers for the team's standards)."""
+    return is_case_team(user) and user.is_team_lead
+
+
+def case_teams(icb_ids: Collection[int]) -> QuerySet[User]:
+    """The active case-team members of these ICBs: who gets an ICB's daily clock digest."""
+    return User.objects.filter(role=Role.ICB, icb_id__in=list(icb_ids), is_active=True)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from analytics.menu import load_menu
 from apps.accounts import access
 from apps.accounts.models import Role, User
-from apps.cases import lifecycle, notify, policy, services
+from apps.cases import clocks, lifecycle, notify, policy, services
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     ENDED,
@@ -276,6 +276,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_practice": policy.is_practice_login(user),
         "can_confidential": access.can_read_confidential_notes(user, case),
         "overdue": case.overdue_reasons(),
+        "clock": clocks.clock_for(case),
         "tried_choices": services.TRIED_CHOICES,
         "providers": providers,
         "stages": [s for s in Status if s not in ENDED],

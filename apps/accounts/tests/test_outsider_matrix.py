@@ -62,6 +62,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "indicators:support_evaluation": (),
     "cases:queue": (),
     "cases:matrix": (),
+    "cases:clock_targets": (),
     "cases:refer": (),
     "cases:nominate": (),
     "cases:detail": ("{case}",),

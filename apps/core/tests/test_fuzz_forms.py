@@ -123,6 +123,16 @@ def hc_fields() -> tuple[Field, ...]:
     return tuple(Field(qid, "number", ("3", "1", "5")) for qid in questionnaire().questions)
 
 
+def clock_fields() -> tuple[Field, ...]:
+    """One number per stage clock: the valid submission changes the urgent triage clock, the rest stay as they are."""
+    from apps.cases.clocks import default_targets
+
+    return tuple(
+        Field(t.key, "number", ("3", "1") if t.key == "triage_urgent" else (str(t.working_days),))
+        for t in default_targets()
+    )
+
+
 def plan_fields() -> tuple[Field, ...]:
     return (
         Field("goal-0", "text", ("Fill the GP vacancy",)),
@@ -226,6 +236,13 @@ FORMS: tuple[Form, ...] = (
         (Field("provider", "id", lambda w: [str(w.p["provider"].pk)], foreign=lambda w: [str(w.p["icb_b"].pk)]),),
         args=pk("referred"),
         effect=provider_is_assigned,
+    ),
+    Form(
+        "clock-targets",
+        "cases:clock_targets",
+        "icb_a",
+        clock_fields(),
+        effect=grew("cases.ClockTarget"),
     ),
     Form(
         "health-check",
