@@ -108,6 +108,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:dashboard": ((), {"national"}),  # ICB users are redirected to their own budget
     "funding:programme_new": ((), {"national"}),
     "funding:programme": (("GPRP",), {"national"}),
+    "funding:programme_threshold": (("GPRP",), {"national"}),
     "funding:allocate": (("GPRP", "core"), {"national"}),
     "funding:release": (("GPRP", "core"), {"national"}),
     "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),

@@ -92,6 +92,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "funding:dashboard": (),
     "funding:programme_new": (),
     "funding:programme": ("GPRP",),
+    "funding:programme_threshold": ("GPRP",),
     "funding:allocate": ("GPRP", "core"),
     "funding:release": ("GPRP", "core"),
     "funding:icb_budget": ("{icb}",),

@@ -617,6 +617,14 @@ FORMS: tuple[Form, ...] = (
         args=lambda w: (w.fuzz_line.programme.code, w.fuzz_line.code),
     ),
     Form(
+        "at-risk-threshold",
+        "funding:programme_threshold",
+        "national",
+        (Field("percent", "number", ("7.5", "0", "50")),),
+        args=lambda w: (w.allocated_line.programme.code,),
+        effect=now("allocated_line", lambda line: line.programme.at_risk_threshold_bp == 750, "threshold saved"),
+    ),
+    Form(
         "release",
         "funding:release",
         "national",
