@@ -104,4 +104,7 @@ def test_the_watch_list_shows_the_open_case_and_its_state_to_the_icb_only(client
     assert f'href="/cases/{case.pk}/">{case.ref}</a><br>Referred' in html
     csv = client_for("icb_a").get(url, {"download": "csv"}).content.decode()
     assert "open_case,case_state" in csv.splitlines()[0] and f"{case.ref},Referred" in csv
+    api = client_for("icb_a").get(f"/api/v1/icbs/{icb.code}/watch-list", {"page_size": 500}).json()
+    row = next(r for r in api["results"] if r["practice_code"] == practice.code)
+    assert (row["open_case"], row["case_state"]) == (case.ref, "Referred")
     assert client_for("national").get(url).status_code == 403  # national sees counts, never the list
