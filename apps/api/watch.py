@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 
 from apps.accounts.access import can_see_watch_list, can_see_watch_summary, get_icb_for
 from apps.api.common import CSV_CONTENT, FormatQuery, Paged, PageQuery, csv_response, paged, table_responses, wants_csv
+from apps.cases.lookups import OpenCase, open_cases_by_practice
 from apps.indicators import services
 
 router = Router(tags=["watch lists"])
@@ -31,6 +32,8 @@ class WatchRowOut(Schema):
     reasons: list[str] = Field(description="The three largest contributions, in words")
     review_due: date | None
     review_overdue: bool
+    open_case: str | None = Field(description="The practice's open support case, if the caller may see it")
+    case_state: str | None = Field(description="That case's stage, in words")
 
 
 class WatchFilters(PageQuery):
@@ -50,7 +53,8 @@ class WatchSummaryOut(Schema):
     reviews_overdue: int
 
 
-def _row(r: services.WatchRow) -> dict[str, Any]:
+def _row(r: services.WatchRow, cases: dict[str, OpenCase]) -> dict[str, Any]:
+    case = cases.get(r.practice.code)
     return {
         "practice_code": r.practice.code,
         "practice_name": r.practice.name,
@@ -66,6 +70,8 @@ def _row(r: services.WatchRow) -> dict[str, Any]:
         "reasons": r.reasons,
         "review_due": r.review_due,
         "review_overdue": r.review_overdue,
+        "open_case": case.ref if case else None,
+        "case_state": case.status_label if case else None,
     }
 
 
@@ -85,10 +91,13 @@ def get_watch_list(request: HttpRequest, code: str, filters: Query[WatchFilters]
     )
     if wants_csv(request, filters.format):
         services.load_explanations(rows)
-        return csv_response((_row(r) for r in rows), WatchRowOut, f"watch-list-{icb.code}")
+        cases = open_cases_by_practice(request.auth, [r.practice.code for r in rows])
+        return csv_response((_row(r, cases) for r in rows), WatchRowOut, f"watch-list-{icb.code}")
     start = (filters.page - 1) * filters.page_size
-    services.load_explanations(rows[start : start + filters.page_size])  # only the page's rows need reasons
-    return paged(rows, filters.page, filters.page_size, _row)
+    shown = rows[start : start + filters.page_size]
+    services.load_explanations(shown)  # only the page's rows need reasons
+    cases = open_cases_by_practice(request.auth, [r.practice.code for r in shown])
+    return paged(rows, filters.page, filters.page_size, lambda r: _row(r, cases))
 
 
 @router.get(

@@ -393,6 +393,25 @@ class NotificationKind(models.TextChoices):
     LOG_OVERDUE = "log_overdue", "Reminder: a session log is overdue"
     COACHING = "coaching", "Coaching was requested or booked"
     MEETING_REMINDER = "meeting_reminder", "Reminder: a network meeting tomorrow"
+    BREACH_DIGEST = "breach_digest", "Daily email: my ICB's cases past their stage clock"
+
+
+class ClockTarget(ImmutableRecord):
+    """An ICB's own target for one stage clock (keys and defaults: ``clocks.toml``). The newest row per ICB and key
+    is in force; the older ones are the history of who changed it, and when."""
+
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=20)
+    working_days = models.PositiveSmallIntegerField()
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-set_at", "-pk"]
+        indexes = [models.Index(fields=["icb", "key", "set_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.icb_id} {self.key}: {self.working_days} working days"
 
 
 class Notification(models.Model):

@@ -71,3 +71,18 @@ def plays_a_part_in(user: User, case: Case) -> bool:
     return (
         can_run_case(user, case) or is_the_practice(user, case) or (is_signed_in(user) and case.provider_id == user.pk)
     )
+
+
+def can_see_clock_targets(user: User) -> bool:
+    """The stage clocks' targets in force for an ICB: its own case team."""
+    return is_case_team(user)
+
+
+def can_change_clock_targets(user: User) -> bool:
+    """An ICB's own targets are set by its team lead (who answers for the team's standards)."""
+    return is_case_team(user) and user.is_team_lead
+
+
+def case_teams(icb_ids: Collection[int]) -> QuerySet[User]:
+    """The active case-team members of these ICBs: who gets an ICB's daily clock digest."""
+    return User.objects.filter(role=Role.ICB, icb_id__in=list(icb_ids), is_active=True)

@@ -82,3 +82,22 @@ def send_notification_emails(notification_ids: list[int], attempt: int = 1) -> d
         "no_address": no_address,
         "skipped": len(set(notification_ids)) - len(notes) + len(done.held),
     }
+
+
+@task
+def send_clock_digest(attempt: int = 1) -> dict[str, int]:
+    """Today's clock digest (:mod:`apps.cases.digest`), scheduled daily by ``manage.py enqueue_scheduled digest``.
+    A mail failure is retried later; the outbox keeps what was already sent from going twice."""
+    from apps.cases.digest import send_breach_digest  # the digest reads the clocks and policy: import when run
+
+    try:
+        run = send_breach_digest(last_attempt=attempt >= MAX_ATTEMPTS)
+    except OSError as exc:
+        if retry_later(send_clock_digest, attempt) is not None:
+            log.warning(
+                "clock digest not fully sent (attempt %s of %s): %s; retrying later", attempt, MAX_ATTEMPTS, exc
+            )
+        else:
+            log.error("clock digest not fully sent after %s attempts: %s; giving up", MAX_ATTEMPTS, exc)
+        raise
+    return {"users": run.users, "sent": run.sent, "held": run.held}

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from apps.cases import views
+from apps.cases import clock_views, views
 
 app_name = "cases"
 urlpatterns = [
     path("cases/", views.queue, name="queue"),
+    path("cases/clocks/", clock_views.clock_targets, name="clock_targets"),
     path("cases/matrix/", views.matrix, name="matrix"),
     path("cases/refer/", views.refer, name="refer"),
     path("cases/nominate/", views.nominate, name="nominate"),

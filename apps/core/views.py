@@ -9,13 +9,22 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import audit_lines_listed_for, can_see_audit, can_see_task_runs, home_icb, require
+from apps.accounts.access import (
+    audit_lines_listed_for,
+    can_see_audit,
+    can_see_case_aggregates,
+    can_see_task_runs,
+    home_icb,
+    require,
+)
+from apps.cases.policy import is_case_team
 from apps.core import background, outbox
 from apps.core import health as health_checks
 from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
 from apps.core.paging import page_of, query_without
 from apps.datasets.models import ImportLog
+from apps.home import services as home_services
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 
 
@@ -27,14 +36,19 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Everyone's landing page; an ICB case team sees its own work there, the national team England's case counts
+    (``apps.home.services``)."""
     user = request.user
+    icb = home_icb(user)  # type: ignore[arg-type]
     context = {
         "open_practices": Practice.objects.filter(status=PracticeStatus.ACTIVE).count(),
         "icb_count": ICB.objects.count(),
         "pcn_count": PCN.objects.filter(close_date__isnull=True).count(),
         "last_import": ImportLog.objects.exclude(status=ImportLog.Status.DRY_RUN).first(),
-        "my_icb": home_icb(user),  # type: ignore[arg-type]
+        "my_icb": icb,
         "my_practice": getattr(user, "practice", None),
+        "icb_home": home_services.icb_home(user, icb) if icb and is_case_team(user) else None,  # type: ignore[arg-type]
+        "national_home": home_services.national_home() if can_see_case_aggregates(user) else None,  # type: ignore[arg-type]
     }
     return render(request, "core/home.jinja", context)
 

@@ -38,6 +38,11 @@ class Programme(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    at_risk_threshold_bp = models.PositiveSmallIntegerField(
+        default=500,
+        help_text="A budget is at risk at year end when its forecast spend differs from its released money by more "
+        "than this share of it, in basis points (500 = 5%). The national team sets it (apps.funding.reports.at_risk).",
+    )
 
     class Meta:
         ordering = ["code"]

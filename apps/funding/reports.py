@@ -24,8 +24,22 @@ from apps.funding.services import schedule_of, with_balances
 from apps.practices.models import ICB
 
 COMMITTING = [Kind.COMMITMENT, Kind.VARIATION, Kind.DECOMMITMENT]
-# The last quarter of the year: uncommitted money is flagged as at risk of being lost from 1 January.
-LAST_QUARTER_MONTHS = (1, 2, 3)
+# The programme's threshold when none is set: 5% of the money released. Year-end slippage of a few per cent is
+# normal (an invoice a week late, a session moved) and is absorbed by virements between lines and ICBs in the last
+# quarter; beyond about a twentieth of the budget the ICB needs a plan (bring payments forward, commit more, or hand
+# money back in time for another ICB to use it). The national team changes it per programme.
+DEFAULT_AT_RISK_BP = 500
+MAX_AT_RISK_BP = 5_000  # a threshold over half the budget would flag nothing worth flagging
+
+
+def at_risk(balance: money.Balance, year_end: money.YearEnd, threshold_bp: int) -> bool:
+    """The year-end rule, in one place: a budget is at risk when the forecast spend by 31 March (paid so far plus
+    what the schedules still expect in year) is above or below the money released to the ICB by more than the
+    programme's threshold of it. Released money, not the allocation: the ICB can commit only what is released, and
+    releasing the rest is the national team's decision, shown apart on the dashboard. A budget with nothing released
+    is at risk only if something is forecast to be spent from it."""
+    gap = abs(year_end.forecast_spend - balance.released)
+    return gap * 10_000 > balance.released * threshold_bp if balance.released > 0 else year_end.forecast_spend > 0
 
 
 @dataclass
@@ -39,17 +53,18 @@ class BudgetRow:
         return self.year_end.at_risk / self.balance.allocated if self.balance.allocated else 0.0
 
     @property
+    def threshold_bp(self) -> int:
+        return self.budget.line.programme.at_risk_threshold_bp
+
+    @property
+    def forecast_gap(self) -> int:
+        """Forecast spend less released money: below zero an under-spend, above zero an over-spend."""
+        return self.year_end.forecast_spend - self.balance.released
+
+    @property
     def flagged(self) -> bool:
-        """Money that will not be spent in year stands out: commitments scheduled after 31 March, or any uncommitted
-        money in the last quarter, or more than a quarter of the budget uncommitted at any time."""
-        ye = self.year_end
-        if ye.after_year_end > 0:
-            return True
-        if ye.uncommitted <= 0:
-            return False
-        today = timezone.localdate()
-        in_last_quarter = money.financial_year_of(today) == self.budget.fy and today.month in LAST_QUARTER_MONTHS
-        return in_last_quarter or self.at_risk_share > 0.25
+        """Marked "At risk": the forecast misses the released money by more than the programme's threshold."""
+        return at_risk(self.balance, self.year_end, self.threshold_bp)
 
 
 def paid_by_commitment(commitment_ids: Iterable[int]) -> dict[int, int]:

@@ -18,6 +18,7 @@ from apps.accounts.access import (
     is_signed_in,
     require,
 )
+from apps.cases.lookups import open_cases_by_practice
 from apps.core.exports import FORMATS, table_download
 from apps.indicators import services
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
@@ -51,6 +52,7 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
     rows = services.shown_watch_rows(icb, run, show=show, flag=flag, overdue_only=overdue_only)
     all_flags = services.flags_met_in(icb, run)
     services.load_explanations(rows)
+    cases = open_cases_by_practice(request.user, [r.practice.code for r in rows])  # type: ignore[arg-type]
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         table = [
@@ -65,6 +67,8 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
                 r.entry.get_status_display() if r.entry else ("On the list by score" if r.by_score else ""),
                 r.entry.get_local_rating_display() if r.entry and r.entry.local_rating else "",
                 r.review_due.isoformat() if r.review_due else None,
+                cases[r.practice.code].ref if r.practice.code in cases else "",
+                cases[r.practice.code].status_label if r.practice.code in cases else "",
             )
             for r in rows
         ]
@@ -79,12 +83,15 @@ def watch_list(request: HttpRequest, code: str) -> HttpResponse:
             "decision",
             "local_rating",
             "review_due",
+            "open_case",
+            "case_state",
         ]
         return table_download(table, cols, f"watch-list-{icb.code}", fmt)
     context = {
         "icb": icb,
         "run": run,
         "rows": rows,
+        "cases": cases,
         "show": show,
         "shows": SHOW,
         "flag": flag,

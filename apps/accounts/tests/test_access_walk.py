@@ -72,6 +72,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     # provider persona assigned, at diagnosis, with a submitted package.
     "cases:queue": ((), SIGNED_IN),
     "cases:matrix": ((), {"icb_a", "icb_b"}),
+    "cases:clock_targets": ((), {"icb_a", "icb_b"}),  # each ICB team sees (its lead sets) its own stage clocks
     "cases:refer": ((), {"practice_x", "practice_y"}),
     "cases:nominate": ((), {"icb_a", "icb_b", "lmc"}),
     "cases:detail": (("{case}",), {"icb_a", "practice_x", "provider"}),
@@ -107,6 +108,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:dashboard": ((), {"national"}),  # ICB users are redirected to their own budget
     "funding:programme_new": ((), {"national"}),
     "funding:programme": (("GPRP",), {"national"}),
+    "funding:programme_threshold": (("GPRP",), {"national"}),
     "funding:allocate": (("GPRP", "core"), {"national"}),
     "funding:release": (("GPRP", "core"), {"national"}),
     "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 
 from apps.accounts import access
 from apps.accounts.http import user_of
-from apps.cases import lifecycle, policy, services
+from apps.cases import clocks, lifecycle, policy, services
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.forms import HealthCheckForm, MoveForm, NoteForm, ProviderForm, TriageForm
 from apps.cases.models import ENDED, ActionPlan, Case, HealthCheck, PackagePractice, Status
@@ -52,6 +52,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "is_practice": policy.is_practice_login(user),
         "can_confidential": access.can_read_confidential_notes(user, case),
         "overdue": case.overdue_reasons(),
+        "clock": clocks.clock_for(case),
         "tried_choices": services.TRIED_CHOICES,
         "providers": policy.provider_accounts().order_by("organisation", "username"),
         "stages": [s for s in Status if s not in ENDED],

@@ -123,6 +123,16 @@ def hc_fields() -> tuple[Field, ...]:
     return tuple(Field(qid, "number", ("3", "1", "5")) for qid in questionnaire().questions)
 
 
+def clock_fields() -> tuple[Field, ...]:
+    """One number per stage clock: the valid submission changes the urgent triage clock, the rest stay as they are."""
+    from apps.cases.clocks import default_targets
+
+    return tuple(
+        Field(t.key, "number", ("3", "1") if t.key == "triage_urgent" else (str(t.working_days),))
+        for t in default_targets()
+    )
+
+
 def plan_fields() -> tuple[Field, ...]:
     return (
         Field("goal-0", "text", ("Fill the GP vacancy",)),
@@ -226,6 +236,13 @@ FORMS: tuple[Form, ...] = (
         (Field("provider", "id", lambda w: [str(w.p["provider"].pk)], foreign=lambda w: [str(w.p["icb_b"].pk)]),),
         args=pk("referred"),
         effect=provider_is_assigned,
+    ),
+    Form(
+        "clock-targets",
+        "cases:clock_targets",
+        "icb_a",
+        clock_fields(),
+        effect=grew("cases.ClockTarget"),
     ),
     Form(
         "health-check",
@@ -598,6 +615,14 @@ FORMS: tuple[Form, ...] = (
             Field("action", "choice", ("preview",)),
         ),
         args=lambda w: (w.fuzz_line.programme.code, w.fuzz_line.code),
+    ),
+    Form(
+        "at-risk-threshold",
+        "funding:programme_threshold",
+        "national",
+        (Field("percent", "number", ("7.5", "0", "50")),),
+        args=lambda w: (w.allocated_line.programme.code,),
+        effect=now("allocated_line", lambda line: line.programme.at_risk_threshold_bp == 750, "threshold saved"),
     ),
     Form(
         "release",

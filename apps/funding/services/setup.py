@@ -356,3 +356,12 @@ def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int
             ],
         )
     return release
+
+
+def set_at_risk_threshold(programme: Programme, threshold_bp: int) -> bool:
+    """Save the programme's threshold; False when it already had this value (nothing is written)."""
+    if programme.at_risk_threshold_bp == threshold_bp:
+        return False
+    programme.at_risk_threshold_bp = threshold_bp
+    programme.save(update_fields=["at_risk_threshold_bp"])
+    return True

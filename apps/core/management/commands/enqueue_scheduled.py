@@ -1,7 +1,8 @@
 """Queue scheduled background tasks for the worker (manage.py db_worker) to run: "reminders" (daily: sessions and
-meetings tomorrow, overdue session logs) and "refresh" (monthly: import the national files, then score and compute
-ripple when anything changed). Cron or a systemd timer calls this; see docs/runbook.md for the lines. A task already
-queued or running is not queued again, and every task is idempotent, so an extra call does no harm.
+meetings tomorrow, overdue session logs), "digest" (daily: the ICB teams' email of cases past their stage clock) and
+"refresh" (monthly: import the national files, then score and compute ripple when anything changed). Cron or a
+systemd timer calls this; see docs/runbook.md for the lines. A task already queued or running is not queued again,
+and every task is idempotent, so an extra call does no harm.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.tasks import Task
 
+from apps.cases.tasks import send_clock_digest
 from apps.core.background import enqueue_unless_pending
 from apps.datasets.tasks import refresh_national_data
 from apps.delivery.tasks import send_due_reminders
 
-SCHEDULED: dict[str, Task] = {"reminders": send_due_reminders, "refresh": refresh_national_data}
+SCHEDULED: dict[str, Task] = {
+    "reminders": send_due_reminders,
+    "digest": send_clock_digest,
+    "refresh": refresh_national_data,
+}
 
 
 class Command(BaseCommand):

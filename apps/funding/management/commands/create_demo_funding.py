@@ -6,6 +6,10 @@ GPRP: £40m, 2016-17 £16m then £8m a year to 2019-20 (profile only; those year
 Commitments use references DEMO-<ICB>-<n>; payments are recorded by the demo ICB user and approved by a second
 ICB user created here (<icb user>-finance), because a payment needs a different approver.
 
+Every other ICB gets a demo commissioner (icb-<code>-demo, no email) and one commitment of its released money, so
+the year-end view shows a realistic mix (:data:`YEAR_END_MIX`): most ICBs on track, some forecast to under-spend
+beyond the programme's threshold, a few with money scheduled after 31 March.
+
 Idempotent: what already exists is left alone. Run after import_national and create_demo_users. Demo and test
 databases only: refuses unless DEBUG is on or --i-know-this-is-not-production is given.
 """
@@ -32,6 +36,20 @@ POUND = 100
 GPRP_PROFILE = {2016: 16_000_000 * POUND, 2017: 8_000_000 * POUND, 2018: 8_000_000 * POUND, 2019: 8_000_000 * POUND}
 LOCAL_TOTAL = 8_500_000 * POUND
 FIRST_TRANCHE = 4_250_000 * POUND
+
+
+# The other ICBs' year-end position, by their place in code order (i % 7): share of the released money committed,
+# and the share of that scheduled after 31 March. 4 in 7 on track (within the default 5%), 2 in 7 under-spending,
+# 1 in 7 slipping past year end.
+YEAR_END_MIX = (
+    (0.98, 0.0),
+    (0.97, 0.0),
+    (0.99, 0.0),
+    (0.96, 0.0),
+    (0.80, 0.0),
+    (0.70, 0.0),
+    (0.98, 0.35),
+)
 
 
 class _DryRun(Exception):
@@ -61,6 +79,7 @@ class Command(BaseCommand):
                 line = self._local_scheme(national)
                 for n, user in enumerate(icb_users):
                     self._icb(line, user, self._finance_user(user), n)
+                self._other_icbs(line, {u.icb_id for u in icb_users})
                 if opts["dry_run"]:
                     raise _DryRun
         except _DryRun:
@@ -203,3 +222,49 @@ class Command(BaseCommand):
                 user=user,
             )
             self._count("payments")
+
+    def _other_icbs(self, line: FundingLine, skip: set[int | None]) -> None:
+        fy = money.financial_year_of(timezone.localdate())
+        end = money.fy_end(fy)
+        budgets = Budget.objects.filter(line=line, fy=fy).exclude(icb_id__in=skip).select_related("icb")
+        for i, budget in enumerate(budgets.order_by("icb__code")):
+            icb = budget.icb
+            reference = f"DEMO-{icb.code}-1"
+            if Commitment.objects.filter(reference=reference).exists():
+                continue
+            practice = (
+                Practice.objects.filter(icb=icb, status=PracticeStatus.ACTIVE)
+                .order_by("code")
+                .values_list("code", flat=True)
+                .first()
+            )
+            if practice is None:
+                continue
+            share, late = YEAR_END_MIX[i % len(YEAR_END_MIX)]
+            amount = int(budget.balance().headroom * share)
+            if amount <= 0:
+                continue
+            after = int(amount * late)
+            schedule = ((date(end.year, 2, 15), amount - after), (date(end.year, 5, 31), after)) if after else ()
+            services.commit_funds(
+                budget=budget,
+                amount_pence=amount,
+                reference=reference,
+                user=self._commissioner(icb),
+                recipients=[(practice, amount)],
+                offers={"gprp-coaching": amount},
+                schedule=schedule,
+                memo="Demo commitment: the ICB's support programme for the year",
+            )
+            self._count("commitments")
+
+    def _commissioner(self, icb: Any) -> User:
+        name = f"icb-{icb.code.lower()}-demo"
+        user = User.objects.filter(username=name).first()
+        if user is None:
+            user = User(username=name, first_name="Demo", last_name=f"Commissioner ({icb.short_name})")
+            user.role, user.icb = Role.ICB, icb
+            user.set_unusable_password()
+            user.save()
+            self._count("demo commissioners")
+        return user
