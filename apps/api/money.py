@@ -19,7 +19,6 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from analytics import money
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.api import idempotency
 from apps.api.common import (
@@ -34,6 +33,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.funding import policy as access
 from apps.funding import policy as money_policy
 from apps.funding import reports
 from apps.funding import services as funding

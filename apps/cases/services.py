@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from analytics import money
 from analytics.menu import load_menu
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import lifecycle, notify, policy
+from apps.cases import policy as access
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     REVIEW_INTERVAL,

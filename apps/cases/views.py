@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from analytics.menu import load_menu
-from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases import lifecycle, notify, policy, services
+from apps.cases import policy as access
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.models import (
     ENDED,

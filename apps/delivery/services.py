@@ -29,13 +29,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
 from apps.core.errors import DomainError
 from apps.delivery import policy
+from apps.delivery import policy as access
 
 # Re-exported: callers ask services for the eligibility check and capacity helpers.
 from apps.delivery.eligibility import APPRENTICE_MAY_DELIVER_FROM as APPRENTICE_MAY_DELIVER_FROM

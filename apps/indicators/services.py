@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from apps.accounts.access import can_edit_watch_list
 from apps.accounts.models import User
 from apps.core.formdata import posted_id
 from apps.indicators.models import REVIEW_INTERVAL, LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
+from apps.indicators.policy import can_edit_watch_list
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 TOP_SHARE = 0.10  # the national top 10% by composite score are on their ICB's watch list by score

@@ -1,4 +1,4 @@
-"""Watch list, indicator definitions and back-test pages. Access through apps.accounts.access only."""
+"""Watch list, indicator definitions and back-test pages. Access through apps.indicators.policy only."""
 
 from __future__ import annotations
 
@@ -9,20 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from apps.accounts.access import (
-    can_see_backtest,
-    can_see_watch_list,
-    can_see_watch_summary,
-    cases_visible_to,
-    get_icb_for,
-    is_signed_in,
-    require,
-)
+from apps.accounts.access import is_signed_in, require
+from apps.cases.policy import cases_visible_to
 from apps.core.exports import FORMATS, table_download
 from apps.indicators import services
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
-from apps.indicators.policy import own_watch_list_icb
+from apps.indicators.policy import can_see_backtest, can_see_watch_list, can_see_watch_summary, own_watch_list_icb
 from apps.practices.models import Practice
+from apps.practices.policy import get_icb_for
 
 SHOW = {"listed": "On the watch list", "all": "All practices", "removed": "Removed by the ICB"}
 

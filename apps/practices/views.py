@@ -1,4 +1,4 @@
-"""Register pages: search, practice, ICB and PCN. Every lookup goes through apps.accounts.access."""
+"""Register pages: search, practice, ICB and PCN. Every lookup goes through apps.practices.policy."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import (
-    can_see_practice_pressure,
-    get_icb_for,
-    get_pcn_for,
-    get_practice_for,
-    home_icb,
-    practices_visible_to,
-)
 from apps.core.exports import FORMATS, table_download
+from apps.indicators.policy import can_see_practice_pressure
 from apps.practices import charts
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
+from apps.practices.policy import get_icb_for, get_pcn_for, get_practice_for, home_icb, practices_visible_to
 from apps.practices.services import filter_practices
 
 PAGE_SIZE = 25

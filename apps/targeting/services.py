@@ -1,6 +1,6 @@
 """Targeting business rules: the register as a practice table, closure simulation, ripple scores, group package
 suggestions and optimiser scenarios. The models are in the Django-free ``analytics.targeting``; this module only
-reads the register and stores results. Callers check access first (apps.accounts.access)."""
+reads the register and stores results. Callers check access first (apps.targeting.policy)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Targeting pages: closure dispersal per practice, ICB ripple ranking with group suggestions, optimiser scenarios.
-Thin adapters: access through apps.accounts.access, work in apps.targeting.services and analytics.targeting."""
+Thin adapters: access through the policy modules, work in apps.targeting.services and analytics.targeting."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
-from apps.accounts.access import cases_visible_to, get_icb_for, get_practice_for
 from apps.accounts.models import User
+from apps.cases.policy import cases_visible_to
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
+from apps.practices.policy import get_icb_for, get_practice_for
 from apps.targeting import services
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from apps.api.testing import case_with_package, icb_a_commitment, operations, provider_session
-from apps.core.testing import ICB_A, PERSONA_NAMES
+from apps.pages.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 

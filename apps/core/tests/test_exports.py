@@ -25,7 +25,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.core.exports import FORMULA_TRIGGERS, neutralise, table_download, write_csv
-from apps.core.testing import ICB_A
+from apps.pages.testing import ICB_A
 
 ROOT = Path(__file__).resolve().parents[3]
 WRITER = ROOT / "apps" / "core" / "exports.py"

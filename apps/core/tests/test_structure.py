@@ -59,7 +59,7 @@ def _modules(top: str) -> Iterator[Path]:
 
 
 def imports_between_apps(source_files: dict[str, str]) -> list[Import]:
-    """Every ``import apps.x…`` / ``from apps.x… import …`` (at any depth of the tree) whose app is not the importer's."""
+    """Every ``import apps.x…`` or ``from apps.x… import …``, at any depth of the tree, into another app."""
     found = []
     for rel, text in source_files.items():
         for node in ast.walk(ast.parse(text)):

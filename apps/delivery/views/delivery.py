@@ -17,12 +17,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PackageLine, PlanAction, SupportOffer
 from apps.core.formdata import posted_id, posted_whole
 from apps.core.paging import page_of, query_without
 from apps.delivery import charts, growth, ical, outcomes, policy, services
+from apps.delivery import policy as access
 from apps.delivery.models import (
     ATTENDEE_ROLES,
     STAGE_ORDER,

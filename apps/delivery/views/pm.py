@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.core.formdata import posted_id, posted_whole
 from apps.delivery import networks as svc
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.models import Booking, CoachingRequest, DevelopmentGoal, Slot, Tag
 from apps.delivery.services import DeliveryError
 from apps.delivery.views.delivery import parse_date, parse_local_datetime

@@ -82,7 +82,7 @@ def test_backtest_without_walk_forward_says_what_to_do() -> None:
 
 
 def test_the_api_gives_an_icb_its_practices_in_a_historical_run(walk_forward: str, client_for) -> None:  # type: ignore[no-untyped-def]
-    from apps.core.testing import ICB_A
+    from apps.pages.testing import ICB_A
 
     run = ScoringRun.objects.get(created_by=WALK_FORWARD_BY, as_of=date(2023, 4, 1))
     url = f"/api/v1/icbs/{ICB_A}/scoring-runs/2023-04-01/scores"

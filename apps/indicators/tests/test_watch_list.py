@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from apps.core.testing import ICB_A
 from apps.indicators import services
 from apps.indicators.models import PracticeScore, WatchChange, WatchEntry
+from apps.pages.testing import ICB_A
 from apps.practices.models import Practice
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from apps.core.testing import ICB_A
+from apps.pages.testing import ICB_A
 from apps.targeting import services
 from apps.targeting.models import RippleScore, Scenario
 

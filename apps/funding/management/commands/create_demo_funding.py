@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from analytics import money
 from analytics.menu import offers_by_code
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.demo import DEMO_PASSWORD
 from apps.accounts.models import Role, User
 from apps.funding import services
 from apps.funding.models import Budget, Commitment, Formula, FundingLine, Payment, Programme, Release

@@ -9,14 +9,16 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import audit_lines_listed_for, can_see_audit, can_see_task_runs, home_icb, require
+from apps.accounts.access import require
 from apps.core import background, outbox
 from apps.core import health as health_checks
-from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
 from apps.core.formdata import posted_whole
 from apps.datasets.models import ImportLog
+from apps.pages.audit_totals import AuditTotal, audit_totals
+from apps.pages.policy import audit_lines_listed_for, can_see_audit, can_see_task_runs
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
+from apps.practices.policy import home_icb
 
 
 @login_not_required
