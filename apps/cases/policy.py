@@ -74,6 +74,13 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     return Case.objects.none()
 
 
+def open_case_of(user: User, practice: Practice) -> Case | None:
+    """The practice's open case if the user may see it. Pages of the apps below cases (the watch list's practice page,
+    the ripple page) show it through the template function of this name (``gpsupport/jinja2.py``), as they link to
+    it with ``url()``: their views import nothing from cases."""
+    return cases_visible_to(user).filter(practice=practice).open().first()
+
+
 def get_case_for(user: User, pk: int) -> Case:
     """The case if the user may see it; 404 otherwise (never reveals that a case exists)."""
     return get_object_or_404(cases_visible_to(user).select_related("practice", "icb", "provider"), pk=pk)

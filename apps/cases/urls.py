@@ -1,9 +1,10 @@
 from django.urls import path
 
-from apps.cases import views
+from apps.cases import evaluation_views, views
 
 app_name = "cases"
 urlpatterns = [
+    path("indicators/support-evaluation/", evaluation_views.support_evaluation_page, name="support_evaluation"),
     path("cases/", views.queue, name="queue"),
     path("cases/matrix/", views.matrix, name="matrix"),
     path("cases/refer/", views.refer, name="refer"),

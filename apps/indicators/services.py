@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from apps.accounts.models import User
 from apps.core.formdata import posted_id
 from apps.indicators.models import REVIEW_INTERVAL, LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
-from apps.indicators.policy import can_edit_watch_list
+from apps.indicators.policy import can_edit_watch_list, can_see_practice_pressure
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 TOP_SHARE = 0.10  # the national top 10% by composite score are on their ICB's watch list by score
@@ -24,6 +24,17 @@ MIN_RATIONALE = 10
 
 def current_run() -> ScoringRun | None:
     return ScoringRun.objects.filter(is_current=True).first()
+
+
+def pressure_shown_to(user: User, practice: Practice) -> PracticeScore | None:
+    """The practice's score in the current run if the user may see it (``can_see_practice_pressure``), else None.
+
+    The register's practice page shows it through the template function of this name (``gpsupport/jinja2.py``):
+    the register sits below the indicators and its views import nothing from them."""
+    if not can_see_practice_pressure(user, practice):
+        return None
+    run = current_run()
+    return run.scores.filter(practice=practice).first() if run else None
 
 
 def run_for(run_id: str | None) -> ScoringRun | None:

@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.accounts.access import is_signed_in, require
-from apps.cases.policy import cases_visible_to
 from apps.core.exports import FORMATS, table_download
 from apps.indicators import services
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
@@ -132,7 +131,6 @@ def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpR
         "errors": errors,
         "data": data,
         "ratings": LocalRating.choices,
-        "open_case": cases_visible_to(request.user).filter(practice=practice).open().first(),  # type: ignore[arg-type]
     }
     return render(request, "indicators/watch_practice.jinja", context, status=400 if errors else 200)
 
@@ -158,13 +156,3 @@ def backtest_page(request: HttpRequest) -> HttpResponse:
     run = services.current_run()
     context = {"run": run, "bt": run.backtest if run else None, "wf": walk_forward_table()}
     return render(request, "indicators/backtest.jinja", context)
-
-
-@require(can_see_backtest)
-def support_evaluation_page(request: HttpRequest) -> HttpResponse:
-    """Supported practices against matched comparisons (aggregates only), with the method in words."""
-    from analytics import support_eval
-    from apps.indicators.support_evaluation import evaluate_support_for_page
-
-    context = {"result": evaluate_support_for_page(), "m": support_eval}
-    return render(request, "indicators/support_evaluation.jinja", context)

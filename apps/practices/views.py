@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.core.exports import FORMATS, table_download
-from apps.indicators.policy import can_see_practice_pressure
 from apps.practices import charts
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
 from apps.practices.policy import get_icb_for, get_pcn_for, get_practice_for, home_icb, practices_visible_to
@@ -125,12 +124,6 @@ def practice_search(request: HttpRequest) -> HttpResponse:
 
 def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
     practice = get_practice_for(request.user, code)  # type: ignore[arg-type]
-    pressure = None
-    if can_see_practice_pressure(request.user, practice):  # type: ignore[arg-type]
-        from apps.indicators.services import current_run
-
-        run = current_run()
-        pressure = run.scores.filter(practice=practice).first() if run else None
     workforce = list(practice.workforce_years.all())
     snapshots = list(practice.list_sizes.all())
     payments = list(practice.payments.all())
@@ -143,7 +136,6 @@ def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
         "payments": payments,
         "memberships": list(practice.pcn_memberships.select_related("pcn")),
         "prevalence": list(practice.prevalence.order_by("group_code")),
-        "pressure": pressure,
         "chart": charts.ratio_chart(
             [(w.financial_year, w.patients_per_gp_fte) for w in workforce], "Patients per GP FTE"
         ),

@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
 from apps.accounts.models import User
-from apps.cases.policy import cases_visible_to
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
 from apps.practices.policy import get_icb_for, get_practice_for
@@ -110,11 +109,6 @@ def icb_ripple(request: HttpRequest, code: str) -> HttpResponse:
         "package": package,
         "package_error": package_error,
         "params": DEFAULTS,
-        "open_case": (
-            cases_visible_to(request.user).filter(practice=chosen_practice).open().first()  # type: ignore[arg-type]
-            if package and chosen_practice
-            else None
-        ),
     }
     return render(request, "targeting/ripple.jinja", context, status=400 if package_error else 200)
 

@@ -66,7 +66,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "indicators:definitions": ((), SIGNED_IN),
     "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
     "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
-    "indicators:support_evaluation": ((), {"national", "icb_a", "icb_b"}),  # aggregates only, as the back-test
+    "cases:support_evaluation": ((), {"national", "icb_a", "icb_b"}),  # aggregates only, as the back-test
     # Cases: the queue adapts to the role (LMC: its nominations; national: counts only). A case itself is seen by
     # its ICB's team, the practice and the assigned provider; "{case}" is a case of practice X (ICB A) with the
     # provider persona assigned, at diagnosis, with a submitted package.

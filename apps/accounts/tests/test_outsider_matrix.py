@@ -59,7 +59,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "indicators:definitions": (),
     "indicators:backtest": (),
     "indicators:runs": (),
-    "indicators:support_evaluation": (),
+    "cases:support_evaluation": (),
     "cases:queue": (),
     "cases:matrix": (),
     "cases:refer": (),
