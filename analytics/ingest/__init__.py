@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from analytics.ingest.base import DatasetFormatError, Parsed, Skip
+
 from . import (
     cqc,
     epcn,
@@ -25,7 +27,6 @@ from . import (
     registrations,
     workforce,
 )
-from .base import DatasetFormatError, Parsed, Skip
 
 PARSERS: dict[str, Callable[[Path], Parsed]] = {
     "epraccur": epraccur.parse,

@@ -18,7 +18,8 @@ from django.db import transaction
 from analytics.menu import load_menu
 from analytics.targeting.dispersal import Dispersal, DispersalParams, Model, disperse
 from analytics.targeting.inputs import candidates, fair_share_budgets
-from analytics.targeting.optimise import Candidates, Plan, Settings, optimise
+from analytics.targeting.optimise import optimise
+from analytics.targeting.plan import Candidates, Plan, Settings
 from analytics.targeting.ripple import ripple_scores
 from analytics.targeting.suggest import GroupPackage, suggest_group
 from analytics.targeting.table import PracticeTable
