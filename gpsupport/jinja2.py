@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from apps.cases.policy import open_case_of
 from apps.core import formatting
-from apps.indicators.services import pressure_shown_to
+from apps.indicators.scoring_runs import pressure_shown_to
 from apps.practices import charts
 
 

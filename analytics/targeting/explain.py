@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from analytics.menu import Offer
+from analytics.menu.offers import Offer
 from analytics.targeting.plan import (
     Candidates,
     IcbResult,

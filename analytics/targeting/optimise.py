@@ -41,7 +41,7 @@ import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
-from analytics.menu import Offer
+from analytics.menu.offers import Offer
 from analytics.targeting.explain import explain
 from analytics.targeting.plan import (
     MONEY_SCALE,

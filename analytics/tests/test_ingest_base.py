@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest import PARSERS
 from analytics.ingest.base import DatasetFormatError, parse_date_any
 from analytics.ingest.convert import Field, clear_bad_values, convert, dates_of, financial_year_from_name
+from analytics.ingest.parsers import PARSERS
 from analytics.ingest.tables import check_field_counts, check_final_newline, load_table, number_rows
 from analytics.tests.support import FIXTURE_FILES
 

@@ -9,13 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from analytics.indicators import load_definitions
+from analytics.indicators.definition import load_definitions
 from apps.accounts.access import is_signed_in
 from apps.api.common import CSV_CONTENT, FormatQuery, csv_response, table_responses, wants_csv
 from apps.core.exports import table_download
 from apps.indicators.models import PracticeScore
 from apps.indicators.policy import can_see_practice_pressure
-from apps.indicators.services import current_run
+from apps.indicators.scoring_runs import current_run
 from apps.practices.policy import get_practice_for
 
 router = Router(tags=["indicators"])

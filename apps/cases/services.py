@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from apps.accounts.models import User
 from apps.cases import lifecycle, notify, policy
 from apps.cases import policy as access

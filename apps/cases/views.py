@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from apps.accounts.models import Role, User
 from apps.cases import lifecycle, notify, policy, services
 from apps.cases import policy as access

@@ -136,7 +136,7 @@ def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpR
 
 
 def indicator_list(request: HttpRequest) -> HttpResponse:
-    from analytics.indicators import load_definitions
+    from analytics.indicators.definition import load_definitions
 
     if not is_signed_in(request.user):
         raise PermissionDenied

@@ -15,7 +15,7 @@ import polars as pl
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from analytics.targeting.dispersal import Dispersal, DispersalParams, Model, disperse
 from analytics.targeting.inputs import candidates, fair_share_budgets
 from analytics.targeting.optimise import optimise
@@ -26,7 +26,7 @@ from analytics.targeting.table import PracticeTable
 from apps.accounts.models import User
 from apps.datasets.models import ImportLog
 from apps.indicators.models import PracticeScore, ScoringRun
-from apps.indicators.services import current_run
+from apps.indicators.scoring_runs import current_run
 from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus, WorkforceYear
 from apps.targeting.models import RippleScore, Scenario
 from apps.targeting.policy import scenario_scope_for

@@ -87,7 +87,7 @@ def make_world() -> World:
         NetworkMembership,
         PeerReview,
     )
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
     from apps.practices.models import ICB, Practice
     from apps.targeting.models import Scenario
     from apps.teams.services import InviteInput, invite

@@ -35,7 +35,7 @@ def practice_x(personas: dict[str, Any]) -> str:
 
 
 def current_run_id(personas: dict[str, Any]) -> str:
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
 
     run = current_run()
     assert run is not None, "the test session scores the practices once"

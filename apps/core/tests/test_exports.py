@@ -266,7 +266,7 @@ def test_every_page_export_neutralises_hostile_text(hostile, client_for):
 def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
     from apps.api.services import create_api_token
     from apps.api.testing import openapi_document
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
 
     paths = {
         op["operationId"]: path

@@ -180,7 +180,7 @@ def test_national_summary_names_no_practice(client_for, personas, practice):
 
 
 def test_definitions_page_lists_every_indicator(client_for):
-    from analytics.indicators import load_definitions
+    from analytics.indicators.definition import load_definitions
 
     html = client_for("practice_x").get(reverse("indicators:definitions")).content.decode()
     for d in load_definitions():
