@@ -5,6 +5,8 @@ dependency from a reader, not from the code) and fails on
 
 - an import cycle between apps (``a`` imports ``b`` and ``b``, maybe through others, imports ``a``);
 - an import from a base app into another app: ``core`` imports no other app, ``accounts`` imports only ``core``;
+- an import of an app from the same or a higher layer (``LAYERS``, the map in docs/architecture.md), or an app
+  that is in no layer;
 - a module over ``MAX_LINES`` lines outside migrations and tests, here and in ``analytics/``.
 
 Each failure names the modules and lines, so the message says what to move.
@@ -22,6 +24,20 @@ MAX_LINES = 520
 
 # What each base app may import from the other apps: the layers are core → accounts → the feature apps.
 BASE_APPS: dict[str, frozenset[str]] = {"core": frozenset(), "accounts": frozenset({"core"})}
+
+# The layers, lowest first: an app imports only apps of lower layers. A new app takes its place here.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"core"}),  # audit, paging, exports, errors, forms, background tasks, the database backends
+    frozenset({"accounts"}),  # users, roles, memberships, sign-in; is_signed_in, require, the national rule
+    frozenset({"practices"}),  # the register: ICBs, PCNs, practices and their history tables
+    frozenset({"datasets", "funding"}),  # national imports; programmes, budgets, the ledger
+    frozenset({"indicators"}),  # the pressure index: definitions, scoring runs, the watch list
+    frozenset({"targeting"}),  # dispersal, ripple, group suggestions, optimiser scenarios
+    frozenset({"cases"}),  # referral to review, packages (they commit money), the menu, support evaluation
+    frozenset({"delivery"}),  # faculty, assignments, sessions, outcomes, networks, coaching
+    frozenset({"api"}),  # the REST API: one router per area over the apps' services and policies
+    frozenset({"teams", "pages"}),  # team administration (ends API tokens); the site's own pages
+)
 
 # Modules being split on other branches of the same round (issue 15 §4: cases, delivery). Each entry must still be
 # over the limit: once its split lands, the entry fails the test until it is removed, so the list only shrinks.
@@ -141,6 +157,24 @@ def test_base_apps_import_no_feature_app():
     )
 
 
+def layer_violations(imports: list[Import], apps: set[str]) -> list[str]:
+    """Imports of an app that is not in a lower layer, and apps that are in no layer."""
+    rank = {app: n for n, layer in enumerate(LAYERS) for app in layer}
+    found = [f"apps/{app}/ is in no layer: add it to LAYERS" for app in sorted(apps - rank.keys())]
+    found += [
+        f"{imp} (layer {rank[imp.from_app]} imports layer {rank[imp.to_app]})"
+        for imp in imports
+        if imp.from_app in rank and imp.to_app in rank and rank[imp.to_app] >= rank[imp.from_app]
+    ]
+    return found
+
+
+def test_apps_import_only_lower_layers():
+    apps = {p.name for p in (ROOT / "apps").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    found = layer_violations(imports_between_apps(_read("apps")), apps)
+    assert not found, "an app imports only apps of lower layers (LAYERS):\n" + "\n".join(f"  {x}" for x in found)
+
+
 def test_no_module_over_the_line_limit():
     sizes = {rel: text.count("\n") for top in ("apps", "analytics") for rel, text in _read(top).items()}
     big = {rel: n for rel, n in sizes.items() if n > MAX_LINES and rel not in PENDING_SPLITS}
@@ -166,3 +200,12 @@ def test_the_checks_see_what_they_are_for():
     ]
     assert app_cycles(imports) == [["a", "b", "c"]]
     assert app_cycles(imports[:2]) == []
+    upward = imports_between_apps({"apps/cases/views.py": "from apps.delivery.models import Session\n"})
+    assert layer_violations(upward, {"cases", "delivery", "new"}) == [
+        "apps/new/ is in no layer: add it to LAYERS",
+        "apps/cases/views.py:1 imports apps.delivery.models (layer 6 imports layer 7)",
+    ]
+    sideways = imports_between_apps({"apps/funding/models.py": "from apps.datasets.models import ImportLog\n"})
+    assert layer_violations(sideways, {"funding", "datasets"}) == [
+        "apps/funding/models.py:1 imports apps.datasets.models (layer 3 imports layer 3)"
+    ]
