@@ -114,7 +114,7 @@ def django_db_setup(
 
 @pytest.fixture
 def personas(db: Any) -> dict[str, Any]:
-    from apps.core.testing import make_personas
+    from apps.pages.testing import make_personas
 
     return make_personas()
 

@@ -21,8 +21,9 @@ in the headline rows, because the CQC file is a snapshot of ratings in force in 
 before then have no rating at all, so "rating missing" would leak the outcome (see the "missing data" diagnostic
 row). The composite as deployed (with CQC) is reported beside it.
 
-Weights: the shipped weights are in the definition files. :func:`fit_weights` is the coarse, documented procedure
-they were chosen with (coordinate ascent of the AUC over a small grid, orientations fixed by the definitions). The
+Weights: the shipped weights are in the definition files. :func:`analytics.weights.fit_weights` is the coarse,
+documented procedure they were chosen with (coordinate ascent of the AUC over a small grid, orientations fixed by the
+definitions). The
 result reports the weights that procedure picks in-sample and a split check: fit on half of the ICBs, evaluate on
 the other half, repeated with seeded splits, so the composite's figure is not only in-sample.
 """
@@ -39,7 +40,7 @@ import numpy.typing as npt
 import polars as pl
 
 from analytics.indicator_values import open_on
-from analytics.indicators import IndicatorDefinition, load_definitions
+from analytics.indicators.definition import IndicatorDefinition, load_definitions
 from analytics.metrics import (
     BoolArray,
     FloatArray,
@@ -52,6 +53,7 @@ from analytics.metrics import (
 )
 from analytics.national import NationalData
 from analytics.scoring import PCT_SUFFIX, PERIOD_SUFFIX, Scored, indicator_values, score
+from analytics.weights import composite_from, fit_weights
 
 __all__ = [
     "average_ranks",
@@ -63,58 +65,6 @@ __all__ = [
 ]  # the metrics moved to analytics.metrics; re-exported for existing callers
 
 EXCLUDED_ATYPICAL = ("No registered patients", "Part year of data")
-WEIGHT_GRID = (0.0, 0.5, 1.0, 2.0, 3.0)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Weight fitting (the documented procedure behind the shipped weights)
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def composite_from(pcts: FloatArray, weights: FloatArray) -> FloatArray:
-    """Weighted mean of the percentiles present in each row (NaN = missing), re-normalised; NaN when none."""
-    present = ~np.isnan(pcts)
-    num = np.where(present, pcts, 0.0) @ weights
-    den = present.astype(np.float64) @ weights
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
-
-
-def fit_weights(
-    pcts: FloatArray,
-    outcome: BoolArray,
-    start: Sequence[float],
-    fixed: Sequence[bool] | None = None,
-    grid: Sequence[float] = WEIGHT_GRID,
-    passes: int = 2,
-) -> FloatArray:
-    """Coordinate ascent of the composite's AUC over a small weight grid.
-
-    ``pcts`` is practices x indicators (oriented percentiles, NaN = missing); ``start`` the starting weights;
-    ``fixed`` marks indicators left at their start weight (not assessable in the back-test). Each pass tries every
-    grid value for each free indicator in turn and keeps the best (first best on ties, so the grid order favours
-    smaller weights). Orientation is never fitted: it comes from the definitions.
-    """
-    w = np.asarray(start, dtype=np.float64).copy()
-    free = [j for j in range(w.size) if not (fixed is not None and fixed[j])]
-    y = np.asarray(outcome, dtype=bool)
-
-    def auc_of(weights: FloatArray) -> float:
-        if weights.sum() <= 0:
-            return -1.0
-        return roc_auc(impute_median(composite_from(pcts, weights)), y)
-
-    best = auc_of(w)
-    for _ in range(passes):
-        for j in free:
-            keep = w[j]
-            for g in grid:
-                w[j] = g
-                a = auc_of(w)
-                if a > best + 1e-12:
-                    best, keep = a, g
-            w[j] = keep
-    return w
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.ingest.base import DatasetFormatError, load_table, require_columns
+from analytics.ingest.base import DatasetFormatError, require_columns
+from analytics.ingest.tables import load_table
 
 CLOSURE = "closure"
 MERGER = "merger"

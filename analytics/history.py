@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.ingest import PARSERS, Parsed
+from analytics.ingest.parsers import PARSERS, Parsed
 from analytics.national import NATIONAL_DIR, SOURCES_TOML, NationalData, fy_label, practice_universe
 from analytics.publications import Publication, read_publications, source_files, usable
 

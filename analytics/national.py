@@ -1,10 +1,10 @@
 """The shipped national files, parsed once and held as typed polars frames (Django-free).
 
 :func:`load_national` reads ``apps/datasets/sources.toml`` with :mod:`tomllib` (the Django ``datasets`` app reads the
-same file) to find each file under ``data/national``, runs the :data:`analytics.ingest.PARSERS` on them and keeps
-what the pressure index needs. The practice universe is every **English GP practice** in ODS epraccur (open, closed
-or dormant), with its open/close dates, status and ICB: the ICB comes from the October 2025 practice→ICB mapping
-file where the practice is in it, otherwise from epraccur's high-level health geography.
+same file) to find each file under ``data/national``, runs the parsers (:data:`analytics.ingest.parsers.PARSERS`) on
+them and keeps what the pressure index needs. The practice universe is every **English GP practice** in ODS
+epraccur (open, closed or dormant), with its open/close dates, status and ICB: the ICB comes from the October 2025
+practice→ICB mapping file where the practice is in it, otherwise from epraccur's high-level health geography.
 
 Periods (see each folder's PROVENANCE.md):
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.ingest import PARSERS, Parsed
+from analytics.ingest.parsers import PARSERS, Parsed
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCES_TOML = REPO_ROOT / "apps" / "datasets" / "sources.toml"

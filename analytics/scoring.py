@@ -36,7 +36,7 @@ from typing import NamedTuple, cast
 import polars as pl
 
 from analytics.indicator_values import INDICATORS, PERIOD_SUFFIX, indicator_values, open_practices
-from analytics.indicators import IndicatorDefinition, load_definitions
+from analytics.indicators.definition import IndicatorDefinition, load_definitions
 from analytics.national import NationalData
 
 __all__ = ["INDICATORS", "PERIOD_SUFFIX", "indicator_values", "open_practices"]  # moved to analytics.indicator_values

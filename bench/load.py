@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 HOST = "127.0.0.1"
 TARGET_P95_MS = 150.0
-DEMO_PASSWORD = "demo-password-2026"  # apps/accounts/management/commands/create_demo_users.py
+DEMO_PASSWORD = "demo-password-2026"  # apps/accounts/demo.py
 SEARCHES = ["surgery", "medical centre", "A81", "TS18", "health centre", "road", "Y0", "group practice", "SW1"]
 
 

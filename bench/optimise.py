@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from scipy.optimize import Bounds, milp  # noqa: E402
 
-from analytics.menu import load_menu  # noqa: E402
+from analytics.menu.offers import load_menu  # noqa: E402
 from analytics.national import load_national  # noqa: E402
 from analytics.scoring import score_as_of  # noqa: E402
 from analytics.targeting import optimise as opt  # noqa: E402

@@ -37,18 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.backtest import (  # noqa: E402
-    COMPOSITE,
-    FLAG_COUNT,
-    GP_FTE,
-    LIST_SIZE,
-    WEIGHT_GRID,
-    add_months,
-    backtest,
-)
+from analytics.backtest import COMPOSITE, FLAG_COUNT, GP_FTE, LIST_SIZE, add_months, backtest  # noqa: E402
 from analytics.disappearances import CLOSURE, LABELS_FILE, LINEAGE_FILE, read_labels, read_lineage  # noqa: E402
 from analytics.history import load_history_files  # noqa: E402
-from analytics.indicators import IndicatorDefinition, load_definitions  # noqa: E402
+from analytics.indicators.definition import IndicatorDefinition, load_definitions  # noqa: E402
 from analytics.national import NATIONAL_DIR, NationalData, load_national  # noqa: E402
 from analytics.scoring import (  # noqa: E402
     MIN_COVERAGE_FOR_RANK,
@@ -61,6 +53,7 @@ from analytics.scoring import (  # noqa: E402
 )
 from analytics.walkforward import LIST_SIZE as WF_LIST_SIZE  # noqa: E402
 from analytics.walkforward import MODEL, walk_forward  # noqa: E402
+from analytics.weights import WEIGHT_GRID  # noqa: E402
 
 AS_OF = date(2023, 4, 1)
 Row = dict[str, Any]

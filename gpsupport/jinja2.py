@@ -17,7 +17,9 @@ from django.utils import timezone
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
 from markupsafe import Markup, escape
 
+from apps.cases.policy import open_case_of
 from apps.core import formatting
+from apps.indicators.scoring_runs import pressure_shown_to
 from apps.practices import charts
 
 
@@ -133,6 +135,11 @@ def environment(**options: Any) -> Environment:
             "contribution_chart": charts.contribution_chart,
             "get_messages": get_messages,
             "today": date.today,
+            # A page of a lower app that shows a record of a higher one asks the higher app's chokepoint here, as it
+            # links to it with url(): the register's practice page shows the pressure score, the watch list's
+            # practice page and the ripple page the practice's open case (core/tests/test_structure.py).
+            "pressure_shown_to": pressure_shown_to,
+            "open_case_of": open_case_of,
         }
     )
     components = _component_macros(env)

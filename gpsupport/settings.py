@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.funding",
     "apps.delivery",
+    "apps.teams",  # team administration: above the register, delivery and the API
+    "apps.pages",  # the top layer: start, home, health, audit and task pages (imports every app)
 ]
 
 MIDDLEWARE = [

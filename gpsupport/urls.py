@@ -3,8 +3,9 @@ from django.urls import include, path
 from apps.api.main import urls as api_urls
 
 urlpatterns = [
-    path("", include("apps.core.urls")),
+    path("", include("apps.pages.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("accounts/", include("apps.teams.urls")),
     path("accounts/api-tokens/", include("apps.api.urls")),
     path("api/v1/", api_urls()),
     path("", include("apps.practices.urls")),

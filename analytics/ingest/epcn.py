@@ -22,23 +22,15 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed, Skip, normalise_header, require_columns
+from analytics.ingest.convert import Field, Rule, convert, postcode_clean, without_row
+from analytics.ingest.tables import (
     PCN_CODE_RE,
     POSTCODE_RE,
     PRACTICE_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    Rule,
-    Skip,
-    convert,
-    normalise_header,
     null_tokens,
     number_rows,
-    postcode_clean,
-    require_columns,
-    without_row,
 )
 
 DATASET = "epcn"

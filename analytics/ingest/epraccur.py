@@ -48,23 +48,16 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed, read_text
+from analytics.ingest.convert import Field, Rule, clear_bad_values, convert, postcode_clean, without_row
+from analytics.ingest.tables import (
     POSTCODE_RE,
     PRACTICE_CODE_RE,
     REGION_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    Rule,
     check_field_counts,
-    clear_bad_values,
-    convert,
     null_tokens,
     number_rows,
-    postcode_clean,
-    read_text,
-    without_row,
 )
 
 DATASET = "epraccur"

@@ -18,22 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
-    LOCATION_CODE_RE,
-    POSTCODE_RE,
-    SUB_ICB_CODE_RE,
-    UK_LAT,
-    UK_LON,
-    Field,
-    Parsed,
-    Rule,
-    clear_bad_values,
-    convert,
-    load_table,
-    postcode_clean,
-    require_columns,
-    without_row,
-)
+from analytics.ingest.base import Parsed, require_columns
+from analytics.ingest.convert import Field, Rule, clear_bad_values, convert, postcode_clean, without_row
+from analytics.ingest.tables import LOCATION_CODE_RE, POSTCODE_RE, SUB_ICB_CODE_RE, UK_LAT, UK_LON, load_table
 
 DATASET = "locations"
 LAYOUT = "nhs-website-gp"

@@ -14,18 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (
-    LSOA_CODE_RE,
-    ONS_CODE_RE,
-    SUB_ICB_CODE_RE,
-    Field,
-    Parsed,
-    clear_bad_values,
-    convert,
-    load_table,
-    require_columns,
-    without_row,
-)
+from analytics.ingest.base import Parsed, require_columns
+from analytics.ingest.convert import Field, clear_bad_values, convert, without_row
+from analytics.ingest.tables import LSOA_CODE_RE, ONS_CODE_RE, SUB_ICB_CODE_RE, load_table
 
 DATASET = "lsoa11_ccg"
 LAYOUT = "ons-lsoa11-ccg21-lad21"

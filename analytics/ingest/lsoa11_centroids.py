@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import LSOA_CODE_RE, UK_LAT, UK_LON, Field, Parsed, convert, load_table, require_columns, without_row
+from analytics.ingest.base import Parsed, require_columns
+from analytics.ingest.convert import Field, convert, without_row
+from analytics.ingest.tables import LSOA_CODE_RE, UK_LAT, UK_LON, load_table
 
 DATASET = "lsoa11_centroids"
 LAYOUT = "ons-lsoa11-pwc"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import LSOA_CODE_RE, Field, Parsed, convert, load_table, require_columns, without_row
+from analytics.ingest.base import Parsed, require_columns
+from analytics.ingest.convert import Field, convert, without_row
+from analytics.ingest.tables import LSOA_CODE_RE, load_table
 
 DATASET = "lsoa21_icb"
 LAYOUT = "ons-lsoa21-icb23"

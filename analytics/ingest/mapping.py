@@ -23,7 +23,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed, require_columns
+from analytics.ingest.convert import Field, clear_bad_values, convert, postcode_clean, without_row
+from analytics.ingest.tables import (
     ICB_CODE_RE,
     ONS_CODE_RE,
     PCN_CODE_RE,
@@ -31,15 +33,7 @@ from .base import (
     PRACTICE_CODE_RE,
     REGION_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    clear_bad_values,
-    convert,
     load_table,
-    postcode_clean,
-    require_columns,
-    without_row,
 )
 
 DATASET = "mapping"

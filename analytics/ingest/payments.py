@@ -42,22 +42,17 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed
+from analytics.ingest.convert import Field, convert, financial_year_from_name, postcode_clean, without_row
+from analytics.ingest.tables import (
     MAX_LIST_SIZE,
     PCN_CODE_RE,
     POSTCODE_RE,
     PRACTICE_CODE_RE,
     REGION_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    convert,
-    financial_year_from_name,
     find_column,
     load_table,
-    postcode_clean,
-    without_row,
 )
 
 DATASET = "payments"

@@ -31,21 +31,15 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed
+from analytics.ingest.convert import Field, Rule, convert, financial_year_from_name, reason, without_row
+from analytics.ingest.tables import (
     MAX_LIST_SIZE,
     PCN_CODE_RE,
     PRACTICE_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    Rule,
-    convert,
-    financial_year_from_name,
     find_column,
     load_table,
-    reason,
-    without_row,
 )
 
 DATASET = "qof"

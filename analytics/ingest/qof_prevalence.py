@@ -25,19 +25,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
-    MAX_LIST_SIZE,
-    PRACTICE_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    Rule,
-    convert,
-    load_table,
-    reason,
-    require_columns,
-    without_row,
-)
+from analytics.ingest.base import DatasetFormatError, Parsed, require_columns
+from analytics.ingest.convert import Field, Rule, convert, reason, without_row
+from analytics.ingest.tables import MAX_LIST_SIZE, PRACTICE_CODE_RE, load_table
 
 DATASET = "qof_prevalence"
 LAYOUT = "qof-raw-prevalence"

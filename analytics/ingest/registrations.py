@@ -33,21 +33,15 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
+from analytics.ingest.base import DatasetFormatError, Parsed, require_columns
+from analytics.ingest.convert import Field, clear_bad_values, convert, postcode_clean, without_row
+from analytics.ingest.tables import (
     MAX_LIST_SIZE,
     ONS_CODE_RE,
     POSTCODE_RE,
     PRACTICE_CODE_RE,
     SUB_ICB_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    clear_bad_values,
-    convert,
     load_table,
-    postcode_clean,
-    require_columns,
-    without_row,
 )
 
 DATASET = "registrations"

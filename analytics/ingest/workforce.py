@@ -53,18 +53,9 @@ from pathlib import Path
 
 import polars as pl
 
-from .base import (
-    MAX_FTE,
-    MAX_LIST_SIZE,
-    PRACTICE_CODE_RE,
-    DatasetFormatError,
-    Field,
-    Parsed,
-    convert,
-    load_table,
-    require_columns,
-    without_row,
-)
+from analytics.ingest.base import DatasetFormatError, Parsed, require_columns
+from analytics.ingest.convert import Field, convert, without_row
+from analytics.ingest.tables import MAX_FTE, MAX_LIST_SIZE, PRACTICE_CODE_RE, load_table
 
 DATASET = "workforce"
 LAYOUT = "heec-workforce-year"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from analytics.indicators import IndicatorDefinition, load_definitions
+from analytics.indicators.definition import IndicatorDefinition, load_definitions
 from analytics.targeting.geo import NeighbourIndex, Neighbours
 from analytics.targeting.table import PracticeTable
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from analytics.targeting.optimise import Candidates, need_scores
+from analytics.targeting.plan import Candidates, need_scores
 from analytics.targeting.table import PracticeTable
 
 

@@ -26,217 +26,40 @@ shared coach time from flowing only to the ICBs with the most need).
 
 Explanations: a constraint is **binding** when its slack is smaller than the cheapest package it could still admit
 (nothing more fits), or, for a floor, when spending sits on it. Each practice gets a reason in words.
+
+Inputs and results are in :mod:`analytics.targeting.plan`, the explanation in :mod:`analytics.targeting.explain`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
-from analytics.menu import Offer
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-HIGH_IMPACT_SHARE = 0.10
-MONEY_SCALE = 100_000.0  # pence per £1,000
-RIPPLE_WEIGHT = 0.5
-
-
-def need_scores(composite: FloatArray, ripple_score: FloatArray, ripple_weight: float = RIPPLE_WEIGHT) -> FloatArray:
-    """need = composite/100 × (1 + ripple_weight × ripple percentile).
-
-    The ripple percentile is the rank of the practice's ripple score among practices with a ripple above 0 (0..1;
-    0 for no ripple). A practice without a pressure score has need 0: the programme cannot rank it.
-    """
-    c = np.nan_to_num(np.asarray(composite, dtype=np.float64), nan=0.0) / 100.0
-    r = np.nan_to_num(np.asarray(ripple_score, dtype=np.float64), nan=0.0)
-    pct = np.zeros_like(r)
-    pos = r > 0
-    if pos.any():
-        order = np.argsort(np.argsort(r[pos], kind="stable"), kind="stable")
-        pct[pos] = (order + 1) / pos.sum()
-    return np.asarray(np.clip(c, 0.0, 1.0) * (1.0 + ripple_weight * pct), dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The practices the money may go to."""
-
-    code: tuple[str, ...]
-    name: tuple[str, ...]
-    icb_code: tuple[str, ...]
-    need: FloatArray
-    list_size: FloatArray
-    weighted_list: FloatArray
-    pressure: FloatArray
-    ripple_neighbours: IntArray
-
-    def __len__(self) -> int:
-        return len(self.code)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """One optimiser run's inputs. Money in pence."""
-
-    budgets_pence: Mapping[str, int]
-    coach_hours: float
-    practice_cap_pence: int
-    floor_share: float | None = None
-    mip_rel_gap: float = 0.001
-    time_limit_s: float = 120.0
-
-    def problems(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if not self.budgets_pence or any(b < 0 for b in self.budgets_pence.values()):
-            out["budget"] = "Enter a budget of £0 or more"
-        if not math.isfinite(self.coach_hours) or self.coach_hours < 0:
-            out["coach_hours"] = "Enter coach hours of 0 or more"
-        if self.practice_cap_pence <= 0:
-            out["practice_cap"] = "Enter a per-practice cap above £0"
-        if self.floor_share is not None and not 0 < self.floor_share <= 1:
-            out["floor_share"] = "Enter a floor between 1% and 100% of each ICB's budget"
-        return out
-
-
-@dataclass(frozen=True)
-class Items:
-    """Every (practice, offer) standard package that may be bought."""
-
-    practice: IntArray
-    offer: IntArray
-    cost: IntArray
-    hours: FloatArray
-    effect: FloatArray
-
-
-def build_items(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> Items:
-    """Eligible packages, priced. Practices outside the budgets' ICBs, with no list, or packages above the
-    per-practice cap on their own are left out."""
-    n = len(cands)
-    in_scope = np.array([c in settings.budgets_pence for c in cands.icb_code], dtype=bool)
-    need = cands.need
-    scoped_need = need[in_scope & (need > 0)]
-    cutoff = float(np.quantile(scoped_need, 1.0 - HIGH_IMPACT_SHARE)) if scoped_need.size else math.inf
-    high = need >= cutoff
-    ps, os_, cs, hs, ss = [], [], [], [], []
-    listed = np.nan_to_num(cands.list_size) > 0
-    for k, o in enumerate(offers):
-        if o.unit_basis == "patients":
-            cost = np.round(np.nan_to_num(cands.list_size)).astype(np.int64) * o.unit_cost_pence * o.standard_units
-        elif o.unit_basis == "weighted_patients":
-            cost = np.round(np.nan_to_num(cands.weighted_list)).astype(np.int64) * o.unit_cost_pence * o.standard_units
-        else:
-            cost = np.full(n, o.unit_cost_pence * o.standard_units, dtype=np.int64)
-        ok = in_scope & listed & (need > 0) & (cost > 0) & (cost <= settings.practice_cap_pence)
-        if "high" in o.requires_impact and not ({"low", "medium"} & set(o.requires_impact)):
-            ok &= high
-        idx = np.flatnonzero(ok)
-        ps.append(idx)
-        os_.append(np.full(idx.size, k, dtype=np.int64))
-        cs.append(cost[idx])
-        hs.append(np.full(idx.size, o.coach_hours_per_unit * o.standard_units))
-        ss.append(np.full(idx.size, o.effect))
-    return Items(
-        practice=np.concatenate(ps).astype(np.int64),
-        offer=np.concatenate(os_).astype(np.int64),
-        cost=np.concatenate(cs).astype(np.int64),
-        hours=np.concatenate(hs).astype(np.float64),
-        effect=np.concatenate(ss).astype(np.float64),
-    )
-
-
-@dataclass(frozen=True)
-class PracticeResult:
-    code: str
-    name: str
-    icb_code: str
-    need: float
-    pressure: float | None
-    ripple_neighbours: int
-    offers: tuple[str, ...]
-    cost_pence: int
-    hours: float
-    risk_reduction: float
-    benefit: float
-    reason: str
-
-
-@dataclass(frozen=True)
-class IcbResult:
-    icb_code: str
-    budget_pence: int
-    spend_pence: int
-    floor_pence: int | None
-    hours: float
-    practices: int
-    funded: int
-    benefit: float
-    budget_binding: bool
-    floor_binding: bool
-    greedy_spend_pence: int
-    greedy_benefit: float
-
-
-@dataclass(frozen=True)
-class Solution:
-    """One plan: chosen items (positions in :class:`Items`) and its totals."""
-
-    chosen: npt.NDArray[np.bool_]
-    objective: float
-    spend_pence: int
-    hours: float
-    practices_funded: int
-    meets_floors: bool
-
-
-@dataclass(frozen=True)
-class Plan:
-    status: str
-    feasible: bool
-    message: str
-    objective: float
-    bound: float
-    gap: float
-    solve_seconds: float
-    greedy_seconds: float
-    spend_pence: int
-    hours: float
-    practices_funded: int
-    source: str
-    greedy: Solution | None
-    binding: tuple[str, ...]
-    practices: tuple[PracticeResult, ...]
-    icbs: tuple[IcbResult, ...]
-    items: int
-    offers: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def gain_over_greedy(self) -> float:
-        if self.greedy is None or self.greedy.objective <= 0:
-            return float("nan")
-        return self.objective / self.greedy.objective - 1.0
-
-
-def _practice_benefit(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
-    """(combined risk reduction 1 − Π(1 − e), benefit need × Σ e) per practice."""
-    log_keep = np.zeros(len(cands))
-    np.add.at(log_keep, items.practice[chosen], np.log1p(-items.effect[chosen]))
-    total = np.zeros(len(cands))
-    np.add.at(total, items.practice[chosen], items.effect[chosen])
-    return 1.0 - np.exp(log_keep), cands.need * total
+from analytics.menu.offers import Offer
+from analytics.targeting.explain import explain
+from analytics.targeting.plan import (
+    MONEY_SCALE,
+    Candidates,
+    FloatArray,
+    IntArray,
+    Items,
+    Plan,
+    Settings,
+    Solution,
+    build_items,
+    practice_benefit,
+    spend_by_icb,
+)
 
 
 def _solution(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_], settings: Settings) -> Solution:
-    _, benefit = _practice_benefit(cands, items, chosen)
+    _, benefit = practice_benefit(cands, items, chosen)
     return Solution(
         chosen=chosen,
         objective=float(benefit.sum()),
@@ -247,17 +70,10 @@ def _solution(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_], se
     )
 
 
-def _icb_spend(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p, c in zip(items.practice[chosen].tolist(), items.cost[chosen].tolist(), strict=True):
-        out[cands.icb_code[p]] = out.get(cands.icb_code[p], 0) + int(c)
-    return out
-
-
 def _meets_floors(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_], settings: Settings) -> bool:
     if settings.floor_share is None:
         return True
-    spend = _icb_spend(cands, items, chosen)
+    spend = spend_by_icb(cands, items, chosen)
     return all(spend.get(icb, 0) >= settings.floor_share * b - 0.5 for icb, b in settings.budgets_pence.items())
 
 
@@ -475,178 +291,3 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
         items=int(items.cost.size),
         offers=tuple((o.code, o.title) for o in offers),
     )
-
-
-def _money(pence: float) -> str:
-    return f"£{pence / 100:,.0f}"
-
-
-def explain(
-    cands: Candidates,
-    items: Items,
-    chosen: npt.NDArray[np.bool_],
-    greedy_chosen: npt.NDArray[np.bool_],
-    settings: Settings,
-    offers: Sequence[Offer],
-) -> tuple[tuple[str, ...], tuple[IcbResult, ...], tuple[PracticeResult, ...]]:
-    """Binding constraints, per-ICB totals and a reason for every candidate practice in scope."""
-    s, benefit = _practice_benefit(cands, items, chosen)
-    _, g_benefit = _practice_benefit(cands, items, greedy_chosen)
-    spent = np.zeros(len(cands))
-    np.add.at(spent, items.practice[chosen], items.cost[chosen])
-    hours_used = float(items.hours[chosen].sum())
-    hours_left = settings.coach_hours - hours_used
-    icb_spend = _icb_spend(cands, items, chosen)
-    g_spend = _icb_spend(cands, items, greedy_chosen)
-    open_items = ~chosen
-    fits_cap = spent[items.practice] + items.cost <= settings.practice_cap_pence
-    budget_left = {k: settings.budgets_pence[k] - icb_spend.get(k, 0) for k in settings.budgets_pence}
-    item_icb = np.array([cands.icb_code[p] for p in items.practice.tolist()])
-    fits_hours = items.hours <= hours_left + 1e-9
-
-    binding: list[str] = []
-    # Capacity: binding when some package that fits its budget and cap is kept out by hours alone.
-    coaching = open_items & fits_cap & (items.hours > 0)
-    hours_binding = bool(coaching.any() and (~fits_hours[coaching]).all())
-    if hours_binding:
-        binding.append(
-            f"Coach hours: {hours_used:,.0f} of {settings.coach_hours:,.0f} used; the {hours_left:,.1f} left "
-            "cannot fit another package that uses coaching"
-        )
-    icb_rows = []
-    budget_binding: dict[str, bool] = {}
-    for icb in sorted(settings.budgets_pence):
-        mine = open_items & (item_icb == icb) & fits_cap
-        left = budget_left[icb]
-        is_binding = bool(mine.any() and items.cost[mine].min() > left)
-        budget_binding[icb] = is_binding
-        floor = None if settings.floor_share is None else math.floor(settings.budgets_pence[icb] * settings.floor_share)
-        cheapest = int(items.cost[mine].min()) if mine.any() else 0
-        floor_binding = floor is not None and icb_spend.get(icb, 0) - floor < max(cheapest, 1)
-        if is_binding:
-            binding.append(
-                f"Budget of {icb}: {_money(icb_spend.get(icb, 0))} of {_money(settings.budgets_pence[icb])} "
-                f"committed; the {_money(left)} left is less than the cheapest remaining package "
-                f"({_money(cheapest)})"
-            )
-        if floor_binding and floor is not None:
-            binding.append(f"Fairness floor of {icb}: spending held at its floor of {_money(floor)}")
-        members = [i for i, c in enumerate(cands.icb_code) if c == icb]
-        icb_rows.append(
-            IcbResult(
-                icb_code=icb,
-                budget_pence=int(settings.budgets_pence[icb]),
-                spend_pence=int(icb_spend.get(icb, 0)),
-                floor_pence=floor,
-                hours=float(items.hours[chosen & (item_icb == icb)].sum()),
-                practices=len(members),
-                funded=int(np.unique(items.practice[chosen & (item_icb == icb)]).size),
-                benefit=float(benefit[members].sum()) if members else 0.0,
-                budget_binding=is_binding,
-                floor_binding=bool(floor_binding),
-                greedy_spend_pence=int(g_spend.get(icb, 0)),
-                greedy_benefit=float(g_benefit[members].sum()) if members else 0.0,
-            )
-        )
-    cap_hits = int(
-        sum(
-            1
-            for p in np.unique(items.practice[chosen])
-            if not (open_items & (items.practice == p) & fits_cap).any()
-            and (items.practice == p).sum() > int(chosen[items.practice == p].sum())
-        )
-    )
-    if cap_hits:
-        binding.append(f"Per-practice cap of {_money(settings.practice_cap_pence)}: reached by {cap_hits} practices")
-
-    # Marginal benefit per £1,000 of each chosen package, and the lowest one per ICB: the cut-off.
-    per_k = np.zeros(items.cost.size)
-    for j in np.flatnonzero(chosen).tolist():
-        p = int(items.practice[j])
-        per_k[j] = cands.need[p] * items.effect[j] / items.cost[j] * 100_000
-    cutoff = {
-        icb: (float(per_k[chosen & (item_icb == icb)].min()) if (chosen & (item_icb == icb)).any() else None)
-        for icb in settings.budgets_pence
-    }
-    first_ratio = np.zeros(len(cands))
-    np.maximum.at(first_ratio, items.practice, cands.need[items.practice] * items.effect / items.cost * 100_000)
-    has_item = np.zeros(len(cands), dtype=bool)
-    has_item[items.practice] = True
-    titles = {k: o.title for k, o in enumerate(offers)}
-    by_practice: dict[int, list[int]] = {}
-    for i in np.flatnonzero(chosen).tolist():
-        by_practice.setdefault(int(items.practice[i]), []).append(i)
-    rows = []
-    for p in range(len(cands)):
-        icb = cands.icb_code[p]
-        if icb not in settings.budgets_pence:
-            continue
-        pressure = float(cands.pressure[p]) if math.isfinite(cands.pressure[p]) else None
-        ripple = int(cands.ripple_neighbours[p])
-        why_need = (
-            f"need {cands.need[p]:.2f} (pressure {pressure:.0f}/100"
-            + (
-                f"; its closure would push {ripple} neighbour{'s' if ripple != 1 else ''} over the threshold"
-                if ripple
-                else ""
-            )
-            + ")"
-            if pressure is not None
-            else "no pressure score, so no need can be assessed"
-        )
-        mine = by_practice.get(p, [])
-        if mine:
-            names = [titles[int(items.offer[i])] for i in mine]
-            at_cap = not (open_items & (items.practice == p) & fits_cap).any() and len(mine) < int(
-                (items.practice == p).sum()
-            )
-            reason = (
-                f"Funded: {why_need}. The packages bought give the most benefit per pound within the constraints "
-                f"(expected risk reduction {s[p]:.0%})."
-                + (
-                    f" The {_money(settings.practice_cap_pence)} per-practice cap stopped further packages."
-                    if at_cap
-                    else ""
-                )
-            )
-        elif cands.need[p] <= 0 or not has_item[p]:
-            names = []
-            reason = (
-                f"Not funded: {why_need}."
-                if cands.need[p] <= 0
-                else "Not funded: no package is eligible within the per-practice cap."
-            )
-        else:
-            names = []
-            cut = cutoff.get(icb)
-            if budget_binding.get(icb) and cut is not None and first_ratio[p] < cut:
-                reason = (
-                    f"Not funded: {why_need}. Its best package gives {first_ratio[p]:.2f} benefit per £1,000, below "
-                    f"the {cut:.2f} of the last package the {icb} budget bought."
-                )
-            elif hours_binding:
-                reason = (
-                    f"Not funded: {why_need}. Coach hours ran out on practices with more benefit per hour and pound."
-                )
-            elif budget_binding.get(icb):
-                reason = f"Not funded: {why_need}. The {icb} budget was used on packages of more combined benefit."
-            else:
-                reason = f"Not funded: {why_need}. No remaining package fits the budget, hours and cap together."
-        rows.append(
-            PracticeResult(
-                code=cands.code[p],
-                name=cands.name[p],
-                icb_code=icb,
-                need=float(cands.need[p]),
-                pressure=pressure,
-                ripple_neighbours=ripple,
-                offers=tuple(names),
-                cost_pence=int(spent[p]),
-                hours=float(items.hours[mine].sum()) if mine else 0.0,
-                risk_reduction=float(s[p]),
-                benefit=float(benefit[p]),
-                reason=reason,
-            )
-        )
-    rows.sort(key=lambda r: (-r.benefit, -r.need, r.code))
-    return tuple(binding), tuple(icb_rows), tuple(rows)

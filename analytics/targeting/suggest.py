@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from analytics.menu import Offer
+from analytics.menu.offers import Offer
 from analytics.targeting.dispersal import Dispersal
 
 EXTRA_MEMBER_SHARE = 0.5

@@ -122,7 +122,7 @@ class PracticeTable:
 
 def load_locations(data_dir: Path = NATIONAL_DIR) -> pl.DataFrame:
     """practice_code, lat, lon from the NHS website GP list (parser ``locations``; 2019 geocoding)."""
-    from analytics.ingest import PARSERS
+    from analytics.ingest.parsers import PARSERS
 
     path = Path(data_dir) / source_paths()["locations"]
     rows = PARSERS["locations"](path).frames["rows"]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from analytics.menu import Offer
+from analytics.menu.offers import Offer
 from analytics.targeting.geo import EARTH_RADIUS_KM
 from analytics.targeting.table import PracticeTable
 

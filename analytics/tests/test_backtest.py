@@ -21,14 +21,13 @@ from analytics.backtest import (
     backtest,
     bootstrap_auc,
     bootstrap_counts,
-    composite_from,
-    fit_weights,
     precision_recall_at,
     roc_auc,
 )
-from analytics.indicators import load_definitions
+from analytics.indicators.definition import load_definitions
 from analytics.national import NATIONAL_DIR, NationalData, load_national
 from analytics.scoring import indicator_values, score
+from analytics.weights import composite_from, fit_weights
 
 
 def pairwise_auc(scores: list[float], outcome: list[bool]) -> float:

@@ -104,7 +104,7 @@ def test_on_the_shipped_files_the_rule_alone_agrees_with_most_labels() -> None:
     labels_path, lineage_path = NATIONAL_DIR / LABELS_FILE, NATIONAL_DIR / LINEAGE_FILE
     if not labels_path.exists():
         pytest.skip("outcome labels not shipped in this checkout")
-    from analytics.ingest import PARSERS
+    from analytics.ingest.parsers import PARSERS
     from analytics.national import practice_universe
 
     practices = practice_universe(PARSERS["epraccur"](NATIONAL_DIR / "ods_epraccur" / "epraccur.csv").frame, None)

@@ -24,8 +24,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest import PARSERS, DatasetFormatError, Parsed
 from analytics.ingest.base import read_text
+from analytics.ingest.parsers import PARSERS, DatasetFormatError, Parsed
 from analytics.tests.support import FIXTURE_FILES
 
 CSV_DATASETS = sorted(d for d, p in FIXTURE_FILES.items() if p.suffix == ".csv")

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics.indicators import (
+from analytics.indicators.definition import (
     DEFINITIONS_DIR,
     DefinitionError,
     Flag,

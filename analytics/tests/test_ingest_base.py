@@ -11,20 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest import PARSERS
-from analytics.ingest.base import (
-    DatasetFormatError,
-    Field,
-    check_field_counts,
-    check_final_newline,
-    clear_bad_values,
-    convert,
-    dates_of,
-    financial_year_from_name,
-    load_table,
-    number_rows,
-    parse_date_any,
-)
+from analytics.ingest.base import DatasetFormatError, parse_date_any
+from analytics.ingest.convert import Field, clear_bad_values, convert, dates_of, financial_year_from_name
+from analytics.ingest.parsers import PARSERS
+from analytics.ingest.tables import check_field_counts, check_final_newline, load_table, number_rows
 from analytics.tests.support import FIXTURE_FILES
 
 # Every textual date form parse_date_any documents, as strftime formats. Two-digit years read as 20xx.

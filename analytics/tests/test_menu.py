@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.menu import MenuError, load_menu, validate_menu
+from analytics.menu.offers import MenuError, load_menu, validate_menu
 
 
 def test_the_shipped_menu_is_valid_and_has_both_programmes() -> None:

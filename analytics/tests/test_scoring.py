@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.indicators import Flag, IndicatorDefinition, load_definitions
+from analytics.indicators.definition import Flag, IndicatorDefinition, load_definitions
 from analytics.national import NATIONAL_DIR, NationalData, load_national
 from analytics.scoring import (
     CONTRIB_SUFFIX,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest import PARSERS
+from analytics.ingest.parsers import PARSERS
 from analytics.national import NATIONAL_DIR, source_paths
 
 SHARED = Path("/work/shared/data")

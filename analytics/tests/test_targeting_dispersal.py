@@ -101,7 +101,7 @@ def test_co_located_practices_are_neighbours_but_never_their_own() -> None:
 
 
 def test_default_thresholds_are_read_from_the_indicator_definitions() -> None:
-    from analytics.indicators import load_definitions
+    from analytics.indicators.definition import load_definitions
 
     gp = next(d for d in load_definitions() if d.id == "patients_per_gp_fte")
     assert gp.flag is not None

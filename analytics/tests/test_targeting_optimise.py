@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.menu import Offer, load_menu
-from analytics.targeting.optimise import Candidates, Settings, build_items, greedy, need_scores, optimise
+from analytics.menu.offers import Offer, load_menu
+from analytics.targeting.optimise import greedy, optimise
+from analytics.targeting.plan import Candidates, Settings, build_items, need_scores
 from analytics.tests.targeting_support import offer
 
 

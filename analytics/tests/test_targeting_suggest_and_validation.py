@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from analytics.targeting.dispersal import DispersalParams, Thresholds, disperse
 from analytics.targeting.suggest import suggest_group
 from analytics.tests.targeting_support import line_table, offer

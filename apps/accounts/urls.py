@@ -1,18 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.accounts import oidc, team_views, views
+from apps.accounts import oidc, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
-    # Team administration (apps.accounts.policy says who may do what)
-    path("team/", team_views.team, name="team"),
-    path("team/invite/", team_views.invite, name="invite"),
-    path("team/member/<int:pk>/", team_views.member, name="member"),
-    path("team/invitation/<int:pk>/withdraw/", team_views.withdraw, name="withdraw"),
-    path("invitation/<str:token>/", team_views.accept, name="accept"),
+    # Team administration is apps.teams (its pages sit under /accounts/ too)
     # Password reset by email (Django's views; the pages say the same whether or not the address has an account)
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(

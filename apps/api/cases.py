@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from apps.accounts import access
 from apps.api.common import (
     CSV_CONTENT,
     Error,
@@ -26,6 +25,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.forms import ReferralForm
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency

@@ -24,7 +24,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from apps.accounts import access
 from apps.api.common import (
     CSV_CONTENT,
     Error,
@@ -39,6 +38,7 @@ from apps.api.common import (
     wants_csv,
 )
 from apps.core.formdata import MAX_ID
+from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.sessions import log_input

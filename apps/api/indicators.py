@@ -9,12 +9,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from analytics.indicators import load_definitions
-from apps.accounts.access import can_see_practice_pressure, get_practice_for, is_signed_in
+from analytics.indicators.definition import load_definitions
+from apps.accounts.access import is_signed_in
 from apps.api.common import CSV_CONTENT, FormatQuery, csv_response, table_responses, wants_csv
 from apps.core.exports import table_download
 from apps.indicators.models import PracticeScore
-from apps.indicators.services import current_run
+from apps.indicators.policy import can_see_practice_pressure
+from apps.indicators.scoring_runs import current_run
+from apps.practices.policy import get_practice_for
 
 router = Router(tags=["indicators"])
 
@@ -181,8 +183,9 @@ def get_icb_run_scores(request: HttpRequest, code: str, run: str, query: Query[F
     """Every practice of the ICB in the run named by id or as-of date (``2023-04-01``: the latest run with that
     date): ODS code, score, national rank, coverage, flags, each indicator's contribution and, for walk-forward runs,
     the model's probability, rank and contributions. The ICB's own team only (as its watch list)."""
-    from apps.accounts.access import can_see_watch_list, get_icb_for
     from apps.indicators.history_runs import export_rows, find_run
+    from apps.indicators.policy import can_see_watch_list
+    from apps.practices.policy import get_icb_for
 
     icb = get_icb_for(request.auth, code)
     if not can_see_watch_list(request.auth, icb):

@@ -1,7 +1,7 @@
 """The REST API: one NinjaAPI at /api/v1/, its OpenAPI document at /api/v1/openapi.json and a docs page.
 
 Every operation needs a token or a signed-in session (``apps.api.auth``) and gets its data through the access
-chokepoints in ``apps.accounts.access``. Errors are JSON: ``{"detail": "..."}`` for 401/403/404, and ninja's list of
+chokepoints in the apps' ``policy`` modules. Errors are JSON: ``{"detail": "..."}`` for 401/403/404, and ninja's list of
 field errors for 422. The OpenAPI document and the docs page are public: they describe the API, they hold no data.
 """
 

@@ -1,6 +1,6 @@
 """Personal API tokens. Only a SHA-256 digest of each token is stored; the token itself is shown once, on creation.
 
-A token acts as its user: the API asks the same access chokepoints (``apps.accounts.access``) as the pages, so a
+A token acts as its user: the API asks the same access chokepoints (each app's ``policy`` module) as the pages, so a
 token never sees more than its user would in the browser. SHA-256 (not a slow password hash) is right here because
 tokens are 256 random bits, not guessable words, and every API request must check one quickly.
 """

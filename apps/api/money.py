@@ -20,7 +20,6 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from analytics import money
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.api import idempotency
 from apps.api.common import (
@@ -39,6 +38,7 @@ from apps.api.common import (
 from apps.core.exports import stream_download
 from apps.core.forms import form_errors
 from apps.funding import ledger_list, reports
+from apps.funding import policy as access
 from apps.funding import policy as money_policy
 from apps.funding import services as funding
 from apps.funding.forms import PaymentForm

@@ -9,9 +9,9 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from apps.accounts.access import get_practice_for, icbs_visible_to, practices_visible_to
 from apps.api.common import CSV_CONTENT, FormatQuery, Paged, PageQuery, csv_response, paged, table_responses, wants_csv
 from apps.practices.models import Practice, PracticeStatus
+from apps.practices.policy import get_practice_for, icbs_visible_to, practices_visible_to
 from apps.practices.services import filter_practices
 
 router = Router(tags=["practices"])

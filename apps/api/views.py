@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.access import api_tokens_of, get_api_token_for
 from apps.api import services
+from apps.api.policy import api_tokens_of, get_api_token_for
 
 
 def token_list(request: HttpRequest) -> HttpResponse:

@@ -9,10 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from apps.accounts.access import can_see_watch_list, can_see_watch_summary, get_icb_for
 from apps.api.common import CSV_CONTENT, FormatQuery, Paged, PageQuery, csv_response, paged, table_responses, wants_csv
 from apps.cases.lookups import OpenCase, open_cases_by_practice
 from apps.indicators import services
+from apps.indicators.policy import can_see_watch_list, can_see_watch_summary
+from apps.practices.policy import get_icb_for
 
 router = Router(tags=["watch lists"])
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from apps.accounts import access
 from apps.accounts.models import User
+from apps.cases import policy as access
 from apps.cases.models import Status
 
 

@@ -1,19 +1,23 @@
 """The case app's own access rules, named (issue 15 §3): views and services ask these, never ``user.role``.
 
-Which cases a user sees at all is the chokepoint's (``apps.accounts.access.cases_visible_to``, ``can_run_case``);
-these rules say which part a user plays on a case: the ICB's case team, the practice itself, the assigned provider,
-or the LMC that nominates.
+The chokepoints say which cases a user sees at all (``cases_visible_to``, ``get_case_for``) and who may act on one
+(``can_run_case``, ``can_edit_plan``, …); the rules above them say which part a user plays on a case: the ICB's case
+team, the practice itself, the assigned provider, or the LMC that nominates. The case pages, services and the cases
+API ask this module only: it also names the base rules they use (``require``, ``is_signed_in``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
-from apps.accounts.access import can_run_case, is_signed_in
+from apps.accounts.access import is_signed_in as is_signed_in
+from apps.accounts.access import require as require
 from apps.accounts.models import Role, User
 from apps.cases.models import Case, Route
+from apps.practices.models import Practice
 
 
 def is_case_team(user: User) -> bool:
@@ -86,3 +90,83 @@ def can_change_clock_targets(user: User) -> bool:
 def case_teams(icb_ids: Collection[int]) -> QuerySet[User]:
     """The active case-team members of these ICBs: who gets an ICB's daily clock digest."""
     return User.objects.filter(role=Role.ICB, icb_id__in=list(icb_ids), is_active=True)
+
+
+# --- Support cases ----------------------------------------------------------------------------------------------
+# A case is seen only by its ICB's team, the practice itself and the provider assigned to it. The national team sees
+# aggregates; an LMC sees the nominations it made (practice and date), never the case.
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    if not is_signed_in(user):
+        return Case.objects.none()
+    if user.role == Role.ICB and user.icb_id:
+        return Case.objects.filter(icb_id=user.icb_id)
+    if user.role == Role.PRACTICE and user.practice_id:
+        return Case.objects.filter(practice_id=user.practice_id)
+    if user.role == Role.PROVIDER:
+        # the case's lead provider, and any provider with a live assignment on one of its package lines. The
+        # assignments are read through their relation, in one filter() so that every condition is on the same
+        # assignment: delivery sits above cases and the cases app imports nothing from it.
+        live = Case.objects.filter(
+            Q(delivery_assignments__member__user=user)
+            | Q(delivery_assignments__member__isnull=True, delivery_assignments__organisation__lead_user=user),
+            delivery_assignments__ended_at__isnull=True,
+        )
+        return Case.objects.filter(Q(provider=user) | Q(pk__in=live.values("pk")))
+    return Case.objects.none()
+
+
+def open_case_of(user: User, practice: Practice) -> Case | None:
+    """The practice's open case if the user may see it. Pages of the apps below cases (the watch list's practice page,
+    the ripple page) show it through the template function of this name (``gpsupport/jinja2.py``), as they link to
+    it with ``url()``: their views import nothing from cases."""
+    return cases_visible_to(user).filter(practice=practice).open().first()
+
+
+def get_case_for(user: User, pk: int) -> Case:
+    """The case if the user may see it; 404 otherwise (never reveals that a case exists)."""
+    return get_object_or_404(cases_visible_to(user).select_related("practice", "icb", "provider"), pk=pk)
+
+
+def can_run_case(user: User, case: Case) -> bool:
+    """Triage, decide, approve: the case's own ICB team."""
+    return is_signed_in(user) and user.role == Role.ICB and user.icb_id == case.icb_id
+
+
+def can_edit_plan(user: User, case: Case) -> bool:
+    """The plan is owned by the practice; the ICB team may draft it with them."""
+    if not is_signed_in(user) or not case.is_open:
+        return False
+    return can_run_case(user, case) or (user.role == Role.PRACTICE and user.practice_id == case.practice_id)
+
+
+def can_read_confidential_notes(user: User, case: Case) -> bool:
+    """Practice-confidential notes: the practice and its ICB case team, not the provider."""
+    return can_run_case(user, case) or (
+        is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == case.practice_id
+    )
+
+
+def can_self_refer(user: User) -> bool:
+    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id is not None
+
+
+def can_nominate(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.ICB, Role.LMC) and user.icb_id is not None
+
+
+def nominatable_practices(user: User) -> QuerySet[Practice]:
+    """An LMC or ICB nominates practices in its own ICB."""
+    if not can_nominate(user):
+        return Practice.objects.none()
+    return Practice.objects.filter(icb_id=user.icb_id)
+
+
+def can_see_case_aggregates(user: User) -> bool:
+    """Counts by status and ICB, no practice named: the national team's view of cases."""
+    return is_signed_in(user) and user.role == Role.NATIONAL
+
+
+def can_see_case_queue(user: User) -> bool:
+    return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)

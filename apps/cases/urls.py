@@ -1,9 +1,10 @@
 from django.urls import path
 
-from apps.cases import clock_views, views
+from apps.cases import clock_views, evaluation_views, views
 
 app_name = "cases"
 urlpatterns = [
+    path("indicators/support-evaluation/", evaluation_views.support_evaluation_page, name="support_evaluation"),
     path("cases/", views.queue, name="queue"),
     path("cases/clocks/", clock_views.clock_targets, name="clock_targets"),
     path("cases/matrix/", views.matrix, name="matrix"),

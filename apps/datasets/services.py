@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.history import workforce_period
-from analytics.ingest import PARSERS
 from analytics.ingest.base import DatasetFormatError, Parsed
+from analytics.ingest.parsers import PARSERS
 from apps.core.audit import record_decision
 from apps.datasets.integrity import ImportRefused, check_against_loaded
 from apps.datasets.loaders import LOADERS, refresh_register

@@ -4,8 +4,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import can_view_import_logs, require
+from apps.accounts.access import require
 from apps.datasets.models import ImportLog
+from apps.datasets.policy import can_view_import_logs
 from apps.datasets.registry import sources
 
 

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.models import CalendarToken, Meeting, Session, new_token, token_digest
 
 PAST_DAYS = 90  # how far back the calendar reaches

@@ -20,12 +20,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases.models import NotificationKind
 from apps.core import audit
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     Booking,

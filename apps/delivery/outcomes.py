@@ -21,9 +21,9 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from analytics.outcomes import closure_bands, cqc_change, expected_closures, mean
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases.models import Case, HealthCheck, Package, PlanAction
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     SNAPSHOT_MONTHS,

@@ -10,9 +10,11 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
-from apps.accounts.access import get_icb_for, is_signed_in
+from apps.accounts.access import is_signed_in
+from apps.accounts.access import sees_case_rows as sees_case_rows  # the money API and pages ask this module only
 from apps.accounts.models import Role, User
 from apps.practices.models import ICB
+from apps.practices.policy import get_icb_for as get_icb_for
 
 
 def own_budget_icb(user: User) -> ICB | None:

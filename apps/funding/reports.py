@@ -17,7 +17,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import offers_by_code
+from analytics.menu.offers import offers_by_code
 from analytics.money import Kind
 from apps.funding.models import Budget, Commitment, LedgerEntry, Programme
 from apps.funding.services import schedule_of, with_balances

@@ -1,4 +1,6 @@
-"""Adapter between the Django-free scoring core and the database: store a scoring run and make it current."""
+"""Scoring runs in the database, the one Django home of scoring (the maths is :mod:`analytics.scoring`): store a run
+and make it current, read the current run or one asked for, and a practice's score as a user may see it. The watch
+list (``services``) and the pages read runs from here."""
 
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ import polars as pl
 from django.db import transaction
 
 from analytics.history import History, national_as_of
-from analytics.indicators import IndicatorDefinition
+from analytics.indicators.definition import IndicatorDefinition
 from analytics.scoring import Explanation, Scored, explain_all, score_as_of
+from apps.accounts.models import User
 from apps.core import audit
+from apps.core.formdata import posted_id
 from apps.indicators.models import PracticeScore, ScoringRun
+from apps.indicators.policy import can_see_practice_pressure
 from apps.practices.models import Practice
 
 
@@ -152,3 +157,29 @@ def definitions_sha256(definitions: Sequence[IndicatorDefinition]) -> str:
     """A fingerprint of the definitions, so a run says exactly which version of the index made it."""
     blob = json.dumps(definitions_as_loaded(definitions), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+# --- Reading runs: the current one, one asked for, a practice's score as a user may see it ------------------------
+
+
+def current_run() -> ScoringRun | None:
+    return ScoringRun.objects.filter(is_current=True).first()
+
+
+def pressure_shown_to(user: User, practice: Practice) -> PracticeScore | None:
+    """The practice's score in the current run if the user may see it (``can_see_practice_pressure``), else None.
+
+    The register's practice page shows it through the template function of this name (``gpsupport/jinja2.py``):
+    the register sits below the indicators and its views import nothing from them."""
+    if not can_see_practice_pressure(user, practice):
+        return None
+    run = current_run()
+    return run.scores.filter(practice=practice).first() if run else None
+
+
+def run_for(run_id: str | None) -> ScoringRun | None:
+    """The run asked for by id (an older run stays readable), else the current one."""
+    pk = posted_id(run_id)
+    if pk is not None:
+        return ScoringRun.objects.filter(pk=pk).first() or current_run()
+    return current_run()

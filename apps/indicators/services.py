@@ -1,5 +1,5 @@
 """Watch-list business rules. Every decision is checked against the access rules, needs a rationale, and writes an
-immutable, attributed history row in the same transaction."""
+immutable, attributed history row in the same transaction. Scoring runs themselves are ``scoring_runs``."""
 
 from __future__ import annotations
 
@@ -11,27 +11,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 
-from apps.accounts.access import can_edit_watch_list
 from apps.accounts.models import User
-from apps.core.formdata import posted_id
 from apps.indicators.models import REVIEW_INTERVAL, LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
+from apps.indicators.policy import can_edit_watch_list
+from apps.indicators.scoring_runs import current_run as current_run  # the pages and API ask services for it
+from apps.indicators.scoring_runs import run_for as run_for
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 TOP_SHARE = 0.10  # the national top 10% by composite score are on their ICB's watch list by score
 FLAGS_FOR_LIST = 2  # …and so is any practice meeting two or more national criteria
 MIN_RATIONALE = 10
-
-
-def current_run() -> ScoringRun | None:
-    return ScoringRun.objects.filter(is_current=True).first()
-
-
-def run_for(run_id: str | None) -> ScoringRun | None:
-    """The run asked for by id (an older run stays readable), else the current one."""
-    pk = posted_id(run_id)
-    if pk is not None:
-        return ScoringRun.objects.filter(pk=pk).first() or current_run()
-    return current_run()
 
 
 def score_cutoff(practices_scored: int) -> int:

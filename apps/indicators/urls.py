@@ -10,5 +10,4 @@ urlpatterns = [
     path("indicators/", views.indicator_list, name="definitions"),
     path("indicators/back-test/", views.backtest_page, name="backtest"),
     path("indicators/runs/", views.run_list, name="runs"),
-    path("indicators/support-evaluation/", views.support_evaluation_page, name="support_evaluation"),
 ]

@@ -1,4 +1,4 @@
-"""Register pages: search, practice, ICB and PCN. Every lookup goes through apps.accounts.access."""
+"""Register pages: search, practice, ICB and PCN. Every lookup goes through apps.practices.policy."""
 
 from __future__ import annotations
 
@@ -9,17 +9,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.accounts.access import (
-    can_see_practice_pressure,
-    get_icb_for,
-    get_pcn_for,
-    get_practice_for,
-    home_icb,
-    practices_visible_to,
-)
 from apps.core.exports import FORMATS, table_download
 from apps.practices import charts
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
+from apps.practices.policy import get_icb_for, get_pcn_for, get_practice_for, home_icb, practices_visible_to
 from apps.practices.services import filter_practices
 
 PAGE_SIZE = 25
@@ -131,12 +124,6 @@ def practice_search(request: HttpRequest) -> HttpResponse:
 
 def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
     practice = get_practice_for(request.user, code)  # type: ignore[arg-type]
-    pressure = None
-    if can_see_practice_pressure(request.user, practice):  # type: ignore[arg-type]
-        from apps.indicators.services import current_run
-
-        run = current_run()
-        pressure = run.scores.filter(practice=practice).first() if run else None
     workforce = list(practice.workforce_years.all())
     snapshots = list(practice.list_sizes.all())
     payments = list(practice.payments.all())
@@ -149,7 +136,6 @@ def practice_detail(request: HttpRequest, code: str) -> HttpResponse:
         "payments": payments,
         "memberships": list(practice.pcn_memberships.select_related("pcn")),
         "prevalence": list(practice.prevalence.order_by("group_code")),
-        "pressure": pressure,
         "chart": charts.ratio_chart(
             [(w.financial_year, w.patients_per_gp_fte) for w in workforce], "Patients per GP FTE"
         ),

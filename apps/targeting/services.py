@@ -1,6 +1,6 @@
 """Targeting business rules: the register as a practice table, closure simulation, ripple scores, group package
 suggestions and optimiser scenarios. The models are in the Django-free ``analytics.targeting``; this module only
-reads the register and stores results. Callers check access first (apps.accounts.access)."""
+reads the register and stores results. Callers check access first (apps.targeting.policy)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,18 @@ import polars as pl
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from analytics.targeting.dispersal import Dispersal, DispersalParams, Model, disperse
 from analytics.targeting.inputs import candidates, fair_share_budgets
-from analytics.targeting.optimise import Candidates, Plan, Settings, optimise
+from analytics.targeting.optimise import optimise
+from analytics.targeting.plan import Candidates, Plan, Settings
 from analytics.targeting.ripple import ripple_scores
 from analytics.targeting.suggest import GroupPackage, suggest_group
 from analytics.targeting.table import PracticeTable
 from apps.accounts.models import User
 from apps.datasets.models import ImportLog
 from apps.indicators.models import PracticeScore, ScoringRun
-from apps.indicators.services import current_run
+from apps.indicators.scoring_runs import current_run
 from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus, WorkforceYear
 from apps.targeting.models import RippleScore, Scenario
 from apps.targeting.policy import scenario_scope_for

@@ -1,5 +1,5 @@
 """Targeting pages: closure dispersal per practice, ICB ripple ranking with group suggestions, optimiser scenarios.
-Thin adapters: access through apps.accounts.access, work in apps.targeting.services and analytics.targeting."""
+Thin adapters: access through the policy modules, work in apps.targeting.services and analytics.targeting."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
-from apps.accounts.access import cases_visible_to, get_icb_for, get_practice_for
 from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
+from apps.practices.policy import get_icb_for, get_practice_for
 from apps.targeting import services
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario
@@ -109,11 +109,6 @@ def icb_ripple(request: HttpRequest, code: str) -> HttpResponse:
         "package": package,
         "package_error": package_error,
         "params": DEFAULTS,
-        "open_case": (
-            cases_visible_to(request.user).filter(practice=chosen_practice).open().first()  # type: ignore[arg-type]
-            if package and chosen_practice
-            else None
-        ),
     }
     return render(request, "targeting/ripple.jinja", context, status=400 if package_error else 200)
 

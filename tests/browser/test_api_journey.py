@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.demo import DEMO_PASSWORD
 from tests.browser.conftest import assert_accessible, follow, sign_in
 
 pytestmark = pytest.mark.browser

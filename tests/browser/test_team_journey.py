@@ -16,7 +16,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.demo import DEMO_PASSWORD
 from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser

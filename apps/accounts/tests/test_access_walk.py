@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.api.main import NAMESPACE as API
 from apps.api.testing import operations
-from apps.core.testing import ICB_A, ICB_B, PERSONA_NAMES
+from apps.pages.testing import ICB_A, ICB_B, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -39,11 +39,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     # Team administration: the national team, ICB leads and practice leads (the ICB and practice personas lead their
     # teams). "{teammate}" is a member of ICB A's team: its lead and the national team manage them. An invitation link
     # that is not a real one is 404 for everyone; withdrawing is POST only.
-    "accounts:team": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
-    "accounts:invite": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
-    "accounts:member": (("{teammate}",), {"national", "icb_a"}),
-    "accounts:withdraw": (("1",), set()),
-    "accounts:accept": (("not-a-real-token",), set()),
+    "teams:team": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
+    "teams:invite": ((), {"national", "icb_a", "icb_b", "practice_x", "practice_y"}),
+    "teams:member": (("{teammate}",), {"national", "icb_a"}),
+    "teams:withdraw": (("1",), set()),
+    "teams:accept": (("not-a-real-token",), set()),
     # Password reset answers everyone alike (it never says whether an address has an account).
     "accounts:password_reset": ((), SIGNED_IN | {"anonymous"}),
     "accounts:password_reset_done": ((), SIGNED_IN | {"anonymous"}),
@@ -66,7 +66,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "indicators:definitions": ((), SIGNED_IN),
     "indicators:backtest": ((), {"national", "icb_a", "icb_b"}),
     "indicators:runs": ((), {"national", "icb_a", "icb_b"}),
-    "indicators:support_evaluation": ((), {"national", "icb_a", "icb_b"}),  # aggregates only, as the back-test
+    "cases:support_evaluation": ((), {"national", "icb_a", "icb_b"}),  # aggregates only, as the back-test
     # Cases: the queue adapts to the role (LMC: its nominations; national: counts only). A case itself is seen by
     # its ICB's team, the practice and the assigned provider; "{case}" is a case of practice X (ICB A) with the
     # provider persona assigned, at diagnosis, with a submitted package.
@@ -148,12 +148,12 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
-POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke", "accounts:withdraw"}
+POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke", "teams:withdraw"}
 DELIVERY_PLACEHOLDERS = {"{session}", "{member}", "{network}", "{meeting}", "{offer}", "{request}", "{review}"}
 # Objects a persona may not see are not found (404); a page their role never has is 403.
 HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | {"{teammate}"}
 # Not found for everyone, signed in or not: a secret link that is not a real one, and single sign-on while it is off.
-NOT_FOUND_FOR_ALL = {"delivery:calendar_feed", "accounts:accept", "accounts:sso_start", "accounts:sso_callback"}
+NOT_FOUND_FOR_ALL = {"delivery:calendar_feed", "teams:accept", "accounts:sso_start", "accounts:sso_callback"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
 CASE_SEERS = {"icb_a", "practice_x", "provider"}
 # (url name, persona) -> where the page sends them

@@ -35,11 +35,11 @@ ARGS: dict[str, tuple[str, ...]] = {
     "accounts:login": (),
     "accounts:logout": (),
     # Team administration: ICB A's team (a member and a waiting invitation), and the secret links for them
-    "accounts:team": (),
-    "accounts:invite": (),
-    "accounts:member": ("{teammate}",),
-    "accounts:withdraw": ("{invitation}",),
-    "accounts:accept": ("{invitation_token}",),
+    "teams:team": (),
+    "teams:invite": (),
+    "teams:member": ("{teammate}",),
+    "teams:withdraw": ("{invitation}",),
+    "teams:accept": ("{invitation_token}",),
     "accounts:password_reset": (),
     "accounts:password_reset_done": (),
     "accounts:password_reset_confirm": ("{reset_uid}", "{reset_token}"),
@@ -59,7 +59,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "indicators:definitions": (),
     "indicators:backtest": (),
     "indicators:runs": (),
-    "indicators:support_evaluation": (),
+    "cases:support_evaluation": (),
     "cases:queue": (),
     "cases:matrix": (),
     "cases:clock_targets": (),
@@ -139,7 +139,7 @@ REGISTER = {
 }
 # Opened by a secret link that names its holder: whoever has the invitation's link is the invitee, so the page may
 # show the invitee's own name and address (nothing else of ICB A's).
-LINK_HOLDER = {"accounts:accept"}
+LINK_HOLDER = {"teams:accept"}
 REFUSED = {403, 404}
 
 
@@ -228,6 +228,6 @@ def test_the_matrix_sees_a_leak_when_there_is_one(world, client):
 def test_the_matrix_sees_a_team_leak_when_there_is_one(world, client):
     """The team secrets are not blind either: ICB A's lead sees its member and its waiting invitation."""
     client.force_login(world.users["icb_a"])
-    response = client.get(url_of(world, "accounts:team"))
+    response = client.get(url_of(world, "teams:team"))
     assert response.status_code == 200
     assert set(world.leaks(response_text(response))) >= world.team

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from apps.accounts import access
 from apps.accounts.tests.world import World, make_world
 from apps.core.models import AuditRecord
+from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.models import ConflictOfInterest, FacultyMember
 from apps.practices.models import Practice

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "x-test-password-1"  # apps.core.testing personas' password
+PASSWORD = "x-test-password-1"  # apps.pages.testing personas' password
 WRONG = "Wrong-Secret-Attempt-42"
 
 

@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import policy, services
 from apps.accounts.models import Invitation, Role, TeamRole, User
 from apps.core.models import AuditRecord
-from apps.core.testing import ICB_A, ICB_B
+from apps.pages.testing import ICB_A, ICB_B
 from apps.practices.models import ICB, Practice, PracticeStatus
+from apps.teams import policy, services
 
 pytestmark = pytest.mark.django_db
 LINK = re.compile(r"/accounts/invitation/([\w-]+)/")
@@ -25,7 +25,7 @@ GOOD_PASSWORD = "Kettle-harbour-2041"
 
 def post_invite(client, capture, **fields):
     with capture(execute=True):
-        return client.post(reverse("accounts:invite"), fields)
+        return client.post(reverse("teams:invite"), fields)
 
 
 def link_token(message) -> str:
@@ -72,10 +72,10 @@ def test_national_invites_an_icb_lead_who_accepts_by_setting_a_password(
     assert token not in inv.token_sha256  # only the digest is stored
 
     anon = client_for("anonymous")
-    page = anon.get(reverse("accounts:accept", args=[token]))
+    page = anon.get(reverse("teams:accept", args=[token]))
     assert page.status_code == 200 and "Ada" in page.content.decode()
     response = anon.post(
-        reverse("accounts:accept", args=[token]), {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
+        reverse("teams:accept", args=[token]), {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
     )
     assert response.status_code == 302
     ada = User.objects.get(username="ada.lead@nhs.net")
@@ -85,13 +85,11 @@ def test_national_invites_an_icb_lead_who_accepts_by_setting_a_password(
         TeamRole.LEAD,
         True,
     )
-    assert anon.get(reverse("accounts:team")).status_code == 200  # signed in, and leads the ICB B team
+    assert anon.get(reverse("teams:team")).status_code == 200  # signed in, and leads the ICB B team
     # single use: the link no longer works, and nothing more is created
     anon.logout()
-    assert anon.get(reverse("accounts:accept", args=[token])).status_code == 404
-    again = anon.post(
-        reverse("accounts:accept", args=[token]), {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
-    )
+    assert anon.get(reverse("teams:accept", args=[token])).status_code == 404
+    again = anon.post(reverse("teams:accept", args=[token]), {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
     assert again.status_code == 404 and User.objects.filter(email="ada.lead@nhs.net").count() == 1
 
 
@@ -116,7 +114,7 @@ def test_the_accept_page_shows_password_errors_in_the_error_summary(client, pers
     _, token = services.invite(
         personas["icb_a"], services.InviteInput("new@nhs.net", "New", "Person", Role.ICB, TeamRole.MEMBER)
     )
-    response = client.post(reverse("accounts:accept", args=[token]), {"password1": "short", "password2": "short"})
+    response = client.post(reverse("teams:accept", args=[token]), {"password1": "short", "password2": "short"})
     body = response.content.decode()
     assert response.status_code == 400
     assert 'class="nhsuk-error-summary"' in body and 'href="#password1"' in body and "too short" in body
@@ -174,7 +172,7 @@ def test_an_icb_lead_invites_only_within_its_icb_and_commissioned_providers(pers
 def test_the_invite_page_refuses_a_practice_in_another_icb_and_shows_every_error(client_for, personas):
     client = client_for("icb_a")
     response = client.post(
-        reverse("accounts:invite"),
+        reverse("teams:invite"),
         {
             "email": "not-an-email",
             "first_name": "",
@@ -267,7 +265,7 @@ def test_who_may_manage_whom(personas):
 
 def test_the_member_page_changes_the_team_role_and_another_icb_lead_cannot_see_it(client_for, personas):
     mate = User.objects.create_user(username="mate", role=Role.ICB, icb=personas["icb_a"].icb)
-    url = reverse("accounts:member", args=[mate.pk])
+    url = reverse("teams:member", args=[mate.pk])
     assert client_for("icb_b").get(url).status_code == 404
     response = client_for("icb_a").post(url, {"action": "role", "team_role": "lead"})
     assert response.status_code == 302
@@ -305,10 +303,10 @@ def test_every_membership_change_is_audited_with_the_actor(personas):
 
 def test_the_team_page_lists_the_team_and_its_invitations(client_for, personas):
     services.invite(personas["icb_a"], services.InviteInput("w8@nhs.net", "Wai", "Ting", Role.ICB, TeamRole.MEMBER))
-    body = client_for("icb_a").get(reverse("accounts:team")).content.decode()
+    body = client_for("icb_a").get(reverse("teams:team")).content.decode()
     assert "w8@nhs.net" in body and "Waiting" in body and "Withdraw" in body
-    assert "w8@nhs.net" not in client_for("icb_b").get(reverse("accounts:team")).content.decode()
-    assert client_for("provider").get(reverse("accounts:team")).status_code == 403
+    assert "w8@nhs.net" not in client_for("icb_b").get(reverse("teams:team")).content.decode()
+    assert client_for("provider").get(reverse("teams:team")).status_code == 403
 
 
 def test_a_mail_server_failure_after_the_commit_leaves_the_invitation_waiting(personas, monkeypatch, caplog):

@@ -29,7 +29,7 @@ from typing import Any
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.core.testing import ICB_A, ICB_B, make_personas
+from apps.pages.testing import ICB_A, ICB_B, make_personas
 
 OUTSIDERS = ("icb_b", "practice_y", "provider_b", "lmc_b", "national")
 
@@ -72,7 +72,6 @@ def make_world() -> World:
     from django.utils.http import urlsafe_base64_encode
 
     from apps.accounts.models import TeamRole
-    from apps.accounts.services import InviteInput, invite
     from apps.api.services import create_api_token
     from apps.api.testing import case_with_package, icb_a_commitment, provider_session
     from apps.cases.models import Case, PackageLine, SupportOffer
@@ -88,9 +87,10 @@ def make_world() -> World:
         NetworkMembership,
         PeerReview,
     )
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
     from apps.practices.models import ICB, Practice
     from apps.targeting.models import Scenario
+    from apps.teams.services import InviteInput, invite
 
     sync_menu()
     users = make_personas()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from apps.api.testing import case_with_package, icb_a_commitment, operations, provider_session
-from apps.core.testing import ICB_A, PERSONA_NAMES
+from apps.pages.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def practice_x(personas: dict[str, Any]) -> str:
 
 
 def current_run_id(personas: dict[str, Any]) -> str:
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
 
     run = current_run()
     assert run is not None, "the test session scores the practices once"

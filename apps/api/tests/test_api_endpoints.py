@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from apps.core.testing import ICB_A, ICB_B
+from apps.pages.testing import ICB_A, ICB_B
 from apps.practices.models import Practice, PracticeStatus
 
 pytestmark = pytest.mark.django_db

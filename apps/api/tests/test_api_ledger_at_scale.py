@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.testing import ICB_A
 from apps.funding.models import Budget
 from apps.funding.tests.conftest import allocate_to, make_line
 from apps.funding.tests.test_ledger_at_scale import grow
+from apps.pages.testing import ICB_A
 
 pytestmark = pytest.mark.django_db
 

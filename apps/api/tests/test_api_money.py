@@ -17,9 +17,9 @@ from apps.api.testing import case_with_package
 from apps.cases import services as case_services
 from apps.cases.models import Package
 from apps.cases.tests.conftest import plan_goals
-from apps.core.testing import ICB_A, ICB_B
 from apps.funding.models import Budget, FundingLine
 from apps.funding.tests.conftest import POUND, allocate_to, commit, make_line
+from apps.pages.testing import ICB_A, ICB_B
 
 pytestmark = pytest.mark.django_db
 

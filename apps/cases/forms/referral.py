@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from apps.cases.models import Urgency
 from apps.cases.services import TRIED_CHOICES, ReferralInput
 from apps.practices.models import Practice

@@ -6,9 +6,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import money
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import lifecycle, notify, on_approval
+from apps.cases import policy as access
 from apps.cases.models import (
     REVIEW_INTERVAL,
     ActionPlan,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import notify, policy
+from apps.cases import policy as access
 from apps.cases.config import triage_levels
 from apps.cases.models import (
     Case,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import lifecycle, policy
+from apps.cases import policy as access
 from apps.cases.config import questionnaire
 from apps.cases.models import (
     Case,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from analytics.menu import load_menu
+from analytics.menu.offers import load_menu
 from apps.cases.models import (
     SupportOffer,
 )

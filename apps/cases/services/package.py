@@ -9,9 +9,9 @@ from datetime import date
 from django.db import transaction
 
 from analytics import money
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import notify
+from apps.cases import policy as access
 from apps.cases.models import (
     Case,
     CaseEvent,

@@ -9,9 +9,9 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import lifecycle, notify, policy
+from apps.cases import policy as access
 from apps.cases.config import questionnaire
 from apps.cases.models import (
     ActionPlan,

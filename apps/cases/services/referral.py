@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 
-from analytics.menu import load_menu
-from apps.accounts import access
+from analytics.menu.offers import load_menu
 from apps.accounts.models import User
 from apps.cases import notify, policy
+from apps.cases import policy as access
 from apps.cases.models import (
     Case,
     CaseEvent,

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import lifecycle, policy
+from apps.cases import policy as access
 from apps.cases.models import OPEN, Case, HealthCheck, Package, PlanAction, Status
 
 HEALTH_CHECK = "Complete the practice health check"

@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.accounts.models import Role, TeamRole, User
 from apps.cases import digest, services
 from apps.cases.models import OPEN, Case, NotificationKind, NotificationSetting, Route
-from apps.core.management.commands.enqueue_scheduled import SCHEDULED
 from apps.core.models import OutboxEmail
+from apps.pages.management.commands.enqueue_scheduled import SCHEDULED
 
 pytestmark = pytest.mark.django_db
 

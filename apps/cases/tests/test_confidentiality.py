@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.accounts import access
 from apps.cases import notify, services
+from apps.cases import policy as access
 from apps.cases.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db

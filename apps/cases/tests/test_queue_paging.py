@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import access
+from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.models import OPEN, Case, Route
 from apps.core.paging import PAGE_SIZE

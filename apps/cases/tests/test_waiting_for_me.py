@@ -15,8 +15,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.accounts import access
 from apps.cases import lifecycle, services
+from apps.cases import policy as access
 from apps.cases.config import questionnaire
 from apps.cases.models import Case, Package, Route, Status
 from apps.cases.services.waiting import HEALTH_CHECK, REVIEW_HEALTH_CHECK

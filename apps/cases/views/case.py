@@ -10,9 +10,9 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.cases import clocks, lifecycle, policy, services
+from apps.cases import policy as access
 from apps.cases.config import questionnaire, triage_levels
 from apps.cases.forms import HealthCheckForm, MoveForm, NoteForm, ProviderForm, TriageForm
 from apps.cases.models import ENDED, ActionPlan, Case, HealthCheck, PackagePractice, Status

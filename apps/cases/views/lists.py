@@ -10,9 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.cases import policy, services
+from apps.cases import policy as access
 from apps.cases.config import triage_levels
 from apps.cases.models import ENDED, OPEN, Case, Package, Referral, Status, SupportOffer
 from apps.core.exports import FORMATS, table_download

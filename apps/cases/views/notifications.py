@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.cases import notify, services
+from apps.cases import policy as access
 from apps.cases.forms import NotificationSettingsForm
 from apps.cases.models import Notification, NotificationKind
 from apps.core.forms import form_errors

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
+from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.forms import DecisionForm, ParsedPackage, parse_package
 from apps.cases.models import Case, Package, SupportOffer

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from apps.accounts import access
 from apps.accounts.http import user_of
+from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.config import questionnaire
 from apps.cases.forms import PLAN_ROWS, parse_plan

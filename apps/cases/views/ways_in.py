@@ -8,9 +8,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.cases import policy, services
+from apps.cases import policy as access
 from apps.cases.forms import NominationForm, ReferralForm, help_headings
 from apps.cases.models import Case, Route, Urgency
 from apps.core.errors import DomainError

@@ -1,5 +1,5 @@
 """The world the form fuzz acts on (``test_fuzz_forms.py``): objects in the states the forms need, made on first use
-through the real services, as the personas of :mod:`apps.core.testing`.
+through the real services, as the personas of :mod:`apps.pages.testing`.
 
 One open case per practice, so each case state has its own ICB A practice (with its own practice user).
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from apps.core.testing import ICB_A
+from apps.pages.testing import ICB_A
 
 
 class World:
@@ -62,7 +62,7 @@ class World:
         return self.practice_user(self.icb_a_practices[2])
 
     def user(self, name: str) -> Any:
-        """A persona (apps/core/testing.py) or a practice user of the world (``diagnosis_user``, ``approved_user``)."""
+        """A persona (apps/pages/testing.py) or a practice user of the world (``diagnosis_user``, ``approved_user``)."""
         return self.p[name] if name in self.p else getattr(self, name)
 
     # Cases in each state (one open case per practice, so each state has its own practice)
@@ -442,8 +442,8 @@ class World:
     @cached_property
     def invitation_pair(self) -> tuple[Any, str]:
         """An ICB A lead's waiting invitation for a colleague, with its raw link token."""
-        from apps.accounts import services
         from apps.accounts.models import Role, TeamRole
+        from apps.teams import services
 
         data = services.InviteInput("fuzz.invitee@nhs.net", "Fuzz", "Invitee", Role.ICB, TeamRole.MEMBER)
         return services.invite(self.p["icb_a"], data)

@@ -43,8 +43,7 @@ def test_scoring_runs_scenarios_and_data_loads_are_hooked_to_the_trail():
 
 
 def test_making_a_scoring_run_current_is_recorded_with_its_actor():
-    from apps.indicators.scoring_runs import make_run_current
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run, make_run_current
 
     run = current_run()
     assert run is not None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.accounts.services import TeamError
 from apps.cases.services import CaseError
 from apps.core.errors import DomainError
 from apps.core.forms import add_refusal, form_errors
 from apps.delivery.services import DeliveryError
 from apps.funding.services.ledger import InsufficientFunds
+from apps.teams.services import TeamError
 
 
 class _Hours(forms.Form):

@@ -25,7 +25,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from apps.core.exports import FORMULA_TRIGGERS, neutralise, stream_download, table_download, write_csv
-from apps.core.testing import ICB_A
+from apps.pages.testing import ICB_A
 
 ROOT = Path(__file__).resolve().parents[3]
 WRITER = ROOT / "apps" / "core" / "exports.py"
@@ -284,7 +284,7 @@ def test_every_page_export_neutralises_hostile_text(hostile, client_for):
 def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
     from apps.api.services import create_api_token
     from apps.api.testing import openapi_document
-    from apps.indicators.services import current_run
+    from apps.indicators.scoring_runs import current_run
 
     paths = {
         op["operationId"]: path

@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, example, given, settings
 
 from apps.api.main import NAMESPACE as API
 from apps.core.models import AuditRecord
-from apps.core.testing import ICB_A, ICB_B
 from apps.core.tests.formfuzz import Field, Form, check_response, db_state, post, resolve, submissions
 from apps.core.tests.fuzz_world import World
+from apps.pages.testing import ICB_A, ICB_B
 
 pytestmark = pytest.mark.django_db
 
@@ -741,7 +741,7 @@ FORMS: tuple[Form, ...] = (
     # Team administration: invite, accept, manage a member, withdraw; password reset
     Form(
         "invite-icb",
-        "accounts:invite",
+        "teams:invite",
         "icb_a",
         (
             Field("email", "text", ("new.colleague@nhs.net", "Jo.Bloggs@Example.org")),
@@ -755,7 +755,7 @@ FORMS: tuple[Form, ...] = (
     ),
     Form(
         "invite-national",
-        "accounts:invite",
+        "teams:invite",
         "national",
         (
             Field("email", "text", ("icb.lead@nhs.net",)),
@@ -768,7 +768,7 @@ FORMS: tuple[Form, ...] = (
     ),
     Form(
         "invite-practice",
-        "accounts:invite",
+        "teams:invite",
         "practice_x",
         (
             Field("email", "text", ("colleague@practice.nhs.net",)),
@@ -780,7 +780,7 @@ FORMS: tuple[Form, ...] = (
     ),
     Form(
         "team-member",
-        "accounts:member",
+        "teams:member",
         "icb_a",
         (
             Field("action", "choice", ("role", "deactivate", "reactivate")),
@@ -791,7 +791,7 @@ FORMS: tuple[Form, ...] = (
     ),
     Form(
         "invitation-withdraw",
-        "accounts:withdraw",
+        "teams:withdraw",
         "icb_a",
         args=pk("invitation"),
         max_examples=5,
@@ -799,7 +799,7 @@ FORMS: tuple[Form, ...] = (
     ),
     Form(
         "invitation-accept",
-        "accounts:accept",
+        "teams:accept",
         "anonymous",
         (
             Field("password1", "text", ("Kettle-harbour-2041",)),

@@ -6,12 +6,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases import services as case_services
 from apps.cases.models import Case, CaseEvent, NotificationKind, Package, PackageLine, Status
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.eligibility import line_hours, organisation_refusals, refusals
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     STAGE_ORDER,

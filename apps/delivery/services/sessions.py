@@ -9,11 +9,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases.models import NotificationKind
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
     ATTENDEE_ROLES,

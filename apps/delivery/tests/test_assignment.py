@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.models import Role, User
 from apps.cases.models import CaseEvent, Package
+from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.models import Assignment, ConflictOfInterest, MemberRole, Session, Stage
 from apps.delivery.tests.conftest import make_member

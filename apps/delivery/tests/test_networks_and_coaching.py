@@ -8,8 +8,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.delivery import networks as svc
+from apps.delivery import policy as access
 from apps.delivery.models import Booking, CoachingOffer, CoachingRequest, Network, Session, Slot
 from apps.delivery.services import DeliveryError
 

@@ -16,10 +16,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.core.paging import page_of, query_without
 from apps.delivery import ical, outcomes, policy
+from apps.delivery import policy as access
 from apps.delivery.models import Assignment, Session
 from apps.delivery.networks import upcoming_for
 

@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import SupportOffer
 from apps.delivery import charts, growth, policy, services
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.faculty import ConflictForm, MemberForm, StageForm
 from apps.delivery.models import (

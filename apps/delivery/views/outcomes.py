@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PlanAction
 from apps.delivery import outcomes
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.outcomes import HoursReleasedForm, RatingForm, SnapshotForm, SurveyForm
 from apps.delivery.models import SURVEY_QUESTIONS, Rag, SnapshotKind

@@ -11,11 +11,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.delivery import networks as svc
 from apps.delivery import policy
+from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.networks import (
     GOAL_ROWS,

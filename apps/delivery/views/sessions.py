@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from apps.accounts import access
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PackageLine
+from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.sessions import AssignForm, PlanSessionForm, SessionLogForm

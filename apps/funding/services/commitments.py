@@ -12,7 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import offers_by_code
+from analytics.menu.offers import offers_by_code
 from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from analytics.money import financial_year_of
 from apps.accounts.models import Role, User
-from apps.core.testing import ICB_A
 from apps.funding import services
 from apps.funding.models import Budget, Formula, FundingLine
+from apps.pages.testing import ICB_A
 from apps.practices.models import Practice, PracticeStatus
 
 POUND = 100

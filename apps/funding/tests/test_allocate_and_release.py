@@ -7,11 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 
 from analytics import money
-from apps.core.testing import ICB_A, ICB_B
 from apps.funding import services
 from apps.funding.errors import FundingError
 from apps.funding.models import Allocation, Budget, Formula, LedgerEntry, Programme
 from apps.funding.tests.conftest import POUND, allocate_to, make_line
+from apps.pages.testing import ICB_A, ICB_B
 from apps.practices.models import ICB, PaymentsYear
 
 pytestmark = pytest.mark.django_db

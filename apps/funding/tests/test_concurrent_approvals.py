@@ -25,11 +25,11 @@ from django.db import connection, connections, transaction
 
 from analytics import money
 from apps.accounts.models import Role, User
-from apps.core.testing import ICB_A
 from apps.funding import services
 from apps.funding.models import Budget, LedgerEntry
 from apps.funding.services import ledger
 from apps.funding.tests.conftest import POUND, allocate_to, make_line
+from apps.pages.testing import ICB_A
 from apps.practices.models import ICB, Practice, PracticeStatus
 
 postgresql_only = pytest.mark.skipif(

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from apps.core.forms import form_errors
-from apps.core.testing import ICB_A
 from apps.funding.forms import PaymentForm, PoundsField, ProgrammeForm
 from apps.funding.models import Commitment, Payment, Programme
+from apps.pages.testing import ICB_A
 
 pytestmark = pytest.mark.django_db
 

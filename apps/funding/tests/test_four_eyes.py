@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from apps.accounts.models import Role, User
-from apps.core.testing import ICB_B
 from apps.funding import services
 from apps.funding.errors import FundingError
 from apps.funding.models import Budget, FourEyesDecision, LedgerEntry, Payment, Virement
 from apps.funding.tests.conftest import POUND, allocate_to, commit, make_line
+from apps.pages.testing import ICB_B
 
 pytestmark = pytest.mark.django_db
 

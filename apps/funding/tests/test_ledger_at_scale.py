@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from analytics.money import Kind
 from apps.core.formatting import pounds
-from apps.core.testing import ICB_A
 from apps.funding import ledger_list
 from apps.funding.models import Budget, LedgerEntry
+from apps.pages.testing import ICB_A
 
 pytestmark = pytest.mark.django_db
 

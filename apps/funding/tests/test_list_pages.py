@@ -13,10 +13,10 @@ from django.urls import reverse
 
 from apps.core.formatting import pounds
 from apps.core.paging import PAGE_SIZE
-from apps.core.testing import ICB_A
 from apps.funding import services
 from apps.funding.models import Commitment, LedgerEntry, Payment
 from apps.funding.tests.conftest import commit
+from apps.pages.testing import ICB_A
 
 pytestmark = pytest.mark.django_db
 

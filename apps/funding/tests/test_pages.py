@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.money import financial_year_of
-from apps.core.testing import ICB_A, ICB_B
 from apps.funding import reports, services
 from apps.funding.models import Allocation, Budget, Commitment, LedgerEntry, Payment, Programme, Release, Virement
 from apps.funding.tests.conftest import POUND, commit
+from apps.pages.testing import ICB_A, ICB_B
 
 pytestmark = pytest.mark.django_db
 

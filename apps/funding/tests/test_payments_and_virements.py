@@ -6,11 +6,11 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from analytics import money
-from apps.core.testing import ICB_A, ICB_B
 from apps.funding import services
 from apps.funding.errors import FundingError
 from apps.funding.models import Budget, LedgerEntry, Payment, Virement
 from apps.funding.tests.conftest import POUND, allocate_to, commit, make_line
+from apps.pages.testing import ICB_A, ICB_B
 
 pytestmark = pytest.mark.django_db
 

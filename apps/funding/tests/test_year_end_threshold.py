@@ -84,7 +84,7 @@ def test_only_the_national_team_sets_the_threshold(client_for):
 
 @pytest.mark.django_db
 def test_raising_the_threshold_clears_the_flag_on_the_icb_budget_page(client_for):
-    from apps.core.testing import ICB_A
+    from apps.pages.testing import ICB_A
 
     fy = money.financial_year_of(timezone.localdate())
     budget = Budget.objects.select_related("line__programme").get(icb__code=ICB_A, fy=fy, line__code="core",

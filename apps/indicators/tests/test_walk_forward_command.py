@@ -82,7 +82,7 @@ def test_backtest_without_walk_forward_says_what_to_do() -> None:
 
 
 def test_the_api_gives_an_icb_its_practices_in_a_historical_run(walk_forward: str, client_for) -> None:  # type: ignore[no-untyped-def]
-    from apps.core.testing import ICB_A
+    from apps.pages.testing import ICB_A
 
     run = ScoringRun.objects.get(created_by=WALK_FORWARD_BY, as_of=date(2023, 4, 1))
     url = f"/api/v1/icbs/{ICB_A}/scoring-runs/2023-04-01/scores"
@@ -106,13 +106,13 @@ def test_the_domino_check_prints_the_three_methods_per_year() -> None:
 
 
 def test_support_evaluation_page_and_command_say_not_enough_data_yet(client_for) -> None:  # type: ignore[no-untyped-def]
-    from apps.indicators.support_evaluation import supported_practices
+    from apps.cases.support_evaluation import supported_practices
 
     supported = supported_practices()
     assert supported.height >= 1  # the demo cases include approved packages, approved recently
-    html = client_for("national").get(reverse("indicators:support_evaluation")).content.decode()
+    html = client_for("national").get(reverse("cases:support_evaluation")).content.decode()
     assert "How it is computed" in html and "not enough data yet" in html
     out = io.StringIO()
     call_command("evaluate_support", stdout=out)
     assert "not enough data yet" in out.getvalue()
-    assert client_for("practice_x").get(reverse("indicators:support_evaluation")).status_code == 403
+    assert client_for("practice_x").get(reverse("cases:support_evaluation")).status_code == 403

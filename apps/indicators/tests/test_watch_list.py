@@ -10,9 +10,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from apps.core.testing import ICB_A
 from apps.indicators import services
 from apps.indicators.models import PracticeScore, WatchChange, WatchEntry
+from apps.pages.testing import ICB_A
 from apps.practices.models import Practice
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +180,7 @@ def test_national_summary_names_no_practice(client_for, personas, practice):
 
 
 def test_definitions_page_lists_every_indicator(client_for):
-    from analytics.indicators import load_definitions
+    from analytics.indicators.definition import load_definitions
 
     html = client_for("practice_x").get(reverse("indicators:definitions")).content.decode()
     for d in load_definitions():

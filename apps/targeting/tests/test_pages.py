@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from apps.core.testing import ICB_A
+from apps.pages.testing import ICB_A
 from apps.targeting import services
 from apps.targeting.models import RippleScore, Scenario
 
@@ -81,7 +81,7 @@ def test_group_suggestion_refuses_a_practice_of_another_icb(client_for):
 
 
 def test_suggest_group_package_service_returns_a_priced_proposal():
-    from analytics.menu import load_menu
+    from analytics.menu.offers import load_menu
 
     package = services.suggest_group_package(PRACTICE.lower())
     assert package.practice_code == PRACTICE

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.demo import DEMO_PASSWORD
 from apps.accounts.models import Role, User
 from apps.cases import services
 from apps.cases.config import questionnaire

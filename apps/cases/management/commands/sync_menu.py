@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.menu import MenuError
+from analytics.menu.offers import MenuError
 from apps.cases.services import sync_menu
 
 

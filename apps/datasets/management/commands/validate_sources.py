@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.ingest import PARSERS
+from analytics.ingest.parsers import PARSERS
 from apps.datasets.loaders import LOADERS
 from apps.datasets.registry import sources
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for s in entries:
             if s.id not in PARSERS:
-                problems.append(f"{s.id}: no parser in analytics.ingest.PARSERS")
+                problems.append(f"{s.id}: no parser in analytics.ingest.parsers.PARSERS")
             if s.id not in LOADERS:
                 problems.append(f"{s.id}: no loader in apps.datasets.loaders.LOADERS")
             if not s.file.exists():

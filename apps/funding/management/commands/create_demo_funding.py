@@ -25,8 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics import money
-from analytics.menu import offers_by_code
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from analytics.menu.offers import offers_by_code
+from apps.accounts.demo import DEMO_PASSWORD
 from apps.accounts.models import Role, User
 from apps.funding import services
 from apps.funding.models import Budget, Commitment, Formula, FundingLine, Payment, Programme, Release

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.history import national_as_of
-from analytics.indicators import DefinitionError, load_definitions
+from analytics.indicators.definition import DefinitionError, load_definitions
 from analytics.scoring import score_as_of
 from apps.datasets.models import ImportLog
 from apps.indicators.history_db import load_history

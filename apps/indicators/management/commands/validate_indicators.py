@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analytics.indicators import DEFINITIONS_DIR, validate_definitions
+from analytics.indicators.definition import DEFINITIONS_DIR, validate_definitions
 
 
 class Command(BaseCommand):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from apps.accounts import policy
 from apps.accounts.models import User
-from apps.accounts.services import InviteInput
 from apps.practices.models import ICB, Practice
+from apps.teams import policy
+from apps.teams.services import InviteInput
 
 FIELD_ORDER = ("email", "first_name", "last_name", "kind", "icb", "practice", "organisation")
 

@@ -9,23 +9,18 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from apps.accounts.access import (
-    audit_lines_listed_for,
-    can_see_audit,
-    can_see_case_aggregates,
-    can_see_task_runs,
-    home_icb,
-    require,
-)
-from apps.cases.policy import is_case_team
+from apps.accounts.access import require
+from apps.cases.policy import can_see_case_aggregates, is_case_team
 from apps.core import background, outbox
 from apps.core import health as health_checks
-from apps.core.audit_totals import AuditTotal, audit_totals
 from apps.core.exports import FORMATS, table_download
 from apps.core.paging import page_of, query_without
 from apps.datasets.models import ImportLog
-from apps.home import services as home_services
+from apps.pages import home as home_services
+from apps.pages.audit_totals import AuditTotal, audit_totals
+from apps.pages.policy import audit_lines_listed_for, can_see_audit, can_see_task_runs
 from apps.practices.models import ICB, PCN, Practice, PracticeStatus
+from apps.practices.policy import home_icb
 
 
 @login_not_required
@@ -37,7 +32,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Everyone's landing page; an ICB case team sees its own work there, the national team England's case counts
-    (``apps.home.services``)."""
+    (``apps.pages.home``)."""
     user = request.user
     icb = home_icb(user)  # type: ignore[arg-type]
     context = {

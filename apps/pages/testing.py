@@ -1,6 +1,6 @@
 """Test personas, in one place: every access test uses these.
 
-The ICB and practice personas lead their teams (they may invite colleagues; see ``apps.accounts.policy``).
+The ICB and practice personas lead their teams (they may invite colleagues; see ``apps.teams.policy``).
 
 national, ICB user of ICB A, ICB user of ICB B, practice X (in ICB A), practice Y (in ICB B), provider (the walks
 assign it to practice X's case and sessions), provider B (a provider user of another organisation, assigned to

@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 
 from apps.accounts.access import is_signed_in
 from apps.accounts.models import Invitation, Role, TeamRole, User
+from apps.delivery.models import ProviderOrganisation
 from apps.practices.models import ICB, Practice
 
 
@@ -79,8 +80,6 @@ def commissioned_providers(user: User) -> list[str]:
     """Names of the active provider organisations an ICB lead commissions (those that cover its ICB)."""
     if not can_administer_team(user) or user.role != Role.ICB:
         return []
-    from apps.delivery.models import ProviderOrganisation
-
     return list(
         ProviderOrganisation.objects.filter(active=True, icbs=user.icb_id)
         .order_by("name")

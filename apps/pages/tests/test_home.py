@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.cases import services
 from apps.cases.models import OPEN, Case, Route
-from apps.home.services import icb_home, national_home
+from apps.pages.home import icb_home, national_home
 from apps.practices.models import Practice, PracticeStatus
 
 pytestmark = pytest.mark.django_db

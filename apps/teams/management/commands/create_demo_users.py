@@ -12,10 +12,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from apps.accounts.demo import DEMO_PASSWORD
 from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB, Practice, PracticeStatus
 
-DEMO_PASSWORD = "demo-password-2026"  # printed to the console on purpose: demo accounts only
 # Two ICBs and two practices in each, so the personas can prove ICB A cannot see ICB B.
 ICB_A, ICB_B = "QHM", "QWE"  # North East and North Cumbria; South West London
 

@@ -27,11 +27,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import policy
 from apps.accounts.models import Invitation, Role, TeamRole, User
+from apps.api.models import ApiToken
 from apps.core import audit
 from apps.core.errors import DomainError
+from apps.delivery.models import CalendarToken
 from apps.practices.models import ICB, Practice
+from apps.teams import policy
 
 log = logging.getLogger(__name__)
 INVITATION_DAYS = 7
@@ -120,7 +122,7 @@ def invite(actor: User, data: InviteInput) -> tuple[Invitation, str]:
 
 
 def _send_invitation(inv: Invitation, raw: str) -> None:
-    link = settings.SITE_URL + reverse("accounts:accept", args=[raw])
+    link = settings.SITE_URL + reverse("teams:accept", args=[raw])
     inviter = inv.invited_by.get_full_name() or inv.invited_by.username
     body = (
         f"Dear {inv.first_name},\n\n{inviter} has invited you to GP Resilience as: {_describe(inv)}.\n\n"
@@ -242,9 +244,6 @@ def reactivate(actor: User, member: User) -> None:
 
 def end_credentials(user: User) -> None:
     """End every way ``user`` is signed in: browser sessions, API tokens and the calendar feed's secret."""
-    from apps.api.models import ApiToken
-    from apps.delivery.models import CalendarToken
-
     live = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
     ids = list(live.values_list("pk", flat=True))
     if ids:

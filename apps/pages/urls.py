@@ -1,7 +1,8 @@
 from django.urls import path
 
-from apps.core import views
+from apps.pages import views
 
+# The namespace stays "core" (these pages were core's): every link and redirect names core:home, core:audit, …
 app_name = "core"
 urlpatterns = [
     path("", views.start, name="start"),

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from analytics import support_eval
-from apps.indicators.support_evaluation import evaluate_support
+from apps.cases.support_evaluation import evaluate_support
 
 
 class Command(BaseCommand):

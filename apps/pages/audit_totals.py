@@ -1,6 +1,7 @@
 """The audit trail as totals: how many creates, changes and deletes of each kind of record, per month and per ICB of
-the person who acted. This is what the national team sees of case-level records (``access.audit_lines_listed_for``):
-a line naming the practice user who opened a case would identify that practice's case.
+the person who acted. This is what the national team sees of case-level records
+(``apps.pages.policy.audit_lines_listed_for``): a line naming the practice user who opened a case would identify that
+practice's case.
 """
 
 from __future__ import annotations

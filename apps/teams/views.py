@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from apps.accounts import policy, services
-from apps.accounts.forms import error_list, example_practice_code, offer_value, parse_invite
 from apps.accounts.models import Role, TeamRole, User
 from apps.practices.models import ICB
+from apps.teams import policy, services
+from apps.teams.forms import error_list, example_practice_code, offer_value, parse_invite
 
 
 def _user(request: HttpRequest) -> User:
@@ -54,7 +54,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                 errors[{"role": "kind"}.get(exc.field, exc.field) or "email"] = exc.message
             else:
                 messages.success(request, f"Invitation sent to {inv.email}. The link works once, for 7 days.")
-                return redirect("accounts:team")
+                return redirect("teams:team")
     offers = policy.invitation_offers(user)
     needs_icb = policy.chooses_icb_when_inviting(user)
     context = {
@@ -97,7 +97,7 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
             errors[exc.field or "team_role"] = exc.message
         else:
             messages.success(request, done)
-            return redirect("accounts:team")
+            return redirect("teams:team")
     context = {
         "member": target,
         "errors": errors,
@@ -119,7 +119,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The invitation to {inv.email} is withdrawn: its link no longer works.")
-    return redirect("accounts:team")
+    return redirect("teams:team")
 
 
 @login_not_required

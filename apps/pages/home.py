@@ -3,7 +3,7 @@
 The view only picks which one a user gets (``apps.cases.policy.is_case_team`` for the ICB home,
 ``apps.accounts.access.can_see_case_aggregates`` for the national one) and renders it, so the view can move without
 this logic. Every part is read in a fixed number of queries, whatever the number of cases, budgets or practices
-(``apps/home/tests/test_home.py`` counts them at two sizes).
+(``apps/pages/tests/test_home.py`` counts them at two sizes).
 
 The ICB home is scoped to the ICB's own cases (the chokepoint ``access.cases_visible_to``); the national home has
 counts only (by state, and how many are late), never a case or a practice.
@@ -18,9 +18,9 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from analytics import money
-from apps.accounts import access
 from apps.accounts.models import User
 from apps.cases import clocks
+from apps.cases import policy as access
 from apps.cases.models import OPEN, Case, Status
 from apps.funding.services import budgets_for
 from apps.indicators import services as watch
