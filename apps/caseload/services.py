@@ -1,0 +1,302 @@
+"""Bringing an ICB's existing work in: keep the upload, choose the columns, preview, and commit all or nothing.
+
+The commit goes through the real services where money moves (``commit_funds`` locks the budget and refuses an
+overdraw; ``record_payment`` records what was paid, for a second member of the team to approve, as every payment
+is), and writes each case's history directly in the state it has reached: an imported case did not walk the
+lifecycle here, so its timeline says so (each event "Imported by … from …", attributed to the importer, dated when
+it happened). Services never see the request; refusals are :class:`ImportError_` (a ``DomainError``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from analytics import money
+from apps.accounts.models import User
+from apps.caseload import plan as planning
+from apps.caseload import reading
+from apps.caseload.models import CaseloadUpload, ImportedCase, StoredFile
+from apps.caseload.policy import can_import_into
+from apps.cases.models import (
+    REVIEW_INTERVAL,
+    Case,
+    CaseEvent,
+    CaseNote,
+    Package,
+    PackageLine,
+    PackagePractice,
+    Referral,
+    Status,
+    SupportOffer,
+    Triage,
+)
+from apps.core.errors import DomainError
+from apps.funding.services import commit_funds, pounds, record_payment
+from apps.practices.models import ICB
+
+MAX_BYTES = 10 * 1024 * 1024  # a 20,000-row caseload is ~3 MB as CSV
+
+
+class ImportRefused(DomainError):
+    """An upload or commit refused; the message says why in words."""
+
+
+class AlreadyImported(ImportRefused):
+    """The upload was committed before (perhaps a moment ago, by a colleague)."""
+
+
+@dataclass
+class Preview:
+    upload: CaseloadUpload
+    headers: list[str]
+    mapping_problems: dict[str, str]
+    plan: planning.Plan | None  # None until the mapping is complete
+    earlier: CaseloadUpload | None  # the same file, imported before
+
+
+def _noon(d: date) -> datetime:
+    return datetime.combine(d, time(12), tzinfo=UTC)
+
+
+def upload_file(*, icb: ICB, user: User, filename: str, data: bytes) -> CaseloadUpload:
+    """Keep the file (and its SHA-256) and suggest which of its columns hold what. Refused if unreadable."""
+    if not can_import_into(user, icb):
+        raise PermissionDenied("only the ICB's own team imports its caseload")
+    if len(data) > MAX_BYTES:
+        raise ImportRefused(f"The file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
+    name = (filename or "caseload").replace("\x00", "").strip()[-200:] or "caseload"
+    try:
+        table = reading.read_table(data, name)
+    except reading.UnreadableFile as e:
+        raise ImportRefused(str(e), field="file") from e
+    with transaction.atomic():
+        upload = CaseloadUpload.objects.create(
+            icb=icb,
+            filename=name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            rows=len(table.rows),
+            mapping=reading.suggest_mapping(table.headers),
+            uploaded_by=user,
+        )
+        StoredFile.objects.create(upload=upload, content=data)
+    return upload
+
+
+def choose_columns(*, upload: CaseloadUpload, user: User, mapping: dict[str, str]) -> dict[str, str]:
+    """Store the person's choice of columns; returns the problems with it by column key (nothing stored if any)."""
+    if not can_import_into(user, upload.icb):
+        raise PermissionDenied("only the ICB's own team imports its caseload")
+    table = _table(upload)
+    chosen = {c.key: (mapping.get(c.key) or "").strip() for c in reading.COLUMNS}
+    problems = reading.mapping_problems(chosen, table.headers)
+    if not problems and upload.status == CaseloadUpload.Status.UPLOADED:
+        upload.mapping = chosen
+        upload.save(update_fields=["mapping"])
+    return problems
+
+
+def _table(upload: CaseloadUpload) -> reading.Table:
+    return reading.read_table(bytes(upload.file.content), upload.filename)
+
+
+def preview(upload: CaseloadUpload, today: date | None = None) -> Preview:
+    """What committing the upload would do, row by row; writes nothing."""
+    table = _table(upload)
+    problems = reading.mapping_problems(upload.mapping, table.headers)
+    plan = None if problems else planning.plan_import(upload.icb, reading.records(table, upload.mapping), today)
+    earlier = (
+        CaseloadUpload.objects.filter(icb=upload.icb, sha256=upload.sha256, status=CaseloadUpload.Status.COMMITTED)
+        .exclude(pk=upload.pk)
+        .select_related("committed_by")
+        .first()
+    )
+    return Preview(upload, table.headers, problems, plan, earlier)
+
+
+def commit_upload(*, upload: CaseloadUpload, user: User) -> planning.Plan:
+    """Import every row in one transaction, or nothing. Refused (and the upload marked so) when any row is in
+    error, or when a service refuses a row on the way (e.g. the money was committed by someone else meanwhile)."""
+    if not can_import_into(user, upload.icb):
+        raise PermissionDenied("only the ICB's own team imports its caseload")
+    if upload.status == CaseloadUpload.Status.COMMITTED:
+        raise AlreadyImported("This upload has already been imported")
+    seen = preview(upload)
+    if seen.plan is None:
+        raise ImportRefused("Choose the columns first: " + "; ".join(seen.mapping_problems.values()))
+    if seen.plan.errors:
+        n = len(seen.plan.errors)
+        raise ImportRefused(f"{n} row{'s' if n != 1 else ''} in error: fix {'them' if n != 1 else 'it'} in the file "
+                            f"and upload it again. Nothing was imported.")  # fmt: skip
+    try:
+        with transaction.atomic():
+            locked = CaseloadUpload.objects.select_for_update().get(pk=upload.pk)
+            if locked.status == CaseloadUpload.Status.COMMITTED:
+                raise AlreadyImported("This upload has already been imported")
+            done = planning.plan_import(upload.icb, reading.records(_table(upload), upload.mapping))
+            for row in done.rows:
+                _apply(row, upload, user)
+            locked.status, locked.committed_by, locked.committed_at = (
+                CaseloadUpload.Status.COMMITTED,
+                user,
+                timezone.now(),
+            )
+            locked.outcome = done.counts
+            locked.save(update_fields=["status", "committed_by", "committed_at", "outcome"])
+    except AlreadyImported:
+        raise
+    except (DomainError, ValidationError) as e:
+        message = e.message if isinstance(e, DomainError) else "; ".join(e.messages)
+        upload.status, upload.outcome = CaseloadUpload.Status.FAILED, {"refused": message[:1000]}
+        upload.save(update_fields=["status", "outcome"])
+        raise ImportRefused(f"Nothing was imported: {message}") from e
+    upload.refresh_from_db()
+    return done
+
+
+class _RowFailed(ImportRefused):
+    pass
+
+
+def _apply(row: planning.Row, upload: CaseloadUpload, user: User) -> None:
+    if row.action == planning.ERROR:  # the state of the database changed since the preview
+        raise _RowFailed(f"row {row.number}: {'; '.join(row.reasons)}")
+    try:
+        if row.action == planning.CREATE:
+            _create(row, upload, user)
+        elif row.action == planning.UPDATE:
+            _update(row, upload, user)
+    except (DomainError, ValidationError) as e:
+        message = e.message if isinstance(e, DomainError) else "; ".join(e.messages)
+        raise _RowFailed(f"row {row.number} ({row.reference}): {message}") from e
+
+
+def _by(upload: CaseloadUpload, user: User, row: planning.Row) -> str:
+    return f"Imported by {user.get_full_name() or user.get_username()} from {upload.filename}, row {row.number}"
+
+
+def _create(row: planning.Row, upload: CaseloadUpload, user: User) -> None:
+    assert row.practice is not None and row.referred_on is not None and row.state_on is not None
+    opened, reached = _noon(row.referred_on), _noon(row.state_on)
+    by = _by(upload, user, row)
+    case = Case.objects.create(
+        practice=row.practice,
+        icb=upload.icb,
+        status=row.state,
+        urgency=row.urgency,
+        opened_at=opened,
+        status_changed_at=reached,
+        first_contact_at=None if row.state == Status.REFERRED else opened,
+        triage_scope=row.scope,
+        triage_impact=row.impact,
+        review_due=(row.state_on + REVIEW_INTERVAL) if row.state in (Status.IN_DELIVERY, Status.REVIEW) else None,
+    )
+    Referral.objects.create(
+        case=case,
+        route=row.route,
+        made_by=user,
+        made_at=opened,
+        concerns=row.notes or f"Existing case {row.reference}, imported from {upload.filename}",
+        urgency=row.urgency,
+    )
+    event = CaseEvent.Kind
+    CaseEvent.objects.create(
+        case=case, at=opened, by=user, kind=event.OPENED, to_status=Status.REFERRED,
+        summary=f"Referred on {row.referred_on:%d %B %Y} (your reference {row.reference}). {by}.",
+    )  # fmt: skip
+    if row.scope:
+        Triage.objects.create(
+            case=case, scope=row.scope, impact=row.impact, by=user, at=opened, rationale=f"{by}: triage as recorded"
+        )
+    if row.state != Status.REFERRED:
+        CaseEvent.objects.create(
+            case=case, at=reached, by=user, kind=event.STATUS, from_status=Status.REFERRED, to_status=row.state,
+            summary=f"Reached “{row.state.label}” on {row.state_on:%d %B %Y}. {by}.",
+        )  # fmt: skip
+    if row.notes:
+        CaseNote.objects.create(case=case, author=user, at=opened, text=f"{row.notes}\n\n({by}.)")
+    if row.offer is not None and row.budget is not None:
+        _package(case, row, upload, user, by)
+    ImportedCase.objects.create(
+        icb=upload.icb, reference=row.reference, case=case, upload=upload, fingerprint=row.fingerprint
+    )
+
+
+def _package(case: Case, row: planning.Row, upload: CaseloadUpload, user: User, by: str) -> None:
+    assert row.offer is not None and row.budget is not None and row.state_on is not None
+    reference = f"IMP-{upload.icb.code}-{row.reference}"[:60]
+    offer = SupportOffer.objects.filter(code=row.offer.code).first()
+    if offer is None:
+        raise ImportRefused(f"{row.offer.title} is not loaded from the menu yet (run sync_menu)")
+    commit_funds(
+        budget=row.budget,
+        amount_pence=row.amount_pence,
+        reference=reference,
+        user=user,
+        recipients=[(row.practice_code, row.amount_pence)],
+        offers={row.offer.code: row.amount_pence},
+        memo=f"{by}" + (f"; provider {row.provider}" if row.provider else ""),
+    )
+    package = Package.objects.create(
+        case=case,
+        number=1,
+        state=Package.State.APPROVED,
+        created_by=user,
+        created_at=_noon(row.state_on),
+        starts=row.state_on,
+        ends=money.fy_end(row.budget.fy),
+        total_pence=row.amount_pence,
+        decided_by=user,
+        decided_at=_noon(row.state_on),
+        decision_note=by,
+        budget_ref=str(row.budget),
+        commitment_ref=reference,
+    )
+    PackagePractice.objects.create(
+        package=package, practice=row.practice, share_bp=10_000, share_pence=row.amount_pence
+    )
+    PackageLine.objects.create(
+        package=package, offer=offer, requested_units=1, units=1, unit_cost_pence=row.amount_pence,
+        total_pence=row.amount_pence, note=f"Imported: {row.offer.title}"[:300],
+    )  # fmt: skip
+    CaseEvent.objects.create(
+        case=case, at=_noon(row.state_on), by=user, kind=CaseEvent.Kind.PACKAGE,
+        summary=f"Package approved: {row.offer.title}, {pounds(row.amount_pence)} committed ({reference}). {by}.",
+    )  # fmt: skip
+    if row.paid_pence:
+        record_payment(
+            reference=reference,
+            amount_pence=row.paid_pence,
+            kind="invoice" if row.provider else "direct",
+            payee=row.provider,
+            user=user,
+            practice_code="" if row.provider else row.practice_code,
+            invoice_number=row.invoice,
+            offer_code=row.offer.code,
+            memo=f"Paid before this service was used. {by}.",
+        )
+
+
+def _update(row: planning.Row, upload: CaseloadUpload, user: User) -> None:
+    assert row.existing is not None and row.state_on is not None
+    by = _by(upload, user, row)
+    case = Case.objects.select_for_update().get(pk=row.existing.case_id)
+    if row.state != case.status:
+        src = case.status
+        case.status, case.status_changed_at = row.state, _noon(row.state_on)
+        case.save(update_fields=["status", "status_changed_at"])
+        CaseEvent.objects.create(
+            case=case, at=_noon(row.state_on), by=user, kind=CaseEvent.Kind.STATUS, from_status=src,
+            to_status=row.state, summary=f"Reached “{row.state.label}” on {row.state_on:%d %B %Y}. {by}.",
+        )  # fmt: skip
+    if row.notes and not case.notes.filter(text__startswith=row.notes).exists():
+        CaseNote.objects.create(case=case, author=user, text=f"{row.notes}\n\n({by}.)")
+    imported = ImportedCase.objects.select_for_update().get(pk=row.existing.pk)
+    imported.fingerprint, imported.upload = row.fingerprint, upload
+    imported.save(update_fields=["fingerprint", "upload"])
