@@ -14,4 +14,5 @@ urlpatterns = [
     path("targeting/", include("apps.targeting.urls")),
     path("", include("apps.funding.urls")),
     path("", include("apps.delivery.urls")),
+    path("", include("apps.caseload.urls")),
 ]

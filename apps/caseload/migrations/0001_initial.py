@@ -7,57 +7,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0002_alter_notification_kind_and_more'),
-        ('practices', '0002_workforce_admin_roles'),
+        ("cases", "0002_alter_notification_kind_and_more"),
+        ("practices", "0002_workforce_admin_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseloadUpload',
+            name="CaseloadUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=200)),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('size_bytes', models.PositiveIntegerField()),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('mapping', models.JSONField(default=dict, help_text="column key → the file's header that holds it")),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded, not imported'), ('committed', 'Imported'), ('failed', 'Import refused')], default='uploaded', max_length=10)),
-                ('outcome', models.JSONField(default=dict, help_text='Counts by action, and the reason a commit was refused')),
-                ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('committed_at', models.DateTimeField(blank=True, null=True)),
-                ('committed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('icb', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='caseload_uploads', to='practices.icb')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("filename", models.CharField(max_length=200)),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("size_bytes", models.PositiveIntegerField()),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("mapping", models.JSONField(default=dict, help_text="column key → the file's header that holds it")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded, not imported"),
+                            ("committed", "Imported"),
+                            ("failed", "Import refused"),
+                        ],
+                        default="uploaded",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.JSONField(default=dict, help_text="Counts by action, and the reason a commit was refused"),
+                ),
+                ("uploaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("committed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "committed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "icb",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="caseload_uploads", to="practices.icb"
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-uploaded_at', '-pk'],
+                "ordering": ["-uploaded_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='StoredFile',
+            name="StoredFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content', models.BinaryField()),
-                ('upload', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='file', to='caseload.caseloadupload')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("content", models.BinaryField()),
+                (
+                    "upload",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="file", to="caseload.caseloadupload"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImportedCase',
+            name="ImportedCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='imported_as', to='cases.case')),
-                ('icb', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='practices.icb')),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='caseload.caseloadupload')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reference", models.CharField(max_length=40)),
+                ("fingerprint", models.CharField(max_length=64)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="imported_as", to="cases.case"
+                    ),
+                ),
+                (
+                    "icb",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="practices.icb"
+                    ),
+                ),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cases", to="caseload.caseloadupload"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('icb', 'reference'), name='uniq_imported_case_reference')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("icb", "reference"), name="uniq_imported_case_reference")
+                ],
             },
         ),
     ]
