@@ -46,8 +46,8 @@ COLUMNS: tuple[Column, ...] = (
         "Practice ODS code",
         True,
         ("ods", "ods code", "practice code", "code", "practice", "practice ods", "gp code"),
-        "The practice's ODS code (one letter and five digits, e.g. A81001). The practice must be in your ICB.",
-        "A81001",
+        "The practice's ODS code (one letter and five digits, e.g. A99901). The practice must be in your ICB.",
+        "A99901",
     ),
     Column(
         "route",
