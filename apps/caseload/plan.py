@@ -23,7 +23,7 @@ from analytics.menu import Offer, offers_by_code
 from apps.caseload import reading
 from apps.caseload.models import ImportedCase
 from apps.cases.lifecycle import TRANSITIONS
-from apps.cases.models import ENDED, OPEN, Case, Route, Status, Urgency
+from apps.cases.models import ENDED, OPEN, Case, Package, Route, Status, Urgency
 from apps.funding.models import Budget
 from apps.funding.services import balances, pounds
 from apps.practices.models import ICB, Practice
@@ -44,6 +44,21 @@ _STATES = {s.value.replace("_", " "): s for s in Status} | {s.label.lower(): s f
     "open": Status.REFERRED, "new": Status.REFERRED, "complete": Status.CLOSED, "completed": Status.CLOSED,
     "in progress": Status.IN_DELIVERY, "delivery": Status.IN_DELIVERY,
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A reference imported before, read as plain values (thousands of them are compared on a re-upload)."""
+
+    pk: int
+    case_id: int
+    fingerprint: str
+    status: str
+    practice_id: int
+
+    @property
+    def ref(self) -> str:
+        return f"CASE-{self.case_id:06d}"
 
 
 @dataclass
@@ -71,7 +86,7 @@ class Row:
     paid_pence: int = 0
     invoice: str = ""
     fingerprint: str = ""
-    existing: ImportedCase | None = None
+    existing: Earlier | None = None
 
     @property
     def label(self) -> str:
@@ -130,8 +145,10 @@ def plan_import(icb: ICB, records: list[dict[str, str]], today: date | None = No
     codes = {r["practice"].strip().upper() for r in records}
     practices = {p.code: p for p in Practice.objects.filter(code__in=codes).select_related("icb")}
     existing = {
-        i.reference: i
-        for i in ImportedCase.objects.filter(icb=icb, reference__in=[r for r in refs if r]).select_related("case")
+        ref: Earlier(pk, case_id, fingerprint, status, practice_id)
+        for ref, pk, case_id, fingerprint, status, practice_id in ImportedCase.objects.filter(
+            icb=icb, reference__in=[r for r in refs if r]
+        ).values_list("reference", "pk", "case_id", "fingerprint", "case__status", "case__practice_id")
     }
     open_cases = dict(
         Case.objects.filter(practice__code__in=codes, status__in=OPEN).values_list("practice__code", "pk")
@@ -319,22 +336,21 @@ def _read_package(
         row.refuse("An amount paid to a provider needs its invoice number")
 
 
-def _compare(row: Row, existing: ImportedCase) -> None:
+def _compare(row: Row, existing: Earlier) -> None:
     """A reference imported before: nothing to do, or a state that moved on and notes that changed."""
     if row.action == ERROR:
         return
     if existing.fingerprint == row.fingerprint:
         row.action = UNCHANGED
         return
-    case = existing.case
-    if case.practice_id != (row.practice.pk if row.practice else None):
-        row.refuse(f"{row.reference} was imported for practice {case.practice_id}: a case cannot change practice")
+    if existing.practice_id != (row.practice.pk if row.practice else None):
+        row.refuse(f"{row.reference} was imported for another practice: a case cannot change practice")
         return
-    if row.offer is not None and not case.packages.exists():
+    if row.offer is not None and not Package.objects.filter(case_id=existing.case_id).exists():
         row.refuse("A package cannot be added by importing again: approve it on the case page")
-    if row.state != case.status and not _reachable(Status(case.status), row.state):
+    if row.state != existing.status and not _reachable(Status(existing.status), row.state):
         row.refuse(
-            f"State not reachable: {case.ref} is {Status(case.status).label.lower()} and cannot move to "
+            f"State not reachable: {existing.ref} is {Status(existing.status).label.lower()} and cannot move to "
             f"{row.state.label.lower()}"
         )
     if row.action != ERROR:
@@ -343,11 +359,11 @@ def _compare(row: Row, existing: ImportedCase) -> None:
 
 def _summary(row: Row) -> str:
     if row.action == UNCHANGED:
-        return f"Imported before as {row.existing.case.ref if row.existing else ''}: nothing new"
+        return f"Imported before as {row.existing.ref if row.existing else ''}: nothing new"
     parts = [f"{row.state.label} case" if row.action == CREATE else f"Now {row.state.label.lower()}"]
     if row.action == UPDATE and row.existing:
-        was = Status(row.existing.case.status).label.lower()
-        parts[0] = f"{row.existing.case.ref}: {was} → {row.state.label.lower()}"
+        was = Status(row.existing.status).label.lower()
+        parts[0] = f"{row.existing.ref}: {was} → {row.state.label.lower()}"
     if row.action == CREATE and row.offer is not None:
         parts.append(f"{row.offer.title}, {pounds(row.amount_pence)} committed")
         if row.paid_pence:
