@@ -290,7 +290,7 @@ def _package(case: Case, row: planning.Row, upload: CaseloadUpload, user: User, 
         decided_by=user,
         decided_at=_noon(row.state_on),
         decision_note=by,
-        budget_ref=str(row.budget),
+        budget_ref=f"{row.budget.line.programme.code}/{row.budget.line.code}/{row.budget.fy}/{upload.icb.code}"[:60],
         commitment_ref=reference,
     )
     PackagePractice.objects.create(
