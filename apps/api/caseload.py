@@ -69,6 +69,10 @@ class PreviewOut(Schema):
     columns: list[ColumnOut]
     counts: dict[str, int] = Field(description="Rows by action (empty until the columns are chosen)")
     earlier_import_id: int | None = Field(description="The same file (same SHA-256), imported before")
+    progress: list[int] | None = Field(
+        description="[rows checked, rows] while a big file's preview is worked out in the background (ask again); "
+        "null once the preview is ready"
+    )
     page: int
     shown: list[RowOut] = Field(description="This page's rows (errors only with only_errors=true)")
 
@@ -93,7 +97,7 @@ def _caller(request: HttpRequest) -> User:
 
 
 def _preview(upload: CaseloadUpload, query: PreviewQuery) -> dict[str, Any]:
-    seen = services.preview(upload)
+    seen = services.shown_preview(upload)
     rows = seen.plan.rows if seen.plan else []
     if query.only_errors:
         rows = [r for r in rows if r.action == planning.ERROR]
@@ -118,6 +122,7 @@ def _preview(upload: CaseloadUpload, query: PreviewQuery) -> dict[str, Any]:
         ],
         "counts": seen.plan.counts if seen.plan else {},
         "earlier_import_id": seen.earlier.pk if seen.earlier else None,
+        "progress": list(seen.pending) if seen.pending else None,
         "page": query.page,
         "shown": [
             {

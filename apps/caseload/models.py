@@ -45,6 +45,11 @@ class StoredFile(models.Model):
 
     upload = models.OneToOneField(CaseloadUpload, on_delete=models.CASCADE, related_name="file")
     content = models.BinaryField()
+    plan = models.JSONField(
+        default=dict,
+        help_text="A big file's preview, worked out in the background: the mapping it used, rows done and total, and "
+        "each row's outcome once finished",
+    )
 
     def __str__(self) -> str:
         return f"File of upload {self.upload_id}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -138,8 +139,14 @@ def _offer(text: str, menu: dict[str, Offer], titles: dict[str, Offer]) -> Offer
     return menu.get(raw) or menu.get(raw.lower()) or titles.get(raw.lower())
 
 
-def plan_import(icb: ICB, records: list[dict[str, str]], today: date | None = None) -> Plan:
-    """Every row's outcome; reads a fixed number of queries whatever the file's length."""
+PROGRESS_EVERY = 500
+
+
+def plan_import(
+    icb: ICB, records: list[dict[str, str]], today: date | None = None, progress: Callable[[int], None] | None = None
+) -> Plan:
+    """Every row's outcome; reads a fixed number of queries whatever the file's length. ``progress`` is told the
+    number of rows done every :data:`PROGRESS_EVERY` rows."""
     today = today or timezone.localdate()
     refs = [r["reference"].strip() for r in records]
     codes = {r["practice"].strip().upper() for r in records}
@@ -163,6 +170,8 @@ def plan_import(icb: ICB, records: list[dict[str, str]], today: date | None = No
     open_in_file: dict[str, int] = {}
     rows: list[Row] = []
     for n, rec in enumerate(records, start=2):
+        if progress is not None and n > 2 and (n - 2) % PROGRESS_EVERY == 0:
+            progress(n - 2)
         row = Row(n, rec["reference"].strip(), rec["practice"].strip().upper(), fingerprint=fingerprint(rec))
         rows.append(row)
         _read_case(row, rec, icb, practices, today)

@@ -62,7 +62,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
             errors = services.choose_columns(upload=item, user=user, mapping=chosen)
             if not errors:
                 return redirect("caseload:upload", item.pk)
-    seen = services.preview(item)
+    seen = services.shown_preview(item)
     show = request.GET.get("show", "all")
     show = show if show in SHOWS else "all"
     rows = seen.plan.rows if seen.plan else []
