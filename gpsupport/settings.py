@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.api",
     "apps.funding",
     "apps.delivery",
+    "apps.caseload",  # the day-one import of an ICB's existing cases, commitments and payments
     "apps.teams",  # team administration: above the register, delivery and the API
     "apps.pages",  # the top layer: start, home, health, audit and task pages (imports every app)
 ]

@@ -15,4 +15,5 @@ urlpatterns = [
     path("targeting/", include("apps.targeting.urls")),
     path("", include("apps.funding.urls")),
     path("", include("apps.delivery.urls")),
+    path("", include("apps.caseload.urls")),
 ]

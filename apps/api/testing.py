@@ -97,3 +97,27 @@ def icb_a_commitment(personas: dict[str, User]) -> str:
         if c.amount_pence - c.paid_pence - pending >= 1000:
             return str(c.pk)
     raise LookupError("the demo money has no open commitment in ICB A with £10 unpaid")
+
+
+def icb_a_caseload_csv(personas: dict[str, User]) -> bytes:
+    """A one-case caseload file of ICB A, on a practice without an open case: it previews clean and commits."""
+    from apps.cases.models import OPEN
+    from apps.practices.models import Practice, PracticeStatus
+
+    free = (
+        Practice.objects.filter(icb=personas["icb_a"].icb, status=PracticeStatus.ACTIVE)
+        .exclude(support_cases__status__in=OPEN)
+        .order_by("-code")
+        .values_list("code", flat=True)
+        .first()
+    )
+    return f"Case reference,Practice ODS code,Referred on,State\nAPI-WALK-1,{free},1/4/2025,Referred\n".encode()
+
+
+def icb_a_upload(personas: dict[str, User]) -> str:
+    """An upload of ICB A's team (see :func:`icb_a_caseload_csv`), not yet imported."""
+    from apps.caseload.services import upload_file
+
+    icb_user = personas["icb_a"]
+    made = upload_file(icb=icb_user.icb, user=icb_user, filename="walk.csv", data=icb_a_caseload_csv(personas))
+    return str(made.pk)

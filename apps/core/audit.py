@@ -27,7 +27,7 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
-AUDITED_APPS = ("cases", "funding", "delivery")
+AUDITED_APPS = ("cases", "funding", "delivery", "caseload")
 AUDITED_MODELS = (
     "accounts.User",
     "accounts.Invitation",
@@ -44,6 +44,7 @@ AUDITED_MODELS = (
 EXEMPT = {
     "cases.Notification": "a message to a user, not a decision",
     "cases.NotificationSetting": "a user's own mail choice",
+    "caseload.StoredFile": "the bytes of an upload; the upload row (file name, SHA-256, who, outcome) is audited",
 }
 # Fields whose values are never written to the audit record (only "changed").
 SECRET_FIELDS = {"password", "token_sha256", "token_hash", "feed_token"}

@@ -68,6 +68,19 @@ def write_xlsx(rows: Sequence[Sequence[Any]], columns: Sequence[str], out: IO[by
         workbook.close()
 
 
+def write_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]], out: IO[bytes]) -> None:
+    """Write several named tables (``(sheet name, columns, rows)``) as one workbook, text cells always strings: for
+    files a person fills in and sends back, such as an import template with its notes."""
+    workbook = xlsxwriter.Workbook(
+        out, {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    try:
+        for name, columns, rows in sheets:
+            _frame(rows, columns, csv=False).write_excel(workbook=workbook, worksheet=name, autofit=True)
+    finally:
+        workbook.close()
+
+
 def table_download(rows: Sequence[Sequence[Any]], columns: Sequence[str], filename: str, fmt: str) -> HttpResponse:
     """Answer with the rows as a CSV or XLSX file named ``filename.<fmt>``."""
     buf = io.BytesIO()

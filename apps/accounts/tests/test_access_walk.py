@@ -145,13 +145,18 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "delivery:coaching_request": (("{request}",), {"practice_x", "provider"}),
     "delivery:peer_reviews": ((), {"practice_x", "practice_y", "provider", "provider_b"}),
     "delivery:peer_review": (("{review}",), {"practice_x", "provider"}),
+    # Day-one import: ICB teams only, each its own uploads (another ICB's upload is not found)
+    "caseload:home": ((), {"icb_a", "icb_b"}),
+    "caseload:template": (("xlsx",), {"icb_a", "icb_b"}),
+    "caseload:upload": (("{upload}",), {"icb_a"}),
+    "caseload:commit": (("{upload}",), {"icb_a"}),
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
 POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke", "teams:withdraw"}
 DELIVERY_PLACEHOLDERS = {"{session}", "{member}", "{network}", "{meeting}", "{offer}", "{request}", "{review}"}
 # Objects a persona may not see are not found (404); a page their role never has is 403.
-HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | {"{teammate}"}
+HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | {"{teammate}", "{upload}"}
 # Not found for everyone, signed in or not: a secret link that is not a real one, and single sign-on while it is off.
 NOT_FOUND_FOR_ALL = {"delivery:calendar_feed", "teams:accept", "accounts:sso_start", "accounts:sso_callback"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
@@ -165,6 +170,7 @@ REDIRECTS = {
     ("targeting:home", "national"): "/targeting/scenarios/",
     ("funding:dashboard", "icb_a"): f"/{ICB_A}/",
     ("funding:dashboard", "icb_b"): f"/{ICB_B}/",
+    ("caseload:commit", "icb_a"): "/caseload/import/",  # a GET of the commit shows the preview instead
 }
 # Scenarios of another ICB (or national ones, for ICB users) are not found rather than forbidden.
 NOT_FOUND = {
@@ -225,6 +231,18 @@ def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
 
         mate = User.objects.create_user(username="t-icb_a-mate", role=Role.ICB, icb=ICB.objects.get(code=ICB_A))
         args = tuple(str(mate.pk) if a == "{teammate}" else a for a in args)
+    if "{upload}" in args:
+        from apps.caseload.services import upload_file
+        from apps.practices.models import ICB
+
+        icb_a_user = request.getfixturevalue("personas")["icb_a"]
+        made = upload_file(
+            icb=ICB.objects.get(code=ICB_A),
+            user=icb_a_user,
+            filename="walk.csv",
+            data=b"Case ID,ODS code\nW-1,A99901\n",
+        )
+        args = tuple(str(made.pk) if a == "{upload}" else a for a in args)
     if DELIVERY_PLACEHOLDERS & set(args):
         objs = request.getfixturevalue("walk_delivery")
         args = tuple(str(objs[a].pk) if a in objs else a for a in args)

@@ -122,6 +122,11 @@ ARGS: dict[str, tuple[str, ...]] = {
     "delivery:coaching_request": ("{request}",),
     "delivery:peer_reviews": (),
     "delivery:peer_review": ("{review}",),
+    # Day-one import: ICB A's upload names practice X's code and ICB A's own case reference
+    "caseload:home": (),
+    "caseload:template": ("xlsx",),
+    "caseload:upload": ("{upload}",),
+    "caseload:commit": ("{upload}",),
 }
 # Routes walked elsewhere, with the reason.
 ELSEWHERE = {

@@ -168,6 +168,17 @@ def make_world() -> World:
     )
     run = current_run()
     assert run is not None, "the test session scores the practices once"
+    from apps.caseload.services import upload_file
+
+    caseload = upload_file(
+        icb=icb_a,
+        user=icb_user,
+        filename="matrix-caseload.csv",
+        data=(
+            "Case reference,Practice ODS code,Referred on,State\n"
+            f"MATRIX-IMPORT-1,{px.practice.code},1/4/2024,Referred\n"
+        ).encode(),
+    )
     ids = {
         "{icb}": ICB_A,
         "{practice}": px.practice.code,
@@ -186,6 +197,7 @@ def make_world() -> World:
         "{run}": str(run.pk),
         "{commitment}": icb_a_commitment(users),
         "{teammate}": str(teammate.pk),
+        "{upload}": str(caseload.pk),
         "{invitation}": str(invitation.pk),
         "{invitation_token}": invitation_token,
         "{reset_uid}": urlsafe_base64_encode(force_bytes(teammate.pk)),
@@ -199,7 +211,7 @@ def make_world() -> World:
         invitation.last_name,
     }
     cases = Case.objects.filter(icb=icb_a).select_related("practice")
-    world.refs = {c.ref for c in cases}
+    world.refs = {c.ref for c in cases} | {"MATRIX-IMPORT-1", caseload.sha256}
     about = {c.practice for c in cases}
     outside_names = set(Practice.objects.exclude(icb=icb_a).values_list("name", flat=True))
     for p in [*about, conflicted]:

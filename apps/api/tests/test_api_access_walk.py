@@ -12,13 +12,14 @@ Another area adds its operations here: ``"create_self_referral": Op({}, {"practi
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from apps.api.testing import case_with_package, icb_a_commitment, operations, provider_session
+from apps.api.testing import case_with_package, icb_a_commitment, icb_a_upload, operations, provider_session
 from apps.pages.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,11 @@ SIGNED_IN = frozenset(PERSONA_NAMES)
 # Who has a list of cases, packages and sessions (possibly empty), and who sees the walk's case and its sessions.
 CASE_LISTERS = frozenset({"icb_a", "icb_b", "practice_x", "practice_y", "provider", "provider_b"})
 CASE_SEERS = frozenset({"icb_a", "practice_x", "provider"})
+# Who is not on any ICB team (refused the import outright, 403; another ICB's team gets 404 for ICB A's upload).
+NOT_ICB = frozenset({"national", "practice_x", "practice_y", "provider", "provider_b", "lmc"})
+WALK_COLUMNS = {
+    "reference": "Case reference", "practice": "Practice ODS code", "referred_on": "Referred on", "state": "State"
+}  # fmt: skip
 Param = str | Callable[[dict[str, Any]], str]
 
 
@@ -130,6 +136,21 @@ EXPECTED: dict[str, Op] = {
         denied=404,
         body={"kind": "invoice", "amount_pence": 100, "payee": "Walk Co", "invoice_number": "WALK-1"},
     ),
+    # Day-one import: ICB teams upload into their own ICB; ICB A's upload is not found by anyone else.
+    "create_caseload_upload": Op(
+        {},
+        frozenset({"icb_a", "icb_b"}),
+        body={"filename": "walk.csv", "content_base64": base64.b64encode(b"Case ID,ODS code\nW-1,A99901\n").decode()},
+    ),
+    "get_caseload_upload": Op({"upload_id": icb_a_upload}, frozenset({"icb_a"}), denied=404, forbidden=NOT_ICB),
+    "set_caseload_columns": Op(
+        {"upload_id": icb_a_upload},
+        frozenset({"icb_a"}),
+        denied=404,
+        forbidden=NOT_ICB,
+        body={"mapping": WALK_COLUMNS},
+    ),
+    "commit_caseload_upload": Op({"upload_id": icb_a_upload}, frozenset({"icb_a"}), denied=404, forbidden=NOT_ICB),
 }
 
 

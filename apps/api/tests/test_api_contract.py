@@ -16,6 +16,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from apps.api.testing import openapi_document
 
@@ -48,16 +49,27 @@ def test_the_served_document_is_the_one_tested(client):
     assert client.get("/api/v1/openapi.json").json() == openapi_document()
 
 
+# Operations whose body carries a file: a schema cannot say which bytes are a readable spreadsheet, so schema-valid
+# content may rightly be refused (400, in words); every other check still applies to them.
+FILE_BODIES = {"create_caseload_upload"}
+
+
+def _excluded(case: schemathesis.Case) -> list:  # type: ignore[type-arg]
+    return [positive_data_acceptance] if case.operation.definition.raw.get("operationId") in FILE_BODIES else []
+
+
 BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 @schema.parametrize()
 @BOUNDED
 def test_api_conforms_to_its_openapi_document_as_an_icb_team(case, api_tokens):
-    case.call_and_validate(headers={"Authorization": f"Bearer {api_tokens['icb_a']}"})
+    case.call_and_validate(headers={"Authorization": f"Bearer {api_tokens['icb_a']}"}, excluded_checks=_excluded(case))
 
 
 @schema.parametrize()
 @BOUNDED
 def test_api_conforms_to_its_openapi_document_as_the_national_team(case, api_tokens):
-    case.call_and_validate(headers={"Authorization": f"Bearer {api_tokens['national']}"})
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {api_tokens['national']}"}, excluded_checks=_excluded(case)
+    )

@@ -43,6 +43,10 @@ PATH: dict[str, dict[str, str]] = {
     "list_budgets": {},
     "list_ledger": {},
     "create_payment": {"commitment_id": "{commitment}"},
+    "create_caseload_upload": {},
+    "get_caseload_upload": {"upload_id": "{upload}"},
+    "set_caseload_columns": {"upload_id": "{upload}"},
+    "commit_caseload_upload": {"upload_id": "{upload}"},
 }
 # Open national data: may name any practice; a case reference is still a leak.
 REGISTER = {"list_practices", "get_practice", "list_icbs", "list_indicators"}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from django.apps import apps
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, models
 from hypothesis import strategies as st
 
@@ -100,6 +101,11 @@ class Form:
     refusal_status: int = 400
     needs: tuple[str, ...] = ()  # world objects to make first (that the URL and fields do not name)
 
+    @property
+    def files(self) -> set[str]:
+        """The names of the form's file fields (kind ``file``: values are sent as an uploaded file's content)."""
+        return {f.name for f in self.fields if f.kind == "file"}
+
     def valid_pairs(self, world: Any) -> list[tuple[str, str]]:
         pairs = list(self.fixed.items())
         for f in self.fields:
@@ -161,18 +167,25 @@ def submissions(draw: st.DrawFn, form: Form, values: dict[str, tuple[list[str], 
     return pairs
 
 
-def post(client: Any, url: str, pairs: list[tuple[str, str]]) -> Any:
-    """POST the pairs form-encoded, as a browser does (duplicates kept, order kept).
+def post(client: Any, url: str, pairs: list[tuple[str, str]], files: Collection[str] = ()) -> Any:
+    """POST the pairs form-encoded, as a browser does (duplicates kept, order kept); multipart when the form has
+    file fields (``files``: their names), each such value sent as the content of an uploaded file.
 
     Flash messages left by an earlier example's redirect are dropped first, so the messages read back are this
     response's own."""
     client.cookies.pop("messages", None)
-    return client.post(url, data=urlencode(pairs), content_type="application/x-www-form-urlencoded")
+    if not files:
+        return client.post(url, data=urlencode(pairs), content_type="application/x-www-form-urlencoded")
+    data: dict[str, list[Any]] = {}
+    for name, value in pairs:
+        item = SimpleUploadedFile(f"{name}.csv", value.encode("utf-8", "surrogatepass")) if name in files else value
+        data.setdefault(name, []).append(item)
+    return client.post(url, data=data)
 
 
 # --- What the database holds ------------------------------------------------------------------------------------
 
-WATCHED_APPS = ("cases", "funding", "delivery", "indicators", "targeting", "api", "accounts", "core")
+WATCHED_APPS = ("cases", "funding", "delivery", "indicators", "targeting", "api", "accounts", "core", "caseload")
 UNWATCHED = {"indicators.PracticeScore", "indicators.ScoringRun", "indicators.IndicatorValue"}
 
 

@@ -61,6 +61,29 @@ class World:
     def approved_user(self) -> Any:
         return self.practice_user(self.icb_a_practices[2])
 
+    # The day-one import: a small caseload file of ICB A and its upload
+    @cached_property
+    def caseload_csv(self) -> str:
+        from apps.cases.models import OPEN
+        from apps.practices.models import Practice, PracticeStatus
+
+        free = (
+            Practice.objects.filter(icb__code=ICB_A, status=PracticeStatus.ACTIVE)
+            .exclude(support_cases__status__in=OPEN)
+            .exclude(code__in=[*self.icb_a_practices, self.p["practice_x"].practice.code])
+            .order_by("-code")
+            .values_list("code", flat=True)[:2]
+        )
+        lines = [f"FUZZ-{n},{code},Self-referral,1/4/2025,Referred,Partners retiring" for n, code in enumerate(free)]
+        return "\n".join(["Case ID,ODS code,Referral source,Date referred,Status,Comments", *lines]) + "\n"
+
+    @cached_property
+    def caseload_upload(self) -> Any:
+        from apps.caseload.services import upload_file
+
+        icb_user = self.p["icb_a"]
+        return upload_file(icb=icb_user.icb, user=icb_user, filename="fuzz.csv", data=self.caseload_csv.encode())
+
     def user(self, name: str) -> Any:
         """A persona (apps/pages/testing.py) or a practice user of the world (``diagnosis_user``, ``approved_user``)."""
         return self.p[name] if name in self.p else getattr(self, name)

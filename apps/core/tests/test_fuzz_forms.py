@@ -113,6 +113,11 @@ REFERRAL_FIELDS = (
 )
 SURVEY = tuple(Field(q, "number", ("4", "1", "5")) for q in ("workload", "morale", "access", "sustainable"))
 TODAY = timezone.localdate()
+# The columns of the world's caseload file (fuzz_world.World.caseload_csv), as a home-made tracker names them.
+CASELOAD_HEADERS = {
+    "reference": "Case ID", "practice": "ODS code", "route": "Referral source", "referred_on": "Date referred",
+    "state": "Status", "notes": "Comments",
+}  # fmt: skip
 LAST_MONTH = (TODAY - timedelta(days=40)).isoformat(), (TODAY - timedelta(days=10)).isoformat()
 SOON = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
 
@@ -616,6 +621,33 @@ FORMS: tuple[Form, ...] = (
         ),
         args=lambda w: (w.fuzz_line.programme.code, w.fuzz_line.code),
     ),
+    # Day-one import: upload a spreadsheet, choose its columns, commit it
+    Form(
+        "caseload-upload",
+        "caseload:home",
+        "icb_a",
+        (Field("file", "file", lambda w: [w.caseload_csv]),),
+        effect=grew("caseload.CaseloadUpload", "caseload.StoredFile"),
+    ),
+    Form(
+        "caseload-columns",
+        "caseload:upload",
+        "icb_a",
+        tuple(
+            Field(key, "choice", (header, "")) if key in ("route", "notes") else Field(key, "choice", (header,))
+            for key, header in CASELOAD_HEADERS.items()
+        ),
+        args=lambda w: (w.caseload_upload.pk,),
+        effect=now("caseload_upload", lambda u: u.mapping["reference"] == "Case ID", "columns chosen"),
+    ),
+    Form(
+        "caseload-commit",
+        "caseload:commit",
+        "icb_a",
+        args=lambda w: (w.caseload_upload.pk,),
+        effect=grew("cases.Case", "caseload.ImportedCase"),
+        max_examples=3,
+    ),
     Form(
         "at-risk-threshold",
         "funding:programme_threshold",
@@ -881,7 +913,7 @@ def test_form_takes_valid_input_and_refuses_hostile_input_cleanly(client, person
 
     with transaction.atomic():
         before, mark = db_state(), _audit_mark()
-        response = post(client, url, valid)
+        response = post(client, url, valid, form.files)
         outcome = check_response(response, before, db_state(), mark, form.refusal_status)
         assert outcome.accepted, f"the valid submission was refused: {outcome.status} {outcome.errors}"
         if form.effect:
@@ -893,7 +925,7 @@ def test_form_takes_valid_input_and_refuses_hostile_input_cleanly(client, person
     def run(pairs: list[tuple[str, str]]) -> None:
         with transaction.atomic():
             before, mark = db_state(), _audit_mark()
-            response = post(client, url, pairs)
+            response = post(client, url, pairs, form.files)
             check_response(response, before, db_state(), mark, form.refusal_status)
             transaction.set_rollback(True)
 

@@ -34,7 +34,9 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"indicators"}),  # the pressure index: definitions, scoring runs, the watch list
     frozenset({"targeting"}),  # dispersal, ripple, group suggestions, optimiser scenarios
     frozenset({"cases"}),  # referral to review, packages (they commit money), the menu, support evaluation
-    frozenset({"delivery"}),  # faculty, assignments, sessions, outcomes, networks, coaching
+    frozenset(
+        {"delivery", "caseload"}
+    ),  # faculty, sessions, outcomes, networks, coaching; caseload: the day-one import
     frozenset({"api"}),  # the REST API: one router per area over the apps' services and policies
     frozenset({"teams", "pages"}),  # team administration (ends API tokens); the site's own pages
 )
