@@ -48,6 +48,7 @@ TASK_LABELS = {
     "apps.delivery.tasks.send_due_reminders": "Delivery reminders",
     "apps.datasets.tasks.refresh_national_data": "National data refresh",
     "apps.core.tasks.send_queued_emails": "Queued emails (sent again after a decision)",
+    "apps.targeting.tasks.solve_scenario": "Optimiser scenario",
 }
 # Tasks that call retry_later on failure; the others run once per queueing.
 RETRIED_TASKS = {"apps.cases.tasks.send_notification_emails"}
