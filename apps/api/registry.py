@@ -12,4 +12,5 @@ AREAS: list[str] = [
     "apps.api.cases",
     "apps.api.delivery",
     "apps.api.money",
+    "apps.api.targeting",
 ]

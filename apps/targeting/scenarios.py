@@ -31,6 +31,7 @@ from apps.targeting.services import practice_table
 VARIANT_STEP = 0.20  # the quick comparison: budget ±20%, capacity ±20%
 MAX_BUDGET_POUNDS = 1_000_000_000
 MAX_COACH_HOURS = 10_000_000
+MIN_CAP_POUNDS, MAX_CAP_POUNDS = 100, 10_000_000
 
 
 def scenario_candidates(scope: str, icb: ICB | None, run: ScoringRun | None = None) -> Candidates:
@@ -95,7 +96,7 @@ def scenario_problems(
 
     budget = number("budget", budget_pounds, "the budget in pounds", 1, MAX_BUDGET_POUNDS)
     hours = number("coach_hours", coach_hours, "coach hours", 0, MAX_COACH_HOURS)
-    cap = number("practice_cap", cap_pounds, "the per-practice cap in pounds", 100, 10_000_000)
+    cap = number("practice_cap", cap_pounds, "the per-practice cap in pounds", MIN_CAP_POUNDS, MAX_CAP_POUNDS)
     clean["budget_pence"] = round(budget * 100) if budget is not None else None
     clean["coach_hours"] = hours
     clean["practice_cap_pence"] = round(cap * 100) if cap is not None else None

@@ -43,6 +43,9 @@ PATH: dict[str, dict[str, str]] = {
     "list_budgets": {},
     "list_ledger": {},
     "create_payment": {"commitment_id": "{commitment}"},
+    "create_scenario": {},
+    "list_scenarios": {},
+    "get_scenario": {"ref": "{scenario}"},
 }
 # Open national data: may name any practice; a case reference is still a leak.
 REGISTER = {"list_practices", "get_practice", "list_icbs", "list_indicators"}
