@@ -110,6 +110,8 @@ def server_env(db_url: str, static_root: Path) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_STATIC_ROOT": str(static_root),
         "DJANGO_LOG_LEVEL": "ERROR",
+        # no background worker runs beside the bench: /health/ (the start-up probe) must not wait for one
+        "HEALTH_WORKER_MAX_SILENCE_SECONDS": "0",
     }
 
 
