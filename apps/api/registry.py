@@ -13,4 +13,5 @@ AREAS: list[str] = [
     "apps.api.delivery",
     "apps.api.money",
     "apps.api.caseload",
+    "apps.api.targeting",
 ]

@@ -49,6 +49,7 @@ TASK_LABELS = {
     "apps.datasets.tasks.refresh_national_data": "National data refresh",
     "apps.core.tasks.send_queued_emails": "Queued emails (sent again after a decision)",
     "apps.caseload.tasks.plan_upload": "Caseload import preview",
+    "apps.targeting.tasks.solve_scenario": "Optimiser scenario",
 }
 # Tasks that call retry_later on failure; the others run once per queueing.
 RETRIED_TASKS = {"apps.cases.tasks.send_notification_emails"}

@@ -255,6 +255,21 @@ def supported_cases(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
+    """One row per case. Hours released and the current rating are read for every case at once (one query each, not
+    one per case: the programme page lists every supported case). Prefetch ``sessions`` and ``outcome_snapshots``."""
+    ids = [c.pk for c in cases]
+    released = {
+        r["case_id"]: (r["cl"] or 0.0, r["ad"] or 0.0)
+        for r in HoursReleased.objects.filter(case_id__in=ids)
+        .values("case_id")
+        .annotate(cl=Sum("clinical_hours"), ad=Sum("admin_hours"))
+        .order_by()
+    }
+    ratings: dict[int, PackageRating] = {}
+    for rating in PackageRating.objects.filter(
+        package__case_id__in=ids, package__state=Package.State.APPROVED
+    ).select_related("by", "package"):  # newest first (the model's ordering): the first seen per case is current
+        ratings.setdefault(rating.package.case_id, rating)
     out = []
     for c in cases:
         row = CaseOutcome(c)
@@ -263,8 +278,7 @@ def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
             if s.state == Session.State.DELIVERED:
                 row.sessions_delivered += 1
                 row.hours_delivered += s.delivered_hours or 0
-        sums = c.hours_released.aggregate(cl=Sum("clinical_hours"), ad=Sum("admin_hours"))
-        row.clinical_released, row.admin_released = sums["cl"] or 0.0, sums["ad"] or 0.0
+        row.clinical_released, row.admin_released = released.get(c.pk, (0.0, 0.0))
         snaps = {s.kind: s for s in c.outcome_snapshots.all()}
         base = snaps.get(SnapshotKind.BASELINE)
         latest = snaps.get(SnapshotKind.MONTH_12) or snaps.get(SnapshotKind.MONTH_6)
@@ -275,18 +289,14 @@ def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
         if latest:
             row.ppgf_after = latest.indicators.get("patients_per_gp_fte")
             row.cqc_after = latest.indicators.get("cqc_rating")
-        row.rag = (
-            PackageRating.objects.filter(package__case=c, package__state=Package.State.APPROVED)
-            .select_related("by", "package")
-            .first()
-        )
+        row.rag = ratings.get(c.pk)
         out.append(row)
     return out
 
 
 def programme_outcomes(cases: QuerySet[Case]) -> ProgrammeOutcomes:
     supported = list(
-        supported_cases(cases).select_related("practice").prefetch_related("sessions", "outcome_snapshots")
+        supported_cases(cases).select_related("practice", "icb").prefetch_related("sessions", "outcome_snapshots")
     )
     rows = case_outcomes(supported)
     practices = {c.practice_id: c.practice for c in supported}

@@ -44,11 +44,22 @@ def new_ref() -> str:
 
 
 class Scenario(models.Model):
-    """One optimiser run: inputs, result summary, chosen packages and explanations, and the greedy comparison."""
+    """One optimiser run: inputs, result summary, chosen packages and explanations, and the greedy comparison.
+
+    A scenario asked for on a page or through the API is saved with its inputs at once, *queued*, and solved by the
+    background worker (``apps.targeting.tasks.solve_scenario``): the solve takes seconds, too long for a web request.
+    ``state`` and ``progress`` say how far it has got; the result fields are filled when it is *done*.
+    """
 
     class Scope(models.TextChoices):
         ICB = "icb", "One ICB"
         NATIONAL = "national", "England (42 ICB budgets)"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for the background worker"
+        RUNNING = "running", "Being worked out"
+        DONE = "done", "Done"
+        FAILED = "failed", "Could not be worked out"
 
     ref = models.CharField(max_length=20, unique=True, default=new_ref, editable=False)
     name = models.CharField(max_length=120)
@@ -63,9 +74,14 @@ class Scenario(models.Model):
     run = models.ForeignKey(ScoringRun, null=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where the background solve has got to. Rows saved before scenarios ran in the background were solved at once.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DONE)
+    progress = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     # Result
-    status = models.CharField(max_length=40)
-    feasible = models.BooleanField()
+    status = models.CharField(max_length=40, blank=True, default="")
+    feasible = models.BooleanField(default=False)
     message = models.TextField(blank=True)
     source = models.CharField(max_length=80, blank=True)
     objective = models.FloatField(default=0.0, help_text="Need-weighted expected benefit")
@@ -89,6 +105,11 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return f"Scenario {self.ref}: {self.name}"
+
+    @property
+    def pending(self) -> bool:
+        """Queued or being worked out: the page shows progress and refreshes itself."""
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
 
     @property
     def gain_over_greedy(self) -> float | None:

@@ -1,39 +1,26 @@
-"""Targeting business rules: the register as a practice table, closure simulation, ripple scores, group package
-suggestions and optimiser scenarios. The models are in the Django-free ``analytics.targeting``; this module only
-reads the register and stores results. Callers check access first (apps.targeting.policy)."""
+"""Targeting business rules: the register as a practice table, closure simulation, ripple scores and group package
+suggestions (optimiser scenarios are ``apps.targeting.scenarios``). The models are in the Django-free
+``analytics.targeting``; this module only reads the register and stores results. Callers check access first
+(apps.targeting.policy)."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-import numpy as np
 import polars as pl
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from analytics.menu.offers import load_menu
 from analytics.targeting.dispersal import Dispersal, DispersalParams, Model, disperse
-from analytics.targeting.inputs import candidates, fair_share_budgets
-from analytics.targeting.optimise import optimise
-from analytics.targeting.plan import Candidates, Plan, Settings
 from analytics.targeting.ripple import ripple_scores
 from analytics.targeting.suggest import GroupPackage, suggest_group
 from analytics.targeting.table import PracticeTable
-from apps.accounts.models import User
 from apps.datasets.models import ImportLog
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.indicators.scoring_runs import current_run
-from apps.practices.models import ICB, PaymentsYear, Practice, PracticeStatus, WorkforceYear
-from apps.targeting.models import RippleScore, Scenario
-from apps.targeting.policy import scenario_scope_for
-
-VARIANT_STEP = 0.20  # the quick comparison: budget ±20%, capacity ±20%
-MAX_BUDGET_POUNDS = 1_000_000_000
-MAX_COACH_HOURS = 10_000_000
+from apps.practices.models import ICB, Practice, PracticeStatus, WorkforceYear
+from apps.targeting.models import RippleScore
 
 _tables: dict[tuple[int | None, int | None], PracticeTable] = {}
 _models: dict[tuple[int | None, int | None, DispersalParams], Model] = {}
@@ -177,216 +164,3 @@ def suggest_group_package(practice_code: str, params: DispersalParams | None = N
     run = current_run()
     score = PracticeScore.objects.filter(run=run, practice=practice).first() if run else None
     return suggest_group(dispersal, load_menu(), pressure=score.composite if score else None)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Optimiser scenarios
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def scenario_candidates(scope: str, icb: ICB | None, run: ScoringRun | None = None) -> Candidates:
-    run = run if run is not None else current_run()
-    table = practice_table(run)
-    stored = RippleScore.objects.filter(run=run) if run else RippleScore.objects.none()
-    values = list(stored.values_list("practice__code", "ripple_score", "crossing_neighbours"))
-    if values:
-        ripple = pl.DataFrame(
-            {
-                "practice_code": [v[0] for v in values],
-                "ripple_score": [float(v[1]) for v in values],
-                "crossing_neighbours": [int(v[2]) for v in values],
-            }
-        )
-    else:
-        ripple = ripple_scores(table)
-    pay = list(
-        PaymentsYear.objects.filter(registered_patients__gt=0, weighted_patients__isnull=False)
-        .order_by("practice_id", "-financial_year")
-        .values_list("practice__code", "registered_patients", "weighted_patients")
-    )
-    seen: dict[str, float] = {}
-    for code, reg, weighted in pay:
-        seen.setdefault(code, float(weighted) / float(reg))
-    ratios = pl.DataFrame(
-        {"practice_code": list(seen), "ratio": list(seen.values())},
-        schema={"practice_code": pl.Utf8, "ratio": pl.Float64},
-    )
-    only = {icb.code} if scope == Scenario.Scope.ICB and icb is not None else None
-    return candidates(table, ripple, ratios, icbs=only)
-
-
-def scenario_problems(
-    user: User, *, name: str, scope: str, budget_pounds: str, coach_hours: str, cap_pounds: str, floor_percent: str
-) -> tuple[dict[str, str], dict[str, Any]]:
-    """Check the form's text inputs; return (errors by field, cleaned values)."""
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {"name": name.strip()[:120]}
-    if not clean["name"]:
-        errors["name"] = "Give the scenario a name"
-    allowed = scenario_scope_for(user)
-    if scope != allowed:
-        errors["scope"] = (
-            "ICB teams run scenarios for their own ICB"
-            if allowed == Scenario.Scope.ICB
-            else "Choose England (42 ICB budgets)"
-        )
-    clean["scope"] = allowed
-
-    def number(field: str, text: str, label: str, low: float, high: float) -> float | None:
-        t = text.replace(",", "").replace("£", "").strip()
-        try:
-            v = float(t)
-        except ValueError:
-            errors[field] = f"Enter {label} as a number"
-            return None
-        if not math.isfinite(v) or v < low or v > high:
-            errors[field] = f"Enter {label} between {low:,.0f} and {high:,.0f}"
-            return None
-        return v
-
-    budget = number("budget", budget_pounds, "the budget in pounds", 1, MAX_BUDGET_POUNDS)
-    hours = number("coach_hours", coach_hours, "coach hours", 0, MAX_COACH_HOURS)
-    cap = number("practice_cap", cap_pounds, "the per-practice cap in pounds", 100, 10_000_000)
-    clean["budget_pence"] = round(budget * 100) if budget is not None else None
-    clean["coach_hours"] = hours
-    clean["practice_cap_pence"] = round(cap * 100) if cap is not None else None
-    clean["floor_share"] = None
-    if floor_percent.strip():
-        floor = number("floor", floor_percent, "the floor as a percentage", 1, 100)
-        clean["floor_share"] = floor / 100 if floor is not None else None
-    return errors, clean
-
-
-def _settings_for(
-    scope: str, icb: ICB | None, cands: Candidates, budget_pence: int, hours: float, cap: int, floor: float | None
-) -> Settings:
-    if scope == Scenario.Scope.ICB:
-        assert icb is not None
-        budgets = {icb.code: budget_pence}
-    else:
-        budgets = fair_share_budgets(budget_pence, cands)
-    return Settings(budgets_pence=budgets, coach_hours=hours, practice_cap_pence=cap, floor_share=floor)
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-@transaction.atomic
-def run_scenario(
-    user: User,
-    *,
-    name: str,
-    scope: str,
-    icb: ICB | None,
-    budget_pence: int,
-    coach_hours: float,
-    practice_cap_pence: int,
-    floor_share: float | None = None,
-    parent: Scenario | None = None,
-    variant: str = "",
-) -> Scenario:
-    """Run the optimiser and save the scenario with its result, explanations and the greedy comparison."""
-    if scope == Scenario.Scope.ICB and icb is None:
-        raise ValidationError("An ICB scenario needs an ICB")
-    run = current_run()
-    cands = scenario_candidates(scope, icb, run)
-    settings = _settings_for(scope, icb, cands, budget_pence, coach_hours, practice_cap_pence, floor_share)
-    problems = settings.problems()
-    if problems:
-        raise ValidationError(problems)
-    plan: Plan = optimise(cands, load_menu(), settings)
-    g = plan.greedy
-    return Scenario.objects.create(
-        name=name,
-        scope=scope,
-        icb=icb if scope == Scenario.Scope.ICB else None,
-        budget_pence=budget_pence,
-        coach_hours=coach_hours,
-        practice_cap_pence=practice_cap_pence,
-        floor_share=floor_share,
-        parent=parent,
-        variant=variant,
-        run=run,
-        created_by=user,
-        status=plan.status,
-        feasible=plan.feasible,
-        message=plan.message,
-        source=plan.source,
-        objective=plan.objective,
-        bound=plan.bound if math.isfinite(plan.bound) else None,
-        gap=plan.gap if math.isfinite(plan.gap) else None,
-        solve_seconds=plan.solve_seconds,
-        spend_pence=plan.spend_pence,
-        hours_used=plan.hours,
-        practices_funded=plan.practices_funded,
-        packages=plan.items,
-        greedy_objective=g.objective if g else None,
-        greedy_spend_pence=g.spend_pence if g else None,
-        greedy_hours=g.hours if g else None,
-        greedy_practices=g.practices_funded if g else None,
-        binding=list(plan.binding),
-        icb_results=_jsonable(list(plan.icbs)),
-        practice_results=_jsonable(list(plan.practices)),
-    )
-
-
-def create_variants(user: User, scenario: Scenario) -> list[Scenario]:
-    """The quick comparison: the same scenario with the budget and the coach hours each 20% lower and higher."""
-    out = []
-    for label, budget_factor, hours_factor in (
-        ("budget −20%", 1 - VARIANT_STEP, 1.0),
-        ("budget +20%", 1 + VARIANT_STEP, 1.0),
-        ("coach hours −20%", 1.0, 1 - VARIANT_STEP),
-        ("coach hours +20%", 1.0, 1 + VARIANT_STEP),
-    ):
-        out.append(
-            run_scenario(
-                user,
-                name=f"{scenario.name} ({label})",
-                scope=scenario.scope,
-                icb=scenario.icb,
-                budget_pence=round(scenario.budget_pence * budget_factor),
-                coach_hours=scenario.coach_hours * hours_factor,
-                practice_cap_pence=scenario.practice_cap_pence,
-                floor_share=scenario.floor_share,
-                parent=scenario,
-                variant=label,
-            )
-        )
-    return out
-
-
-def compare_rows(scenarios: Sequence[Scenario]) -> list[tuple[str, list[str]]]:
-    """Side-by-side rows: label, then one formatted value per scenario."""
-    from apps.core.formatting import number, pounds
-
-    def pct(v: float | None) -> str:
-        return "–" if v is None else f"{v:+.1%}"
-
-    return [
-        ("Budget", [pounds(s.budget_pence) for s in scenarios]),
-        ("Coach hours available", [number(s.coach_hours) for s in scenarios]),
-        ("Per-practice cap", [pounds(s.practice_cap_pence) for s in scenarios]),
-        (
-            "Fairness floor",
-            ["–" if s.floor_share is None else f"{s.floor_share:.0%} of each budget" for s in scenarios],
-        ),
-        ("Result", ["feasible" if s.feasible else "no feasible plan" for s in scenarios]),
-        ("Expected benefit (need-weighted)", [number(s.objective, 2) for s in scenarios]),
-        ("Optimality gap", ["–" if s.gap is None else f"{s.gap:.3%}" for s in scenarios]),
-        ("Spend", [pounds(s.spend_pence) for s in scenarios]),
-        ("Coach hours used", [number(s.hours_used) for s in scenarios]),
-        ("Practices funded", [number(s.practices_funded) for s in scenarios]),
-        ("Greedy baseline benefit", [number(s.greedy_objective, 2) for s in scenarios]),
-        ("Gain over greedy", [pct(s.gain_over_greedy) for s in scenarios]),
-        ("Binding constraints", [str(len(s.binding)) for s in scenarios]),
-    ]

@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
 from apps.practices.policy import get_icb_for, get_practice_for
-from apps.targeting import services
+from apps.targeting import scenarios, services
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario
 from apps.targeting.policy import (
@@ -179,6 +179,9 @@ def practice_dispersal(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "targeting/dispersal.jinja", context, status=400 if errors else 200)
 
 
+# A scenario being worked out in the background: its page reloads itself this often (a meta refresh, so it works
+# without JavaScript) and has a link to reload it by hand.
+REFRESH_SECONDS = 2
 SCENARIO_FIELDS = ("name", "scope", "budget", "coach_hours", "practice_cap", "floor_on", "floor")
 
 
@@ -198,7 +201,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     }
     if request.method == "POST":
         data = {k: request.POST.get(k, "").strip() for k in SCENARIO_FIELDS}
-        errors, clean = services.scenario_problems(
+        errors, clean = scenarios.scenario_problems(
             user,
             name=data["name"],
             scope=data["scope"],
@@ -209,7 +212,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         )
         if not errors:
             try:
-                scenario = services.run_scenario(
+                scenario = scenarios.queue_scenario(
                     user,
                     name=clean["name"],
                     scope=clean["scope"],
@@ -222,7 +225,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 errors["budget"] = exc.messages[0]
             else:
-                messages.success(request, "Scenario saved.")
+                messages.success(request, "Scenario saved. It is being worked out: this page shows the result.")
                 return redirect("targeting:scenario", ref=scenario.ref)
     context = {
         "scenarios": scenarios_visible_to(user).select_related("created_by", "icb")[:50],
@@ -239,7 +242,7 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
     scenario = get_scenario_for(user, ref)
     show_practices = can_see_scenario_practices(user, scenario)
     fmt = request.GET.get("download", "")
-    if fmt in FORMATS:
+    if fmt in FORMATS and scenario.state == Scenario.State.DONE:
         if show_practices:
             table = [
                 (r["code"], r["name"], r["need"], r["pressure"], r["ripple_neighbours"], "; ".join(r["offers"]),
@@ -261,6 +264,7 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
     rows = scenario.practice_results if show == "all" else scenario.funded_results
     context = {
         "s": scenario,
+        "refresh_seconds": REFRESH_SECONDS if scenario.pending else None,
         "show_practices": show_practices,
         "rows": rows if show_practices else [],
         "show": show,
@@ -273,9 +277,13 @@ def scenario_variants(request: HttpRequest, ref: str) -> HttpResponse:
     user = _user(request)
     scenario = get_scenario_for(user, ref)
     if request.method == "POST":
-        variants = services.create_variants(user, scenario)
+        variants = scenarios.create_variants(user, scenario)
         query = "&".join(f"s={v.ref}" for v in [scenario, *variants])
-        messages.success(request, "Four variant scenarios saved: budget and coach hours each 20% lower and higher.")
+        messages.success(
+            request,
+            "Four variant scenarios saved: budget and coach hours each 20% lower and higher. They are being worked "
+            "out: this page fills in as each is ready.",
+        )
         return redirect(f"{reverse('targeting:compare')}?{query}")
     return render(request, "targeting/variants.jinja", {"s": scenario})
 
@@ -289,7 +297,8 @@ def scenario_compare(request: HttpRequest) -> HttpResponse:
     chosen = [get_object_or_404(visible, ref=r) for r in refs]
     context = {
         "chosen": chosen,
-        "rows": services.compare_rows(chosen) if chosen else [],
+        "refresh_seconds": REFRESH_SECONDS if any(c.pending for c in chosen) else None,
+        "rows": scenarios.compare_rows(chosen) if chosen else [],
         "available": visible.select_related("created_by")[:50],
         "refs": refs,
     }

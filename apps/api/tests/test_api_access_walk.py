@@ -48,6 +48,28 @@ def current_run_id(personas: dict[str, Any]) -> str:
     return str(run.pk)
 
 
+def icb_a_scenario(personas: dict[str, Any]) -> str:
+    """A worked-out scenario of ICB A's, saved by its team (no solve: the walk is about who may open it)."""
+    from apps.practices.models import ICB
+    from apps.targeting.models import Scenario
+
+    scenario, _ = Scenario.objects.get_or_create(
+        ref="api-walk-icb-a",
+        defaults={
+            "name": "API walk",
+            "scope": Scenario.Scope.ICB,
+            "icb": ICB.objects.get(code=ICB_A),
+            "budget_pence": 100_000_00,
+            "coach_hours": 100,
+            "practice_cap_pence": 20_000_00,
+            "created_by": personas["icb_a"],
+            "status": "optimal",
+            "feasible": True,
+        },
+    )
+    return scenario.ref
+
+
 def walk_case(personas: dict[str, Any]) -> str:
     return str(case_with_package(personas).pk)
 
@@ -151,6 +173,20 @@ EXPECTED: dict[str, Op] = {
         body={"mapping": WALK_COLUMNS},
     ),
     "commit_caseload_upload": Op({"upload_id": icb_a_upload}, frozenset({"icb_a"}), denied=404, forbidden=NOT_ICB),
+    # Spending scenarios: ICB teams run their own ICB's, the national team national ones (per-ICB totals only);
+    # ICB A's scenario is unknown (404) to the other scenario runners; those who run none are refused (403).
+    "create_scenario": Op(
+        {},
+        frozenset({"national", "icb_a", "icb_b"}),
+        body={"name": "Walk plan", "budget_pounds": 100000, "coach_hours": 500},
+    ),
+    "list_scenarios": Op({}, frozenset({"national", "icb_a", "icb_b"})),
+    "get_scenario": Op(
+        {"ref": icb_a_scenario},
+        frozenset({"icb_a"}),
+        denied=404,
+        forbidden=frozenset({"practice_x", "practice_y", "provider", "provider_b", "lmc"}),
+    ),
 }
 
 

@@ -47,6 +47,9 @@ PATH: dict[str, dict[str, str]] = {
     "get_caseload_upload": {"upload_id": "{upload}"},
     "set_caseload_columns": {"upload_id": "{upload}"},
     "commit_caseload_upload": {"upload_id": "{upload}"},
+    "create_scenario": {},
+    "list_scenarios": {},
+    "get_scenario": {"ref": "{scenario}"},
 }
 # Open national data: may name any practice; a case reference is still a leak.
 REGISTER = {"list_practices", "get_practice", "list_icbs", "list_indicators"}

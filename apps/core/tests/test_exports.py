@@ -71,6 +71,7 @@ API_EXPORTS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "list_budgets": ("icb_a", {}, ()),
     "list_ledger": ("icb_a", {}, (REASON,)),
     "get_icb_run_scores": ("icb_a", {}, ()),
+    "list_scenarios": ("icb_a", {}, ()),
 }
 
 

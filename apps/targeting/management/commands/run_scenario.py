@@ -13,7 +13,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.practices.models import ICB
-from apps.targeting import services
+from apps.targeting import scenarios
 from apps.targeting.models import Scenario
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             raise CommandError("budget and hours must be 0 or more, the cap above 0")
         try:
             with transaction.atomic():
-                s = services.run_scenario(
+                s = scenarios.run_scenario(
                     user,
                     name=opts["name"],
                     scope=Scenario.Scope.ICB if icb else Scenario.Scope.NATIONAL,
