@@ -9,7 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.api import services
+from apps.api.forms import TokenForm
 from apps.api.policy import api_tokens_of, get_api_token_for
+from apps.core.forms import form_errors
 
 
 def token_list(request: HttpRequest) -> HttpResponse:
@@ -18,13 +20,17 @@ def token_list(request: HttpRequest) -> HttpResponse:
     new_token = ""
     name = ""
     if request.method == "POST":
-        name = request.POST.get("name", "").strip()
-        try:
-            _, new_token = services.create_api_token(request.user, name)  # type: ignore[arg-type]
-        except ValidationError as exc:
-            errors["name"] = exc.messages[0]
+        form = TokenForm(request.POST)
+        name = str(form.data.get("name", "")).strip()
+        if not form.is_valid():
+            errors = form_errors(form)
         else:
-            name = ""
+            try:
+                _, new_token = services.create_api_token(request.user, form.cleaned_data["name"].strip())  # type: ignore[arg-type]
+            except ValidationError as exc:
+                errors["name"] = exc.messages[0]
+            else:
+                name = ""
     context = {
         "tokens": api_tokens_of(request.user),  # type: ignore[arg-type]
         "new_token": new_token,

@@ -12,7 +12,9 @@ from django.utils.module_loading import import_string
 
 from apps.accounts.access import is_signed_in, require
 from apps.core.exports import FORMATS, table_download
+from apps.core.forms import form_errors
 from apps.indicators import services
+from apps.indicators.forms import WatchDecisionForm
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
 from apps.indicators.policy import can_see_backtest, can_see_watch_list, can_see_watch_summary, own_watch_list_icb
 from apps.practices.models import Practice
@@ -116,13 +118,13 @@ def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpR
     errors: dict[str, str] = {}
     data: dict[str, Any] = {}
     if request.method == "POST":
-        data = {k: request.POST.get(k, "").strip() for k in ("action", "rationale", "rating")}
-        action = ACTIONS.get(data["action"])
-        if action is None:
-            errors["action"] = "Choose what to do"
+        form = WatchDecisionForm(request.POST, actions=list(ACTIONS))
+        data = {k: str(form.data.get(k, "")).strip() for k in ("action", "rationale", "rating")}
+        if not form.is_valid():
+            errors = form_errors(form)
         else:
             try:
-                action(request.user, practice, data)
+                ACTIONS[form.cleaned_data["action"]](request.user, practice, form.cleaned_data)
             except ValidationError as exc:
                 errors["rationale" if "rationale" in exc.messages[0] else "action"] = exc.messages[0]
             else:

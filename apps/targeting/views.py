@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
-from apps.accounts.models import User
+from apps.accounts.http import user_of
 from apps.core.exports import FORMATS, table_download
 from apps.practices.models import Practice
 from apps.practices.policy import get_icb_for, get_practice_for
@@ -59,12 +59,8 @@ PARAM_FIELDS = {
 }
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def home(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     own = ripple_home_icb(user)
     if own is not None:
         return redirect("targeting:icb_ripple", code=own.code)
@@ -74,8 +70,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def icb_ripple(request: HttpRequest, code: str) -> HttpResponse:
-    icb = get_icb_for(_user(request), code)
-    if not can_see_targeting(_user(request), icb):
+    icb = get_icb_for(user_of(request), code)
+    if not can_see_targeting(user_of(request), icb):
         raise PermissionDenied
     run = services.current_run()
     rows = services.ripple_rows(icb, run)
@@ -142,8 +138,8 @@ def _params_from(query: Any) -> tuple[DispersalParams, dict[str, str], dict[str,
 
 
 def practice_dispersal(request: HttpRequest, code: str) -> HttpResponse:
-    practice = get_practice_for(_user(request), code)
-    if not can_simulate_closure(_user(request), practice):
+    practice = get_practice_for(user_of(request), code)
+    if not can_simulate_closure(user_of(request), practice):
         raise PermissionDenied
     params, errors, texts = _params_from(request.GET)
     dispersal, simulate_error, svg = None, "", None
@@ -186,7 +182,7 @@ SCENARIO_FIELDS = ("name", "scope", "budget", "coach_hours", "practice_cap", "fl
 
 
 def scenario_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     if not can_run_scenarios(user):
         raise PermissionDenied
     errors: dict[str, str] = {}
@@ -238,7 +234,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
 
 
 def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     scenario = get_scenario_for(user, ref)
     show_practices = can_see_scenario_practices(user, scenario)
     fmt = request.GET.get("download", "")
@@ -274,7 +270,7 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 def scenario_variants(request: HttpRequest, ref: str) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     scenario = get_scenario_for(user, ref)
     if request.method == "POST":
         variants = scenarios.create_variants(user, scenario)
@@ -289,7 +285,7 @@ def scenario_variants(request: HttpRequest, ref: str) -> HttpResponse:
 
 
 def scenario_compare(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     if not can_run_scenarios(user):
         raise PermissionDenied
     refs = [r for r in request.GET.getlist("s") if r][:5]

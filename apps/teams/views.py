@@ -15,18 +15,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import Role, TeamRole, User
+from apps.accounts.http import user_of
+from apps.accounts.models import Role, TeamRole
 from apps.practices.models import ICB
 from apps.teams import policy, services
 from apps.teams.forms import error_list, example_practice_code, offer_value, parse_invite
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
 def team(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     if not policy.can_administer_team(user):
         raise PermissionDenied
     members = policy.members_visible_to(user).select_related("icb", "practice").order_by("-is_active", "last_name")
@@ -40,7 +37,7 @@ def team(request: HttpRequest) -> HttpResponse:
 
 
 def invite(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     if not policy.can_administer_team(user):
         raise PermissionDenied
     errors: dict[str, str] = {}
@@ -73,7 +70,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 def member(request: HttpRequest, pk: int) -> HttpResponse:
     """GET shows the member and what may be changed; POST changes the team role, deactivates or reactivates."""
-    user = _user(request)
+    user = user_of(request)
     if not policy.can_administer_team(user):
         raise PermissionDenied
     target = policy.get_member_for(user, pk)
@@ -109,7 +106,7 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = user_of(request)
     if not policy.can_administer_team(user):
         raise PermissionDenied
     inv = policy.get_invitation_for(user, pk)
