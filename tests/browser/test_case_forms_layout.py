@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
+from apps.accounts.demo import DEMO_PASSWORD
 from tests.browser.conftest import assert_accessible, follow, sign_in
 from tests.browser.test_team_journey import check_layout
 

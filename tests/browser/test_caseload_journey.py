@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apps.accounts.management.commands.create_demo_users import DEMO_PASSWORD
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from apps.accounts.demo import DEMO_PASSWORD
 from tests.browser.conftest import assert_accessible, follow, sign_in
 
 pytestmark = pytest.mark.browser
