@@ -5,8 +5,15 @@ run (and in every pytest-xdist worker) was most of the cost of running one test 
 as a template, keyed by a hash of everything that decides its contents (migrations, models, loaders, scoring and
 demo code, the national data files, the locked package versions), and each worker gets a copy:
 
-- SQLite: ``var/test-template-<key>.sqlite3``, copied to ``var/test-<worker>.sqlite3``;
-- PostgreSQL: a database ``<name>_tpl_<key>`` in the server, cloned with ``CREATE DATABASE ... TEMPLATE``.
+- SQLite: ``var/test-template-<key>.sqlite3``, copied to ``var/test-run-<worker>-<pid>.sqlite3``;
+- PostgreSQL: a database ``<name>_tpl_<key>`` in the server, cloned to ``test_<name>_<worker>_<pid>`` with
+  ``CREATE DATABASE ... TEMPLATE``.
+
+A copy is named by the process as well as the xdist worker: two runs in one checkout (a long run, and a single file
+run beside it) used to share ``var/test-main.sqlite3``, and the short run's clean-up deleted the long run's file under
+it; the long run's open connection carried on, so only ``/health/`` (which looks for the file) noticed, answering 503
+"database file missing" for the rest of the run (docs/testing.md, "Flakes fixed"). Copies left by a process that was
+killed are removed by the next run.
 
 A change to any input changes the key, so the next run builds a fresh template (and removes the stale ones). Building
 happens under a file lock, so two workers starting together build it once.
@@ -75,6 +82,27 @@ def worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+def copy_suffix() -> str:
+    """What tells this process's copy from every other run's: the xdist worker and the process id."""
+    return f"{worker_name()}_{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _dead_owner(name: str) -> bool:
+    """True when ``name`` ends in the id of a process that is no longer running (it was killed before its clean-up)."""
+    pid = name.rsplit("_", 1)[-1]
+    return pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+
+
 @contextmanager
 def _lock(name: str) -> Iterator[None]:
     VAR.mkdir(exist_ok=True)
@@ -113,10 +141,13 @@ def clone() -> str:
     """Give this process its own copy of the national test database (building the template first if needed)."""
     if _vendor() == "sqlite":
         template = str(_sqlite_template())
-        name = str(VAR / f"test-{worker_name()}.sqlite3")
+        _drop_dead_sqlite_copies()
+        name = str(VAR / f"test-run-{copy_suffix()}.sqlite3")
     else:
         template = _postgresql_template()
-        name = f"test_{_clone.get('base') or settings.DATABASES['default']['NAME']}_{worker_name()}"
+        prefix = f"test_{_clone.get('base') or settings.DATABASES['default']['NAME']}_"
+        _drop_dead_postgresql_copies(prefix)
+        name = prefix + copy_suffix()
     _clone.update(name=name, template=template)
     refresh()
     return name
@@ -149,6 +180,12 @@ def drop(name: str) -> None:
 # SQLite: a file per template, copied per worker.
 
 
+def _drop_dead_sqlite_copies() -> None:
+    for path in VAR.glob("test-run-*.sqlite3"):
+        if _dead_owner(path.name.removesuffix(".sqlite3")):
+            drop(str(path))
+
+
 def _sqlite_template() -> Path:
     key = template_key()
     template = VAR / f"test-template-{key}.sqlite3"
@@ -164,6 +201,17 @@ def _sqlite_template() -> Path:
 
 
 # PostgreSQL: a template database in the server, cloned per worker.
+
+
+def _drop_dead_postgresql_copies(prefix: str) -> None:
+    """Copies in this server whose process has gone. The test servers are local (bin/test starts its own), so the
+    process ids are this machine's."""
+    with connections["default"]._nodb_cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix.replace("_", "\\_") + "%"])
+        names = [row[0] for row in cursor.fetchall()]
+    for name in names:
+        if "_tpl_" not in name and _dead_owner(name):
+            drop(name)
 
 
 def _file_copy(cursor: Any) -> str:

@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 
+from analytics.money import financial_year_of, fy_end
 from apps.api.main import NAMESPACE as API
 from apps.core.models import AuditRecord
 from apps.core.tests.formfuzz import Field, Form, check_response, db_state, post, resolve, submissions
@@ -282,7 +283,7 @@ FORMS: tuple[Form, ...] = (
             Field("units-gprp-diagnostic", "number", ("", "1")),
             Field("group", "lines", ("", "A81002 25")),
             Field("starts", "date", (TODAY.isoformat(),)),
-            Field("ends", "date", ("2027-03-31",)),
+            Field("ends", "date", (fy_end(financial_year_of(TODAY)).isoformat(),)),  # was 2027-03-31: a date bomb
             Field("action", "choice", ("price", "submit")),
         ),
         args=pk("diagnosis"),
@@ -1009,7 +1010,12 @@ REGRESSIONS: dict[str, list[Pairs | Callable[[World], Pairs]]] = {
         ],
     ],
     "package": [
-        [("units-gprp-coaching", "3"), ("starts", TODAY.isoformat()), ("ends", "2027-03-31"), ("group", "A81002 inf")]
+        [
+            ("units-gprp-coaching", "3"),
+            ("starts", TODAY.isoformat()),
+            ("ends", fy_end(financial_year_of(TODAY)).isoformat()),  # was "2027-03-31": before TODAY from April 2027
+            ("group", "A81002 inf"),
+        ]
     ],
     # The plan form's row count was read with int(): "1.5" was a server error, "99999999" a very long loop.
     "plan": [[("goal-0", "Fill the GP vacancy"), ("rows", "1.5")], [("rows", "99999999")]],

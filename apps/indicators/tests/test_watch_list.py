@@ -32,11 +32,13 @@ def test_a_current_scoring_run_covers_the_open_practices():
 
 
 def test_icb_user_adds_a_practice_with_a_rationale_and_it_is_attributed(personas, practice):
+    before = date.today()  # a run passing midnight during the call gives either day (docs/testing.md, "Flakes fixed")
     entry = services.add_to_watch_list(personas["icb_a"], practice, "Two partners retiring in March; LMC concerned")
+    after = date.today()
     assert entry.status == WatchEntry.Status.ADDED
     change = entry.changes.get()
     assert change.by == personas["icb_a"] and change.action == "add" and "partners retiring" in change.rationale
-    assert entry.review_due == date.today() + timedelta(days=182)
+    assert entry.review_due in {before + timedelta(days=182), after + timedelta(days=182)}
 
 
 def test_a_decision_without_a_rationale_is_refused_and_nothing_is_saved(personas, practice):
