@@ -3,6 +3,8 @@ a line-by-line count in Python and the page makes the same queries with ten time
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime
 
 import pytest
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from apps.core.models import AuditRecord
 from apps.pages.audit_totals import NO_ICB, audit_totals
+from apps.pages.policy import audit_lines_listed_for
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +85,19 @@ def test_the_national_audit_page_and_csv_make_the_same_queries_with_ten_times_th
     small = (measure(""), measure("?download=csv"))
     _grow(personas, 400)
     assert (measure(""), measure("?download=csv")) == small
+
+
+def test_the_audit_downloads_stream_the_lines_then_the_totals(client_for, personas):
+    _grow(personas, 30)
+    response = client_for("national").get(reverse("core:audit"), {"download": "csv"})
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
+    listed = audit_lines_listed_for(personas["national"])
+    expected = audit_totals(AuditRecord.objects.exclude(model__in=listed))
+    totals = [r for r in rows if r["id"] == "" and r["actor"] == ""]
+    assert [(r["at"], r["icb"], r["record"], r["action"], int(r["count"]), r["fields_changed"]) for r in totals] == [
+        (f"{t.month:%Y-%m}", t.icb, t.model, t.action, t.count, ", ".join(sorted(t.fields))) for t in expected
+    ]
+    assert sum(int(r["count"]) for r in totals) == AuditRecord.objects.exclude(model__in=listed).count()
+    workbook = client_for("national").get(reverse("core:audit"), {"download": "xlsx"})
+    assert workbook.streaming and workbook.getvalue()[:2] == b"PK"
