@@ -91,8 +91,13 @@ def _changed_fields(qs: QuerySet[AuditRecord]) -> list[tuple[date, int | None, s
     except EmptyResultSet:  # a filter that can match nothing: there are no fields to name
         return []
     keys = _KEYS_OF[connection.vendor]
-    # the inner SQL is the ORM's own (its values stay parameters) and keys one of two fixed strings
-    wrapped = f"SELECT DISTINCT q.month, q.actor_id, q.model, q.action, k.key FROM ({sql}) AS q, {keys}"  # noqa: S608
+    # The inner SQL is the ORM's own (its values stay parameters) and keys one of two fixed strings. MATERIALIZED:
+    # SQLite would otherwise fold the inner query in and truncate each row's month (a Python function there) once
+    # per changed field rather than once per row (120 ms instead of 20 ms for 3,600 rows).
+    wrapped = (
+        f"WITH q AS MATERIALIZED ({sql}) "  # noqa: S608
+        f"SELECT DISTINCT q.month, q.actor_id, q.model, q.action, k.key FROM q, {keys}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(wrapped, params)
         return [(_month(m), a, model, action, name) for m, a, model, action, name in cursor.fetchall()]
