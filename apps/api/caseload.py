@@ -188,16 +188,20 @@ def set_caseload_columns(request: HttpRequest, upload_id: int, body: ColumnsIn) 
 
 @router.post(
     "/caseload/uploads/{upload_id}/commit",
-    response={200: CommitOut, **ANSWERS},
+    response={200: CommitOut, 202: CommitOut, **ANSWERS},
     summary="Import every row of an upload, or none",
 )
 def commit_caseload_upload(request: HttpRequest, upload_id: int) -> Any:
     """Refused (400, nothing imported) while any row is in error, or when a row is refused on the way (e.g. the
-    budget's money was committed by someone else since the preview). Importing the same rows again creates nothing."""
+    budget's money was committed by someone else since the preview). Importing the same rows again creates nothing.
+    An upload of more than 1,000 rows is imported by the background worker: the answer is 202 with status
+    ``committing`` and no counts; read the upload until its status is ``committed`` (with counts) or ``failed``."""
     user = _caller(request)
     upload = get_upload_for(user, upload_id)
     try:
-        done = services.commit_upload(upload=upload, user=user)
+        done = services.request_commit(upload=upload, user=user)
     except services.ImportRefused as e:
         return Status(400, {"detail": e.message})
+    if done is None:
+        return Status(202, {"id": upload.pk, "status": upload.status, "counts": {}})
     return {"id": upload.pk, "status": upload.status, "counts": done.counts}

@@ -30,6 +30,7 @@ from apps.cases import services
 from apps.cases.forms import ReferralForm
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Urgency
 from apps.cases.models import Status as CaseStatus
+from apps.core.exports import STREAM_CHUNK_ROWS
 from apps.core.formdata import MAX_ID
 from apps.core.forms import form_errors
 from apps.funding import policy as money_policy
@@ -178,7 +179,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> Any:
     if filters.status:
         qs = qs.filter(status=filters.status)
     if wants_csv(request, filters.format):
-        return csv_response((_case(c) for c in qs), CaseOut, "cases")
+        return csv_response((_case(c) for c in qs.iterator(STREAM_CHUNK_ROWS)), CaseOut, "cases")
     return paged(qs, filters.page, filters.page_size, _case)
 
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 from pydantic import BeforeValidator
 
-from apps.core.exports import table_download
+from apps.core.exports import stream_download
 
 Format = Literal["json", "csv"]
 
@@ -113,10 +113,11 @@ def _cell(value: Any) -> Any:
 
 
 def csv_response(rows: Iterable[dict[str, Any]], schema: type[Schema], filename: str) -> HttpResponse:
-    """The rows as CSV, one column per field of ``schema`` in its order (lists joined with '; ')."""
+    """The rows as CSV, one column per field of ``schema`` in its order (lists joined with '; '), streamed: each row
+    is turned into cells as it is written (``stream_download``), so a whole national table is never held at once.
+    Pass a generator (or a queryset's ``.iterator()``) for the rows to be read as they are sent."""
     columns = list(schema.model_fields)
-    table = [[_cell(r.get(c)) for c in columns] for r in rows]
-    return table_download(table, columns, filename, "csv")
+    return stream_download(([_cell(r.get(c)) for c in columns] for r in rows), columns, filename, "csv")
 
 
 def table_responses(schema: Any) -> dict[Any, Any]:

@@ -37,6 +37,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.core.exports import STREAM_CHUNK_ROWS
 from apps.core.formdata import MAX_ID
 from apps.delivery import policy as access
 from apps.delivery import services
@@ -164,7 +165,7 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilters]) -> Any:
     if filters.date_to:
         qs = qs.filter(starts_at__lte=datetime.combine(filters.date_to, time.max, tz))
     if wants_csv(request, filters.format):
-        return csv_response((_session(s) for s in qs), SessionOut, "sessions")
+        return csv_response((_session(s) for s in qs.iterator(STREAM_CHUNK_ROWS)), SessionOut, "sessions")
     return paged(qs, filters.page, filters.page_size, _session)
 
 

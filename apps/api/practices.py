@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from apps.api.common import CSV_CONTENT, FormatQuery, Paged, PageQuery, csv_response, paged, table_responses, wants_csv
+from apps.core.exports import STREAM_CHUNK_ROWS
 from apps.practices.models import Practice, PracticeStatus
 from apps.practices.policy import get_practice_for, icbs_visible_to, practices_visible_to
 from apps.practices.services import filter_practices
@@ -105,7 +106,7 @@ def list_practices(request: HttpRequest, filters: Query[PracticeFilters]) -> Any
     )
     qs = qs.select_related("region", "icb", "sub_icb", "pcn")
     if wants_csv(request, filters.format):
-        return csv_response((practice_row(p) for p in qs), PracticeOut, "practices")
+        return csv_response((practice_row(p) for p in qs.iterator(STREAM_CHUNK_ROWS)), PracticeOut, "practices")
     return paged(qs, filters.page, filters.page_size, practice_row)
 
 

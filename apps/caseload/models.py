@@ -15,6 +15,7 @@ from apps.practices.models import ICB
 class CaseloadUpload(models.Model):
     class Status(models.TextChoices):
         UPLOADED = "uploaded", "Uploaded, not imported"
+        COMMITTING = "committing", "Importing"  # a big file's commit, queued for or running in the worker
         COMMITTED = "committed", "Imported"
         FAILED = "failed", "Import refused"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -76,6 +78,9 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         "page": Paginator(listed, PREVIEW_PAGE).get_page(request.GET.get("page")),
         "labels": planning.ACTION_LABELS,
         "errors": errors or seen.mapping_problems,
+        "importing": {k: datetime.fromisoformat(v) for k, v in item.outcome.items() if k.endswith("_at")}
+        if item.status == CaseloadUpload.Status.COMMITTING
+        else {},
         "can_commit": bool(seen.plan and not seen.plan.errors and item.status == CaseloadUpload.Status.UPLOADED),
     }
     return render(request, "caseload/upload.jinja", context, status=400 if errors else 200)
@@ -88,9 +93,12 @@ def commit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return redirect("caseload:upload", item.pk)
     try:
-        done = services.commit_upload(upload=item, user=user)
+        done = services.request_commit(upload=item, user=user)
     except services.ImportRefused as e:
         messages.error(request, e.message)
+        return redirect("caseload:upload", item.pk)
+    if done is None:
+        messages.success(request, f"Importing {item.filename} in the background: this page shows when it is done.")
         return redirect("caseload:upload", item.pk)
     c = done.counts
     messages.success(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncMonth
 
 from apps.accounts.models import User
 from apps.core.models import AuditRecord
@@ -43,15 +45,68 @@ def _icb_of_actors(actor_ids: Iterable[int]) -> dict[int, str]:
 
 
 def audit_totals(qs: QuerySet[AuditRecord]) -> list[AuditTotal]:
-    """Counts (and the union of fields changed) per month, actor's ICB, record and action; newest month first."""
-    rows = list(qs.values_list("at", "actor_id", "model", "action", "changes"))
-    icbs = _icb_of_actors(a for _, a, _, _, _ in rows if a is not None)
+    """Counts (and the union of fields changed) per month, actor's ICB, record and action; newest month first.
+
+    Three queries whatever the size of the trail: the counts grouped in SQL, the distinct changed-field names grouped
+    in SQL (``_changed_fields``), and the acting users' ICBs. Grouping by actor first keeps the rows read into Python
+    bounded by months x actors x records x actions, not by how many audit rows there are."""
+    by_actor = (
+        qs.order_by()
+        .annotate(month=TruncMonth("at"))
+        .values("month", "actor_id", "model", "action")
+        .annotate(n=Count("pk"))
+    )
+    counts = [(_month(r["month"]), r["actor_id"], r["model"], r["action"], r["n"]) for r in by_actor]
+    fields = _changed_fields(qs)
+    icbs = _icb_of_actors({a for _, a, _, _, _ in counts if a is not None} | {a for _, a, _, _, _ in fields if a})
     totals: dict[tuple[date, str, str, str], AuditTotal] = {}
-    for at, actor_id, model, action, changes in rows:
-        month = timezone.localtime(at).date().replace(day=1)
+
+    def total_for(month: date, actor_id: int | None, model: str, action: str) -> AuditTotal:
         icb = icbs.get(actor_id, NO_ICB) if actor_id is not None else NO_ICB
-        key = (month, icb, model, action)
-        total = totals.setdefault(key, AuditTotal(month, icb, model, action))
-        total.count += 1
-        total.fields |= set(changes)
+        return totals.setdefault((month, icb, model, action), AuditTotal(month, icb, model, action))
+
+    for month, actor_id, model, action, n in counts:
+        total_for(month, actor_id, model, action).count += n
+    for month, actor_id, model, action, name in fields:
+        total_for(month, actor_id, model, action).fields.add(name)
     return sorted(totals.values(), key=lambda t: (-t.month.toordinal(), t.icb, t.model, t.action))
+
+
+# The JSON column's keys as rows: SQLite's json_each is a table, PostgreSQL's jsonb_object_keys a set-returning
+# function; either joins (laterally) to the grouped query's rows.
+_KEYS_OF = {
+    "sqlite": "json_each(q.changes) AS k",
+    "postgresql": "jsonb_object_keys(q.changes) AS k(key)",
+}
+
+
+def _changed_fields(qs: QuerySet[AuditRecord]) -> list[tuple[date, int | None, str, str, str]]:
+    """Each distinct (month, actor, record, action, field name) among the rows' ``changes``, found in SQL. The month
+    is truncated by Django (in the current time zone, as the counts are) in the inner query."""
+    inner = (
+        qs.order_by().annotate(month=TruncMonth("at")).values_list("month", "actor_id", "model", "action", "changes")
+    )
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing: there are no fields to name
+        return []
+    keys = _KEYS_OF[connection.vendor]
+    # The inner SQL is the ORM's own (its values stay parameters) and keys one of two fixed strings. MATERIALIZED:
+    # SQLite would otherwise fold the inner query in and truncate each row's month (a Python function there) once
+    # per changed field rather than once per row (120 ms instead of 20 ms for 3,600 rows).
+    wrapped = (
+        f"WITH q AS MATERIALIZED ({sql}) "  # noqa: S608
+        f"SELECT DISTINCT q.month, q.actor_id, q.model, q.action, k.key FROM q, {keys}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(wrapped, params)
+        return [(_month(m), a, model, action, name) for m, a, model, action, name in cursor.fetchall()]
+
+
+def _month(value: object) -> date:
+    """A truncated month as a date: the ORM gives a datetime, a raw SQLite cursor the text ``YYYY-MM-DD ...``."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from apps.accounts.access import require
 from apps.cases.policy import can_see_case_aggregates, is_case_team
 from apps.core import background, outbox
 from apps.core import health as health_checks
-from apps.core.exports import FORMATS, table_download
+from apps.core.exports import FORMATS, STREAM_CHUNK_ROWS, stream_download
 from apps.core.paging import page_of, query_without
 from apps.datasets.models import ImportLog
 from apps.pages import home as home_services
@@ -112,17 +113,18 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 def _audit_download(qs: Any, totals: list[AuditTotal], as_totals: bool, fmt: str) -> HttpResponse:
     """The listed lines, then (for the national team) the totals: a total's ``at`` is its month and it has no actor
-    or id."""
+    or id. Streamed (``stream_download``): the lines are read from the database as they are written."""
+    records = qs[:50_000].iterator(chunk_size=STREAM_CHUNK_ROWS)
     if not as_totals:
-        rows = [(r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
-                for r in qs[:50_000]]  # fmt: skip
-        return table_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
-    lines = [(r.at.isoformat(), "", r.actor, r.action, r.model, r.object_pk, 1, ", ".join(sorted(r.changes)))
-             for r in qs[:50_000]]  # fmt: skip
-    lines += [(f"{t.month:%Y-%m}", t.icb, "", t.action, t.model, "", t.count, ", ".join(sorted(t.fields)))
-              for t in totals]  # fmt: skip
+        rows = ((r.at.isoformat(), r.actor, r.action, r.model, r.object_pk, ", ".join(sorted(r.changes)))
+                for r in records)  # fmt: skip
+        return stream_download(rows, ["at", "actor", "action", "record", "id", "fields_changed"], "audit", fmt)
+    lines = ((r.at.isoformat(), "", r.actor, r.action, r.model, r.object_pk, 1, ", ".join(sorted(r.changes)))
+             for r in records)  # fmt: skip
+    summed = ((f"{t.month:%Y-%m}", t.icb, "", t.action, t.model, "", t.count, ", ".join(sorted(t.fields)))
+              for t in totals)  # fmt: skip
     cols = ["at", "icb", "actor", "action", "record", "id", "count", "fields_changed"]
-    return table_download(lines, cols, "audit", fmt)
+    return stream_download(chain(lines, summed), cols, "audit", fmt)
 
 
 @require(can_see_task_runs)

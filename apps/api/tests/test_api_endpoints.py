@@ -38,7 +38,7 @@ def test_practice_filters_by_text_pcn_and_status(api_call):
 def test_practice_list_as_csv_gives_every_matching_row(api_call):
     response = api_call("icb_a", "GET", "/api/v1/practices", icb=ICB_B, format="csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
     assert len(rows) == Practice.objects.filter(icb__code=ICB_B, status=PracticeStatus.ACTIVE).count()
     assert rows[0]["icb_code"] == ICB_B and "list_size" in rows[0]
 
@@ -47,7 +47,7 @@ def test_csv_is_also_chosen_by_the_accept_header(client, api_tokens):
     headers = {"Authorization": f"Bearer {api_tokens['national']}", "Accept": "text/csv"}
     response = client.get("/api/v1/indicators", headers=headers)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    assert response.content.decode().splitlines()[0].startswith("id,title,measures")
+    assert response.getvalue().decode().splitlines()[0].startswith("id,title,measures")
     json_response = client.get("/api/v1/indicators", headers={**headers, "Accept": "application/json"})
     assert json_response["Content-Type"].startswith("application/json")
 
@@ -80,7 +80,7 @@ def test_a_practice_reads_its_own_scores_with_explanations_and_as_csv(api_call, 
     body = api_call("practice_x", "GET", f"/api/v1/practices/{code}/scores").json()
     assert body["practice_code"] == code and body["indicators"]
     assert all(i["sentence"] for i in body["indicators"])
-    table = api_call("practice_x", "GET", f"/api/v1/practices/{code}/scores", format="csv").content.decode()
+    table = api_call("practice_x", "GET", f"/api/v1/practices/{code}/scores", format="csv").getvalue().decode()
     assert len(table.splitlines()) == len(body["indicators"]) + 1
 
 
@@ -96,7 +96,7 @@ def test_watch_list_lists_only_the_icbs_own_practices(api_call):
 
 def test_national_summary_names_no_practice(api_call):
     response = api_call("national", "GET", "/api/v1/watch-list/summary", format="csv")
-    header = response.content.decode().splitlines()[0].split(",")
+    header = response.getvalue().decode().splitlines()[0].split(",")
     assert header == [
         "icb_code",
         "icb_name",

@@ -155,6 +155,6 @@ def test_package_list_follows_the_case_list(api_call, personas):
     assert [r["case_id"] for r in mine["results"]] == [case.pk]
     assert api_call("practice_y", "GET", "/api/v1/packages", case_id=case.pk).json()["count"] == 0
     assert api_call("national", "GET", "/api/v1/packages").status_code == 403
-    download = api_call("icb_a", "GET", "/api/v1/packages", case_id=case.pk, format="csv").content.decode()
+    download = api_call("icb_a", "GET", "/api/v1/packages", case_id=case.pk, format="csv").getvalue().decode()
     (row,) = list(csv.DictReader(io.StringIO(download)))
     assert row["ref"] == f"{case.ref}/PKG-1" and "gprp-coaching" in row["lines"]

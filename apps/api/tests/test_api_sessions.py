@@ -129,5 +129,5 @@ def test_session_list_filters_and_downloads_as_csv(api_call, personas):
     assert api_call("provider", "GET", "/api/v1/sessions", date_from="0").status_code == 422
     csv = api_call("provider", "GET", "/api/v1/sessions", format="csv")
     assert csv["Content-Type"].startswith("text/csv")
-    lines = csv.content.decode().strip().splitlines()
+    lines = csv.getvalue().decode().strip().splitlines()
     assert lines[0].startswith("id,title,case_id") and len(lines) == 3
