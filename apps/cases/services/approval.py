@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,18 +24,93 @@ from apps.funding import services as funding
 from apps.funding.models import Budget
 
 
-def approve_package(user: User, package: Package, note: str = "", budget: Budget | None = None) -> Package:
-    """Approve a submitted package against one of the ICB's budgets: the case must have an agreed plan, and the
-    money is committed in the ledger (refused, saying how much is missing, when the budget's released headroom is
-    too small — even when two approvals race for it). The case moves to approved."""
+def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Budget] = ()) -> dict[str, Budget]:
+    """Which budget each of the package's programmes draws on: ``{menu: budget}``.
+
+    The approver's chosen ``budget`` (and any ``extra`` ones) fund the lines on their programme's menu; a line on
+    another menu draws on the case ICB's budget for that menu in the same financial year, when there is exactly
+    one (otherwise the approver must choose it). Refuses a chosen budget that funds none of the lines."""
+    case = package.case
+    if budget is None:
+        raise CaseError("Choose the budget this package is paid from.", "budget")
+    chosen = [budget, *extra]
+    if any(b.icb_id != case.icb_id for b in chosen):
+        raise CaseError("That budget belongs to another ICB.", "budget")
+    menus = sorted({line.offer.programme for line in package.lines.select_related("offer")})
+    by_menu: dict[str, Budget] = {}
+    for b in chosen:
+        menu = b.line.programme.menu
+        if menu in by_menu and by_menu[menu].pk != b.pk:
+            raise CaseError(f"Choose one budget for the {menu} lines, not two.", "budget")
+        if menu not in menus:
+            raise CaseError(f"No line in this package is on the {menu} menu that {b} funds.", "budget")
+        by_menu[menu] = b
+    for menu in menus:
+        if menu in by_menu:
+            continue
+        found = list(
+            Budget.objects.filter(icb_id=case.icb_id, fy=budget.fy, line__programme__menu=menu)
+            .select_related("line__programme", "icb")
+            .order_by("pk")[:2]
+        )
+        if len(found) != 1:
+            raise CaseError(
+                f"The {menu} lines need a budget: the ICB has "
+                f"{'none' if not found else 'more than one'} for {menu} in {budget.fy_label}. Choose it.",
+                "budget",
+            )
+        by_menu[menu] = found[0]
+    return by_menu
+
+
+def _parts(package: Package, by_menu: dict[str, Budget]) -> list[funding.CommitPart]:
+    """The package split by budget: each budget's lines, and the practices' shares of them in proportion."""
+    lines = list(package.lines.select_related("offer").order_by("pk"))
+    shares = [(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")]
+    parts = []
+    for menu, b in sorted(by_menu.items()):
+        mine = [ln for ln in lines if ln.offer.programme == menu]
+        offers: dict[str, int] = {}
+        for ln in mine:
+            offers[ln.offer.code] = offers.get(ln.offer.code, 0) + ln.total_pence
+        amount = sum(offers.values())
+        split = money.largest_remainder(amount, [p for _, p in shares])
+        recipients = [(code, p) for (code, _), p in zip(shares, split, strict=True) if p]
+        only = len(by_menu) == 1
+        parts.append(
+            funding.CommitPart(
+                budget=b,
+                amount_pence=amount,
+                # One budget: the package's own reference, as before; several: one commitment per budget under it.
+                reference=package.ref if only else commitment_reference(package, b),
+                recipients=recipients,
+                offers=offers,
+                schedule=money.even_monthly_schedule(amount, package.starts, package.ends),
+                label=""
+                if only
+                else ", ".join(sorted({ln.offer.title for ln in mine})),  # the shortfall names the budget
+            )
+        )
+    return parts
+
+
+def commitment_reference(package: Package, budget: Budget) -> str:
+    """A package's commitment against one of several budgets: the package reference, then the budget's line."""
+    return f"{package.ref}/{budget.line.programme.code}-{budget.line.code}"[:60]
+
+
+def approve_package(
+    user: User, package: Package, note: str = "", budget: Budget | None = None, budgets: Sequence[Budget] = ()
+) -> Package:
+    """Approve a submitted package as one decision: the case must have an agreed plan, and each line's money is
+    committed against its own budget (see :func:`package_budgets`) — every budget or none, refused naming the line
+    and budget when any budget's released headroom is too small, even when two approvals race for them. The case
+    moves to approved."""
     package.refresh_from_db()
     case = package.case
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can approve its package.")
-    if budget is None:
-        raise CaseError("Choose the budget this package is paid from.", "budget")
-    if budget.icb_id != case.icb_id:
-        raise CaseError("That budget belongs to another ICB.", "budget")
+    by_menu = package_budgets(package, budget, budgets)
     with transaction.atomic():
         case = _locked(case)
         package = Package.objects.select_for_update().get(pk=package.pk)
@@ -54,27 +131,19 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             via="approve_package",
             facts=lifecycle.Facts(package_submitted=True),  # this package, checked above
         )
-        offers: dict[str, int] = {}
-        for line in package.lines.select_related("offer"):
-            offers[line.offer.code] = offers.get(line.offer.code, 0) + line.total_pence
         try:
-            funding.commit_funds(
-                budget=budget,
-                amount_pence=package.total_pence,
-                reference=package.ref,
-                user=user,
-                recipients=[(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")],
-                offers=offers,
-                schedule=money.even_monthly_schedule(package.total_pence, package.starts, package.ends),
-                memo=f"{case.ref} package {package.number}",
+            funding.commit_funds_together(
+                _parts(package, by_menu), user=user, memo=f"{case.ref} package {package.number}"
             )
-        except funding.InsufficientFunds as e:
-            raise CaseError(f"Not approved: the budget is {e}.", "budget") from e
+        except funding.PartShortfall as e:
+            where = "the budget is" if len(by_menu) == 1 else "nothing was committed:"
+            raise CaseError(f"Not approved: {where} {e}.", "budget") from e
         except funding.FundingError as e:
             raise CaseError(f"Not approved: {e.message}") from e
-        line = budget.line
-        package.budget_ref = f"{line.programme.code}/{line.code}/{budget.fy}/{budget.icb.code}"[:60]
+        used = [by_menu[m] for m in sorted(by_menu)]
+        package.budget_ref = ", ".join(f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for b in used)[:60]
         package.commitment_ref = package.ref
+        sources = " and ".join(str(b) for b in used)
         case.review_due = timezone.localdate() + REVIEW_INTERVAL
         case.save()
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
@@ -85,7 +154,7 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             case,
             user,
             CaseEvent.Kind.PACKAGE,
-            f"Package {package.number} approved (£{package.total_pence / 100:,.2f}, committed from {budget})",
+            f"Package {package.number} approved (£{package.total_pence / 100:,.2f}, committed from {sources})",
             reason=note.strip(),
         )
         notify.notify(

@@ -12,7 +12,16 @@ The case workflow calls :func:`budgets_for`, :func:`commit_funds`, :func:`vary_c
 """
 
 from apps.funding.errors import FundingError
-from apps.funding.services.commitments import commit_funds, decommit, schedule_of, vary_commitment
+from apps.funding.services.commitments import (
+    CommitPart,
+    PartShortfall,
+    commit_funds,
+    commit_funds_together,
+    commitments_under,
+    decommit,
+    schedule_of,
+    vary_commitment,
+)
 from apps.funding.services.ledger import (
     MIN_REASON,
     InsufficientFunds,
@@ -49,9 +58,11 @@ __all__ = [
     "MIN_REASON",
     "AllocationPreview",
     "AllocationRow",
+    "CommitPart",
     "FundingError",
     "InsufficientFunds",
     "LineSpec",
+    "PartShortfall",
     "allocated_pence",
     "allocation_weights",
     "approve_payment",
@@ -59,6 +70,8 @@ __all__ = [
     "balances",
     "budgets_for",
     "commit_funds",
+    "commit_funds_together",
+    "commitments_under",
     "confirm_allocation",
     "create_programme",
     "decommit",
