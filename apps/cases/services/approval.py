@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from django.db import transaction
@@ -14,9 +15,11 @@ from apps.cases import policy as access
 from apps.cases.models import (
     REVIEW_INTERVAL,
     ActionPlan,
+    Case,
     CaseEvent,
     NotificationKind,
     Package,
+    PackageLine,
     Status,
 )
 from apps.cases.services.base import CaseError, _event, _locked, _move
@@ -30,43 +33,54 @@ def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Bud
     The approver's chosen ``budget`` (and any ``extra`` ones) fund the lines on their programme's menu; a line on
     another menu draws on the case ICB's budget for that menu in the same financial year, when there is exactly
     one (otherwise the approver must choose it). Refuses a chosen budget that funds none of the lines."""
-    case = package.case
     if budget is None:
         raise CaseError("Choose the budget this package is paid from.", "budget")
-    chosen = [budget, *extra]
+    menus = {line.offer.programme for line in package.lines.select_related("offer")}
+    return budgets_by_menu(package.case, menus, [budget, *extra], budget.fy, {})
+
+
+def budgets_by_menu(
+    case: Case, menus: set[str], chosen: Sequence[Budget], fy: int, fixed: dict[str, Budget]
+) -> dict[str, Budget]:
+    """``{menu: budget}`` for ``menus``: ``fixed`` first (a variation keeps the budgets already committed), then
+    the ``chosen`` budgets, then the ICB's only budget for a menu in ``fy``."""
     if any(b.icb_id != case.icb_id for b in chosen):
         raise CaseError("That budget belongs to another ICB.", "budget")
-    menus = sorted({line.offer.programme for line in package.lines.select_related("offer")})
-    by_menu: dict[str, Budget] = {}
+    by_menu = {m: b for m, b in fixed.items() if m in menus}
     for b in chosen:
         menu = b.line.programme.menu
+        if menu in fixed:
+            continue
         if menu in by_menu and by_menu[menu].pk != b.pk:
             raise CaseError(f"Choose one budget for the {menu} lines, not two.", "budget")
         if menu not in menus:
             raise CaseError(f"No line in this package is on the {menu} menu that {b} funds.", "budget")
         by_menu[menu] = b
-    for menu in menus:
-        if menu in by_menu:
-            continue
+    for menu in sorted(menus - set(by_menu)):
         found = list(
-            Budget.objects.filter(icb_id=case.icb_id, fy=budget.fy, line__programme__menu=menu)
+            Budget.objects.filter(icb_id=case.icb_id, fy=fy, line__programme__menu=menu)
             .select_related("line__programme", "icb")
             .order_by("pk")[:2]
         )
         if len(found) != 1:
             raise CaseError(
                 f"The {menu} lines need a budget: the ICB has "
-                f"{'none' if not found else 'more than one'} for {menu} in {budget.fy_label}. Choose it.",
+                f"{'none' if not found else 'more than one'} for {menu} in {money.fy_label(fy)}. Choose it.",
                 "budget",
             )
         by_menu[menu] = found[0]
     return by_menu
 
 
-def _parts(package: Package, by_menu: dict[str, Budget]) -> list[funding.CommitPart]:
-    """The package split by budget: each budget's lines, and the practices' shares of them in proportion."""
-    lines = list(package.lines.select_related("offer").order_by("pk"))
-    shares = [(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")]
+def split_by_budget(
+    package: Package, lines: Sequence[PackageLine], by_menu: dict[str, Budget], references: dict[int, str]
+) -> list[funding.CommitPart]:
+    """The lines split by budget: each budget's lines, and the practices' shares of them (by basis points).
+
+    ``references``: the commitment each budget already has (a variation); a budget without one gets the
+    package's own reference when it is the package's only budget, else one under it (:func:`commitment_reference`)."""
+    shares = [(pp.practice.code, pp.share_bp) for pp in package.practices.select_related("practice")]
+    only = len(by_menu) == 1 and not references
     parts = []
     for menu, b in sorted(by_menu.items()):
         mine = [ln for ln in lines if ln.offer.programme == menu]
@@ -74,21 +88,16 @@ def _parts(package: Package, by_menu: dict[str, Budget]) -> list[funding.CommitP
         for ln in mine:
             offers[ln.offer.code] = offers.get(ln.offer.code, 0) + ln.total_pence
         amount = sum(offers.values())
-        split = money.largest_remainder(amount, [p for _, p in shares])
-        recipients = [(code, p) for (code, _), p in zip(shares, split, strict=True) if p]
-        only = len(by_menu) == 1
+        split = money.largest_remainder(amount, [bp for _, bp in shares])
         parts.append(
             funding.CommitPart(
                 budget=b,
                 amount_pence=amount,
-                # One budget: the package's own reference, as before; several: one commitment per budget under it.
-                reference=package.ref if only else commitment_reference(package, b),
-                recipients=recipients,
+                reference=references.get(b.pk) or (package.ref if only else commitment_reference(package, b)),
+                recipients=[(code, p) for (code, _), p in zip(shares, split, strict=True) if p],
                 offers=offers,
                 schedule=money.even_monthly_schedule(amount, package.starts, package.ends),
-                label=""
-                if only
-                else ", ".join(sorted({ln.offer.title for ln in mine})),  # the shortfall names the budget
+                label=", ".join(sorted({ln.offer.title for ln in mine})),  # the shortfall names the budget
             )
         )
     return parts
@@ -132,9 +141,10 @@ def approve_package(
             facts=lifecycle.Facts(package_submitted=True),  # this package, checked above
         )
         try:
-            funding.commit_funds_together(
-                _parts(package, by_menu), user=user, memo=f"{case.ref} package {package.number}"
-            )
+            parts = split_by_budget(package, list(package.lines.select_related("offer")), by_menu, {})
+            if len(parts) == 1:  # one budget: the shortfall message as it has always read
+                parts = [dataclasses.replace(parts[0], label="")]
+            funding.commit_funds_together(parts, user=user, memo=f"{case.ref} package {package.number}")
         except funding.PartShortfall as e:
             where = "the budget is" if len(by_menu) == 1 else "nothing was committed:"
             raise CaseError(f"Not approved: {where} {e}.", "budget") from e

@@ -53,6 +53,7 @@ from apps.funding.services.setup import (
     released_pence,
     year_of,
 )
+from apps.funding.services.variations import vary_together
 
 __all__ = [
     "MIN_REASON",
@@ -87,6 +88,7 @@ __all__ = [
     "request_virement",
     "schedule_of",
     "vary_commitment",
+    "vary_together",
     "with_balances",
     "year_of",
 ]
