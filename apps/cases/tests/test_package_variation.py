@@ -168,3 +168,34 @@ def test_variation_rules(personas: dict[str, Any], agreed_x: Case) -> None:
             [services.LineInput("gprp-workforce", 2, unit_cost_pence=0)],
             "A price of nothing is a slip",
         )
+
+
+def test_the_vary_page_varies_and_shows_every_refusal_at_its_box(
+    personas: dict[str, Any], agreed_x: Case, client_for: Any
+) -> None:
+    pkg, rp, _ = _approved(personas, agreed_x)
+    url = f"/cases/{agreed_x.pk}/package/{pkg.number}/vary/"
+    client = client_for("icb_a")
+    page = client.get(url).content.decode()
+    assert 'name="units-gprp-workforce"' in page and 'value="2"' in page and 'value="320.00"' in page
+    assert client_for("practice_x").get(url).status_code == 403
+    client = client_for("icb_a")  # one test client, signed in as whoever was asked for last
+
+    bad = client.post(url, {"units-gprp-workforce": "two", "units-gpdp-hia": "1", "price-gpdp-hia": "lots"})
+    assert bad.status_code == 400
+    text = bad.content.decode()
+    assert 'href="#units-gprp-workforce"' in text and 'href="#price-gpdp-hia"' in text and 'href="#reason"' in text
+    assert funding.balances([rp.pk])[rp.pk].committed == committed(rp)
+
+    before = committed(rp)
+    ok = client.post(
+        url,
+        {
+            "units-gprp-workforce": "3",
+            "price-gprp-workforce": "320.00",
+            "units-gpdp-hia": "1",
+            "reason": "A third session agreed",
+        },
+    )
+    assert ok.status_code == 302
+    assert committed(rp) == before + 32_000
