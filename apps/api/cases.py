@@ -35,6 +35,7 @@ from apps.core.formdata import MAX_ID
 from apps.core.forms import form_errors
 from apps.funding import policy as money_policy
 from apps.funding import reports
+from apps.funding import services as funding
 from apps.funding.models import Commitment
 from apps.practices.models import ICB
 
@@ -267,11 +268,16 @@ def _packages(user: Any, qs: QuerySet[Package]) -> list[dict[str, Any]]:
     )
     money_icbs = {p.case.icb_id for p in items if money_policy.can_see_practice_money(user, p.case.icb)}
     refs = [p.commitment_ref for p in items if p.commitment_ref and p.case.icb_id in money_icbs]
-    commitments = {c.reference: c for c in Commitment.objects.filter(reference__in=refs)}
-    paid = reports.paid_by_commitment(c.pk for c in commitments.values())
+    # A package approved across several budgets has one commitment per budget under its reference: summed here.
+    found = list(funding.commitments_under(refs))
+    paid = reports.paid_by_commitment(c.pk for c in found)
+    commitments: dict[str, list[Commitment]] = {}
+    for c in found:
+        commitments.setdefault(c.reference if c.reference in refs else c.reference.rsplit("/", 1)[0], []).append(c)
     out = []
     for p in items:
-        c = commitments.get(p.commitment_ref) if p.case.icb_id in money_icbs else None
+        cs = commitments.get(p.commitment_ref, []) if p.case.icb_id in money_icbs else []
+        shown = bool(cs)
         out.append(
             {"number": p.number, "ref": p.ref, "state": p.state, "starts": p.starts, "ends": p.ends,
              "total_pence": p.total_pence,
@@ -280,8 +286,9 @@ def _packages(user: Any, qs: QuerySet[Package]) -> list[dict[str, Any]]:
              "practices": [{"practice_code": pp.practice.code, "share_basis_points": pp.share_bp,
                             "share_pence": pp.share_pence} for pp in p.practices.all()],
              "budget_ref": p.budget_ref or None, "commitment_ref": p.commitment_ref or None,
-             "committed_pence": (c.amount_pence if c.status == Commitment.Status.OPEN else 0) if c else None,
-             "paid_pence": paid.get(c.pk, 0) if c else None,
+             "committed_pence": sum(c.amount_pence for c in cs if c.status == Commitment.Status.OPEN)
+             if shown else None,
+             "paid_pence": sum(paid.get(c.pk, 0) for c in cs) if shown else None,
              "case_id": p.case_id, "case_ref": p.case.ref, "practice_code": p.case.practice.code}
         )  # fmt: skip
     return out

@@ -20,6 +20,7 @@ urlpatterns = [
     path("cases/<int:pk>/plan/agree/", views.agree, name="agree"),
     path("cases/<int:pk>/package/", views.package, name="package"),
     path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
+    path("cases/<int:pk>/package/<int:number>/vary/", views.vary, name="vary"),
     path("menu-of-support/", views.menu, name="menu"),
     path("notifications/", views.notifications, name="notifications"),
 ]

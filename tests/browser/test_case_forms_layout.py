@@ -63,3 +63,40 @@ def test_the_plan_editor_names_each_bad_row_and_fits_the_screen(page: Any, open_
     expect(summary.get_by_role("link").first).to_contain_text("fill in the goal, the action")
     assert_accessible(page)
     check_layout(page, "case-plan-errors")
+
+
+@pytest.fixture
+def approved_package(django_db_blocker: Any) -> Iterator[tuple[int, int]]:
+    """A demo package of ``icb-a``'s ICB that the panel approved (the variation page's form is for it)."""
+    from apps.accounts.models import User
+    from apps.cases.models import Package
+
+    with django_db_blocker.unblock():
+        user = User.objects.get(username="icb-a")
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        pkg = (
+            Package.objects.filter(case__icb_id=user.icb_id, state=Package.State.APPROVED)
+            .order_by("case_id", "number")
+            .first()
+        )
+        assert pkg is not None, "the demo data has no approved package in icb-a's ICB"
+    yield pkg.case_id, pkg.number
+
+
+def test_the_variation_page_names_every_bad_box_and_fits_the_screen(
+    page: Any, approved_package: tuple[int, int]
+) -> None:
+    case, number = approved_package
+    sign_in(page, "icb-a", DEMO_PASSWORD)
+    page.goto(f"/cases/{case}/package/{number}/vary/")
+    check_layout(page, "case-vary")
+    page.locator("input[name^='units-']").first.fill("many")
+    follow(page, page.get_by_role("button", name="Vary the package"))
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("link")).to_have_count(2)  # the bad units, and the missing reason
+    summary.get_by_role("link", name="Say why the package changes").click()
+    expect(page.locator("textarea#reason")).to_be_focused()
+    assert_accessible(page)
+    check_layout(page, "case-vary-errors")

@@ -85,6 +85,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "cases:agree": (("{case}",), set()),
     "cases:package": (("{case}",), {"icb_a", "practice_x"}),
     "cases:decide": (("{case}", "1"), {"icb_a"}),
+    "cases:vary": (("{case}", "1"), {"icb_a"}),  # the case's own ICB team varies its approved package
     "cases:menu": ((), SIGNED_IN),
     "cases:notifications": ((), SIGNED_IN),
     # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national

@@ -75,6 +75,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "cases:agree": ("{case}",),
     "cases:package": ("{case}",),
     "cases:decide": ("{case}", "{package}"),
+    "cases:vary": ("{case}", "{package}"),
     "cases:menu": (),
     "cases:notifications": (),
     "targeting:home": (),

@@ -10,7 +10,7 @@ from apps.cases.forms.casework import (
     TriageForm,
 )
 from apps.cases.forms.health_check import HealthCheckForm
-from apps.cases.forms.package import ParsedPackage, parse_group, parse_package
+from apps.cases.forms.package import ParsedPackage, ParsedVariation, parse_group, parse_package, parse_variation
 from apps.cases.forms.plan import MAX_PLAN_ROWS, PLAN_ROWS, ParsedPlan, parse_plan
 from apps.cases.forms.referral import NominationForm, ReferralForm, help_headings
 
@@ -25,6 +25,7 @@ __all__ = [
     "NotificationSettingsForm",
     "ParsedPackage",
     "ParsedPlan",
+    "ParsedVariation",
     "ProviderForm",
     "ReferralForm",
     "TriageForm",
@@ -32,4 +33,5 @@ __all__ = [
     "parse_group",
     "parse_package",
     "parse_plan",
+    "parse_variation",
 ]

@@ -11,6 +11,7 @@ from datetime import date
 from apps.cases.models import SupportOffer
 from apps.cases.services import LineInput
 from apps.core.formdata import posted_whole
+from apps.funding.services import FundingError, parse_pounds
 
 
 @dataclass
@@ -79,3 +80,41 @@ def parse_group(lead_code: str, text: str) -> list[tuple[str, int]]:
     if others and lead <= 0:
         raise ValueError("The other practices' shares leave nothing for the case's own practice.")
     return [(lead_code, lead), *others] if others else []
+
+
+@dataclass
+class ParsedVariation:
+    """A variation as typed: units and price per offer (to show again) and, when ``errors`` is empty, the lines."""
+
+    units: dict[str, str]
+    prices: dict[str, str]
+    reason: str
+    lines: list[LineInput] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_variation(data: Mapping[str, str], offers: Sequence[SupportOffer]) -> ParsedVariation:
+    """A whole number of units per offer kept or added (blank or 0: not in the package) and its price per unit in
+    pounds (blank: the menu's price), and the reason for the change."""
+    units = {o.code: (data.get(f"units-{o.code}") or "").strip()[:40] for o in offers}
+    prices = {o.code: (data.get(f"price-{o.code}") or "").strip()[:40] for o in offers}
+    out = ParsedVariation(units, prices, (data.get("reason") or "").strip()[:5000])
+    for o in offers:
+        raw = units[o.code]
+        if raw in ("", "0"):
+            continue
+        n = posted_whole(raw)
+        if n is None:
+            out.errors[f"units-{o.code}"] = f"{o.title}: enter a whole number of {o.unit}s."
+            continue
+        price: int | None = None
+        if prices[o.code]:
+            try:
+                price = parse_pounds(prices[o.code], f"The price per {o.unit} of {o.title}", f"price-{o.code}")
+            except FundingError as e:
+                out.errors[f"price-{o.code}"] = e.message
+                continue
+        out.lines.append(LineInput(o.code, n, unit_cost_pence=price))
+    if not out.reason:
+        out.errors["reason"] = "Say why the package changes."
+    return out

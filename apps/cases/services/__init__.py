@@ -19,6 +19,7 @@ from apps.cases.services.notifications import mark_all_read, set_notification_ki
 from apps.cases.services.package import LineInput, build_package, financial_year_end, submit_package
 from apps.cases.services.plan import ActionInput, GoalInput, agree_plan, save_plan
 from apps.cases.services.referral import ReferralInput, case_counts, refer
+from apps.cases.services.variation import vary_package
 from apps.cases.services.waiting import Waiting, waiting_for
 
 __all__ = [
@@ -48,5 +49,6 @@ __all__ = [
     "submit_package",
     "sync_menu",
     "triage",
+    "vary_package",
     "waiting_for",
 ]

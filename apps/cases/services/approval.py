@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,9 +15,11 @@ from apps.cases import policy as access
 from apps.cases.models import (
     REVIEW_INTERVAL,
     ActionPlan,
+    Case,
     CaseEvent,
     NotificationKind,
     Package,
+    PackageLine,
     Status,
 )
 from apps.cases.services.base import CaseError, _event, _locked, _move
@@ -22,18 +27,99 @@ from apps.funding import services as funding
 from apps.funding.models import Budget
 
 
-def approve_package(user: User, package: Package, note: str = "", budget: Budget | None = None) -> Package:
-    """Approve a submitted package against one of the ICB's budgets: the case must have an agreed plan, and the
-    money is committed in the ledger (refused, saying how much is missing, when the budget's released headroom is
-    too small — even when two approvals race for it). The case moves to approved."""
+def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Budget] = ()) -> dict[str, Budget]:
+    """Which budget each of the package's programmes draws on: ``{menu: budget}``.
+
+    The approver's chosen ``budget`` (and any ``extra`` ones) fund the lines on their programme's menu; a line on
+    another menu draws on the case ICB's budget for that menu in the same financial year, when there is exactly
+    one (otherwise the approver must choose it). Refuses a chosen budget that funds none of the lines."""
+    if budget is None:
+        raise CaseError("Choose the budget this package is paid from.", "budget")
+    menus = {line.offer.programme for line in package.lines.select_related("offer")}
+    return budgets_by_menu(package.case, menus, [budget, *extra], budget.fy, {})
+
+
+def budgets_by_menu(
+    case: Case, menus: set[str], chosen: Sequence[Budget], fy: int, fixed: dict[str, Budget]
+) -> dict[str, Budget]:
+    """``{menu: budget}`` for ``menus``: ``fixed`` first (a variation keeps the budgets already committed), then
+    the ``chosen`` budgets, then the ICB's only budget for a menu in ``fy``."""
+    if any(b.icb_id != case.icb_id for b in chosen):
+        raise CaseError("That budget belongs to another ICB.", "budget")
+    by_menu = {m: b for m, b in fixed.items() if m in menus}
+    for b in chosen:
+        menu = b.line.programme.menu
+        if menu in fixed:
+            continue
+        if menu in by_menu and by_menu[menu].pk != b.pk:
+            raise CaseError(f"Choose one budget for the {menu} lines, not two.", "budget")
+        if menu not in menus:
+            raise CaseError(f"No line in this package is on the {menu} menu that {b} funds.", "budget")
+        by_menu[menu] = b
+    for menu in sorted(menus - set(by_menu)):
+        found = list(
+            Budget.objects.filter(icb_id=case.icb_id, fy=fy, line__programme__menu=menu)
+            .select_related("line__programme", "icb")
+            .order_by("pk")[:2]
+        )
+        if len(found) != 1:
+            raise CaseError(
+                f"The {menu} lines need a budget: the ICB has "
+                f"{'none' if not found else 'more than one'} for {menu} in {money.fy_label(fy)}. Choose it.",
+                "budget",
+            )
+        by_menu[menu] = found[0]
+    return by_menu
+
+
+def split_by_budget(
+    package: Package, lines: Sequence[PackageLine], by_menu: dict[str, Budget], references: dict[int, str]
+) -> list[funding.CommitPart]:
+    """The lines split by budget: each budget's lines, and the practices' shares of them (by basis points).
+
+    ``references``: the commitment each budget already has (a variation); a budget without one gets the
+    package's own reference when it is the package's only budget, else one under it (:func:`commitment_reference`)."""
+    shares = [(pp.practice.code, pp.share_bp) for pp in package.practices.select_related("practice")]
+    only = len(by_menu) == 1 and not references
+    parts = []
+    for menu, b in sorted(by_menu.items()):
+        mine = [ln for ln in lines if ln.offer.programme == menu]
+        offers: dict[str, int] = {}
+        for ln in mine:
+            offers[ln.offer.code] = offers.get(ln.offer.code, 0) + ln.total_pence
+        amount = sum(offers.values())
+        split = money.largest_remainder(amount, [bp for _, bp in shares])
+        parts.append(
+            funding.CommitPart(
+                budget=b,
+                amount_pence=amount,
+                reference=references.get(b.pk) or (package.ref if only else commitment_reference(package, b)),
+                recipients=[(code, p) for (code, _), p in zip(shares, split, strict=True) if p],
+                offers=offers,
+                schedule=money.even_monthly_schedule(amount, package.starts, package.ends),
+                label=", ".join(sorted({ln.offer.title for ln in mine})),  # the shortfall names the budget
+            )
+        )
+    return parts
+
+
+def commitment_reference(package: Package, budget: Budget) -> str:
+    """A package's commitment against one of several budgets: the package reference, then the budget's line."""
+    return f"{package.ref}/{budget.line.programme.code}-{budget.line.code}"[:60]
+
+
+def approve_package(
+    user: User, package: Package, note: str = "", budget: Budget | None = None, budgets: Sequence[Budget] = ()
+) -> Package:
+    """Approve a submitted package as one decision: the case must have an agreed plan, and each line's money is
+    committed against its own budget (see :func:`package_budgets`) — every budget or none, refused naming the line
+    and budget when any budget's released headroom is too small, even when two approvals race for them. The case
+    moves to approved."""
     package.refresh_from_db()
     case = package.case
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can approve its package.")
-    if budget is None:
-        raise CaseError("Choose the budget this package is paid from.", "budget")
-    if budget.icb_id != case.icb_id:
-        raise CaseError("That budget belongs to another ICB.", "budget")
+    by_menu = package_budgets(package, budget, budgets)
     with transaction.atomic():
         case = _locked(case)
         package = Package.objects.select_for_update().get(pk=package.pk)
@@ -54,27 +140,20 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             via="approve_package",
             facts=lifecycle.Facts(package_submitted=True),  # this package, checked above
         )
-        offers: dict[str, int] = {}
-        for line in package.lines.select_related("offer"):
-            offers[line.offer.code] = offers.get(line.offer.code, 0) + line.total_pence
         try:
-            funding.commit_funds(
-                budget=budget,
-                amount_pence=package.total_pence,
-                reference=package.ref,
-                user=user,
-                recipients=[(pp.practice.code, pp.share_pence) for pp in package.practices.select_related("practice")],
-                offers=offers,
-                schedule=money.even_monthly_schedule(package.total_pence, package.starts, package.ends),
-                memo=f"{case.ref} package {package.number}",
-            )
-        except funding.InsufficientFunds as e:
-            raise CaseError(f"Not approved: the budget is {e}.", "budget") from e
+            parts = split_by_budget(package, list(package.lines.select_related("offer")), by_menu, {})
+            if len(parts) == 1:  # one budget: the shortfall message as it has always read
+                parts = [dataclasses.replace(parts[0], label="")]
+            funding.commit_funds_together(parts, user=user, memo=f"{case.ref} package {package.number}")
+        except funding.PartShortfall as e:
+            where = "the budget is" if len(by_menu) == 1 else "nothing was committed:"
+            raise CaseError(f"Not approved: {where} {e}.", "budget") from e
         except funding.FundingError as e:
             raise CaseError(f"Not approved: {e.message}") from e
-        line = budget.line
-        package.budget_ref = f"{line.programme.code}/{line.code}/{budget.fy}/{budget.icb.code}"[:60]
+        used = [by_menu[m] for m in sorted(by_menu)]
+        package.budget_ref = ", ".join(f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for b in used)[:60]
         package.commitment_ref = package.ref
+        sources = " and ".join(str(b) for b in used)
         case.review_due = timezone.localdate() + REVIEW_INTERVAL
         case.save()
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
@@ -85,7 +164,7 @@ def approve_package(user: User, package: Package, note: str = "", budget: Budget
             case,
             user,
             CaseEvent.Kind.PACKAGE,
-            f"Package {package.number} approved (£{package.total_pence / 100:,.2f}, committed from {budget})",
+            f"Package {package.number} approved (£{package.total_pence / 100:,.2f}, committed from {sources})",
             reason=note.strip(),
         )
         notify.notify(

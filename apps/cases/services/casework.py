@@ -73,8 +73,9 @@ def _release_money(case: Case, user: User, reason: str) -> None:
     from apps.funding.models import Commitment
 
     refs = [p.commitment_ref for p in case.packages.filter(state=Package.State.APPROVED) if p.commitment_ref]
-    for ref in Commitment.objects.filter(reference__in=refs, status=Commitment.Status.OPEN).values_list(
-        "reference", flat=True
+    # A package approved across several budgets has one commitment per budget under its reference.
+    for ref in (
+        funding.commitments_under(refs).filter(status=Commitment.Status.OPEN).values_list("reference", flat=True)
     ):
         try:
             funding.decommit(reference=ref, user=user, reason=reason if len(reason) >= 10 else f"{reason}: case ended")

@@ -26,12 +26,18 @@ from apps.cases.services.base import CaseError, _contact, _event, _locked
 from apps.core import audit
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
 
+MAX_UNIT_PENCE = 10_000_000
+"""No unit of support costs more than £100,000 (the dearest menu offer is a fraction of it): a larger agreed price
+is a typing slip, and stays inside the unit-cost column."""
+
 
 @dataclass(frozen=True)
 class LineInput:
     offer_code: str
     units: int
     note: str = ""
+    unit_cost_pence: int | None = None
+    """An agreed price per unit instead of the menu's (a variation re-pricing a line); ``None``: the menu's."""
 
 
 def financial_year_end(d: date) -> date:
@@ -62,7 +68,6 @@ def build_package(
         raise CaseError("Delivery must end after it starts.", "ends")
     if financial_year_end(starts) != financial_year_end(ends):
         raise CaseError(f"Delivery must end by {financial_year_end(starts):%d %B %Y}: the money is year-bound.", "ends")
-    offers = {o.code: o for o in SupportOffer.objects.filter(active=True)}
     codes = [c.upper() for c, _ in practices] or [case.practice.code]
     if case.practice.code not in codes:
         raise CaseError("The package must cover the case's own practice.", "group")
@@ -78,46 +83,7 @@ def build_package(
             raise CaseError(f"{c} is not an open practice.", "group")
         if p.icb_id != case.icb_id:
             raise CaseError(f"{p.display_name} is in another ICB: a package is funded by one ICB.", "group")
-    priced: list[PackageLine] = []
-    for ln in lines:
-        offer = offers.get(ln.offer_code)
-        if offer is None:
-            raise CaseError(f"Unknown or retired support offer {ln.offer_code}.", f"units-{ln.offer_code}")
-        if ln.units < 1 or ln.units > offer.max_units:
-            raise CaseError(f"{offer.title}: between 1 and {offer.max_units} {offer.unit}s.", f"units-{offer.code}")
-        if offer.requires_impact and case.triage_impact not in offer.requires_impact:
-            raise CaseError(
-                f"{offer.title} is only for cases triaged with {' or '.join(offer.requires_impact)} impact.",
-                f"units-{offer.code}",
-            )
-        if len(codes) > 1 and not offer.group and offer.unit_basis == "fixed":
-            raise CaseError(
-                f"{offer.title} is for one practice; it cannot be shared across a group.", f"units-{offer.code}"
-            )
-        if offer.unit_basis == "fixed":
-            units = ln.units
-        else:
-            units = 0
-            for c in codes:
-                p = found[c]
-                n = p.list_size if offer.unit_basis == "patients" else _weighted_list(p)
-                if not n:
-                    raise CaseError(
-                        f"{offer.title} is paid per patient and {p.display_name} has no list size.",
-                        f"units-{offer.code}",
-                    )
-                units += int(n)
-            units *= ln.units
-        priced.append(
-            PackageLine(
-                offer=offer,
-                requested_units=ln.units,
-                units=units,
-                unit_cost_pence=offer.unit_cost_pence,
-                total_pence=units * offer.unit_cost_pence,
-                note=ln.note.strip()[:300],
-            )
-        )
+    priced = price_lines(case, lines, [found[c] for c in codes])
     total = sum(p.total_pence for p in priced)
     with transaction.atomic():
         case = _locked(case)
@@ -149,6 +115,61 @@ def build_package(
             + (f" for {len(codes)} practices" if len(codes) > 1 else ""),
         )
     return pkg
+
+
+def price_lines(case: Case, lines: Sequence[LineInput], practices: Sequence[Practice]) -> list[PackageLine]:
+    """Price lines from the menu for these practices (unsaved): the eligibility rules, units within the offer's
+    limit, per-patient offers by each practice's list. A variation prices its new lines the same way."""
+    offers = {o.code: o for o in SupportOffer.objects.filter(active=True)}
+    codes = [p.code for p in practices]
+    p_by_code = {p.code: p for p in practices}
+    priced: list[PackageLine] = []
+    for ln in lines:
+        offer = offers.get(ln.offer_code)
+        if offer is None:
+            raise CaseError(f"Unknown or retired support offer {ln.offer_code}.", f"units-{ln.offer_code}")
+        if ln.units < 1 or ln.units > offer.max_units:
+            raise CaseError(f"{offer.title}: between 1 and {offer.max_units} {offer.unit}s.", f"units-{offer.code}")
+        if offer.requires_impact and case.triage_impact not in offer.requires_impact:
+            raise CaseError(
+                f"{offer.title} is only for cases triaged with {' or '.join(offer.requires_impact)} impact.",
+                f"units-{offer.code}",
+            )
+        if len(codes) > 1 and not offer.group and offer.unit_basis == "fixed":
+            raise CaseError(
+                f"{offer.title} is for one practice; it cannot be shared across a group.", f"units-{offer.code}"
+            )
+        if offer.unit_basis == "fixed":
+            units = ln.units
+        else:
+            units = 0
+            for c in codes:
+                p = p_by_code[c]
+                n = p.list_size if offer.unit_basis == "patients" else _weighted_list(p)
+                if not n:
+                    raise CaseError(
+                        f"{offer.title} is paid per patient and {p.display_name} has no list size.",
+                        f"units-{offer.code}",
+                    )
+                units += int(n)
+            units *= ln.units
+        price = offer.unit_cost_pence if ln.unit_cost_pence is None else ln.unit_cost_pence
+        if price <= 0 or price > MAX_UNIT_PENCE:
+            raise CaseError(
+                f"{offer.title}: the price per {offer.unit} must be between £0.01 and £{MAX_UNIT_PENCE // 100:,}.",
+                f"price-{offer.code}",
+            )
+        priced.append(
+            PackageLine(
+                offer=offer,
+                requested_units=ln.units,
+                units=units,
+                unit_cost_pence=price,
+                total_pence=units * price,
+                note=ln.note.strip()[:300],
+            )
+        )
+    return priced
 
 
 def _weighted_list(p: Practice) -> float | None:

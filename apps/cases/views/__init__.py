@@ -6,7 +6,7 @@ with :mod:`apps.cases.forms`, ask :mod:`apps.accounts.access` / :mod:`apps.cases
 from apps.cases.views.case import add_note, assign, detail, health_check, move, triage
 from apps.cases.views.lists import matrix, menu, queue
 from apps.cases.views.notifications import notifications
-from apps.cases.views.package import decide, package
+from apps.cases.views.package import decide, package, vary
 from apps.cases.views.plan import agree, plan
 from apps.cases.views.ways_in import nominate, refer
 
@@ -27,4 +27,5 @@ __all__ = [
     "queue",
     "refer",
     "triage",
+    "vary",
 ]

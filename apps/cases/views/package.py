@@ -13,7 +13,7 @@ from django.utils import timezone
 from apps.accounts.http import user_of
 from apps.cases import policy as access
 from apps.cases import services
-from apps.cases.forms import DecisionForm, ParsedPackage, parse_package
+from apps.cases.forms import DecisionForm, ParsedPackage, parse_package, parse_variation
 from apps.cases.models import Case, Package, SupportOffer
 from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
@@ -146,3 +146,45 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "practices": pkg.practices.select_related("practice"),
     }
     return render(request, "cases/decide.jinja", ctx, status=400 if errors else 200)
+
+
+def vary(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """Vary an approved package: every offer on the menu with the package's units and price filled in."""
+    user = user_of(request)
+    case = case_of(request, pk)
+    if not access.can_run_case(user, case):
+        raise PermissionDenied
+    pkg = get_object_or_404(case.packages.select_related("case"), number=number)
+    offers = list(SupportOffer.objects.filter(active=True))
+    current = {ln.offer.code: ln for ln in pkg.lines.select_related("offer")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        parsed = parse_variation(request.POST, offers)
+        errors = dict(parsed.errors)
+        if not errors:
+            try:
+                services.vary_package(user, pkg, parsed.lines, parsed.reason)
+            except DomainError as e:
+                # Only the boxes on this page can be linked to; anything else leads the summary.
+                on_page = {"reason", *(f"units-{o.code}" for o in offers), *(f"price-{o.code}" for o in offers)}
+                errors = {(k if k in on_page else ""): v for k, v in e.as_errors().items()}
+            else:
+                messages.success(request, f"{pkg.ref} varied; the committed money follows.")
+                return redirect("cases:detail", pk=case.pk)
+        units, prices, reason = parsed.units, parsed.prices, parsed.reason
+    else:
+        units = {code: str(ln.requested_units) for code, ln in current.items()}
+        prices = {code: f"{ln.unit_cost_pence / 100:.2f}" for code, ln in current.items()}
+        reason = ""
+    ctx = {
+        "case": case,
+        "pkg": pkg,
+        "offers": offers,
+        "current": current,
+        "units": units,
+        "prices": prices,
+        "reason": reason,
+        "errors": errors,
+        "commitments": funding.commitments_under([pkg.commitment_ref or pkg.ref]).select_related("budget__line"),
+    }
+    return render(request, "cases/vary.jinja", ctx, status=400 if errors else 200)

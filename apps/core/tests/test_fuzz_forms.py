@@ -302,6 +302,19 @@ FORMS: tuple[Form, ...] = (
         effect=now("submitted", lambda p: p.state == "approved", "package approved"),
     ),
     Form(
+        "vary-package",
+        "cases:vary",
+        "icb_a",
+        (
+            Field("units-gprp-coaching", "number", ("4", "8")),
+            Field("price-gprp-coaching", "text", ("", "240.00", "£250")),
+            Field("units-gprp-hr-advice", "number", ("", "0", "1")),
+            Field("reason", "text", ("The panel agreed two more coaching sessions.",)),
+        ),
+        args=lambda w: (w.approved.pk, w.approved.packages.get(state="approved").number),
+        effect=grew("funding.LedgerEntry", "cases.CaseEvent"),
+    ),
+    Form(
         "notification-settings",
         "cases:notifications",
         "icb_a",

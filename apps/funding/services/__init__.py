@@ -12,7 +12,16 @@ The case workflow calls :func:`budgets_for`, :func:`commit_funds`, :func:`vary_c
 """
 
 from apps.funding.errors import FundingError
-from apps.funding.services.commitments import commit_funds, decommit, schedule_of, vary_commitment
+from apps.funding.services.commitments import (
+    CommitPart,
+    PartShortfall,
+    commit_funds,
+    commit_funds_together,
+    commitments_under,
+    decommit,
+    schedule_of,
+    vary_commitment,
+)
 from apps.funding.services.ledger import (
     MIN_REASON,
     InsufficientFunds,
@@ -44,14 +53,17 @@ from apps.funding.services.setup import (
     released_pence,
     year_of,
 )
+from apps.funding.services.variations import vary_together
 
 __all__ = [
     "MIN_REASON",
     "AllocationPreview",
     "AllocationRow",
+    "CommitPart",
     "FundingError",
     "InsufficientFunds",
     "LineSpec",
+    "PartShortfall",
     "allocated_pence",
     "allocation_weights",
     "approve_payment",
@@ -59,6 +71,8 @@ __all__ = [
     "balances",
     "budgets_for",
     "commit_funds",
+    "commit_funds_together",
+    "commitments_under",
     "confirm_allocation",
     "create_programme",
     "decommit",
@@ -74,6 +88,7 @@ __all__ = [
     "request_virement",
     "schedule_of",
     "vary_commitment",
+    "vary_together",
     "with_balances",
     "year_of",
 ]

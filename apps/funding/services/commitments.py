@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics import money
@@ -24,7 +26,7 @@ from apps.funding.models import (
     Payment,
 )
 from apps.funding.policy import can_act_on_budget
-from apps.funding.services.ledger import MIN_REASON, _check, _lock, pounds
+from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, pounds
 from apps.practices.models import Practice
 
 # Commitments --------------------------------------------------------------------------------------------------
@@ -122,6 +124,31 @@ def schedule_of(commitment: Commitment) -> list[tuple[date, int]]:
     return [(date.fromisoformat(d), int(a)) for d, a in commitment.schedule]
 
 
+@dataclass(frozen=True)
+class CommitPart:
+    """One budget's share of a decision: what :func:`commit_funds` takes, for :func:`commit_funds_together`.
+
+    ``label`` names the part in a shortfall message (for a package: its lines on this budget)."""
+
+    budget: Budget
+    amount_pence: int
+    reference: str
+    recipients: Sequence[tuple[str, int]]
+    offers: Mapping[str, int]
+    schedule: Sequence[tuple[date, int]] = ()
+    label: str = ""
+
+
+class PartShortfall(InsufficientFunds):
+    """:class:`InsufficientFunds` on one part of a decision across budgets, naming the part and its budget."""
+
+    def __init__(self, part: CommitPart, inner: InsufficientFunds) -> None:
+        super().__init__(inner.budget, inner.missing_pence, inner.available_pence)
+        self.part = part
+        if part.label:
+            self.args = (f"{part.label}: {self.message}",)
+
+
 def commit_funds(
     *,
     budget: Budget,
@@ -141,51 +168,122 @@ def commit_funds(
     proportion (``analytics.money.cross_split``), so both totals reconcile. Safe when called concurrently and
     inside the caller's ``transaction.atomic()`` (it opens a savepoint and locks the budget row).
     """
-    if not can_act_on_budget(user, budget.icb):
-        raise PermissionDenied("only the ICB's own team commits its budget")
-    recips, offer_items, plan = _clean_commitment(budget, amount_pence, reference, recipients, offers, schedule)
+    part = CommitPart(budget, amount_pence, reference, recipients, offers, schedule)
+    try:
+        return commit_funds_together([part], user=user, memo=memo)[0]
+    except PartShortfall as e:  # one budget: the plain shortfall, as callers have always seen it
+        raise InsufficientFunds(e.budget, e.missing_pence, e.available_pence) from e
+
+
+def commit_funds_together(parts: Sequence[CommitPart], *, user: User, memo: str = "") -> list[Commitment]:
+    """One decision across several budgets: a commitment per part, all or none.
+
+    Every budget is locked first (in id order, as everywhere, so two decisions sharing budgets queue rather than
+    deadlock), every part's headroom is checked, then every ledger entry is written. If any part would overdraw
+    its budget, :class:`PartShortfall` names it and nothing is committed. Each budget appears in one part only
+    (the caller sums a budget's lines), so a check cannot pass twice on the same headroom.
+    """
+    if not parts:
+        raise FundingError("Nothing to commit")
+    if len({p.budget.pk for p in parts}) != len(parts):
+        raise FundingError("A budget appears twice in one decision: put its lines together")
+    if len({p.reference for p in parts}) != len(parts):
+        raise FundingError("Two parts of one decision share a reference")
+    for part in parts:
+        if not can_act_on_budget(user, part.budget.icb):
+            raise PermissionDenied("only the ICB's own team commits its budget")
+    problems: list[FundingError] = []
+    cleaned: list[tuple[CommitPart, Any]] = []
+    for part in parts:
+        try:
+            cleaned.append(
+                (
+                    part,
+                    _clean_commitment(
+                        part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
+                    ),
+                )
+            )
+        except FundingError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise FundingError.all_of(problems)
+    references = [p.reference for p in parts]
+    made: list[Commitment] = []
     try:
         with transaction.atomic():
-            locked = _lock([budget.pk])[budget.pk]
-            if Commitment.objects.filter(reference=reference).exists():
-                raise FundingError(f"A commitment with reference {reference} already exists")
-            _check(locked, Kind.COMMITMENT, amount_pence)
-            commitment = Commitment.objects.create(
-                budget=locked,
-                reference=reference,
-                amount_pence=amount_pence,
-                recipients=[list(r) for r in recips],
-                offers=dict(offer_items),
-                schedule=_schedule_json(plan),
-                memo=memo,
+            locked = _lock(p.budget.pk for p in parts)
+            taken = Commitment.objects.filter(reference__in=references).values_list("reference", flat=True).first()
+            if taken:
+                raise FundingError(f"A commitment with reference {taken} already exists")
+            for part, _ in cleaned:
+                try:
+                    _check(locked[part.budget.pk], Kind.COMMITMENT, part.amount_pence)
+                except InsufficientFunds as e:
+                    raise PartShortfall(part, e) from e
+            movement = uuid.uuid4()  # one decision, one movement across its budgets
+            for part, (recips, offer_items, plan) in cleaned:
+                made.append(
+                    _write_commitment(locked[part.budget.pk], part, recips, offer_items, plan, movement, user, memo)
+                )
+    except IntegrityError as e:  # a concurrent call took the same reference first
+        raise FundingError(f"A commitment with reference {', '.join(references)} already exists") from e
+    for part in parts:
+        part.budget.balance_ = None  # type: ignore[attr-defined]  # the caller's copy is out of date
+    return made
+
+
+def _write_commitment(
+    budget: Budget,
+    part: CommitPart,
+    recips: list[tuple[str, int]],
+    offer_items: list[tuple[str, int]],
+    plan: list[tuple[date, int]],
+    movement: uuid.UUID,
+    user: User,
+    memo: str,
+) -> Commitment:
+    commitment = Commitment.objects.create(
+        budget=budget,
+        reference=part.reference,
+        amount_pence=part.amount_pence,
+        recipients=[list(r) for r in recips],
+        offers=dict(offer_items),
+        schedule=_schedule_json(plan),
+        memo=memo,
+        created_by=user,
+    )
+    table = money.cross_split([p for _, p in recips], [p for _, p in offer_items])
+    audit.bulk_create(
+        LedgerEntry,
+        [
+            LedgerEntry(
+                budget=budget,
+                kind=Kind.COMMITMENT,
+                amount_pence=cell,
+                movement=movement,
+                reference=part.reference,
+                practice_code=practice,
+                offer_code=offer,
+                commitment=commitment,
+                memo=memo[:500],
                 created_by=user,
             )
-            table = money.cross_split([p for _, p in recips], [p for _, p in offer_items])
-            movement = uuid.uuid4()
-            audit.bulk_create(
-                LedgerEntry,
-                [
-                    LedgerEntry(
-                        budget=locked,
-                        kind=Kind.COMMITMENT,
-                        amount_pence=cell,
-                        movement=movement,
-                        reference=reference,
-                        practice_code=practice,
-                        offer_code=offer,
-                        commitment=commitment,
-                        memo=memo[:500],
-                        created_by=user,
-                    )
-                    for (practice, _), row in zip(recips, table, strict=True)
-                    for (offer, _), cell in zip(offer_items, row, strict=True)
-                    if cell
-                ],
-            )
-    except IntegrityError as e:  # a concurrent call took the same reference first
-        raise FundingError(f"A commitment with reference {reference} already exists") from e
-    budget.balance_ = None  # type: ignore[attr-defined]  # the caller's copy is out of date
+            for (practice, _), row in zip(recips, table, strict=True)
+            for (offer, _), cell in zip(offer_items, row, strict=True)
+            if cell
+        ],
+    )
     return commitment
+
+
+def commitments_under(references: Sequence[str]) -> QuerySet[Commitment]:
+    """The commitments made under these decision references: the reference itself (one budget) or the reference
+    followed by ``/`` and the budget's line (one commitment per budget, :func:`commit_funds_together`)."""
+    match = Q(pk__in=[])
+    for ref in references:
+        match |= Q(reference=ref) | Q(reference__startswith=f"{ref}/")
+    return Commitment.objects.filter(match)
 
 
 def _locked_commitment(reference: str, user: User) -> tuple[Commitment, Budget]:

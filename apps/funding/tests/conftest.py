@@ -17,13 +17,15 @@ from apps.practices.models import Practice, PracticeStatus
 POUND = 100
 
 
-def make_line(national: User, code: str = "TEST", fy: int | None = None, total: int = 100_000 * POUND) -> FundingLine:
+def make_line(
+    national: User, code: str = "TEST", fy: int | None = None, total: int = 100_000 * POUND, menu: str = "GPRP"
+) -> FundingLine:
     fy = fy or financial_year_of(timezone.localdate())
     programme = services.create_programme(
         user=national,
         code=code,
         name=f"Test programme {code}",
-        menu="GPRP",
+        menu=menu,
         lines=[services.LineSpec("core", "Core", "CC01", "5210", {fy: total})],
     )
     return programme.lines.get()

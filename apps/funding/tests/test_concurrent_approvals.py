@@ -52,6 +52,7 @@ def restore_demo_money(django_db_blocker: Any) -> Iterator[None]:
 
 def _budget() -> tuple[Budget, User, str]:
     # Plain saves: with available_apps limited to funding, create_user cannot look the user model up by label.
+    User.objects.filter(username__in=USERS).delete()  # an earlier test's (its funding rows are flushed already)
     national = User(username=USERS[0], role=Role.NATIONAL)
     icb_user = User(username=USERS[1], role=Role.ICB, icb=ICB.objects.get(code=ICB_A))
     for u in (national, icb_user):
@@ -140,3 +141,81 @@ def test_concurrent_approvals_queue_on_sqlite_too(restore_demo_money: None, monk
     assert sum(not isinstance(r, Exception) for r in results) == 2, results
     assert sum(isinstance(r, services.InsufficientFunds) for r in results) == 2, results
     assert real_balances([budget.pk])[budget.pk].committed == 8_000 * POUND
+
+
+# Two budgets: one decision across both (issue 17 §2) ----------------------------------------------------------
+
+
+def _second_budget(national_name: str = USERS[0], released: int = 6_000 * POUND) -> Budget:
+    national = User.objects.get(username=national_name)
+    line = make_line(national, code="CONC2", total=50_000 * POUND)
+    allocate_to(national, line, {ICB_A: 1})
+    services.release_tranche(user=national, line=line, fy=line.years.get().fy, amount_pence=released, note="Room: one")
+    return Budget.objects.select_related("icb", "line__programme").get(line=line)
+
+
+def _race_across(budgets: list[Budget], user: User, practice: str, n: int, amount: int) -> list[object]:
+    """``n`` decisions at once, each committing ``amount`` on every budget; half list the budgets the other way
+    round (the service locks in id order whatever the caller's order, so they queue instead of deadlocking)."""
+    barrier = threading.Barrier(n)
+    results: list[object] = [None] * n
+
+    def decide(i: int) -> None:
+        order = budgets if i % 2 else list(reversed(budgets))
+        parts = [
+            services.CommitPart(b, amount, f"CONC-X-{i}/{b.pk}", [(practice, amount)], {"gprp-diagnostic": amount})
+            for b in order
+        ]
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                results[i] = services.commit_funds_together(parts, user=user)
+        except Exception as e:  # the result under test: the commitments or a shortfall
+            results[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _check_across(results: list[object], first: Budget, second: Budget, real_balances: Any) -> None:
+    won = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, services.PartShortfall)]
+    # £10,000 on the first budget would take two £4,000 decisions, £6,000 on the second only one: one decision
+    # wins, and the losers' first-budget parts are not kept even though that budget had room for them.
+    assert len(won) == 1 and len(refused) == len(results) - 1, results
+    assert {r.budget.pk for r in refused} == {second.pk}
+    assert {r.missing_pence for r in refused} == {2_000 * POUND}
+    found = real_balances([first.pk, second.pk])
+    assert found[first.pk].committed == 4_000 * POUND and found[first.pk].headroom == 6_000 * POUND
+    assert found[second.pk].committed == 4_000 * POUND and found[second.pk].headroom == 2_000 * POUND
+    assert LedgerEntry.objects.filter(kind=money.Kind.COMMITMENT, budget__in=[first, second]).count() == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
+def test_decisions_racing_over_two_shared_budgets_commit_all_or_nothing(
+    restore_demo_money: None, monkeypatch: Any
+) -> None:
+    first, user, practice = _budget()
+    second = _second_budget()
+    real_balances = _slowed(monkeypatch)
+    started = time.monotonic()
+    results = _race_across([first, second], user, practice, n=4, amount=4_000 * POUND)
+    _check_across(results, first, second, real_balances)
+    assert time.monotonic() - started >= 4 * 0.2  # they queued on the locks
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True, available_apps=["apps.funding"])
+def test_decisions_over_two_budgets_queue_on_sqlite_too(restore_demo_money: None, monkeypatch: Any) -> None:
+    first, user, practice = _budget()
+    second = _second_budget()
+    real_balances = _slowed(monkeypatch)
+    results = _race_across([first, second], user, practice, n=3, amount=4_000 * POUND)
+    _check_across(results, first, second, real_balances)
