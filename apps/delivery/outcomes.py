@@ -178,8 +178,8 @@ def record_hours_released(
 
 
 def rate_package(user: User, package: Package, rag: str, reason: str) -> PackageRating:
-    if not access.can_record_outcomes(user, package.case):
-        raise DeliveryError("The case's ICB team or its provider judges how the package is going.")
+    if not access.can_rate_package(user, package.case):
+        raise DeliveryError("The RAG rating is the ICB team's judgement: only the case's ICB team rates a package.")
     if package.state != Package.State.APPROVED:
         raise DeliveryError("Only an approved package is rated.")
     if rag not in Rag.values:
