@@ -183,9 +183,11 @@ def rate_package(user: User, package: Package, rag: str, reason: str) -> Package
     if package.state != Package.State.APPROVED:
         raise DeliveryError("Only an approved package is rated.")
     if rag not in Rag.values:
-        raise DeliveryError("Choose red, amber or green.")
+        raise DeliveryError("Choose red, amber or green.", field="rag")
     if len(reason.strip()) < 10:
-        raise DeliveryError("Give the reason for the rating (at least 10 characters): it is kept with your name.")
+        raise DeliveryError(
+            "Give the reason for the rating (at least 10 characters): it is kept with your name.", field="reason"
+        )
     return PackageRating.objects.create(package=package, rag=rag, reason=reason.strip(), by=user)
 
 

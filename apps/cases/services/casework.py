@@ -177,10 +177,18 @@ def add_note(user: User, case: Case, text: str, practice_confidential: bool = Fa
     return note
 
 
-def assign_provider(user: User, case: Case, provider: User) -> Case:
+def assign_provider(user: User, case: Case, provider: User, *, from_lines: bool = False) -> Case:
+    """Name the case's lead provider. Who delivers is decided per package line (delivery's assignments, the source of
+    truth); the lead is derived from them (``from_lines``: delivery keeping it in step). Named by hand only before any
+    line is assigned (a provider to prepare the package with); afterwards it is refused, so the two cannot disagree."""
     case.refresh_from_db()
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can assign a provider.")
+    if not from_lines and case.delivery_assignments.filter(ended_at__isnull=True).exists():  # type: ignore[attr-defined]
+        raise CaseError(
+            "Delivery is assigned per package line: the lead provider follows those assignments. Change who "
+            "delivers on the case's delivery page."
+        )
     if not policy.is_provider_account(provider):
         raise CaseError("Choose a provider account.", "provider")
     with transaction.atomic():

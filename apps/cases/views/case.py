@@ -58,6 +58,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "providers": policy.provider_accounts().order_by("organisation", "username"),
         "stages": [s for s in Status if s not in ENDED],
         "reopen_until": services.reopen_until(case) if access.can_run_case(user, case) else None,
+        # who delivers is assigned per package line (delivery); the case's lead provider is derived from it
+        "lead_from_lines": case.delivery_assignments.filter(ended_at__isnull=True).exists(),  # type: ignore[attr-defined]
         "today": timezone.localdate(),
     }
     return render(request, "cases/detail.jinja", ctx)
