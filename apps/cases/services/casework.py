@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -118,7 +118,11 @@ def reopen_case(user: User, case: Case, rationale: str) -> Case:
     with transaction.atomic():
         case = _locked(case)
         case.status, case.status_changed_at = t.target, timezone.now()
-        case.save()
+        try:
+            with transaction.atomic():  # a referral made meanwhile holds the practice's one open case
+                case.save()
+        except IntegrityError as e:
+            raise CaseError("The practice has another open case: carry on with that one instead.") from e
         _event(
             case,
             user,
