@@ -11,6 +11,7 @@ AREAS: list[str] = [
     "apps.api.watch",
     "apps.api.cases",
     "apps.api.delivery",
+    "apps.api.ratings",
     "apps.api.money",
     "apps.api.caseload",
     "apps.api.targeting",

@@ -8,6 +8,9 @@ there is one place to read the whole machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
 
 from apps.accounts.models import Role
 from apps.cases.models import ENDED, OPEN, Status
@@ -100,7 +103,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(S.IN_DELIVERY, S.REVIEW, "Start the six-monthly review", _ICB),
     Transition(S.REVIEW, S.IN_DELIVERY, "Continue delivery after review", _ICB, needs_reason=True),
-    Transition(S.REVIEW, S.CLOSED, "Close the case", _ICB, needs_reason=True),
+    # The ICB team may close a case from any open status, with a reason from CLOSE_REASONS (the close page's
+    # list) and its own words; what approved packages committed and did not spend is released (casework).
+    *(Transition(s, S.CLOSED, "Close the case", _ICB, needs_reason=True) for s in OPEN),
     *(
         Transition(s, S.DECLINED, "Decline", _ICB, needs_reason=True)
         for s in (S.REFERRED, S.TRIAGED, S.DIAGNOSIS, S.PLAN_AGREED)
@@ -111,6 +116,51 @@ TRANSITIONS: tuple[Transition, ...] = (
         for s in OPEN
     ),
 )
+
+# Why a case is closed: the close page's short list; the chosen label leads the reason kept on the timeline.
+CLOSE_REASONS: dict[str, str] = {
+    "goals_met": "The goals of the action plan are met",
+    "stable": "The practice is stable without further support",
+    "support_elsewhere": "Support is arranged elsewhere",
+    "no_engagement": "The practice is no longer taking part",
+    "merged_or_closed": "The practice has merged or closed",
+    "other": "Another reason",
+}
+
+# Reopening a closed case is a second life, not a step of the first: it is kept apart from TRANSITIONS (whose ended
+# statuses stay final for every plain move) and made only through its own step (``reopen_case``), by the ICB team,
+# with a rationale, within ``reopen_window()`` of the closure. A case closed before any money was committed returns
+# to the status it was closed from; one closed after approval returns to "plan agreed", because closing released
+# its unspent money: further support is a new package, approved against the budget again.
+REOPENINGS: tuple[Transition, ...] = tuple(
+    Transition(S.CLOSED, s, "Reopen the case", _ICB, needs_reason=True, via="reopen") for s in _BEFORE_MONEY
+)
+REOPEN_WINDOW_DAYS = 90  # the default; settings.CASE_REOPEN_WINDOW_DAYS overrides it
+
+
+def reopen_window() -> timedelta:
+    """How long after its closure a case may be reopened (``settings.CASE_REOPEN_WINDOW_DAYS``, default 90)."""
+    return timedelta(days=int(getattr(settings, "CASE_REOPEN_WINDOW_DAYS", REOPEN_WINDOW_DAYS)))
+
+
+def reopen_target(closed_from: str) -> Status:
+    """The status a closed case returns to, given the status it was closed from."""
+    src = Status(closed_from) if closed_from in Status.values else S.PLAN_AGREED
+    return src if src in _BEFORE_MONEY else S.PLAN_AGREED
+
+
+def check_reopen(target: str, role: str, *, reason: str = "") -> Transition:
+    """The reopening to ``target`` if ``role`` may make it; :class:`IllegalTransition` if not (the window and the
+    practice's other open case are the service's to check: they are facts of the case, not of the table)."""
+    t = next((x for x in REOPENINGS if x.target == target), None)
+    if t is None:
+        raise IllegalTransition("A closed case reopens before approval or at “plan agreed”.")
+    if role not in t.roles:
+        raise IllegalTransition(f"“{t.label}” is for {' or '.join(Role(r).label for r in sorted(t.roles))}.")
+    if not reason.strip():
+        raise MissingReason(f"“{t.label}” needs a rationale.")
+    return t
+
 
 _BY_PAIR: dict[tuple[Status, Status], list[Transition]] = {}
 for _t in TRANSITIONS:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.detail, name="detail"),
     path("cases/<int:pk>/triage/", views.triage, name="triage"),
     path("cases/<int:pk>/move/<str:target>/", views.move, name="move"),
+    path("cases/<int:pk>/reopen/", views.reopen, name="reopen"),
     path("cases/<int:pk>/notes/", views.add_note, name="add_note"),
     path("cases/<int:pk>/provider/", views.assign, name="assign"),
     path("cases/<int:pk>/health-check/", views.health_check, name="health_check"),

@@ -178,14 +178,16 @@ def record_hours_released(
 
 
 def rate_package(user: User, package: Package, rag: str, reason: str) -> PackageRating:
-    if not access.can_record_outcomes(user, package.case):
-        raise DeliveryError("The case's ICB team or its provider judges how the package is going.")
+    if not access.can_rate_package(user, package.case):
+        raise DeliveryError("The RAG rating is the ICB team's judgement: only the case's ICB team rates a package.")
     if package.state != Package.State.APPROVED:
         raise DeliveryError("Only an approved package is rated.")
     if rag not in Rag.values:
-        raise DeliveryError("Choose red, amber or green.")
+        raise DeliveryError("Choose red, amber or green.", field="rag")
     if len(reason.strip()) < 10:
-        raise DeliveryError("Give the reason for the rating (at least 10 characters): it is kept with your name.")
+        raise DeliveryError(
+            "Give the reason for the rating (at least 10 characters): it is kept with your name.", field="reason"
+        )
     return PackageRating.objects.create(package=package, rag=rag, reason=reason.strip(), by=user)
 
 

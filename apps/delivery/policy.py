@@ -208,8 +208,15 @@ def can_see_delivery(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.NATIONAL, Role.ICB, Role.PRACTICE, Role.PROVIDER)
 
 
+def can_rate_package(user: User, case: Case) -> bool:
+    """The RAG rating of a package is the ICB team's judgement of how its money is doing: the case's ICB team only.
+    The provider records delivery (sessions, follow-ups, hours released) but cannot set or overwrite the rating."""
+    return can_run_case(user, case)
+
+
 def can_record_outcomes(user: User, case: Case) -> bool:
-    """Follow-ups, hours released and RAG: the case's ICB team and a provider delivering on it."""
+    """Follow-ups and hours released: the case's ICB team and a provider delivering on it (the RAG rating is the
+    ICB team's alone: :func:`can_rate_package`)."""
     if can_run_case(user, case):
         return True
     return is_signed_in(user) and user.role == Role.PROVIDER and cases_visible_to(user).filter(pk=case.pk).exists()

@@ -78,6 +78,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "cases:detail": (("{case}",), {"icb_a", "practice_x", "provider"}),
     "cases:triage": (("{case}",), {"icb_a"}),
     "cases:move": (("{case}", "withdrawn"), {"icb_a", "practice_x"}),
+    "cases:reopen": (("{case}",), {"icb_a"}),  # the case's ICB team (the service refuses an open case in words)
     "cases:add_note": (("{case}",), set()),  # POST only: 405 for those who can see the case
     "cases:assign": (("{case}",), set()),
     "cases:health_check": (("{case}",), {"icb_a", "practice_x"}),

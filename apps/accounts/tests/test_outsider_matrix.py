@@ -68,6 +68,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "cases:detail": ("{case}",),
     "cases:triage": ("{case}",),
     "cases:move": ("{case}", "withdrawn"),
+    "cases:reopen": ("{case}",),
     "cases:add_note": ("{case}",),
     "cases:assign": ("{case}",),
     "cases:health_check": ("{case}",),

@@ -147,6 +147,15 @@ EXPECTED: dict[str, Op] = {
         denied=404,
         forbidden=frozenset({"icb_a", "provider"}),
     ),
+    # The RAG rating is the ICB team's: the practice and the provider see the case but may not rate (403). The walk
+    # case's package is submitted, not approved, so even ICB A gets 404 here (rating it works: test_rag_is_the_icbs).
+    "rate_package": Op(
+        {"case_id": walk_case, "number": "1"},
+        frozenset(),
+        denied=404,
+        forbidden=frozenset({"practice_x", "provider"}),
+        body={"rag": "green", "reason": "All sessions delivered on time."},
+    ),
     # Money: the national team and ICB A's own team see ICB A's budgets and ledger; ICB B asking for ICB A's is
     # refused; practices, providers and the LMC see no money at all.
     "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),

@@ -40,6 +40,7 @@ PATH: dict[str, dict[str, str]] = {
     "log_session": {"session_id": "{session}"},
     "sign_off_session": {"session_id": "{session}"},
     "confirm_session": {"session_id": "{session}"},
+    "rate_package": {"case_id": "{case}", "number": "{package}"},
     "list_budgets": {},
     "list_ledger": {},
     "create_payment": {"commitment_id": "{commitment}"},

@@ -7,6 +7,7 @@ from apps.cases.forms.casework import (
     NoteForm,
     NotificationSettingsForm,
     ProviderForm,
+    ReopenForm,
     TriageForm,
 )
 from apps.cases.forms.health_check import HealthCheckForm
@@ -28,6 +29,7 @@ __all__ = [
     "ParsedVariation",
     "ProviderForm",
     "ReferralForm",
+    "ReopenForm",
     "TriageForm",
     "help_headings",
     "parse_group",

@@ -38,6 +38,14 @@ class MoveForm(forms.Form):
     """A plain lifecycle move; whether the reason is needed is the lifecycle's rule (the service says so)."""
 
     reason = forms.CharField(required=False, max_length=5000)
+    why = forms.CharField(required=False, max_length=40)  # closing only: a key of lifecycle.CLOSE_REASONS
+
+
+class ReopenForm(forms.Form):
+    rationale = forms.CharField(
+        max_length=5000,
+        error_messages={"required": "Give the rationale for reopening the case: it is kept with your name."},
+    )
 
 
 class NoteForm(forms.Form):

@@ -12,7 +12,15 @@ and ``notifications``. Callers import from this package (``from apps.cases impor
 
 from apps.cases.services.approval import approve_package, refuse_package
 from apps.cases.services.base import TRIED_CHOICES, CaseError
-from apps.cases.services.casework import add_note, assign_provider, change_status, triage
+from apps.cases.services.casework import (
+    add_note,
+    assign_provider,
+    change_status,
+    close_case,
+    reopen_case,
+    reopen_until,
+    triage,
+)
 from apps.cases.services.health_check import benchmark, save_health_check, score_answers
 from apps.cases.services.menu import sync_menu
 from apps.cases.services.notifications import mark_all_read, set_notification_kinds
@@ -38,10 +46,13 @@ __all__ = [
     "build_package",
     "case_counts",
     "change_status",
+    "close_case",
     "financial_year_end",
     "mark_all_read",
     "refer",
     "refuse_package",
+    "reopen_case",
+    "reopen_until",
     "save_health_check",
     "save_plan",
     "score_answers",

@@ -3,10 +3,13 @@ assigned provider."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.cases import notify, policy
+from apps.cases import lifecycle, notify, policy
 from apps.cases import policy as access
 from apps.cases.config import triage_levels
 from apps.cases.models import (
@@ -68,6 +71,77 @@ def change_status(user: User, case: Case, target: str, reason: str = "") -> Case
     return case
 
 
+def close_case(user: User, case: Case, why: str, detail: str) -> Case:
+    """Close an open case with a reason from the list (``lifecycle.CLOSE_REASONS``) and the team's own words; the
+    money approved packages committed and did not spend is released, as on any closure."""
+    if why not in lifecycle.CLOSE_REASONS:
+        raise CaseError("Choose why the case is closed.", "why")
+    if len(detail.strip()) < 10:
+        raise CaseError("Say in a sentence why the case is closed (at least 10 characters).", "reason")
+    return change_status(user, case, Status.CLOSED, f"{lifecycle.CLOSE_REASONS[why]}: {detail.strip()}")
+
+
+def closed_from(case: Case) -> str:
+    """The status the case was last closed from (read from its timeline), or "" if it was never closed."""
+    ev = case.events.filter(kind=CaseEvent.Kind.STATUS, to_status=Status.CLOSED).order_by("-at", "-pk").first()
+    return ev.from_status if ev else ""
+
+
+def reopen_until(case: Case) -> date | None:
+    """The last day a closed case may be reopened, or None when it is not closed."""
+    if case.status != Status.CLOSED:
+        return None
+    return timezone.localdate(case.status_changed_at + lifecycle.reopen_window())
+
+
+def reopen_case(user: User, case: Case, rationale: str) -> Case:
+    """Reopen a closed case within the window, with a rationale: attributed, audited, the people on it told."""
+    case.refresh_from_db()
+    if not access.can_run_case(user, case):
+        raise CaseError("Only the case's ICB team can reopen it.")
+    if case.status != Status.CLOSED:
+        raise CaseError(f"The case is {Status(case.status).label.lower()}: only a closed case is reopened.")
+    until = reopen_until(case)
+    if until is not None and timezone.localdate() > until:
+        raise CaseError(
+            f"The case closed more than {lifecycle.reopen_window().days} days ago (it could be reopened until "
+            f"{until:%-d %B %Y}): open a new referral instead."
+        )
+    if Case.objects.filter(practice=case.practice).open().exists():
+        raise CaseError("The practice has another open case: carry on with that one instead.")
+    try:
+        t = lifecycle.check_reopen(lifecycle.reopen_target(closed_from(case)), user.role, reason=rationale)
+    except lifecycle.MissingReason as e:
+        raise CaseError("Give the rationale for reopening the case: it is kept with your name.", "rationale") from e
+    except lifecycle.IllegalTransition as e:
+        raise CaseError(str(e)) from e
+    with transaction.atomic():
+        case = _locked(case)
+        case.status, case.status_changed_at = t.target, timezone.now()
+        try:
+            with transaction.atomic():  # a referral made meanwhile holds the practice's one open case
+                case.save()
+        except IntegrityError as e:
+            raise CaseError("The practice has another open case: carry on with that one instead.") from e
+        _event(
+            case,
+            user,
+            CaseEvent.Kind.STATUS,
+            f"Reopened: {Status.CLOSED.label} → {t.target.label}",
+            src=Status.CLOSED,
+            dst=t.target,
+            reason=rationale.strip(),
+        )
+        notify.notify(
+            notify.practice_team(case) + notify.icb_team(case),
+            NotificationKind.STATUS,
+            case,
+            f"{case.ref} ({case.practice.display_name}) has been reopened at “{t.target.label}”.",
+            actor=user,
+        )
+    return case
+
+
 def _release_money(case: Case, user: User, reason: str) -> None:
     """Give back what approved packages committed and did not spend (the ledger's de-commitment)."""
     from apps.funding.models import Commitment
@@ -108,10 +182,18 @@ def add_note(user: User, case: Case, text: str, practice_confidential: bool = Fa
     return note
 
 
-def assign_provider(user: User, case: Case, provider: User) -> Case:
+def assign_provider(user: User, case: Case, provider: User, *, from_lines: bool = False) -> Case:
+    """Name the case's lead provider. Who delivers is decided per package line (delivery's assignments, the source of
+    truth); the lead is derived from them (``from_lines``: delivery keeping it in step). Named by hand only before any
+    line is assigned (a provider to prepare the package with); afterwards it is refused, so the two cannot disagree."""
     case.refresh_from_db()
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can assign a provider.")
+    if not from_lines and case.delivery_assignments.filter(ended_at__isnull=True).exists():  # type: ignore[attr-defined]
+        raise CaseError(
+            "Delivery is assigned per package line: the lead provider follows those assignments. Change who "
+            "delivers on the case's delivery page."
+        )
     if not policy.is_provider_account(provider):
         raise CaseError("Choose a provider account.", "provider")
     with transaction.atomic():

@@ -183,3 +183,39 @@ def test_waiting_for_me_reads_every_case_in_a_fixed_number_of_queries(personas, 
     many = count()
     assert many[1] >= few[1] + 10  # ten more cases, each waiting for its triage
     assert many[0] == few[0]
+
+
+def test_closing_withdrawing_and_reopening_keep_the_list_and_the_rules_in_step(personas, case_x):
+    """The corrections (close from any open status, reopen within the window, withdraw) at every stage they reach:
+    an ended case waits for no one; a reopened one waits for exactly what its new status allows."""
+    icb, px = personas["icb_a"], personas["practice_x"]
+    services.triage(icb, case_x, "high", "medium", "Workforce gap the menu can address")
+    services.save_plan(px, case_x, plan_goals())
+    stages: dict[str, dict[str, set[str]]] = {}
+    for status in (Status.TRIAGED, Status.DIAGNOSIS):
+        if status == Status.DIAGNOSIS:
+            services.change_status(icb, case_x, Status.DIAGNOSIS)
+        services.close_case(icb, case_x, "stable", "The practice recruited two GPs.")
+        stages[f"closed from {status}"] = _check_every_persona(personas, case_x)
+        services.reopen_case(icb, case_x, "The practice asked for help again.")
+        case_x.refresh_from_db()
+        assert case_x.status == status
+        stages[f"reopened at {status}"] = _check_every_persona(personas, case_x)
+    services.agree_plan(px, case_x)
+    starts, ends = this_year()
+    pkg = services.build_package(icb, case_x, [services.LineInput("gprp-coaching", 3)], [], starts, ends)
+    services.submit_package(icb, pkg)
+    services.approve_package(icb, pkg, "", budget_for(case_x))
+    services.close_case(icb, case_x, "support_elsewhere", "The PCN has taken the practice on.")
+    stages["closed after approval"] = _check_every_persona(personas, case_x)
+    services.reopen_case(icb, case_x, "The PCN scheme fell through.")
+    stages["reopened after approval"] = _check_every_persona(personas, case_x)
+    services.change_status(px, case_x, Status.WITHDRAWN, "We found a salaried GP ourselves.")
+    stages["withdrawn"] = _check_every_persona(personas, case_x)
+
+    assert stages["reopened at triaged"]["practice_x"] == {"Diagnosis done with the plan"}
+    assert stages["reopened at diagnosis"]["practice_x"] == {"Agree the action plan"}
+    assert stages["reopened after approval"]["icb_a"] == set()  # a new package must be submitted first
+    for name, stage in stages.items():
+        if name.startswith(("closed", "withdrawn")):
+            assert all(items == set() for items in stage.values()), name

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from apps.accounts.http import user_of
 from apps.cases import clocks, lifecycle, policy, services
@@ -56,6 +57,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tried_choices": services.TRIED_CHOICES,
         "providers": policy.provider_accounts().order_by("organisation", "username"),
         "stages": [s for s in Status if s not in ENDED],
+        "reopen_until": services.reopen_until(case) if access.can_run_case(user, case) else None,
+        # who delivers is assigned per package line (delivery); the case's lead provider is derived from it
+        "lead_from_lines": case.delivery_assignments.filter(ended_at__isnull=True).exists(),  # type: ignore[attr-defined]
+        "today": timezone.localdate(),
     }
     return render(request, "cases/detail.jinja", ctx)
 
@@ -104,7 +109,10 @@ def move(request: HttpRequest, pk: int, target: str) -> HttpResponse:
     form = MoveForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            services.change_status(user, case, target, form.cleaned_data["reason"])
+            if target == Status.CLOSED:  # closing takes its reason from the list as well as the team's words
+                services.close_case(user, case, form.cleaned_data["why"], form.cleaned_data["reason"])
+            else:
+                services.change_status(user, case, target, form.cleaned_data["reason"])
         except DomainError as e:
             add_refusal(form, e)
         else:
@@ -114,7 +122,9 @@ def move(request: HttpRequest, pk: int, target: str) -> HttpResponse:
     if "" in errors:  # a refusal not about the reason (the case moved on meanwhile) is still shown at the reason box
         errors["reason"] = errors.pop("")
     reason = (form.data.get("reason") or "").strip() if form.is_bound else ""
-    ctx = {"case": case, "t": t, "reason": reason, "errors": errors}
+    why = (form.data.get("why") or "") if form.is_bound else ""
+    ctx = {"case": case, "t": t, "reason": reason, "why": why, "errors": errors}
+    ctx["close_reasons"] = lifecycle.CLOSE_REASONS
     return render(request, "cases/move.jinja", ctx, status=400 if errors else 200)
 
 

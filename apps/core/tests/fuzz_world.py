@@ -114,6 +114,22 @@ class World:
         case.refresh_from_db()
         return case
 
+    @cached_property
+    def closed(self) -> Any:
+        """A case closed by ICB A's team at triage, within the reopening window (the last ICB A practice by code, so
+        it is never one of ``icb_a_practices``)."""
+        from apps.cases import services
+        from apps.cases.models import Route
+        from apps.practices.models import Practice, PracticeStatus
+
+        icb = self.p["icb_a"]
+        practice = Practice.objects.filter(icb__code=ICB_A, status=PracticeStatus.ACTIVE).order_by("-code").first()
+        case, _ = services.refer(icb, practice, Route.ICB, services.ReferralInput("The list has grown by a third."))
+        services.triage(icb, case, "medium", "medium", "Growth the practice cannot staff")
+        services.close_case(icb, case, "stable", "The practice recruited two GPs.")
+        case.refresh_from_db()
+        return case
+
     @staticmethod
     def goals() -> list[Any]:
         from apps.cases import services

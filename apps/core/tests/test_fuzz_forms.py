@@ -220,6 +220,25 @@ FORMS: tuple[Form, ...] = (
         effect=status_is("diagnosis", "withdrawn"),
     ),
     Form(
+        "close-with-reason",
+        "cases:move",
+        "icb_a",
+        (
+            Field("why", "choice", ("stable", "goals_met", "other")),
+            Field("reason", "text", ("Support finished; the practice is stable.",)),
+        ),
+        args=lambda w: (w.referred.pk, "closed"),
+        effect=status_is("referred", "closed"),
+    ),
+    Form(
+        "reopen",
+        "cases:reopen",
+        "icb_a",
+        (Field("rationale", "text", ("The practice asked for help again.",)),),
+        args=pk("closed"),
+        effect=status_is("closed", "triaged"),
+    ),
+    Form(
         "note",
         "cases:add_note",
         "icb_a",

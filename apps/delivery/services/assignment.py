@@ -101,10 +101,7 @@ def assign_work(
         if login is not None and policy.is_faculty_login(login):
             case.refresh_from_db()
             if case.provider_id is None or not _has_live_work(case, case.provider):
-                try:
-                    case_services.assign_provider(user, case, login)
-                except case_services.CaseError as e:
-                    raise DeliveryError(str(e)) from e
+                _set_lead(user, case, login)
             elif case.provider_id != login.pk:
                 notify.notify(
                     [login],
@@ -114,6 +111,27 @@ def assign_work(
                     actor=user,
                 )
     return a
+
+
+def _set_lead(user: User, case: Case, login: User) -> None:
+    try:
+        case_services.assign_provider(user, case, login, from_lines=True)
+    except case_services.CaseError as e:
+        raise DeliveryError(str(e)) from e
+
+
+def _lead_from_lines(user: User, case: Case) -> None:
+    """Keep the case's lead provider derived from the line assignments: when the lead has no live work left, the
+    login of the oldest live assignment becomes the lead. With no live assignment at all the lead stays, so the
+    provider who delivered keeps sight of the case's history until the ICB team assigns the lines again."""
+    case.refresh_from_db()
+    if _has_live_work(case, case.provider):
+        return
+    for a in Assignment.objects.filter(case=case, ended_at__isnull=True).select_related("member__user", "organisation"):
+        login = a.member.user if a.member else a.organisation.lead_user
+        if login is not None and policy.is_faculty_login(login):
+            _set_lead(user, case, login)
+            return
 
 
 def _has_live_work(case: Case, provider: User | None) -> bool:
@@ -146,4 +164,5 @@ def end_assignment(user: User, assignment: Assignment, reason: str) -> Assignmen
             summary=f"{a.line.offer.title}: {a.deliverer} no longer assigned",
             reason=reason.strip(),
         )
+        _lead_from_lines(user, a.case)
     return a

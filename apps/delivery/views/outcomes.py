@@ -41,7 +41,7 @@ def case_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
             "snapshot": can_record,
             "survey": can_survey,
             "hours": can_record or can_survey,
-            "rag": can_record,
+            "rag": access.can_rate_package(user, case),  # the ICB team's judgement, not the provider's
         }
         if not allowed.get(action):
             raise PermissionDenied
@@ -130,6 +130,7 @@ def _context(user: User, case: Case, can_record: bool, can_survey: bool) -> dict
         "packages": case.packages.filter(state=Package.State.APPROVED).prefetch_related("ratings__by"),
         "rags": Rag.choices,
         "can_record": can_record,
+        "can_rate": access.can_rate_package(user, case),
         "can_survey": can_survey,
         "row": outcomes.case_outcomes([case])[0],
     }
