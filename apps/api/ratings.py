@@ -39,7 +39,7 @@ class RatingOut(Schema):
 
 @router.post(
     "/cases/{case_id}/packages/{number}/rating",
-    response={200: RatingOut, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    response={200: RatingOut, 400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrors},
     summary="Rate how an approved package is going, red, amber or green (the case's ICB team)",
 )
 def rate_package(request: HttpRequest, case_id: int, number: int, body: RatingIn) -> Any:

@@ -142,7 +142,7 @@ def _out(s: Scenario, user: Any, *, practices: bool = True) -> dict[str, Any]:
 
 @router.post(
     "/scenarios",
-    response={202: ScenarioQueuedOut, 401: Error, 403: Error, 422: ValidationErrors},
+    response={202: ScenarioQueuedOut, 400: Error, 401: Error, 403: Error, 422: ValidationErrors},
     summary="Ask for a spending scenario (solved in the background)",
 )
 def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:

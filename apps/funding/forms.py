@@ -155,13 +155,18 @@ class AllocationForm(forms.Form):
         choices=Formula.choices, error_messages={"invalid_choice": "Choose an allocation formula"}
     )
     shares = forms.CharField(max_length=20_000, required=False)
-    action = forms.CharField(max_length=20, required=False)
-    fingerprint = forms.CharField(max_length=64, required=False)
+    # Sent by the page's two buttons and its hidden field, never typed: anything but "confirm" previews, and a
+    # fingerprint that is not the preview's is refused by the service ("the split has changed"), not by the form.
+    action = forms.CharField(required=False)
+    fingerprint = forms.CharField(required=False)
 
     def __init__(self, *args: Any, years: Sequence[FundingYear], free: dict[int, int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields = {"fy": _year_field(years), **self.fields}
         self.free = free
+
+    def clean_action(self) -> str:
+        return "confirm" if self.cleaned_data.get("action") == "confirm" else "preview"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
