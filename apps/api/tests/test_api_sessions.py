@@ -123,8 +123,11 @@ def test_session_list_filters_and_downloads_as_csv(api_call, personas):
     planned, delivered = provider_session(personas), provider_session(personas, "delivered")
     rows = api_call("icb_a", "GET", "/api/v1/sessions", state="delivered").json()["results"]
     assert delivered.pk in [r["id"] for r in rows] and planned.pk not in [r["id"] for r in rows]
-    today = timezone.localdate().isoformat()
-    both = api_call("provider", "GET", "/api/v1/sessions", date_from=today, date_to=today).json()
+    # the sessions' own days (made relative to now: just after midnight, one may fall on yesterday)
+    days = sorted(timezone.localtime(x.starts_at).date() for x in (planned, delivered))
+    both = api_call(
+        "provider", "GET", "/api/v1/sessions", date_from=days[0].isoformat(), date_to=days[-1].isoformat()
+    ).json()
     assert {planned.pk, delivered.pk} <= {r["id"] for r in both["results"]}
     assert api_call("provider", "GET", "/api/v1/sessions", date_from="0").status_code == 422
     csv = api_call("provider", "GET", "/api/v1/sessions", format="csv")

@@ -99,6 +99,7 @@ def vary_package(
         ):
             pp.share_pence = pence
         PackagePractice.objects.bulk_update(shares, ["share_pence"])
+        audit.record_bulk(PackagePractice, shares, "update", f"shares restated: package {package.number} varied")
         _event(
             case,
             user,

@@ -48,7 +48,8 @@ def test_coach_logs_and_signs_off_the_practice_confirms_and_the_session_can_be_i
     assert s.state == Session.State.DELIVERED and s.logged_by == prov and s.attendee_count == 3
     services.sign_off_session(prov, s)
     assert Notification.objects.filter(user=px, kind=NotificationKind.SESSION_LOGGED).exists()
-    today = timezone.localdate()
+    # the day the session happened (an hour ago: just after midnight that is yesterday, not today)
+    today = timezone.localtime(s.starts_at).date()
     assert services.delivered_sessions_for_invoice(assignment.organisation, assignment.case, today, today) == []
     s = services.confirm_session(px, s)
     assert s.confirmed_by == px and s.confirmed_at is not None
@@ -156,9 +157,7 @@ def test_invoice_hand_over_covers_only_the_period_asked_for(personas, past_sessi
         personas["provider"], past_session, services.LogInput(**{**DELIVERED.__dict__, "sign_off": True})
     )
     services.confirm_session(personas["practice_x"], past_session)
-    yesterday = timezone.localdate() - timedelta(days=1)
-    assert services.delivered_sessions_for_invoice(assignment.organisation, None, date(2020, 1, 1), yesterday) == []
-    assert (
-        len(services.delivered_sessions_for_invoice(assignment.organisation, None, yesterday, timezone.localdate()))
-        == 1
-    )
+    day = timezone.localtime(past_session.starts_at).date()  # an hour ago: yesterday, just after midnight
+    before = day - timedelta(days=1)
+    assert services.delivered_sessions_for_invoice(assignment.organisation, None, date(2020, 1, 1), before) == []
+    assert len(services.delivered_sessions_for_invoice(assignment.organisation, None, before, day)) == 1
