@@ -175,6 +175,28 @@ def commit_funds(
         raise InsufficientFunds(e.budget, e.missing_pence, e.available_pence) from e
 
 
+def clean_parts(parts: Sequence[CommitPart]) -> list[tuple[CommitPart, Any]]:
+    """Every part's input checked before anything is locked or written, each part with its cleaned recipients,
+    offers and schedule; the problems of all parts are raised together (``FundingError.all_of``)."""
+    problems: list[FundingError] = []
+    cleaned: list[tuple[CommitPart, Any]] = []
+    for part in parts:
+        try:
+            cleaned.append(
+                (
+                    part,
+                    _clean_commitment(
+                        part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
+                    ),
+                )
+            )
+        except FundingError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise FundingError.all_of(problems)
+    return cleaned
+
+
 def commit_funds_together(parts: Sequence[CommitPart], *, user: User, memo: str = "") -> list[Commitment]:
     """One decision across several budgets: a commitment per part, all or none.
 
@@ -192,22 +214,7 @@ def commit_funds_together(parts: Sequence[CommitPart], *, user: User, memo: str 
     for part in parts:
         if not can_act_on_budget(user, part.budget.icb):
             raise PermissionDenied("only the ICB's own team commits its budget")
-    problems: list[FundingError] = []
-    cleaned: list[tuple[CommitPart, Any]] = []
-    for part in parts:
-        try:
-            cleaned.append(
-                (
-                    part,
-                    _clean_commitment(
-                        part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
-                    ),
-                )
-            )
-        except FundingError as e:
-            problems.extend(e.problems)
-    if problems:
-        raise FundingError.all_of(problems)
+    cleaned = clean_parts(parts)
     references = [p.reference for p in parts]
     made: list[Commitment] = []
     try:

@@ -28,10 +28,10 @@ from apps.funding.services.commitments import (
     CommitPart,
     PartShortfall,
     _cells,
-    _clean_commitment,
     _schedule_json,
     _store_cells,
     _write_commitment,
+    clean_parts,
 )
 from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, pounds
 
@@ -65,16 +65,7 @@ def vary_together(
     for part in parts:
         if not can_act_on_budget(user, part.budget.icb):
             raise PermissionDenied("only the ICB's own team changes its commitments")
-    problems: list[FundingError] = []
-    for part in parts:
-        try:
-            _clean_commitment(
-                part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
-            )
-        except FundingError as e:
-            problems.extend(e.problems)
-    if problems:
-        raise FundingError.all_of(problems)
+    cleaned = clean_parts(parts)  # every part's input checked once, before anything is locked
     memo = reason.strip()
     out: list[Commitment] = []
     with transaction.atomic():
@@ -110,17 +101,12 @@ def vary_together(
                 continue
             _refuse_below_paid(c, 0)
             out.append(_restate(c, locked[c.budget_id], {}, Kind.DECOMMITMENT, movement, user, memo, []))
-        for part in parts:
+        for part, clean in cleaned:
             c = current.get(part.reference)
             if c is None:
-                clean = _clean_commitment(
-                    part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
-                )
                 out.append(_write_commitment(locked[part.budget.pk], part, *clean, movement, user, memo))
             else:
-                plan = _clean_commitment(
-                    part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
-                )[2]
+                plan = clean[2]
                 out.append(
                     _restate(c, locked[c.budget_id], _target_cells(part), Kind.VARIATION, movement, user, memo, plan)
                 )
