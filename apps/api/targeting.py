@@ -164,16 +164,7 @@ def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
     if errors:
         return Status(422, field_errors("body", {BODY_FIELD.get(f, f): msg for f, msg in errors.items()}))
     try:
-        scenario = scenarios.queue_scenario(
-            user,
-            name=clean["name"],
-            scope=clean["scope"],
-            icb=user.icb if clean["scope"] == Scenario.Scope.ICB else None,
-            budget_pence=clean["budget_pence"],
-            coach_hours=clean["coach_hours"],
-            practice_cap_pence=clean["practice_cap_pence"],
-            floor_share=clean["floor_share"],
-        )
+        scenario = scenarios.queue_checked(user, clean)
     except ValidationError as exc:
         return Status(422, field_errors("body", {"budget_pounds": exc.messages[0]}))
     from apps.api.main import NAMESPACE  # main imports this module while it builds the API

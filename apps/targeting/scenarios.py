@@ -248,6 +248,21 @@ def queue_scenario(
     return scenario
 
 
+def queue_checked(user: User, clean: dict[str, Any]) -> Scenario:
+    """Queue the scenario whose inputs :func:`scenario_problems` found no fault in (``clean``): how the page and the
+    API both ask for one. An ICB scenario is for the user's own ICB."""
+    return queue_scenario(
+        user,
+        name=clean["name"],
+        scope=clean["scope"],
+        icb=user.icb if clean["scope"] == Scenario.Scope.ICB else None,
+        budget_pence=clean["budget_pence"],
+        coach_hours=clean["coach_hours"],
+        practice_cap_pence=clean["practice_cap_pence"],
+        floor_share=clean["floor_share"],
+    )
+
+
 def solve_queued(scenario_id: int) -> str:
     """Work out a queued scenario and store its result (the background task's body). Idempotent: a scenario already
     done or failed is left as it is, so a retried or recovered run does no harm. Returns its final state."""

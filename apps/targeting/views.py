@@ -208,16 +208,7 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
         )
         if not errors:
             try:
-                scenario = scenarios.queue_scenario(
-                    user,
-                    name=clean["name"],
-                    scope=clean["scope"],
-                    icb=user.icb if clean["scope"] == Scenario.Scope.ICB else None,
-                    budget_pence=clean["budget_pence"],
-                    coach_hours=clean["coach_hours"],
-                    practice_cap_pence=clean["practice_cap_pence"],
-                    floor_share=clean["floor_share"],
-                )
+                scenario = scenarios.queue_checked(user, clean)
             except ValidationError as exc:
                 errors["budget"] = exc.messages[0]
             else:
