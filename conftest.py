@@ -104,7 +104,11 @@ def django_db_setup(
     still runs in its own transaction, rolled back afterwards.
     """
     from apps.core import testdb
+    from apps.core.tests import fkcheck
 
+    fkcheck.install()
+    if fkcheck.record_baseline not in testdb.AFTER_REFRESH:
+        testdb.AFTER_REFRESH.append(fkcheck.record_baseline)
     with django_db_blocker.unblock():
         name = testdb.clone()
     yield

@@ -26,7 +26,7 @@ import hashlib
 import io
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,8 @@ def _vendor() -> str:
 
 # This process's copy and the template it came from, for refresh().
 _clone: dict[str, str] = {}
+# What to run each time the copy is made or put back (the test set-up adds its foreign-key baseline here).
+AFTER_REFRESH: list[Callable[[], None]] = []
 
 
 def clone() -> str:
@@ -164,6 +166,8 @@ def refresh() -> None:
         with connections["default"]._nodb_cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{_file_copy(cursor)}')
     _use(name)
+    for hook in AFTER_REFRESH:
+        hook()
 
 
 def drop(name: str) -> None:
