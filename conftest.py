@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,6 +25,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run the test files in an order shuffled by SEED, and the tests within each file too (bin/soak)",
     )
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that can reach the database (bin/test's second database: the rest ran on the first)",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -31,9 +37,27 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return None if seed is None else f"order shuffled: --shuffle={seed} repeats it"
 
 
+# Fixtures through which a test reaches the database: a test with none of them (and no django_db mark) cannot.
+DATABASE_FIXTURES = {"django_db_setup", "db", "transactional_db", "live_server"}  # every test has django_db_blocker
+
+
+def uses_database(item: pytest.Item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Shuffle by an explicit seed, so every pytest-xdist worker collects the same order (xdist requires it) and a
+    """With ``--database-tests-only`` (bin/test's second database), leave out the tests that cannot reach the
+    database: pytest-django refuses them any query, so their result cannot depend on which database it is, and the
+    first database's run has run them.
+
+    Shuffle by an explicit seed, so every pytest-xdist worker collects the same order (xdist requires it) and a
     failing order can be run again. Tests stay grouped by file, so module-scoped fixtures are set up once."""
+    if config.getoption("--database-tests-only"):
+        kept = [item for item in items if uses_database(item)]
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        items[:] = kept
     seed = config.getoption("--shuffle")
     if seed is None:
         return
@@ -134,3 +158,16 @@ def client_for(client: Any, personas: dict[str, Any]) -> Any:
         return client
 
     return sign_in
+
+
+@contextmanager
+def kept_for_the_module(django_db_blocker: Any) -> Iterator[None]:
+    """Rows a test module's fixture makes once and its tests share: made inside a transaction that stays open while
+    the module's tests run (each in its own savepoint, rolled back as usual) and is rolled back after the last one.
+    For costly set-up that the tests only read (a walk-forward back-test); the fixture must also ask for
+    ``django_db_setup``, so that it runs on this process's copy of the database."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)

@@ -3,6 +3,7 @@ the records the access walk and the API tests act on (practice X's case with a p
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -25,9 +26,16 @@ def tokens_for(personas: dict[str, User]) -> dict[str, str]:
     return {name: create_api_token(user, "test")[1] for name, user in personas.items()}
 
 
+@functools.cache
+def _openapi_text() -> str:
+    # Building the document takes about a second and seven test modules read it while they are collected
+    return json.dumps(api.get_openapi_schema(path_params={}), cls=DjangoJSONEncoder)
+
+
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document exactly as /api/v1/openapi.json serves it (JSON: string keys throughout)."""
-    return json.loads(json.dumps(api.get_openapi_schema(path_params={}), cls=DjangoJSONEncoder))
+    """The OpenAPI document exactly as /api/v1/openapi.json serves it (JSON: string keys throughout); a fresh copy
+    each time, so a caller may change it."""
+    return json.loads(_openapi_text())
 
 
 def operations() -> list[tuple[str, str, str]]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,15 +16,18 @@ from django.urls import reverse
 
 from apps.indicators.history_runs import WALK_FORWARD_BY
 from apps.indicators.models import ScoringRun
+from conftest import kept_for_the_module
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def walk_forward() -> str:
-    out = io.StringIO()
-    call_command("backtest", walk_forward=True, as_of=[date(2023, 4, 1), date(2021, 4, 1)], boot=50, stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def walk_forward(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """Run once for the module (7 s): its tests only read the runs it stores."""
+    with kept_for_the_module(django_db_blocker):
+        out = io.StringIO()
+        call_command("backtest", walk_forward=True, as_of=[date(2023, 4, 1), date(2021, 4, 1)], boot=50, stdout=out)
+        yield out.getvalue()
 
 
 def test_walk_forward_stores_one_run_per_year_and_leaves_the_current_run_alone(walk_forward: str) -> None:
