@@ -114,6 +114,38 @@ def _lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# A run holds a shared lock on its template's key for as long as it lives, so that a run started later with other
+# inputs (code edited meanwhile) removes only the templates nobody is using. It used to remove them all, and the
+# first run's journeys then failed to put their copy back from a template that had gone.
+_held: dict[str, Any] = {}
+
+
+def _in_use_file(key: str) -> Path:
+    VAR.mkdir(exist_ok=True)
+    return VAR / f"test-template-{key}.inuse"
+
+
+def _hold(key: str) -> None:
+    if key not in _held:
+        handle = open(_in_use_file(key), "w")  # noqa: SIM115 (kept open, and locked, for the process's life)
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        _held[key] = handle
+
+
+def _unused(key: str) -> bool:
+    """True when no live run holds template ``key`` (its lock file is then removed too)."""
+    if key in _held:
+        return False
+    path = _in_use_file(key)
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        path.unlink(missing_ok=True)
+    return True
+
+
 def _use(name: str) -> None:
     """Point the default connection (and the settings the rest of Django reads) at database ``name``."""
     connections.close_all()
@@ -192,12 +224,14 @@ def _drop_dead_sqlite_copies() -> None:
 
 def _sqlite_template() -> Path:
     key = template_key()
+    _hold(key)
     template = VAR / f"test-template-{key}.sqlite3"
     with _lock("test-template-sqlite"):
         if not template.exists():
             building = VAR / f"test-template-{key}.building.sqlite3"
             for stale in VAR.glob("test-template-*.sqlite3*"):
-                stale.unlink()
+                if _unused(stale.name.removeprefix("test-template-").split(".")[0]):
+                    stale.unlink()
             _use(str(building))
             _fill()  # closing the last connection folds the WAL back into the file, so one file is the database
             os.replace(building, template)
@@ -226,7 +260,9 @@ def _file_copy(cursor: Any) -> str:
 
 def _postgresql_template() -> str:
     base = _clone.setdefault("base", str(settings.DATABASES["default"]["NAME"]))
-    template = f"{base}_tpl_{template_key()}"
+    key = template_key()
+    _hold(key)
+    template = f"{base}_tpl_{key}"
     settings_dict = connections["default"].settings_dict
     with _lock(f"test-template-pg-{settings_dict['HOST']}-{settings_dict['PORT']}"):
         with connections["default"]._nodb_cursor() as cursor:
@@ -235,7 +271,8 @@ def _postgresql_template() -> str:
             if not exists:
                 cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{base}\\_tpl\\_%"])
                 for (stale,) in cursor.fetchall():
-                    cursor.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
+                    if _unused(stale.removeprefix(f"{base}_tpl_").removesuffix("_build")):
+                        cursor.execute(f'DROP DATABASE "{stale}" WITH (FORCE)')
                 cursor.execute(f'CREATE DATABASE "{template}_build"')
         if not exists:
             _use(f"{template}_build")

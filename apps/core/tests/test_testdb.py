@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,31 @@ def test_adding_or_changing_a_test_keeps_the_key(small_tree: Path) -> None:
     (small_tree / "apps/practices/tests/test_pages.py").write_text("def test_changed(): ...\n")
     (small_tree / "apps/practices/tests/test_new.py").write_text("def test_new(): ...\n")
     assert testdb.template_key() == before
+
+
+def test_a_template_another_run_is_using_is_not_removed_and_a_forgotten_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run started while another is going (with code edited in between) must not delete the template the first
+    run puts its copy back from."""
+    monkeypatch.setattr(testdb, "VAR", tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys, time; h = open(sys.argv[1], 'w'); fcntl.flock(h, fcntl.LOCK_SH); print('held', "
+            "flush=True); time.sleep(60)",
+            str(tmp_path / "test-template-aaaa.inuse"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert not testdb._unused("aaaa")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert testdb._unused("aaaa")
+    assert not (tmp_path / "test-template-aaaa.inuse").exists()
+    assert testdb._unused("never-used")
