@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.core.forms import typed
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.fields import (
     FlagField,
@@ -91,6 +92,11 @@ class PeerReviewForm(forms.Form):
             if filled and d.get(f"due-{i}") is None and f"due-{i}" not in self.errors:
                 self.add_error(f"due-{i}", "Enter the goal's date as a date, for example 2027-01-31.")
         return d
+
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """Each goal row's boxes as typed (``goal``, ``actions``, ``due``), to show them again."""
+        shown = typed(self)
+        return [{k: shown[f"{k}-{i}"] for k in ("goal", "actions", "due")} for i in range(GOAL_ROWS)]
 
     def goal_rows(self) -> list[tuple[str, str, Any]]:
         """(goal, actions, due) for each row with anything in it."""
