@@ -8,9 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.core.forms import typed
-from apps.delivery.errors import DeliveryError
-from apps.delivery.forms.fields import (
+from apps.core.errors import DomainError
+from apps.core.fields import (
     FlagField,
     IdField,
     IdsField,
@@ -20,6 +19,7 @@ from apps.delivery.forms.fields import (
     parse_local_datetime,
     text_field,
 )
+from apps.core.forms import typed
 
 GOAL_ROWS = 3  # the peer review page offers three goal rows
 
@@ -57,7 +57,7 @@ class SlotsForm(forms.Form):
     def clean_slots(self) -> list[datetime]:
         try:
             return [parse_local_datetime(x) for x in str(self.cleaned_data["slots"]).splitlines() if x.strip()]
-        except DeliveryError as e:
+        except DomainError as e:
             raise ValidationError(e.message) from None
 
 

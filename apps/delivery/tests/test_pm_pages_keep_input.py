@@ -12,28 +12,12 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.delivery import networks as svc
-from apps.delivery.models import CoachingOffer, Network, PeerReview
+from apps.delivery.models import PeerReview
+
+from .test_networks_and_coaching import icb_net, offer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def icb_net(personas):
-    return Network.objects.create(
-        name="ICB A managers", footprint="icb", icb=personas["icb_a"].icb, created_by=personas["icb_a"]
-    )
-
-
-@pytest.fixture
-def offer(coach):
-    from apps.cases.models import SupportOffer
-
-    return CoachingOffer.objects.create(
-        coach=coach,
-        offer=SupportOffer.objects.get(code="gpdp-pm-coaching"),
-        title="PM coaching",
-        description="Three sessions",
-    )
+__all__ = ["icb_net", "offer"]  # fixtures, shared with the services' tests
 
 
 def _value(html: str, field: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from analytics import money
 from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
 from apps.core.exports import FORMATS, stream_download, table_download
+from apps.core.fields import parse_iso_date
 from apps.core.forms import form_errors, refusal
 from apps.core.paging import page_of, query_without
 from apps.funding import ledger_list, lists, reports, services
@@ -82,13 +82,6 @@ def icb_budget(request: HttpRequest, code: str) -> HttpResponse:
 # Ledger -------------------------------------------------------------------------------------------------------
 
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 LEDGER_PAGE_SIZE = 100
 
 
@@ -105,8 +98,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
         line=request.GET.get("line", ""),
         kind=request.GET.get("kind", "") if request.GET.get("kind", "") in money.Kind._value2member_map_ else "",
-        start=_date(request.GET.get("from", "")),
-        end=_date(request.GET.get("to", "")),
+        start=parse_iso_date(request.GET.get("from")),
+        end=parse_iso_date(request.GET.get("to")),
     )
     qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
     rows = ledger_list.ledger_rows(qs, detail=not national)
