@@ -116,3 +116,58 @@ def test_a_refused_peer_review_shows_a_goal_rows_error_beside_that_row(client_fo
     assert _value(html, "held_on") == held
     assert f'value="{peer.pk}" selected' in html
     assert not PeerReview.objects.filter(subject=peer).exists()
+
+
+def _checked(html: str, name: str) -> list[str]:
+    """The values of the ticked checkboxes named ``name``."""
+    return [
+        value
+        for tag in re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
+        if " checked" in tag
+        for value in re.findall(r'value="([^"]*)"', tag)
+    ]
+
+
+def test_a_refused_faculty_member_keeps_every_box_and_tick(client_for, personas, org):
+    from apps.practices.models import ICB
+
+    icb = ICB.objects.get(pk=personas["icb_a"].icb_id)
+    data = {
+        "name": "Dr Ada Lane",
+        "organisation": str(org.pk),
+        "role": "coach",
+        "capacity": "lots",
+        "joined_on": "2026-04-01",
+        "offers": ["gpdp-pm-coaching"],
+        "icbs": [str(icb.pk)],
+        "new_member": "1",
+    }
+    response = client_for("icb_a").post(reverse("delivery:faculty"), data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert _linked(html, "capacity")
+    assert _value(html, "name") == "Dr Ada Lane"
+    assert _value(html, "capacity") == "lots"
+    assert _checked(html, "offers") == ["gpdp-pm-coaching"]
+    assert _checked(html, "icbs") == [str(icb.pk)]
+    assert _checked(html, "new_member") == ["1"]
+    assert _checked(html, "role") == ["coach"]
+
+
+def test_a_refused_session_plan_keeps_what_was_typed(client_for, personas, approved_x, coach):
+    from apps.cases.models import Package
+    from apps.delivery import services
+
+    line = approved_x.packages.get(state=Package.State.APPROVED).lines.get()
+    services.assign_work(personas["icb_a"], line, member=coach)
+    url = reverse("delivery:plan_session", args=[approved_x.pk])
+    client = client_for("icb_a")
+    assert _value(client.get(url).content.decode(), "hours") == "1.5"  # the usual length, offered
+    response = client.post(url, {"title": "Coaching 3", "starts_at": "Thursday", "hours": "2.5", "assignment": "x"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert _linked(html, "starts_at")
+    assert _value(html, "title") == "Coaching 3"
+    assert _value(html, "starts_at") == "Thursday"
+    assert _value(html, "hours") == "2.5"
+    assert not approved_x.sessions.exists()
