@@ -15,17 +15,13 @@ class ScenarioForm(forms.Form):
     """Name, scope, budget, coach hours, per-practice cap and an optional floor (``floor_on`` ticked), each a text
     box read as typed; ``cleaned_data["scenario"]`` is what ``scenarios.queue_checked`` takes."""
 
-    name = forms.CharField(required=False)
-    scope = forms.CharField(required=False)
-    budget = forms.CharField(required=False)
-    coach_hours = forms.CharField(required=False)
-    practice_cap = forms.CharField(required=False)
-    floor_on = forms.CharField(required=False)
-    floor = forms.CharField(required=False)
+    BOXES = ("name", "scope", "budget", "coach_hours", "practice_cap", "floor_on", "floor")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        for name in self.BOXES:  # every box is text; scenario_problems reads each (the API's numbers as text too)
+            self.fields[name] = forms.CharField(required=False)
 
     def clean(self) -> dict[str, Any]:
         d = super().clean() or {}
