@@ -44,3 +44,15 @@ def test_a_refused_decision_keeps_the_note_and_the_choice(client_for, personas, 
     assert re.search(r'<input[^>]*name="decision"[^>]*value="approve"[^>]*checked', html)
     pkg.refresh_from_db()
     assert pkg.state == Package.State.SUBMITTED
+
+
+def test_a_refused_health_check_keeps_the_answers_given(client_for, triaged_x):
+    from apps.cases.config import questionnaire
+
+    questions = list(questionnaire().questions)
+    data = {questions[0]: "4", questions[1]: "9", "action": "submit"}
+    response = client_for("practice_x").post(reverse("cases:health_check", args=[triaged_x.pk]), data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert re.search(rf'<input[^>]*name="{questions[0]}"[^>]*value="4"[^>]*checked', html)
+    assert not re.search(rf'<input[^>]*name="{questions[1]}"[^>]*checked', html)

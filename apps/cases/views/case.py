@@ -183,7 +183,8 @@ def health_check(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("cases:detail" if submitted else "cases:health_check", pk=case.pk)
     if form.is_bound:
-        answers = {qid: form.data.get(qid, "") for qid in q.questions}
+        shown = typed(form)
+        answers = {qid: shown[qid] for qid in q.questions}
     errors = form_errors(form) if form.is_bound else {}
     answers = {k: str(v) for k, v in answers.items() if v not in ("", None)}
     ctx = {"case": case, "q": q, "answers": answers, "errors": errors}
