@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.api import services
 from apps.api.forms import TokenForm
 from apps.api.policy import api_tokens_of, get_api_token_for
-from apps.core.forms import form_errors
+from apps.core.forms import form_errors, typed
 
 
 def token_list(request: HttpRequest) -> HttpResponse:
@@ -21,7 +21,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     name = ""
     if request.method == "POST":
         form = TokenForm(request.POST)
-        name = str(form.data.get("name", "")).strip()
+        name = str(typed(form)["name"]).strip()
         if not form.is_valid():
             errors = form_errors(form)
         else:

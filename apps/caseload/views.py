@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -14,6 +13,7 @@ from django.shortcuts import redirect, render
 from apps.accounts.models import User
 from apps.caseload import plan as planning
 from apps.caseload import reading, services, templates
+from apps.caseload.forms import ColumnsForm, UploadForm
 from apps.caseload.models import CaseloadUpload
 from apps.caseload.policy import get_upload_for, import_icb
 from apps.core.exports import FORMATS
@@ -21,10 +21,6 @@ from apps.core.forms import form_errors, refusal
 
 PREVIEW_PAGE = 100
 SHOWS = {"all": None, "errors": planning.ERROR, "create": planning.CREATE, "update": planning.UPDATE}
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(error_messages={"required": "Choose the spreadsheet to upload (.xlsx or .csv)"})
 
 
 def _icb_or_403(user: User) -> services.ICB:
@@ -60,8 +56,9 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         if item.status != CaseloadUpload.Status.UPLOADED:
             errors = {"": "This upload is finished: upload the file again to import it again"}
         else:
-            chosen = {c.key: request.POST.get(c.key, "") for c in reading.COLUMNS}
-            errors = services.choose_columns(upload=item, user=user, mapping=chosen)
+            columns = ColumnsForm(request.POST)
+            columns.is_valid()  # free boxes: the service checks each against the file's headers
+            errors = services.choose_columns(upload=item, user=user, mapping=columns.mapping())
             if not errors:
                 return redirect("caseload:upload", item.pk)
     seen = services.shown_preview(item)

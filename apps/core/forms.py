@@ -29,6 +29,13 @@ def form_errors(form: forms.BaseForm) -> dict[str, str]:
     return errors
 
 
+def typed(form: forms.BaseForm) -> dict[str, Any]:
+    """What each of the form's boxes holds, to show it again: the text as sent on a bound form (never the cleaned
+    value, so "12.5" stays "12.5" beside its error), the ``initial`` value on an unbound one; ``""`` for nothing.
+    A page redisplays input from here rather than reading ``request.POST`` itself."""
+    return {name: "" if (value := form[name].value()) is None else value for name in form.fields}
+
+
 def add_refusal(form: forms.BaseForm, error: DomainError) -> None:
     """Attach a service's refusal to the form, on its field when the field is one of the form's."""
     form.add_error(error.field if error.field in form.fields else None, error.message)

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from analytics import money
-from apps.core.formdata import posted_id, posted_whole
+from apps.core.fields import PoundsField, RecordField
+from apps.core.formdata import posted_whole
 from apps.core.forms import add_refusal
 from apps.funding.errors import FundingError
 from apps.funding.models import Commitment, Formula, FundingYear, Payment, Release
@@ -29,42 +30,6 @@ def add_problems(form: forms.BaseForm, error: FundingError) -> None:
     """Every problem of a service's refusal on the form, each on its field when the form has it."""
     for problem in error.problems:
         add_refusal(form, problem)
-
-
-class PoundsField(forms.CharField):
-    """A sum of money as people type it (``£1,250.00``, ``1,250``, ``1250.5``), cleaned to integer pence."""
-
-    def __init__(self, *, what: str = "Amount", **kwargs: Any) -> None:
-        self.what = what
-        kwargs.setdefault("max_length", 40)
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
-        text = super().clean(value)
-        if not text:
-            return None
-        try:
-            return parse_pounds(text, self.what)
-        except FundingError as e:
-            raise forms.ValidationError(e.message) from e
-
-
-class RecordField(forms.Field):
-    """One row of ``queryset`` chosen by its id. An id that is not a plausible key ("1.5", "٣", one wider than the
-    database's integers) is refused in words like an unknown one, never looked up."""
-
-    def __init__(self, queryset: QuerySet[Any], *, missing: str, **kwargs: Any) -> None:
-        self.queryset = queryset
-        super().__init__(error_messages={"required": missing, "invalid_choice": missing}, **kwargs)
-
-    def clean(self, value: Any) -> Model | None:
-        pk = posted_id(value if isinstance(value, str) else str(value or ""))
-        row = self.queryset.filter(pk=pk).first() if pk else None
-        if row is None:
-            if self.required or (value or "").strip():
-                raise forms.ValidationError(self.error_messages["invalid_choice"])
-            return None
-        return row
 
 
 def _year_field(years: Sequence[FundingYear], blank: str | None = None) -> forms.TypedChoiceField:

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 
 from apps.accounts.access import is_signed_in, require
 from apps.core.exports import FORMATS, table_download
-from apps.core.forms import form_errors
+from apps.core.forms import form_errors, typed
 from apps.indicators import services
 from apps.indicators.forms import WatchDecisionForm
 from apps.indicators.models import LocalRating, PracticeScore, ScoringRun, WatchChange, WatchEntry
@@ -119,7 +119,7 @@ def watch_practice(request: HttpRequest, code: str, practice_code: str) -> HttpR
     data: dict[str, Any] = {}
     if request.method == "POST":
         form = WatchDecisionForm(request.POST, actions=list(ACTIONS))
-        data = {k: str(form.data.get(k, "")).strip() for k in ("action", "rationale", "rating")}
+        data = {k: str(v).strip() for k, v in typed(form).items()}
         if not form.is_valid():
             errors = form_errors(form)
         else:

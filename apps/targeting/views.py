@@ -15,9 +15,11 @@ from django.urls import reverse
 from analytics.targeting.dispersal import DispersalParams, default_thresholds
 from apps.accounts.http import user_of
 from apps.core.exports import FORMATS, table_download
+from apps.core.forms import form_errors, typed
 from apps.practices.models import Practice
 from apps.practices.policy import get_icb_for, get_practice_for
 from apps.targeting import scenarios, services
+from apps.targeting.forms import ScenarioForm
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario
 from apps.targeting.policy import (
@@ -178,46 +180,27 @@ def practice_dispersal(request: HttpRequest, code: str) -> HttpResponse:
 # A scenario being worked out in the background: its page reloads itself this often (a meta refresh, so it works
 # without JavaScript) and has a link to reload it by hand.
 REFRESH_SECONDS = 2
-SCENARIO_FIELDS = ("name", "scope", "budget", "coach_hours", "practice_cap", "floor_on", "floor")
 
 
 def scenario_list(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     if not can_run_scenarios(user):
         raise PermissionDenied
-    errors: dict[str, str] = {}
-    data = {
-        "name": "",
-        "scope": scenario_scope_for(user),
-        "budget": "",
-        "coach_hours": "",
-        "practice_cap": "25000",
-        "floor_on": "",
-        "floor": "50",
-    }
-    if request.method == "POST":
-        data = {k: request.POST.get(k, "").strip() for k in SCENARIO_FIELDS}
-        errors, clean = scenarios.scenario_problems(
-            user,
-            name=data["name"],
-            scope=data["scope"],
-            budget_pounds=data["budget"],
-            coach_hours=data["coach_hours"],
-            cap_pounds=data["practice_cap"],
-            floor_percent=data["floor"] if data["floor_on"] else "",
-        )
-        if not errors:
-            try:
-                scenario = scenarios.queue_checked(user, clean)
-            except ValidationError as exc:
-                errors["budget"] = exc.messages[0]
-            else:
-                messages.success(request, "Scenario saved. It is being worked out: this page shows the result.")
-                return redirect("targeting:scenario", ref=scenario.ref)
+    initial = {"scope": scenario_scope_for(user), "practice_cap": "25000", "floor": "50"}
+    form = ScenarioForm(request.POST if request.method == "POST" else None, user=user, initial=initial)
+    if form.is_valid():
+        try:
+            scenario = scenarios.queue_checked(user, form.cleaned_data["scenario"])
+        except ValidationError as exc:
+            form.add_error("budget", exc.messages[0])
+        else:
+            messages.success(request, "Scenario saved. It is being worked out: this page shows the result.")
+            return redirect("targeting:scenario", ref=scenario.ref)
+    errors = form_errors(form)
     context = {
         "scenarios": scenarios_visible_to(user).select_related("created_by", "icb")[:50],
         "errors": errors,
-        "data": data,
+        "data": typed(form),
         "is_icb": scenario_scope_for(user) == Scenario.Scope.ICB,
         "user_icb": user.icb,
     }

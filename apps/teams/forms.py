@@ -1,9 +1,15 @@
-"""Reading the team forms. Each returns the typed input for a service, or the errors by field, all at once."""
+"""Reading the team forms. Each returns the typed input for a service, or the errors by field, all at once.
+
+The invitation is a typed parse function (what it asks depends on who invites); a member's new team role and the
+new account's passwords are small Django forms whose values the services judge (``change_team_role``,
+``accept_invitation``), so the page and any other caller are held to the same rules."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from django import forms
 
 from apps.accounts.models import User
 from apps.practices.models import ICB, Practice
@@ -66,6 +72,20 @@ def parse_invite(actor: User, post: Mapping[str, Any]) -> tuple[InviteInput | No
         return None, errors
     data = InviteInput(email, first, last, offer.role, offer.team_role, icb, practice, organisation)
     return data, {}
+
+
+class TeamRoleForm(forms.Form):
+    """A member's new team role (lead or member): the service refuses anything else, on ``team_role``."""
+
+    team_role = forms.CharField(required=False, max_length=40)
+
+
+class PasswordsForm(forms.Form):
+    """The password chosen on accepting an invitation, typed twice; kept exactly as typed (spaces count in a
+    password), judged by the service with the site's password validators."""
+
+    password1 = forms.CharField(required=False, strip=False)
+    password2 = forms.CharField(required=False, strip=False)
 
 
 def error_list(errors: Mapping[str, str]) -> list[dict[str, str]]:

@@ -19,7 +19,14 @@ from apps.accounts.http import user_of
 from apps.accounts.models import Role, TeamRole
 from apps.practices.models import ICB
 from apps.teams import policy, services
-from apps.teams.forms import error_list, example_practice_code, offer_value, parse_invite
+from apps.teams.forms import (
+    PasswordsForm,
+    TeamRoleForm,
+    error_list,
+    example_practice_code,
+    offer_value,
+    parse_invite,
+)
 
 
 def team(request: HttpRequest) -> HttpResponse:
@@ -79,7 +86,9 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
         action = request.POST.get("action", "")
         try:
             if action == "role":
-                services.change_team_role(user, target, request.POST.get("team_role", ""))
+                role = TeamRoleForm(request.POST)
+                role.is_valid()  # one box: the service says what is wrong with it, on "team_role"
+                services.change_team_role(user, target, role.cleaned_data.get("team_role", ""))
                 done = f"{target.get_full_name() or target.username} is now a {target.get_team_role_display().lower()}."
             elif action == "deactivate":
                 services.deactivate(user, target)
@@ -128,10 +137,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/accept_gone.jinja", {}, status=404)
     errors: dict[str, str] = {}
     if request.method == "POST":
+        form = PasswordsForm(request.POST)
+        form.is_valid()  # two free boxes: the service judges the password and the match
+        d = form.cleaned_data
         try:
-            new_user = services.accept_invitation(
-                token, request.POST.get("password1", ""), request.POST.get("password2", "")
-            )
+            new_user = services.accept_invitation(token, d.get("password1", ""), d.get("password2", ""))
         except services.TeamError as exc:
             errors[exc.field or "password1"] = exc.message
         else:

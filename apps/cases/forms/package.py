@@ -4,14 +4,14 @@ offer on the menu, and a free-text box of group shares). Every bad box is named 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from apps.cases.models import SupportOffer
 from apps.cases.services import LineInput
-from apps.core.formdata import posted_whole
-from apps.funding.services import FundingError, parse_pounds
+from apps.core.errors import DomainError
+from apps.core.fields import code_lines, parse_iso_date, parse_pounds, parse_units
 
 
 @dataclass
@@ -28,11 +28,18 @@ class ParsedPackage:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _date(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
+def _chosen(
+    offers: Sequence[SupportOffer], units: Mapping[str, str], errors: dict[str, str]
+) -> Iterator[tuple[SupportOffer, int]]:
+    """Each offer given a number of units, with that number; a box that is not a whole number goes to ``errors``."""
+    for o in offers:
+        try:
+            n = parse_units(units[o.code], o.title, o.unit)
+        except DomainError as e:
+            errors[f"units-{o.code}"] = e.message
+            continue
+        if n:
+            yield o, n
 
 
 def parse_package(data: Mapping[str, str], offers: Sequence[SupportOffer], lead_code: str) -> ParsedPackage:
@@ -40,45 +47,36 @@ def parse_package(data: Mapping[str, str], offers: Sequence[SupportOffer], lead_
     units = {o.code: (data.get(f"units-{o.code}") or "").strip() for o in offers}
     notes = {o.code: (data.get(f"note-{o.code}") or "").strip() for o in offers}
     group = (data.get("group") or "").strip()
-    out = ParsedPackage(units, notes, group, _date(data.get("starts")), _date(data.get("ends")))
+    out = ParsedPackage(units, notes, group, parse_iso_date(data.get("starts")), parse_iso_date(data.get("ends")))
     if out.starts is None:
         out.errors["starts"] = "Enter the date delivery starts, for example 2026-04-01."
     if out.ends is None:
         out.errors["ends"] = "Enter the date delivery ends, for example 2027-03-31."
-    for o in offers:
-        raw = units[o.code]
-        if raw in ("", "0"):
-            continue
-        n = posted_whole(raw)
-        if n is None:
-            out.errors[f"units-{o.code}"] = f"{o.title}: enter a whole number of {o.unit}s."
-        else:
-            out.lines.append(LineInput(o.code, n, notes[o.code]))
+    for o, n in _chosen(offers, units, out.errors):
+        out.lines.append(LineInput(o.code, n, notes[o.code]))
     try:
         out.shares = parse_group(lead_code, group)
-    except ValueError as e:
-        out.errors["group"] = str(e)
+    except DomainError as e:
+        out.errors["group"] = e.message
     return out
 
 
 def parse_group(lead_code: str, text: str) -> list[tuple[str, int]]:
-    """Lines "ODS share%" for the other practices; the lead practice takes the rest. ``ValueError`` says which line
-    is wrong. No lines: an empty list (the package is the lead practice's alone)."""
+    """Lines "ODS share%" for the other practices; the lead practice takes the rest. :class:`DomainError` on
+    ``group`` says which line is wrong. No lines: an empty list (the package is the lead practice's alone)."""
     others: list[tuple[str, int]] = []
-    for n, line in enumerate(filter(None, (x.strip() for x in text.splitlines())), 1):
-        parts = line.replace(",", " ").replace("%", " ").split()
-        if len(parts) != 2:
-            raise ValueError(f"Group line {n}: write the ODS code and its share, for example “A81002 25”.")
+    malformed = "Group line {n}: write the ODS code and its share, for example “A81002 25”."
+    for n, code, typed in code_lines(text, malformed, "group"):
         try:
-            share = float(parts[1])
+            share = float(typed)
         except ValueError:
-            raise ValueError(f"Group line {n}: the share must be a number (a percentage).") from None
+            raise DomainError(f"Group line {n}: the share must be a number (a percentage).", "group") from None
         if not (math.isfinite(share) and 0 < share < 100):  # float() accepts "nan" and "inf"
-            raise ValueError(f"Group line {n}: the share must be a percentage above 0 and below 100.")
-        others.append((parts[0].upper(), round(share * 100)))
+            raise DomainError(f"Group line {n}: the share must be a percentage above 0 and below 100.", "group")
+        others.append((code, round(share * 100)))
     lead = 10_000 - sum(bp for _, bp in others)
     if others and lead <= 0:
-        raise ValueError("The other practices' shares leave nothing for the case's own practice.")
+        raise DomainError("The other practices' shares leave nothing for the case's own practice.", "group")
     return [(lead_code, lead), *others] if others else []
 
 
@@ -99,19 +97,12 @@ def parse_variation(data: Mapping[str, str], offers: Sequence[SupportOffer]) -> 
     units = {o.code: (data.get(f"units-{o.code}") or "").strip()[:40] for o in offers}
     prices = {o.code: (data.get(f"price-{o.code}") or "").strip()[:40] for o in offers}
     out = ParsedVariation(units, prices, (data.get("reason") or "").strip()[:5000])
-    for o in offers:
-        raw = units[o.code]
-        if raw in ("", "0"):
-            continue
-        n = posted_whole(raw)
-        if n is None:
-            out.errors[f"units-{o.code}"] = f"{o.title}: enter a whole number of {o.unit}s."
-            continue
+    for o, n in _chosen(offers, units, out.errors):
         price: int | None = None
         if prices[o.code]:
             try:
                 price = parse_pounds(prices[o.code], f"The price per {o.unit} of {o.title}", f"price-{o.code}")
-            except FundingError as e:
+            except DomainError as e:
                 out.errors[f"price-{o.code}"] = e.message
                 continue
         out.lines.append(LineInput(o.code, n, unit_cost_pence=price))

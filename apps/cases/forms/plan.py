@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 
 from apps.cases.services import ActionInput, GoalInput
+from apps.core.fields import parse_iso_date
 from apps.core.formdata import posted_id
 
 PLAN_ROWS = 8  # blank action rows offered on the plan form
@@ -41,9 +41,8 @@ def parse_plan(data: Mapping[str, str]) -> ParsedPlan:
         if missing:
             errors[f"{missing[0]}-{at}"] = f"Row {n}: fill in the goal, the action, its owner and its due date."
             continue
-        try:
-            due = date.fromisoformat(row["due"])
-        except ValueError:
+        due = parse_iso_date(row["due"])
+        if due is None:
             errors[f"due-{at}"] = f"Row {n}: the due date must be a date, for example 2027-01-31."
             continue
         goals.setdefault((row["goal"], row["area"]), []).append(

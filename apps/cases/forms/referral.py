@@ -62,6 +62,9 @@ class NominationForm(ReferralForm):
         max_length=10,
         error_messages={"required": "Enter the ODS code of an open practice in your ICB, for example A12345."},
     )
+    # The route the page's hidden field claims (the watch list, when the team came from it); the policy decides
+    # which route the user may claim (``policy.nomination_route``), so any text reads here.
+    route = forms.CharField(required=False, strip=True)
     field_order = ["practice", "concerns", "tried", "help_wanted", "urgency"]
 
     def __init__(self, *args: Any, practices: QuerySet[Practice], **kwargs: Any) -> None:

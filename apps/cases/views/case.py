@@ -18,7 +18,7 @@ from apps.cases.config import questionnaire, triage_levels
 from apps.cases.forms import HealthCheckForm, MoveForm, NoteForm, ProviderForm, TriageForm
 from apps.cases.models import ENDED, ActionPlan, Case, HealthCheck, PackagePractice, Status
 from apps.core.errors import DomainError
-from apps.core.forms import add_refusal, form_errors
+from apps.core.forms import add_refusal, form_errors, typed
 
 
 def case_of(request: HttpRequest, pk: int) -> Case:
@@ -70,7 +70,8 @@ def triage(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_of(request, pk)
     if not access.can_run_case(user, case):
         raise PermissionDenied
-    form = TriageForm(request.POST if request.method == "POST" else None)
+    initial = {"scope": case.triage_scope, "impact": case.triage_impact}
+    form = TriageForm(request.POST if request.method == "POST" else None, initial=initial)
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -81,11 +82,7 @@ def triage(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Triage recorded.")
             return redirect("cases:detail", pk=case.pk)
     scopes, impacts = triage_levels()
-    shown = (
-        {k: (form.data.get(k) or "").strip() for k in ("scope", "impact", "rationale")}
-        if form.is_bound
-        else {"scope": case.triage_scope, "impact": case.triage_impact, "rationale": ""}
-    )
+    shown = {k: str(v).strip() for k, v in typed(form).items()}
     errors = form_errors(form) if form.is_bound else {}
     ctx = {
         "case": case,
@@ -121,9 +118,8 @@ def move(request: HttpRequest, pk: int, target: str) -> HttpResponse:
     errors = form_errors(form) if form.is_bound else {}
     if "" in errors:  # a refusal not about the reason (the case moved on meanwhile) is still shown at the reason box
         errors["reason"] = errors.pop("")
-    reason = (form.data.get("reason") or "").strip() if form.is_bound else ""
-    why = (form.data.get("why") or "") if form.is_bound else ""
-    ctx = {"case": case, "t": t, "reason": reason, "why": why, "errors": errors}
+    shown = typed(form)
+    ctx = {"case": case, "t": t, "reason": str(shown["reason"]).strip(), "why": shown["why"], "errors": errors}
     ctx["close_reasons"] = lifecycle.CLOSE_REASONS
     return render(request, "cases/move.jinja", ctx, status=400 if errors else 200)
 
@@ -187,7 +183,8 @@ def health_check(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("cases:detail" if submitted else "cases:health_check", pk=case.pk)
     if form.is_bound:
-        answers = {qid: form.data.get(qid, "") for qid in q.questions}
+        shown = typed(form)
+        answers = {qid: shown[qid] for qid in q.questions}
     errors = form_errors(form) if form.is_bound else {}
     answers = {k: str(v) for k, v in answers.items() if v not in ("", None)}
     ctx = {"case": case, "q": q, "answers": answers, "errors": errors}

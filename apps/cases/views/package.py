@@ -17,7 +17,7 @@ from apps.cases.forms import DecisionForm, ParsedPackage, parse_package, parse_v
 from apps.cases.models import Case, Package, SupportOffer
 from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
-from apps.core.forms import add_refusal, form_errors
+from apps.core.forms import add_refusal, form_errors, typed
 from apps.funding import services as funding
 
 
@@ -134,14 +134,15 @@ def decide(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         else:
             return redirect("cases:detail", pk=case.pk)
     errors = form_errors(form) if form.is_bound else {}
+    shown = typed(form)
     ctx = {
         "case": case,
         "pkg": pkg,
         "errors": errors,
-        "note": (form.data.get("note") or "").strip() if form.is_bound else "",
-        "decision": form.data.get("decision", "") if form.is_bound else "",
+        "note": str(shown["note"]).strip(),
+        "decision": shown["decision"],
         "budgets": budgets,
-        "chosen": form.data.get("budget", "") if form.is_bound else "",
+        "chosen": shown["budget"],
         "lines": pkg.lines.select_related("offer"),
         "practices": pkg.practices.select_related("practice"),
     }

@@ -13,7 +13,7 @@ from apps.cases import policy as access
 from apps.cases.forms import ReopenForm
 from apps.cases.models import Status
 from apps.core.errors import DomainError
-from apps.core.forms import add_refusal, form_errors
+from apps.core.forms import add_refusal, form_errors, typed
 
 
 def reopen(request: HttpRequest, pk: int) -> HttpResponse:
@@ -36,7 +36,7 @@ def reopen(request: HttpRequest, pk: int) -> HttpResponse:
         errors["rationale"] = errors.pop("")
     ctx = {
         "case": case,
-        "rationale": (form.data.get("rationale") or "").strip() if form.is_bound else "",
+        "rationale": str(typed(form)["rationale"]).strip(),
         "errors": errors,
         "until": services.reopen_until(case),
         "window_days": lifecycle.reopen_window().days,

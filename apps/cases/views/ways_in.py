@@ -14,20 +14,15 @@ from apps.cases import policy as access
 from apps.cases.forms import NominationForm, ReferralForm, help_headings
 from apps.cases.models import Case, Route, Urgency
 from apps.core.errors import DomainError
-from apps.core.forms import add_refusal, form_errors
+from apps.core.forms import add_refusal, form_errors, typed
 
 
 def _shown(form: ReferralForm) -> dict[str, Any]:
     """What the user typed, to show again (checkbox lists as lists)."""
     if not form.is_bound:
         return {"urgency": Urgency.ROUTINE, "tried": [], "help_wanted": [], **form.initial}
-    return {
-        "concerns": form.data.get("concerns", ""),
-        "tried": form.data.getlist("tried"),
-        "help_wanted": form.data.getlist("help_wanted"),
-        "urgency": form.data.get("urgency", ""),
-        "practice": (form.data.get("practice") or "").strip().upper(),
-    }
+    shown = typed(form)
+    return {**shown, "practice": str(shown.get("practice", "")).strip().upper()}
 
 
 def _page(request: HttpRequest, template: str, form: ReferralForm, context: dict[str, Any]) -> HttpResponse:
@@ -69,12 +64,12 @@ def refer(request: HttpRequest) -> HttpResponse:
 def nominate(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     practices = access.nominatable_practices(user)
-    posted = request.method == "POST"
-    route = policy.nomination_route(
-        user, request.POST.get("route", "") if posted else "", from_watch_list=request.GET.get("from") == "watch-list"
-    )
     code = (request.GET.get("practice") or "").strip().upper()
-    form = NominationForm(request.POST if posted else None, practices=practices, initial={"practice": code})
+    form = NominationForm(
+        request.POST if request.method == "POST" else None, practices=practices, initial={"practice": code}
+    )
+    claimed = str(typed(form)["route"]).strip()  # read before validation: a refused form is shown with it
+    route = policy.nomination_route(user, claimed, from_watch_list=request.GET.get("from") == "watch-list")
     if form.is_valid():
         practice = form.cleaned_data["practice"]
         try:

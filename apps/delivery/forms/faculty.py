@@ -6,8 +6,8 @@ from typing import Any
 
 from django import forms
 
+from apps.core.fields import ChoicesField, FlagField, IdField, IdsField, date_field, number_field, text_field
 from apps.delivery import services
-from apps.delivery.forms.fields import ChoicesField, FlagField, IdField, IdsField, date_field, number_field, text_field
 from apps.delivery.models import Accreditation, MemberRole, Stage
 
 CHOOSE = "Choose from the lists given."

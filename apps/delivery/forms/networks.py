@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.delivery.errors import DeliveryError
-from apps.delivery.forms.fields import (
+from apps.core.errors import DomainError
+from apps.core.fields import (
     FlagField,
     IdField,
     IdsField,
@@ -19,6 +19,7 @@ from apps.delivery.forms.fields import (
     parse_local_datetime,
     text_field,
 )
+from apps.core.forms import typed
 
 GOAL_ROWS = 3  # the peer review page offers three goal rows
 
@@ -56,7 +57,7 @@ class SlotsForm(forms.Form):
     def clean_slots(self) -> list[datetime]:
         try:
             return [parse_local_datetime(x) for x in str(self.cleaned_data["slots"]).splitlines() if x.strip()]
-        except DeliveryError as e:
+        except DomainError as e:
             raise ValidationError(e.message) from None
 
 
@@ -91,6 +92,11 @@ class PeerReviewForm(forms.Form):
             if filled and d.get(f"due-{i}") is None and f"due-{i}" not in self.errors:
                 self.add_error(f"due-{i}", "Enter the goal's date as a date, for example 2027-01-31.")
         return d
+
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """Each goal row's boxes as typed (``goal``, ``actions``, ``due``), to show them again."""
+        shown = typed(self)
+        return [{k: shown[f"{k}-{i}"] for k in ("goal", "actions", "due")} for i in range(GOAL_ROWS)]
 
     def goal_rows(self) -> list[tuple[str, str, Any]]:
         """(goal, actions, due) for each row with anything in it."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from apps.delivery.forms.fields import IdField, date_field, number_field, text_field
+from apps.core.fields import IdField, date_field, number_field, text_field
 from apps.delivery.models import SURVEY_QUESTIONS, Rag, SnapshotKind
 
 SCALE = [(str(n), str(n)) for n in range(1, 6)]

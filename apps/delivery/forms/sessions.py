@@ -11,9 +11,7 @@ from typing import Any
 
 from django import forms
 
-from apps.delivery import services
-from apps.delivery.errors import DeliveryError
-from apps.delivery.forms.fields import (
+from apps.core.fields import (
     FlagField,
     IdField,
     LocalDateTimeField,
@@ -21,6 +19,8 @@ from apps.delivery.forms.fields import (
     number_field,
     text_field,
 )
+from apps.delivery import services
+from apps.delivery.errors import DeliveryError
 from apps.delivery.models import ATTENDEE_ROLES
 
 OUTCOMES = (("delivered", "Delivered"), ("cancelled", "Cancelled"))

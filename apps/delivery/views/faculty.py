@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import SupportOffer
+from apps.core.forms import typed
 from apps.delivery import charts, growth, policy, services
 from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
@@ -39,12 +40,10 @@ MEMBER_FIELDS = {f: f for f in MemberForm.base_fields} | {"role": "role-new"}
 def faculty(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {}
+    form = MemberForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not access.can_manage_faculty(user):
             raise PermissionDenied
-        data = request.POST.dict() | {"offers": request.POST.getlist("offers"), "icbs": request.POST.getlist("icbs")}
-        form = MemberForm(request.POST)
         if form.is_valid():
             try:
                 member = services.add_member(user, form.member_input())
@@ -54,9 +53,8 @@ def faculty(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{member.name} added to the faculty.")
                 return redirect("delivery:member", pk=member.pk)
         errors = page_errors(form, MEMBER_FIELDS)
-    return render(
-        request, "delivery/faculty.jinja", _faculty_context(request, user, data, errors), status=400 if errors else 200
-    )
+    ctx = _faculty_context(request, user, typed(form), errors)
+    return render(request, "delivery/faculty.jinja", ctx, status=400 if errors else 200)
 
 
 def _faculty_context(request: HttpRequest, user: User, data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:

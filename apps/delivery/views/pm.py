@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from apps.accounts.http import user_of
 from apps.accounts.models import User
+from apps.core.forms import typed
 from apps.delivery import networks as svc
 from apps.delivery import policy
 from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.networks import (
-    GOAL_ROWS,
     AttendanceForm,
     BookForm,
     CancelBookingForm,
@@ -62,9 +62,9 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     net = access.get_network_for(user, pk)
     errors: dict[str, str] = {}
-    post_data = {"title": "", "body": "", "tags": ""}
+    action = request.POST.get("action") if request.method == "POST" else None
+    form = PostForm(request.POST if action == "post" else None)
     if request.method == "POST":
-        action = request.POST.get("action")
         try:
             if action == "join":
                 svc.join_network(user, net)
@@ -73,8 +73,6 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
                 svc.leave_network(user, net)
                 messages.success(request, f"You have left {net.name}.")
             elif action == "post":
-                post_data = {k: request.POST.get(k, "") for k in post_data}
-                form = PostForm(request.POST)
                 form.is_valid()  # three free-text boxes: every value reads; the service judges them
                 d = form.cleaned_data
                 svc.share_post(user, net, d.get("title", ""), d.get("body", ""), d.get("tags", ""))
@@ -82,8 +80,12 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 raise DeliveryError("Choose an action.")
         except DeliveryError as e:
-            # The share form (and its boxes) is on the page only for members.
-            errors = e.as_errors() if e.field in post_data and svc.is_member(user, net) else {"": e.message}
+            if action != "post":
+                errors = {"": e.message}
+            else:
+                refuse(form, e)
+                # The share form (and its boxes) is on the page only for members.
+                errors = page_errors(form, list(form.fields) if svc.is_member(user, net) else ())
         else:
             return redirect("delivery:network", pk=net.pk)
     now = timezone.now()
@@ -96,7 +98,7 @@ def network(request: HttpRequest, pk: int) -> HttpResponse:
         "upcoming": net.meetings.filter(starts_at__gte=now),
         "past": net.meetings.filter(starts_at__lt=now).order_by("-starts_at").annotate(n=Count("attendees")),
         "posts": net.posts.select_related("author__practice").prefetch_related("tags"),
-        "post_data": post_data,
+        "post_data": typed(form),
         "errors": errors,
     }
     return render(request, "delivery/network.jinja", ctx, status=400 if errors else 200)
@@ -109,10 +111,8 @@ def new_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     if not access.can_run_network(user, net):
         raise PermissionDenied
     errors: dict[str, str] = {}
-    data = {"title": "", "starts_at": "", "minutes": "90", "location": "", "agenda": ""}
+    form = MeetingForm(request.POST if request.method == "POST" else None, initial={"minutes": "90"})
     if request.method == "POST":
-        data = {k: request.POST.get(k, "") for k in data}
-        form = MeetingForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -128,7 +128,7 @@ def new_meeting(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "delivery/new_meeting.jinja",
-        {"net": net, "data": data, "errors": errors},
+        {"net": net, "data": typed(form), "errors": errors},
         status=400 if errors else 200,
     )
 
@@ -186,24 +186,22 @@ def coaching_offer(request: HttpRequest, pk: int) -> HttpResponse:
     user = user_of(request)
     offer = access.get_coaching_offer_for(user, pk)
     errors: dict[str, str] = {}
-    goals = ""
-    slots_text = ""
+    action = request.POST.get("action") if request.method == "POST" else None
+    asked = CoachingRequestForm(request.POST if action == "request" else None)
+    slots = SlotsForm(request.POST if action == "slots" else None, initial={"location": "Video call"})
     if request.method == "POST":
-        action = request.POST.get("action")
         if action == "slots" and not access.can_publish_slots(user, offer):
             raise PermissionDenied
         form: CoachingRequestForm | SlotsForm | None = None
         try:
             if action == "request":
-                goals = request.POST.get("goals", "")
-                form = CoachingRequestForm(request.POST)
+                form = asked
                 form.is_valid()  # one free-text box: every value reads; the service judges it
                 req = svc.request_coaching(user, offer, form.cleaned_data.get("goals", ""))
                 messages.success(request, "Request sent. Now choose your sessions.")
                 return redirect("delivery:coaching_request", pk=req.pk)
             if action == "slots":
-                slots_text = request.POST.get("slots", "")
-                form = SlotsForm(request.POST)
+                form = slots
                 if form.is_valid():
                     made = svc.publish_slots(user, offer, form.cleaned_data["slots"], form.cleaned_data["location"])
                     messages.success(request, f"{made} new slot{'s' if made != 1 else ''} published.")
@@ -232,8 +230,8 @@ def coaching_offer(request: HttpRequest, pk: int) -> HttpResponse:
         "can_request": access.can_book_coaching(user),
         "can_publish": access.can_publish_slots(user, offer),
         "open_request": open_request,
-        "goals": goals,
-        "slots_text": slots_text,
+        "asked": typed(asked),
+        "slots": typed(slots),
         "errors": errors,
     }
     return render(request, "delivery/coaching_offer.jinja", ctx, status=400 if errors else 200)
@@ -318,14 +316,8 @@ def peer_reviews(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     peers = _peers(user)
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {"subject": "", "held_on": "", "strengths": "", "to_develop": ""}
-    goal_rows = [{"goal": "", "actions": "", "due": ""} for _ in range(GOAL_ROWS)]
+    form = PeerReviewForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        data = {k: request.POST.get(k, "") for k in data}
-        goal_rows = [
-            {k: request.POST.get(f"{k}-{i}", "") for k in ("goal", "actions", "due")} for i in range(GOAL_ROWS)
-        ]
-        form = PeerReviewForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -343,8 +335,8 @@ def peer_reviews(request: HttpRequest) -> HttpResponse:
     ctx = {
         "reviews": access.peer_reviews_visible_to(user).select_related("subject__practice", "reviewer"),
         "peers": peers,
-        "data": data,
-        "goal_rows": goal_rows,
+        "data": typed(form),
+        "goal_rows": form.typed_rows(),
         "errors": errors,
     }
     return render(request, "delivery/peer_reviews.jinja", ctx, status=400 if errors else 200)

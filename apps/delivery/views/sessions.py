@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PackageLine
+from apps.core.forms import typed
 from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.errors import DeliveryError
@@ -113,10 +114,9 @@ def plan_session(request: HttpRequest, pk: int) -> HttpResponse:
     if not assignments:
         raise PermissionDenied
     errors: dict[str, str] = {}
-    data = {"title": "", "starts_at": "", "hours": "1.5", "assignment": str(assignments[0].pk)}
+    initial = {"hours": "1.5", "assignment": str(assignments[0].pk)}
+    form = PlanSessionForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST":
-        data = {k: request.POST.get(k, "") for k in data}
-        form = PlanSessionForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -130,7 +130,7 @@ def plan_session(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Session planned for {timezone.localtime(s.starts_at):%d %B %Y at %H:%M}.")
                 return redirect("delivery:case", pk=case.pk)
         errors = page_errors(form, list(form.fields))
-    ctx = {"case": case, "assignments": assignments, "data": data, "errors": errors}
+    ctx = {"case": case, "assignments": assignments, "data": typed(form), "errors": errors}
     return render(request, "delivery/plan_session.jinja", ctx, status=400 if errors else 200)
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.db.models import Sum
 from django.utils import timezone
 
 from analytics import money
 from analytics.money import Kind
+from apps.core import fields
 from apps.funding.errors import FundingError
 from apps.funding.models import (
     Budget,
@@ -31,33 +30,10 @@ def pounds(pence: int) -> str:
     return f"{sign}£{abs(pence) // 100:,}.{abs(pence) % 100:02d}"
 
 
-# ASCII digits only: Python's \d also matches "٣" and "²", which a person did not type as a sum of money.
-_POUNDS = re.compile(r"^£?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$", re.ASCII)
-MAX_POUNDS = 100_000_000_000
-"""No single amount is larger than £100bn (more than the NHS's whole budget): a longer number is a typing slip, and
-one past the 64-bit pence columns would be a database error instead of a message."""
-
-
 def parse_pounds(text: str, what: str = "Amount", field: str | None = "amount") -> int:
-    """What people type for a sum of money ('£16,000,000', '£1,250.00', '1250', '16000000.50') → pence. Anything
-    else raises :class:`FundingError` on ``field``, in words that name ``what`` was wrong."""
-    raw = (text or "").strip().replace(" ", "")
-    if not raw:
-        raise FundingError(f"Enter {what.lower()} in pounds", field)
-    if not _POUNDS.match(raw):
-        raise FundingError(f"{what} must be an amount in pounds, like 16,000,000 or 1250.50", field)
-    if len(raw) > 40:
-        raise FundingError(f"{what} must be at most £{MAX_POUNDS:,}", field)
-    try:
-        value = Decimal(raw.lstrip("£").replace(",", ""))
-    except InvalidOperation as e:  # pragma: no cover - the pattern already guarantees a number
-        raise FundingError(f"{what} must be an amount in pounds", field) from e
-    if value > MAX_POUNDS:
-        raise FundingError(f"{what} must be at most £{MAX_POUNDS:,}", field)
-    pence = int(value * 100)
-    if pence <= 0:
-        raise FundingError(f"{what} must be more than £0", field)
-    return pence
+    """Pence from what people type for a sum of money (the rule: :func:`apps.core.fields.parse_pounds`), refused as
+    a :class:`FundingError` on ``field``, like every money step."""
+    return fields.parse_pounds(text, what, field, refuse=FundingError)
 
 
 class InsufficientFunds(FundingError):

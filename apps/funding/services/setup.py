@@ -17,7 +17,7 @@ from django.db.models import Sum
 from analytics import money
 from analytics.money import Kind
 from apps.accounts.models import User
-from apps.core import audit
+from apps.core import audit, fields
 from apps.funding.errors import FundingError
 from apps.funding.models import (
     Allocation,
@@ -161,20 +161,15 @@ class AllocationPreview:
 def parse_shares(text: str) -> dict[str, float]:
     """Fixed shares typed one per line as 'ICB code, share' (a share is any non-negative number)."""
     shares: dict[str, float] = {}
-    for n, raw in enumerate((text or "").splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        parts = [p for p in re.split(r"[,\s\t]+", line) if p]
-        if len(parts) != 2:
-            raise FundingError(f"Shares line {n}: write an ICB code and a share, like 'QHM, 3'", "shares")
+    malformed = "Shares line {n}: write an ICB code and a share, like 'QHM, 3'"
+    for n, code, typed in fields.code_lines(text, malformed, "shares", refuse=FundingError):
         try:
-            value = float(parts[1])
+            value = float(typed)
         except ValueError as e:
-            raise FundingError(f"Shares line {n}: {parts[1]} is not a number", "shares") from e
+            raise FundingError(f"Shares line {n}: {typed} is not a number", "shares") from e
         if value < 0 or value != value:
             raise FundingError(f"Shares line {n}: a share cannot be negative", "shares")
-        shares[parts[0].upper()] = value
+        shares[code] = value
     return shares
 
 

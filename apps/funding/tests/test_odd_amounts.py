@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.fields import MAX_POUNDS
 from apps.funding.errors import FundingError
 from apps.funding.forms import parse_profile
 from apps.funding.services import parse_pounds
-from apps.funding.services.ledger import MAX_POUNDS
 
 
 @pytest.mark.parametrize("text", ["٣٠٠", "３００", "1٬000", "²", "£٣"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +15,8 @@ from analytics import money
 from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
 from apps.core.exports import FORMATS, stream_download, table_download
-from apps.core.forms import form_errors, refusal
+from apps.core.fields import parse_iso_date
+from apps.core.forms import form_errors, refusal, typed
 from apps.core.paging import page_of, query_without
 from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
@@ -82,13 +82,6 @@ def icb_budget(request: HttpRequest, code: str) -> HttpResponse:
 # Ledger -------------------------------------------------------------------------------------------------------
 
 
-def _date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 LEDGER_PAGE_SIZE = 100
 
 
@@ -105,8 +98,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
         line=request.GET.get("line", ""),
         kind=request.GET.get("kind", "") if request.GET.get("kind", "") in money.Kind._value2member_map_ else "",
-        start=_date(request.GET.get("from", "")),
-        end=_date(request.GET.get("to", "")),
+        start=parse_iso_date(request.GET.get("from")),
+        end=parse_iso_date(request.GET.get("to")),
     )
     qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
     rows = ledger_list.ledger_rows(qs, detail=not national)
@@ -187,10 +180,9 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
     if not can_act_on_budget(user, icb):
         raise PermissionDenied
     errors: dict[str, str] = {}
-    data: dict[str, str] = {}
+    data: dict[str, Any] = {}
     if request.method == "POST":
-        data = request.POST.dict()
-        if data.get("action") in ("approve", "reject"):
+        if request.POST.get("action") in ("approve", "reject"):
             decision = DecisionForm(
                 request.POST,
                 record="payment",
@@ -208,6 +200,7 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
             errors = {} if done else decision.errors_for_page()
         else:
             form = PaymentForm(request.POST, commitments=Commitment.objects.filter(budget__icb=icb))
+            data = typed(form)
             done = None
             if form.is_valid():
                 try:
@@ -279,10 +272,9 @@ def virements(request: HttpRequest) -> HttpResponse:
     mine = Budget.objects.filter(fy=fy).select_related("line__programme", "icb")
     sources = mine if national else mine.filter(icb=user.icb)
     errors: dict[str, str] = {}
-    data: dict[str, str] = {}
+    data: dict[str, Any] = {}
     if request.method == "POST":
-        data = request.POST.dict()
-        if data.get("action") in ("approve", "reject"):
+        if request.POST.get("action") in ("approve", "reject"):
             if not national:
                 raise PermissionDenied
             decision = DecisionForm(request.POST, record="virement", requests=Virement.objects.all(), what="virement")
@@ -297,6 +289,7 @@ def virements(request: HttpRequest) -> HttpResponse:
             errors = {} if done else decision.errors_for_page()
         else:
             form = VirementForm(request.POST, sources=sources, targets=mine)
+            data = typed(form)
             done = None
             if form.is_valid():
                 c = form.cleaned_data

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.accounts.access import require
-from apps.core.forms import form_errors
+from apps.core.forms import form_errors, typed
 from apps.funding.models import Programme
 from apps.funding.policy import can_manage_funding
 from apps.funding.reports import DEFAULT_AT_RISK_BP, MAX_AT_RISK_BP
@@ -54,7 +54,7 @@ def programme_threshold(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("funding:programme", code=programme.code)
     ctx = {
         "programme": programme,
-        "value": form.data.get("percent", "") if form.is_bound else f"{programme.at_risk_threshold_bp / 100:g}",
+        "value": typed(form)["percent"] if form.is_bound else f"{programme.at_risk_threshold_bp / 100:g}",
         "errors": form_errors(form) if form.is_bound else {},
         "default_percent": DEFAULT_AT_RISK_BP / 100,
     }
