@@ -26,9 +26,9 @@ def test_an_icb_team_commits_to_an_lmc_support_team_and_records_a_tranche(page: 
     page.goto("/money/")  # an ICB team is sent to its own budget
     follow(page, page.get_by_role("link", name="Commitments outside cases"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Commitments outside cases")
-    follow(page, page.get_by_role("link", name="Commit money to a payee"))
+    follow(page, page.get_by_role("button", name="Commit money to a payee"))
 
-    follow(page, page.get_by_role("button", name="Commit money"))
+    follow(page, page.get_by_role("button", name="Commit money", exact=True))
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_be_visible()
     expect(summary.get_by_role("link")).to_have_count(6)  # budget, kind, payee, purpose, amount, schedule
@@ -47,7 +47,7 @@ def test_an_icb_team_commits_to_an_lmc_support_team_and_records_a_tranche(page: 
     page.get_by_label("Schedule of payments").fill(
         f"{year_end.replace(day=1).isoformat()}: 600\n{year_end:%d/%m/%Y}: 400"
     )
-    follow(page, page.get_by_role("button", name="Commit money"))
+    follow(page, page.get_by_role("button", name="Commit money", exact=True))
     expect(page.get_by_role("heading", name="Journeyshire LMC support team", level=1)).to_be_visible()
     expect(page.get_by_role("table", name="Tranches, in date order")).to_contain_text("£600.00")
     assert_accessible(page)
