@@ -22,7 +22,7 @@ from apps.core.formdata import posted_id, posted_whole
 from apps.core.forms import add_refusal
 from apps.funding.errors import FundingError
 from apps.funding.models import Commitment, Formula, FundingYear, PayeeKind, Payment, Release
-from apps.funding.services.ledger import MIN_REASON, parse_pounds
+from apps.funding.services.ledger import MIN_REASON, parse_pounds, pounds
 from apps.funding.services.setup import LineSpec, parse_shares
 
 
@@ -291,6 +291,21 @@ def parse_tranches(text: str) -> list[tuple[date, int]]:
     return out
 
 
+def _check_adds_up(form: forms.Form, data: dict[str, Any]) -> None:
+    """The tranches add up to the amount: said on the form with its other problems, before the service is asked
+    (which checks it again, with the budget's year)."""
+    amount, plan = data.get("amount"), data.get("schedule")
+    if amount and plan and sum(a for _, a in plan) != amount:
+        form.add_error("schedule", f"The tranches add up to {pounds(sum(a for _, a in plan))}, not {pounds(amount)}")
+
+
+def _reason(form: forms.Form) -> str:
+    reason = str(form.cleaned_data.get("reason", "")).strip()
+    if len(reason) < MIN_REASON:
+        raise forms.ValidationError(f"Give a reason of at least {MIN_REASON} characters")
+    return reason
+
+
 def _day(text: str) -> date | None:
     if not text.isascii():  # "２０２６" is not a date anyone typed here
         return None
@@ -342,6 +357,11 @@ class PayeeCommitmentForm(forms.Form):
         except FundingError as e:
             raise forms.ValidationError(e.message) from e
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_adds_up(self, data)
+        return data
+
     def service_kwargs(self) -> dict[str, Any]:
         """The cleaned values as ``services.commit_to_payee`` takes them."""
         c = self.cleaned_data
@@ -354,6 +374,45 @@ class PayeeCommitmentForm(forms.Form):
             "amount_pence": c["amount"],
             "tranches": c["schedule"],
         }
+
+
+class PayeeVariationForm(forms.Form):
+    """A payee's commitment restated (``services.vary_payee_commitment``): the new amount, its tranches one a line,
+    and why."""
+
+    amount = PoundsField(what="New amount", error_messages={"required": "Enter the new amount in pounds"})
+    schedule = forms.CharField(
+        max_length=5000,
+        error_messages={"required": "Give the new schedule of payments: each tranche's date and amount"},
+    )
+    reason = forms.CharField(
+        max_length=5000, error_messages={"required": f"Give a reason of at least {MIN_REASON} characters"}
+    )
+
+    def clean_schedule(self) -> list[tuple[date, int]]:
+        try:
+            return parse_tranches(self.cleaned_data.get("schedule", ""))
+        except FundingError as e:
+            raise forms.ValidationError(e.message) from e
+
+    def clean_reason(self) -> str:
+        return _reason(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_adds_up(self, data)
+        return data
+
+
+class CancelForm(forms.Form):
+    """Cancel a commitment (``services.decommit``): what is not paid goes back to the budget."""
+
+    reason = forms.CharField(
+        max_length=5000, error_messages={"required": f"Give a reason of at least {MIN_REASON} characters"}
+    )
+
+    def clean_reason(self) -> str:
+        return _reason(self)
 
 
 # Virements ----------------------------------------------------------------------------------------------------
@@ -411,8 +470,10 @@ class DecisionForm(forms.Form):
 __all__ = [
     "LINE_SLOTS",
     "AllocationForm",
+    "CancelForm",
     "DecisionForm",
     "PayeeCommitmentForm",
+    "PayeeVariationForm",
     "PaymentForm",
     "PoundsField",
     "ProgrammeForm",

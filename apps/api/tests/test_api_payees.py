@@ -85,8 +85,10 @@ def test_the_api_refuses_a_bad_body_and_tranches_that_do_not_add_up(api_call, pe
     assert bad.status_code == 422
     assert {e["loc"][-1] for e in bad.json()["detail"]} >= {"kind", "name"}
     short = _create(api_call, personas, {**BODY, "amount_pence": 700})
-    assert short.status_code == 400 and short.json()["field"] == "schedule"
-    assert "add up to £6.00, not £7.00" in short.json()["detail"]
+    assert short.status_code == 422 and short.json()["detail"][0]["loc"][-1] == "schedule"
+    assert "add up to £6.00, not £7.00" in short.json()["detail"][0]["msg"]
+    late = _create(api_call, personas, {**BODY, "tranches": [{"due": "2001-04-01", "amount_pence": 600}]})
+    assert late.status_code == 400 and late.json()["field"] == "schedule"  # the service's rule: the budget's year
     huge = _create(
         api_call,
         personas,

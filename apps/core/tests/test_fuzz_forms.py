@@ -772,6 +772,28 @@ FORMS: tuple[Form, ...] = (
         effect=grew("funding.Payment"),
     ),
     Form(
+        "payee-vary",
+        "funding:payee",
+        "icb_a",
+        (
+            Field("amount", "money", ("12", "£12.00")),
+            Field("schedule", "lines", (f"{YEAR_END - timedelta(days=1)}: 5\n{YEAR_END:%d/%m/%Y}: 7",)),
+            Field("reason", "text", ("The LMC added a third session a month",)),
+        ),
+        args=lambda w: (ICB_A, payee_reference(w)),
+        fixed={"action": "vary"},
+        effect=grew("funding.LedgerEntry"),
+    ),
+    Form(
+        "payee-cancel",
+        "funding:payee",
+        "icb_a",
+        (Field("reason", "text", ("The LMC team was disbanded in the autumn",)),),
+        args=lambda w: (ICB_A, payee_reference(w)),
+        fixed={"action": "cancel"},
+        effect=grew("funding.LedgerEntry"),
+    ),
+    Form(
         "virement",
         "funding:virements",
         "icb_a",

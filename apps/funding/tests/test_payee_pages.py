@@ -113,3 +113,42 @@ def test_the_national_team_sees_totals_only_and_another_icb_nothing(client_for, 
         reverse("funding:payee", args=[ICB_A, made.reference]),
     ):
         assert other.get(url).status_code in (403, 404)
+
+
+def test_the_commitment_is_varied_and_cancelled_on_its_page_with_errors_shown_at_once(client_for, personas, budget):
+    start = money.fy_start(budget.fy)
+    first, second = start + timedelta(days=120), start + timedelta(days=300)
+    made = services.commit_to_payee(
+        budget=budget,
+        user=personas["icb_a"],
+        kind=PayeeKind.PM_PROGRAMME,
+        name="Practice-manager programme provider",
+        purpose="A cohort of the practice-manager development programme",
+        amount_pence=10_000 * POUND,
+        tranches=[(first, 5_000 * POUND), (second, 5_000 * POUND)],
+    )
+    c = client_for("icb_a")
+    url = reverse("funding:payee", args=[ICB_A, made.reference])
+    page = c.get(url).content.decode()
+    assert "10,000.00" in page and f"{first.isoformat()}: 5,000.00" in page  # the variation starts from today's
+    bad = c.post(url, {"action": "vary", "amount": "11,000", "schedule": f"{first}: 5,000", "reason": "no"})
+    text = bad.content.decode()
+    assert bad.status_code == 400 and "add up to £5,000.00" in text and "reason of at least" in text
+    assert 'href="#vary-schedule"' in text and 'href="#vary-reason"' in text  # every problem at once
+    good = c.post(
+        url,
+        {
+            "action": "vary",
+            "amount": "11,000",
+            "schedule": f"{first}: 5,000\n{second}: 6,000",
+            "reason": "One more session a month agreed",
+        },
+    )
+    assert good.status_code == 302
+    made.refresh_from_db()
+    assert made.amount_pence == 11_000 * POUND and made.schedule[1][1] == 6_000 * POUND
+    short = c.post(url, {"action": "cancel", "reason": ""})
+    assert short.status_code == 400 and 'href="#cancel-reason"' in short.content.decode()
+    assert c.post(url, {"action": "cancel", "reason": "The contract ended early"}).status_code == 302
+    made.refresh_from_db()
+    assert made.status == Commitment.Status.CANCELLED

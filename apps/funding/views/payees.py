@@ -16,7 +16,7 @@ from apps.core.forms import form_errors, refusal
 from apps.core.paging import page_of, query_without
 from apps.funding import services
 from apps.funding.errors import FundingError
-from apps.funding.forms import PayeeCommitmentForm, PaymentForm, add_problems
+from apps.funding.forms import CancelForm, PayeeCommitmentForm, PayeeVariationForm, PaymentForm, add_problems
 from apps.funding.models import Budget, Commitment, LedgerEntry, PayeeCommitment, PayeeKind, Payment
 from apps.funding.policy import can_act_on_budget, can_see_practice_money, get_budget_icb_for
 from apps.funding.views.common import _fy
@@ -69,6 +69,63 @@ def payee_new(request: HttpRequest, code: str) -> HttpResponse:
     return refusal(request, "funding/payee_new.jinja", context, form_errors(form))
 
 
+def _act(user: User, commitment: Commitment, action: str, data: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Record a tranche's payment, vary or cancel: the success message, or the errors keyed by the page's field ids
+    (the variation's and the cancellation's fields are prefixed, as the three forms share one page)."""
+    form: PaymentForm | PayeeVariationForm | CancelForm
+    if action == "vary":
+        form = PayeeVariationForm(data)
+    elif action == "cancel":
+        form = CancelForm(data)
+    else:
+        form = PaymentForm(
+            {**data, "reference": commitment.reference, "kind": Payment.Kind.INVOICE},
+            commitments=Commitment.objects.filter(pk=commitment.pk),
+        )
+    if form.is_valid():
+        c = form.cleaned_data
+        try:
+            if isinstance(form, PayeeVariationForm):
+                services.vary_payee_commitment(
+                    reference=commitment.reference,
+                    user=user,
+                    amount_pence=c["amount"],
+                    tranches=c["schedule"],
+                    reason=c["reason"],
+                )
+                return "Commitment varied: the difference is in the ledger.", {}
+            if isinstance(form, CancelForm):
+                services.decommit(reference=commitment.reference, user=user, reason=c["reason"])
+                return "Commitment cancelled: what was not paid is back in the budget.", {}
+            services.record_payment(user=user, **form.service_kwargs())
+            return "Payment recorded: a colleague in the ICB team approves it on Payments.", {}
+        except FundingError as e:
+            add_problems(form, e)
+    prefix = "" if action == "pay" else f"{action}-"
+    return "", {(f"{prefix}{k}" if k else ""): v for k, v in form_errors(form).items()}
+
+
+def _typed(pence: int) -> str:
+    return f"{pence // 100:,}.{pence % 100:02d}"
+
+
+def _form_data(payee: PayeeCommitment, posted: dict[str, str]) -> dict[str, dict[str, str]]:
+    """What each of the page's three forms shows: what was posted to it, else the payee's name on the payment and
+    the current amount and tranches on the variation (so a variation starts from what is committed)."""
+    action = posted.get("action", "")
+    plan = services.schedule_of(payee.commitment)
+    return {
+        "data": posted if posted and action not in ("vary", "cancel") else {"payee": payee.name},
+        "vary_data": posted
+        if action == "vary"
+        else {
+            "amount": _typed(payee.commitment.amount_pence),
+            "schedule": "\n".join(f"{d.isoformat()}: {_typed(a)}" for d, a in plan),
+        },
+        "cancel_data": posted if action == "cancel" else {},
+    }
+
+
 def payee_detail(request: HttpRequest, code: str, reference: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     icb = get_budget_icb_for(user, code)
@@ -84,19 +141,11 @@ def payee_detail(request: HttpRequest, code: str, reference: str) -> HttpRespons
     commitment = payee.commitment
     errors: dict[str, str] = {}
     if request.method == "POST":
-        form = PaymentForm(
-            {**request.POST.dict(), "reference": commitment.reference, "kind": Payment.Kind.INVOICE},
-            commitments=Commitment.objects.filter(pk=commitment.pk),
-        )
-        if form.is_valid():
-            try:
-                services.record_payment(user=user, **form.service_kwargs())
-            except FundingError as e:
-                add_problems(form, e)
-            else:
-                messages.success(request, "Payment recorded: a colleague in the ICB team approves it on Payments.")
-                return redirect("funding:payee", code=icb.code, reference=commitment.reference)
-        errors = form_errors(form)
+        action = request.POST.get("action", "")
+        done, errors = _act(user, commitment, action if action in ("vary", "cancel") else "pay", request.POST.dict())
+        if done:
+            messages.success(request, done)
+            return redirect("funding:payee", code=icb.code, reference=commitment.reference)
     context = {
         "icb": icb,
         "payee": payee,
@@ -108,7 +157,7 @@ def payee_detail(request: HttpRequest, code: str, reference: str) -> HttpRespons
         .select_related("created_by")
         .order_by("created_at", "pk"),
         "can_act": can_act_on_budget(user, icb),
-        "data": request.POST.dict() if request.method == "POST" else {"payee": payee.name},
+        **_form_data(payee, request.POST.dict() if request.method == "POST" else {}),
     }
     if errors:
         return refusal(request, "funding/payee_detail.jinja", context, errors)
