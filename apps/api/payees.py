@@ -157,7 +157,7 @@ def _detail(p: PayeeCommitment) -> dict[str, Any]:
 
 @router.get(
     "/payee-commitments",
-    response={200: Paged[PayeeCommitmentOut], 401: Error, 403: Error},
+    response={200: Paged[PayeeCommitmentOut], 401: Error, 403: Error, 422: ValidationErrors},
     summary="The caller's ICB's commitments to payees outside cases",
 )
 def list_payee_commitments(request: HttpRequest, filters: Query[PayeeQuery]) -> Any:
@@ -170,7 +170,7 @@ def list_payee_commitments(request: HttpRequest, filters: Query[PayeeQuery]) -> 
 
 @router.get(
     "/payee-commitments/totals",
-    response={200: list[PayeeTotalOut], 401: Error, 403: Error, 404: Error},
+    response={200: list[PayeeTotalOut], 401: Error, 403: Error, 404: Error, 422: ValidationErrors},
     summary="Open commitments to payees outside cases, totalled by kind of payee",
 )
 def get_payee_totals(request: HttpRequest, filters: Query[TotalsQuery]) -> Any:

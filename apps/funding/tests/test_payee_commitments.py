@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from analytics import money
@@ -271,3 +272,30 @@ def test_the_national_team_sees_totals_by_kind_of_payee_and_no_payee(personas, b
         15_000 * POUND,
         15_000 * POUND,
     )
+
+
+def test_the_database_refuses_a_second_live_payment_of_one_tranche(personas, budget):
+    """The service refuses it with the commitment locked; the constraint backs it up for any code path."""
+    c = _lmc(budget, personas["icb_a"])
+    first = _pay(c, personas["icb_a"], 1, 15_000 * POUND)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(
+            commitment=c,
+            kind=Payment.Kind.INVOICE,
+            payee="Copy",
+            invoice_number="COPY-1",
+            amount_pence=POUND,
+            tranche=1,
+            requested_by=personas["icb_a"],
+        )
+    Payment.objects.filter(pk=first.pk).update(status=Payment.Status.REJECTED)  # a rejected one frees the tranche
+    again = Payment.objects.create(
+        commitment=c,
+        kind=Payment.Kind.INVOICE,
+        payee="Again",
+        invoice_number="AGAIN-1",
+        amount_pence=POUND,
+        tranche=1,
+        requested_by=personas["icb_a"],
+    )
+    assert again.tranche == 1

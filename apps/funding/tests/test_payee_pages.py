@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analytics import money
@@ -152,3 +154,33 @@ def test_the_commitment_is_varied_and_cancelled_on_its_page_with_errors_shown_at
     assert c.post(url, {"action": "cancel", "reason": "The contract ended early"}).status_code == 302
     made.refresh_from_db()
     assert made.status == Commitment.Status.CANCELLED
+
+
+def test_the_list_costs_the_same_queries_for_one_payee_or_twelve(client_for, personas, budget):
+    """Committed, paid and remaining come from the database with the rows (the paid amount a ledger subquery)."""
+    start = money.fy_start(budget.fy)
+    c = client_for("icb_a")
+    url = reverse("funding:payees", args=[ICB_A])
+
+    def commit(n: int) -> None:
+        services.commit_to_payee(
+            budget=budget,
+            user=personas["icb_a"],
+            kind=PayeeKind.COHORT_PROVIDER,
+            name=f"Cohort provider {n}",
+            purpose="A cohort of reception training",
+            amount_pence=100 * POUND,
+            tranches=[(start + timedelta(days=50 + n), 100 * POUND)],
+        )
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(url, {"fy": budget.fy}).status_code == 200
+        return len(ctx)
+
+    commit(0)
+    queries()  # the first request of a session reads more (the session, the user's team): not the list's cost
+    one = queries()
+    for n in range(1, 12):
+        commit(n)
+    assert queries() == one
