@@ -54,16 +54,26 @@ def test_an_icb_team_commits_to_an_lmc_support_team_and_records_a_tranche(page: 
 
     page.get_by_label("Tranche", exact=True).select_option("1")
     page.get_by_label("Invoice number").fill("LMC42-001")
-    page.get_by_label("Amount, in pounds").fill("600")
+    page.get_by_label("Amount, in pounds", exact=True).fill("600")
     follow(page, page.get_by_role("button", name="Record payment"))
     expect(page.get_by_text("Payment recorded")).to_be_visible()
     expect(page.get_by_role("table", name="Tranches, in date order")).to_contain_text("Awaiting approval")
+
+    # a variation keeps the tranche awaiting approval and restates the other
+    page.get_by_label("New amount, in pounds").fill("1,200")
+    page.get_by_label("New schedule of payments").fill(
+        f"{year_end.replace(day=1).isoformat()}: 600\n{year_end.isoformat()}: 600"
+    )
+    page.get_by_label("Why it changes").fill("A third session a month agreed with the LMC")
+    follow(page, page.get_by_role("button", name="Vary the commitment"))
+    expect(page.get_by_text("Commitment varied")).to_be_visible()
+    expect(page.get_by_role("table", name="Ledger entries of this commitment, oldest first")).to_contain_text("£200.00")
     check_layout(page, "payee-detail")
 
     follow(page, page.get_by_role("link", name="Commitments outside cases"))
     listed = page.get_by_role("table", name="Commitments outside cases, newest first")
     expect(listed).to_contain_text("Journeyshire LMC support team")
-    expect(listed).to_contain_text("£1,000.00")
+    expect(listed).to_contain_text("£1,200.00")
     assert_accessible(page)
     check_layout(page, "payee-list")
     assert page.js_errors == []
