@@ -267,6 +267,9 @@ class PaymentIn(Schema):
     offer_code: str = Field("", max_length=60, description="The menu offer paid for, if one")
     session_refs: list[str] = Field(default_factory=list, max_length=200, description="Delivered sessions invoiced")
     memo: str = Field("", max_length=2000)
+    tranche: int | None = Field(
+        None, ge=1, le=1000, description="A commitment to a payee outside a case: the tranche paid (1 = the first)"
+    )
 
 
 class PaymentOut(Schema):

@@ -13,6 +13,7 @@ AREAS: list[str] = [
     "apps.api.delivery",
     "apps.api.ratings",
     "apps.api.money",
+    "apps.api.payees",
     "apps.api.caseload",
     "apps.api.targeting",
 ]

@@ -100,11 +100,51 @@ def icb_a_commitment(personas: dict[str, User]) -> str:
     """An open commitment of ICB A (from the demo money) with at least £10 neither paid nor awaiting approval."""
     from apps.funding.models import Commitment
 
-    for c in Commitment.objects.filter(budget__icb=personas["icb_a"].icb, status=Commitment.Status.OPEN).order_by("pk"):
+    mine = Commitment.objects.filter(budget__icb=personas["icb_a"].icb, status=Commitment.Status.OPEN).filter(
+        payee__isnull=True  # a payee's commitment is paid by tranche: the walk's payment names none
+    )
+    for c in mine.order_by("pk"):
         pending = sum(p.amount_pence for p in c.payments.filter(status="requested"))
         if c.amount_pence - c.paid_pence - pending >= 1000:
             return str(c.pk)
     raise LookupError("the demo money has no open commitment in ICB A with £10 unpaid")
+
+
+PAYEE_NAME = "Matrixshire LMC support team"
+
+
+def icb_a_budget(personas: dict[str, User]) -> str:
+    """This year's first budget of ICB A (from the demo money) with at least £10 released and not committed."""
+    from analytics import money
+    from apps.funding import services
+    from apps.funding.models import Budget
+
+    fy = money.financial_year_of(timezone.localdate())
+    budgets = services.with_balances(Budget.objects.filter(icb=personas["icb_a"].icb, fy=fy).order_by("pk"))
+    return str(next(b for b in budgets if b.headroom_pence >= 1000).pk)
+
+
+def icb_a_payee_commitment(personas: dict[str, User]) -> str:
+    """A commitment of ICB A to a payee outside a case (£10 in two tranches of this year's first budget with room),
+    made once; its reference. Its payee's name and reference are ICB A's alone."""
+    from analytics import money
+    from apps.funding import services
+    from apps.funding.models import Budget, PayeeCommitment, PayeeKind
+
+    icb_user = personas["icb_a"]
+    made = PayeeCommitment.objects.filter(commitment__budget__icb=icb_user.icb, name=PAYEE_NAME).first()
+    if made is not None:
+        return made.commitment.reference
+    end = money.fy_end(money.financial_year_of(timezone.localdate()))
+    return services.commit_to_payee(
+        budget=Budget.objects.select_related("icb").get(pk=icb_a_budget(personas)),
+        user=icb_user,
+        kind=PayeeKind.LMC_TEAM,
+        name=PAYEE_NAME,
+        purpose="Matrix: support to practices in difficulty",
+        amount_pence=1000,
+        tranches=[(end - timedelta(days=1), 500), (end, 500)],
+    ).reference
 
 
 def icb_a_caseload_csv(personas: dict[str, User]) -> bytes:

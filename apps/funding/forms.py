@@ -11,6 +11,7 @@ errors and the service's together, all at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -21,8 +22,8 @@ from apps.core.fields import PoundsField, RecordField
 from apps.core.formdata import posted_whole
 from apps.core.forms import add_refusal
 from apps.funding.errors import FundingError
-from apps.funding.models import Commitment, Formula, FundingYear, Payment, Release
-from apps.funding.services.ledger import MIN_REASON, parse_pounds
+from apps.funding.models import Commitment, Formula, FundingYear, PayeeKind, Payment, Release
+from apps.funding.services.ledger import MIN_REASON, parse_pounds, pounds
 from apps.funding.services.setup import LineSpec, parse_shares
 
 
@@ -185,6 +186,9 @@ class PaymentForm(forms.Form):
     session_refs = forms.CharField(max_length=20_000, required=False)
     amount = PoundsField(what="Amount", error_messages={"required": "Enter amount in pounds"})
     memo = forms.CharField(max_length=2000, required=False)
+    # A commitment to a payee outside a case is paid tranche by tranche (1 = the first date of its schedule);
+    # whether one is needed is the service's rule.
+    tranche = forms.CharField(max_length=10, required=False)
 
     def __init__(self, *args: Any, commitments: QuerySet[Commitment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -198,6 +202,7 @@ class PaymentForm(forms.Form):
             **{k: v for k, v in body.items() if k not in ("amount_pence", "session_refs")},
             "reference": reference,
             "session_refs": "\n".join(body.get("session_refs") or []),
+            "tranche": str(body.get("tranche") or ""),
             "amount": f"{pence // 100}.{pence % 100:02d}" if pence > 0 else "",
         }
         return cls(data, commitments=commitments)
@@ -208,6 +213,15 @@ class PaymentForm(forms.Form):
             raise forms.ValidationError("Choose one of this ICB's commitments")
         return str(reference)
 
+    def clean_tranche(self) -> int | None:
+        raw = self.cleaned_data.get("tranche", "")
+        if not raw:
+            return None
+        number = posted_whole(raw)
+        if not number or number > 1000:
+            raise forms.ValidationError("Choose one of the commitment's tranches, by its number (1 is the first)")
+        return number
+
     def clean_session_refs(self) -> list[str]:
         text = self.cleaned_data.get("session_refs", "")
         return [s.strip() for s in text.replace(",", "\n").splitlines() if s.strip()]
@@ -217,6 +231,153 @@ class PaymentForm(forms.Form):
         data = dict(self.cleaned_data)
         data["amount_pence"] = data.pop("amount")
         return data
+
+
+# Commitments outside cases ------------------------------------------------------------------------------------
+
+
+def parse_tranches(text: str) -> list[tuple[date, int]]:
+    """'2026-09-30: 15,000' (or '30/09/2026: 15,000') per line → [(date, pence)]; :class:`FundingError` on the
+    ``schedule`` field naming the line it could not read."""
+    out: list[tuple[date, int]] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if ":" not in line:
+            raise FundingError(
+                f"Tranche line {n}: write the date and the amount, like '2026-09-30: 15,000'", "schedule"
+            )
+        day, amount = (p.strip() for p in line.split(":", 1))
+        due = _day(day)
+        if due is None:
+            raise FundingError(f"Tranche line {n}: {day[:40]} is not a date like 2026-09-30 or 30/09/2026", "schedule")
+        out.append((due, parse_pounds(amount, f"Tranche line {n} amount", "schedule")))
+    return out
+
+
+def _check_adds_up(form: forms.Form, data: dict[str, Any]) -> None:
+    """The tranches add up to the amount: said on the form with its other problems, before the service is asked
+    (which checks it again, with the budget's year)."""
+    amount, plan = data.get("amount"), data.get("schedule")
+    if amount and plan and sum(a for _, a in plan) != amount:
+        form.add_error("schedule", f"The tranches add up to {pounds(sum(a for _, a in plan))}, not {pounds(amount)}")
+
+
+def _reason(form: forms.Form) -> str:
+    reason = str(form.cleaned_data.get("reason", "")).strip()
+    if len(reason) < MIN_REASON:
+        raise forms.ValidationError(f"Give a reason of at least {MIN_REASON} characters")
+    return reason
+
+
+def _day(text: str) -> date | None:
+    if not text.isascii():  # "２０２６" is not a date anyone typed here
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+class PayeeCommitmentForm(forms.Form):
+    """A commitment to a payee outside a case (``services.commit_to_payee``): one of the ICB's budgets, the payee,
+    the purpose, the amount and its tranches, one a line. The page and the API read it alike."""
+
+    kind = forms.ChoiceField(
+        choices=PayeeKind.choices,
+        error_messages={
+            "required": "Choose what kind of payee this is",
+            "invalid_choice": "Choose what kind of payee this is",
+        },
+    )
+    name = forms.CharField(
+        max_length=200,
+        error_messages={"required": "Enter the payee's name", "max_length": "Keep the payee's name to 200 characters"},
+    )
+    organisation = forms.CharField(
+        max_length=12, required=False, error_messages={"max_length": "An organisation code is up to 12 characters"}
+    )
+    purpose = forms.CharField(
+        max_length=2000,
+        error_messages={
+            "required": "Say what the money pays for",
+            "max_length": "Keep the purpose to 2,000 characters",
+        },
+    )
+    amount = PoundsField(what="Amount", error_messages={"required": "Enter the amount in pounds"})
+    schedule = forms.CharField(
+        max_length=5000, error_messages={"required": "Give the schedule of payments: each tranche's date and amount"}
+    )
+
+    def __init__(self, *args: Any, budgets: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields = {"budget": RecordField(budgets, missing="Choose one of this ICB's budgets"), **self.fields}
+
+    def clean_schedule(self) -> list[tuple[date, int]]:
+        try:
+            return parse_tranches(self.cleaned_data.get("schedule", ""))
+        except FundingError as e:
+            raise forms.ValidationError(e.message) from e
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_adds_up(self, data)
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned values as ``services.commit_to_payee`` takes them."""
+        c = self.cleaned_data
+        return {
+            "budget": c["budget"],
+            "kind": c["kind"],
+            "name": c["name"],
+            "organisation_code": c.get("organisation", ""),
+            "purpose": c["purpose"],
+            "amount_pence": c["amount"],
+            "tranches": c["schedule"],
+        }
+
+
+class PayeeVariationForm(forms.Form):
+    """A payee's commitment restated (``services.vary_payee_commitment``): the new amount, its tranches one a line,
+    and why."""
+
+    amount = PoundsField(what="New amount", error_messages={"required": "Enter the new amount in pounds"})
+    schedule = forms.CharField(
+        max_length=5000,
+        error_messages={"required": "Give the new schedule of payments: each tranche's date and amount"},
+    )
+    reason = forms.CharField(
+        max_length=5000, error_messages={"required": f"Give a reason of at least {MIN_REASON} characters"}
+    )
+
+    def clean_schedule(self) -> list[tuple[date, int]]:
+        try:
+            return parse_tranches(self.cleaned_data.get("schedule", ""))
+        except FundingError as e:
+            raise forms.ValidationError(e.message) from e
+
+    def clean_reason(self) -> str:
+        return _reason(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        _check_adds_up(self, data)
+        return data
+
+
+class CancelForm(forms.Form):
+    """Cancel a commitment (``services.decommit``): what is not paid goes back to the budget."""
+
+    reason = forms.CharField(
+        max_length=5000, error_messages={"required": f"Give a reason of at least {MIN_REASON} characters"}
+    )
+
+    def clean_reason(self) -> str:
+        return _reason(self)
 
 
 # Virements ----------------------------------------------------------------------------------------------------
@@ -274,7 +435,10 @@ class DecisionForm(forms.Form):
 __all__ = [
     "LINE_SLOTS",
     "AllocationForm",
+    "CancelForm",
     "DecisionForm",
+    "PayeeCommitmentForm",
+    "PayeeVariationForm",
     "PaymentForm",
     "PoundsField",
     "ProgrammeForm",
@@ -283,4 +447,5 @@ __all__ = [
     "VirementForm",
     "add_problems",
     "parse_profile",
+    "parse_tranches",
 ]

@@ -204,6 +204,39 @@ class Commitment(models.Model):
         )
 
 
+class PayeeKind(models.TextChoices):
+    """Who a commitment outside a practice case pays (issue 17 §4): the programmes paid for these as well as the
+    menu of support."""
+
+    RESILIENCE_POST = "resilience_post", "Local resilience post"
+    LMC_TEAM = "lmc_team", "LMC support team"
+    COHORT_PROVIDER = "cohort_provider", "Provider contract for a cohort"
+    PM_PROGRAMME = "pm_programme", "Practice-manager programme contract"
+
+
+class PayeeCommitment(models.Model):
+    """What makes a :class:`Commitment` one to a payee that is not a practice case: who is paid, and why.
+
+    The commitment itself (amount, status, ``schedule`` of tranches) and its ledger entries are the ordinary ones,
+    made, varied and cancelled by the same services; its ledger entries name no practice and no offer. Tranche
+    ``n`` is the n-th entry of the commitment's date-ordered schedule, and each payment against it names one
+    (``Payment.tranche``)."""
+
+    commitment = models.OneToOneField(Commitment, on_delete=models.PROTECT, primary_key=True, related_name="payee")
+    kind = models.CharField(max_length=20, choices=PayeeKind.choices)
+    name = models.CharField(max_length=200, help_text="The payee: the post holder's employer, the LMC, the provider")
+    organisation_code = models.CharField(
+        max_length=12, blank=True, help_text="ODS or provider code of the organisation paid, if it has one"
+    )
+    purpose = models.TextField(help_text="What the money pays for")
+
+    class Meta:
+        ordering = ["-commitment__created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
 class FourEyesDecision(models.Model):
     """A request that one person makes and a different person decides: payments (a colleague in the ICB team) and
     virements (the national team). The fields and the rule live here once; ``apps.funding.services.decisions``
@@ -261,6 +294,9 @@ class Payment(FourEyesDecision):
     session_refs = models.JSONField(default=list, help_text="References of the delivered sessions invoiced")
     amount_pence = models.BigIntegerField()
     memo = models.TextField(blank=True)
+    tranche = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A commitment to a payee: the tranche of its schedule paid (1 = first)"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
 
     class Meta:
@@ -268,6 +304,12 @@ class Payment(FourEyesDecision):
         constraints = [
             FourEyesDecision.FOUR_EYES,
             models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive"),
+            # A tranche is paid once; a rejected payment does not hold it (as an invoice number).
+            models.UniqueConstraint(
+                fields=["commitment", "tranche"],
+                condition=models.Q(tranche__isnull=False) & ~models.Q(status="rejected"),
+                name="one_payment_per_tranche",
+            ),
             # One invoice, one payment: a double submit or a resent invoice must not be paid twice. A rejected
             # payment does not hold its number (the corrected invoice is recorded again under it).
             models.UniqueConstraint(

@@ -115,6 +115,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:release": (("GPRP", "core"), {"national"}),
     "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),
     "funding:payments": ((ICB_A,), {"icb_a"}),
+    # Commitments outside cases: the national team sees the list's totals by kind only; one payee's page and the
+    # form that commits are ICB A's own team's ("{payee}" is ICB A's commitment to an LMC support team).
+    "funding:payees": ((ICB_A,), {"national", "icb_a"}),
+    "funding:payee_new": ((ICB_A,), {"icb_a"}),
+    "funding:payee": ((ICB_A, "{payee}"), {"icb_a"}),
     "funding:ledger": ((), {"national", "icb_a", "icb_b"}),
     "funding:virements": ((), {"national", "icb_a", "icb_b"}),
     "funding:spend": ((), SIGNED_IN | {"anonymous"}),
@@ -225,6 +230,11 @@ def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
     if "{case}" in args:
         pk = str(request.getfixturevalue("walk_case").pk)
         args = tuple(pk if a == "{case}" else a for a in args)
+    if "{payee}" in args:
+        from apps.api.testing import icb_a_payee_commitment
+
+        ref = icb_a_payee_commitment(request.getfixturevalue("personas"))
+        args = tuple(ref if a == "{payee}" else a for a in args)
     if "walk-icb-a" in args:
         request.getfixturevalue("scenarios")
     if "{teammate}" in args:

@@ -73,7 +73,14 @@ def make_world() -> World:
 
     from apps.accounts.models import TeamRole
     from apps.api.services import create_api_token
-    from apps.api.testing import case_with_package, icb_a_commitment, provider_session
+    from apps.api.testing import (
+        PAYEE_NAME,
+        case_with_package,
+        icb_a_budget,
+        icb_a_commitment,
+        icb_a_payee_commitment,
+        provider_session,
+    )
     from apps.cases.models import Case, PackageLine, SupportOffer
     from apps.cases.services import sync_menu
     from apps.core.audit import acting_as
@@ -196,6 +203,8 @@ def make_world() -> World:
         "{token}": str(token.pk),
         "{run}": str(run.pk),
         "{commitment}": icb_a_commitment(users),
+        "{payee}": icb_a_payee_commitment(users),
+        "{budget}": icb_a_budget(users),
         "{teammate}": str(teammate.pk),
         "{upload}": str(caseload.pk),
         "{invitation}": str(invitation.pk),
@@ -211,7 +220,8 @@ def make_world() -> World:
         invitation.last_name,
     }
     cases = Case.objects.filter(icb=icb_a).select_related("practice")
-    world.refs = {c.ref for c in cases} | {"MATRIX-IMPORT-1", caseload.sha256}
+    # A commitment outside a case names its payee: ICB A's alone, like a case reference
+    world.refs = {c.ref for c in cases} | {"MATRIX-IMPORT-1", caseload.sha256, ids["{payee}"], PAYEE_NAME}
     about = {c.practice for c in cases}
     outside_names = set(Practice.objects.exclude(icb=icb_a).values_list("name", flat=True))
     for p in [*about, conflicted]:

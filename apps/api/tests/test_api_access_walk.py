@@ -18,8 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from apps.api.testing import case_with_package, icb_a_commitment, icb_a_upload, operations, provider_session
+from analytics.money import financial_year_of, fy_end
+from apps.api.testing import (
+    case_with_package,
+    icb_a_budget,
+    icb_a_commitment,
+    icb_a_payee_commitment,
+    icb_a_upload,
+    operations,
+    provider_session,
+)
 from apps.pages.testing import ICB_A, PERSONA_NAMES
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +44,7 @@ WALK_COLUMNS = {
     "reference": "Case reference", "practice": "Practice ODS code", "referred_on": "Referred on", "state": "State"
 }  # fmt: skip
 Param = str | Callable[[dict[str, Any]], str]
+YEAR_END = fy_end(financial_year_of(timezone.localdate()))
 
 
 def practice_x(personas: dict[str, Any]) -> str:
@@ -169,6 +180,23 @@ EXPECTED: dict[str, Op] = {
         frozenset({"icb_a"}),
         denied=404,
         body={"kind": "invoice", "amount_pence": 100, "payee": "Walk Co", "invoice_number": "WALK-1"},
+    ),
+    # Commitments outside cases: an ICB team lists its own; ICB A's team reads and makes ICB A's (to anyone else
+    # ICB A's budget and commitment are unknown); totals by kind of payee for the national team and ICB A's team.
+    "list_payee_commitments": Op({}, frozenset({"icb_a", "icb_b"})),  # each ICB team its own
+    "get_payee_totals": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
+    "get_payee_commitment": Op({"reference": icb_a_payee_commitment}, frozenset({"icb_a"}), denied=404),
+    "create_payee_commitment": Op(
+        {"budget_id": icb_a_budget},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={
+            "kind": "lmc_team",
+            "name": "Walkshire LMC",
+            "purpose": "Walk: support to practices",
+            "amount_pence": 100,
+            "tranches": [{"due": YEAR_END.isoformat(), "amount_pence": 100}],
+        },
     ),
     # Day-one import: ICB teams upload into their own ICB; ICB A's upload is not found by anyone else.
     "create_caseload_upload": Op(

@@ -102,6 +102,13 @@ def ids(attr: str) -> Any:
     return lambda w: [str(getattr(w, attr).pk)]
 
 
+def payee_reference(world: World) -> str:
+    """ICB A's commitment to an LMC support team (£10 in two tranches of £5), made once in the world."""
+    from apps.api.testing import icb_a_payee_commitment
+
+    return icb_a_payee_commitment(world.p)
+
+
 # --- Field vocabularies -----------------------------------------------------------------------------------------
 
 TRIED = ("locums", "recruitment", "list_closure")
@@ -114,6 +121,7 @@ REFERRAL_FIELDS = (
 )
 SURVEY = tuple(Field(q, "number", ("4", "1", "5")) for q in ("workload", "morale", "access", "sustainable"))
 TODAY = timezone.localdate()
+YEAR_END = fy_end(financial_year_of(TODAY))
 # The columns of the world's caseload file (fuzz_world.World.caseload_csv), as a home-made tracker names them.
 CASELOAD_HEADERS = {
     "reference": "Case ID", "practice": "ODS code", "route": "Referral source", "referred_on": "Date referred",
@@ -731,6 +739,59 @@ FORMS: tuple[Form, ...] = (
         ),
         args=lambda w: (ICB_A,),
         effect=now("payment", lambda x: x.status == "approved", "payment approved"),
+    ),
+    # Commitments outside cases: commit to a payee; record the payment of a tranche on the commitment's page
+    Form(
+        "payee-commitment",
+        "funding:payee_new",
+        "icb_a",
+        (
+            Field("budget", "id", lambda w: [str(w.budget_a.pk)]),
+            Field("kind", "choice", ("lmc_team", "resilience_post")),
+            Field("name", "text", ("Fuzzshire LMC support team",)),
+            Field("organisation", "text", ("", "LMC01")),
+            Field("purpose", "text", ("Support to practices in difficulty",)),
+            Field("amount", "money", ("1,000", "£1,000.00")),
+            Field("schedule", "lines", (f"{YEAR_END.isoformat()}: 600\n{YEAR_END - timedelta(days=1):%d/%m/%Y}: 400",)),
+        ),
+        args=lambda w: (ICB_A,),
+        effect=grew("funding.PayeeCommitment", "funding.Commitment", "funding.LedgerEntry"),
+    ),
+    Form(
+        "payee-tranche-payment",
+        "funding:payee",
+        "icb_a",
+        (
+            Field("tranche", "number", ("1", "2")),
+            Field("payee", "text", ("Matrixshire LMC",)),
+            Field("invoice_number", "text", ("LMC-INV-1",)),
+            Field("amount", "money", ("5", "£5.00")),
+            Field("memo", "text", ("", "First quarter")),
+        ),
+        args=lambda w: (ICB_A, payee_reference(w)),
+        effect=grew("funding.Payment"),
+    ),
+    Form(
+        "payee-vary",
+        "funding:payee",
+        "icb_a",
+        (
+            Field("amount", "money", ("12", "£12.00")),
+            Field("schedule", "lines", (f"{YEAR_END - timedelta(days=1)}: 5\n{YEAR_END:%d/%m/%Y}: 7",)),
+            Field("reason", "text", ("The LMC added a third session a month",)),
+        ),
+        args=lambda w: (ICB_A, payee_reference(w)),
+        fixed={"action": "vary"},
+        effect=grew("funding.LedgerEntry"),
+    ),
+    Form(
+        "payee-cancel",
+        "funding:payee",
+        "icb_a",
+        (Field("reason", "text", ("The LMC team was disbanded in the autumn",)),),
+        args=lambda w: (ICB_A, payee_reference(w)),
+        fixed={"action": "cancel"},
+        effect=grew("funding.LedgerEntry"),
     ),
     Form(
         "virement",

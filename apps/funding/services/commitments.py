@@ -23,6 +23,7 @@ from apps.funding.models import (
     Budget,
     Commitment,
     LedgerEntry,
+    PayeeCommitment,
     Payment,
 )
 from apps.funding.policy import can_act_on_budget
@@ -39,6 +40,7 @@ def _clean_commitment(
     recipients: Sequence[tuple[str, int]],
     offers: Mapping[str, int],
     schedule: Sequence[tuple[date, int]],
+    for_payee: bool = False,
 ) -> tuple[list[tuple[str, int]], list[tuple[str, int]], list[tuple[date, int]]]:
     problems: list[str] = []
     if not reference.strip() or len(reference) > 60:
@@ -48,6 +50,12 @@ def _clean_commitment(
     today = timezone.localdate()
     if today > money.fy_end(budget.fy):
         problems.append(f"The {budget.fy_label} budget closed on {money.fy_end(budget.fy):%d %B %Y}")
+    if for_payee:
+        _check_tranches(budget, amount, schedule, problems)
+        if problems:
+            raise FundingError.all_of([FundingError(p, "schedule" if "ranche" in p else None) for p in problems])
+        # One ledger cell naming no practice and no offer: the payee is on the commitment (PayeeCommitment).
+        return [("", amount)], [("", amount)], sorted(schedule)
     recips = [(code.strip().upper(), int(p)) for code, p in recipients]
     codes = [c for c, _ in recips]
     if not recips:
@@ -94,6 +102,23 @@ def _clean_commitment(
     return recips, offer_items, sorted(plan)
 
 
+def _check_tranches(budget: Budget, amount: int, schedule: Sequence[tuple[date, int]], problems: list[str]) -> None:
+    """A payee's schedule is its tranches: stated (no even monthly default), each more than £0 on its own date
+    within the budget's year, adding up to the amount."""
+    if not schedule:
+        problems.append("Give the schedule of payments: each tranche's date and amount")
+        return
+    dates = [d for d, _ in schedule]
+    if len(set(dates)) != len(dates):
+        problems.append("Two tranches fall on the same date: give each its own date")
+    if any(a <= 0 for _, a in schedule):
+        problems.append("Each tranche must be more than £0")
+    if any(not money.fy_start(budget.fy) <= d <= money.fy_end(budget.fy) for d in dates):
+        problems.append(f"Each tranche falls within the {budget.fy_label} financial year of the budget")
+    if sum(a for _, a in schedule) != amount:
+        problems.append(f"The tranches add up to {pounds(sum(a for _, a in schedule))}, not {pounds(amount)}")
+
+
 def _cells(commitment: Commitment) -> dict[tuple[str, str], int]:
     """The commitment's current amount by (practice, offer), from its ledger entries."""
     rows = (
@@ -109,8 +134,9 @@ def _store_cells(commitment: Commitment, cells: Mapping[tuple[str, str], int]) -
     by_practice: dict[str, int] = {}
     by_offer: dict[str, int] = {}
     for (p, o), t in cells.items():
-        if t:
+        if t and p:  # a payee's cell names no practice and no offer
             by_practice[p] = by_practice.get(p, 0) + t
+        if t and o:
             by_offer[o] = by_offer.get(o, 0) + t
     commitment.recipients = [[p, t] for p, t in by_practice.items()]
     commitment.offers = by_offer
@@ -137,6 +163,18 @@ class CommitPart:
     offers: Mapping[str, int]
     schedule: Sequence[tuple[date, int]] = ()
     label: str = ""
+    payee: PayeeSpec | None = None
+
+
+@dataclass(frozen=True)
+class PayeeSpec:
+    """Who a commitment outside a practice case pays (``PayeeCommitment``): a part with one has no recipients and
+    no offers, and its schedule is its tranches."""
+
+    kind: str
+    name: str
+    purpose: str
+    organisation_code: str = ""
 
 
 class PartShortfall(InsufficientFunds):
@@ -186,7 +224,13 @@ def clean_parts(parts: Sequence[CommitPart]) -> list[tuple[CommitPart, Any]]:
                 (
                     part,
                     _clean_commitment(
-                        part.budget, part.amount_pence, part.reference, part.recipients, part.offers, part.schedule
+                        part.budget,
+                        part.amount_pence,
+                        part.reference,
+                        part.recipients,
+                        part.offers,
+                        part.schedule,
+                        for_payee=part.payee is not None,
                     ),
                 )
             )
@@ -254,12 +298,20 @@ def _write_commitment(
         budget=budget,
         reference=part.reference,
         amount_pence=part.amount_pence,
-        recipients=[list(r) for r in recips],
-        offers=dict(offer_items),
+        recipients=[list(r) for r in recips if r[0]],
+        offers={code: p for code, p in offer_items if code},
         schedule=_schedule_json(plan),
         memo=memo,
         created_by=user,
     )
+    if part.payee is not None:
+        PayeeCommitment.objects.create(
+            commitment=commitment,
+            kind=part.payee.kind,
+            name=part.payee.name,
+            organisation_code=part.payee.organisation_code,
+            purpose=part.payee.purpose,
+        )
     table = money.cross_split([p for _, p in recips], [p for _, p in offer_items])
     audit.bulk_create(
         LedgerEntry,
@@ -352,6 +404,9 @@ def vary_commitment(*, reference: str, new_amount_pence: int, user: User, reason
         commitment, budget = _locked_commitment(reference, user)
         if commitment.status != Commitment.Status.OPEN:
             raise FundingError(f"{reference} is cancelled")
+        if PayeeCommitment.objects.filter(commitment=commitment).exists():
+            # Rescaling would change tranches already paid: a payee's variation states its new tranches.
+            raise FundingError(f"{reference} pays a payee in tranches: vary it with its new schedule", "schedule")
         delta = new_amount_pence - commitment.amount_pence
         if delta == 0:
             raise FundingError(f"{reference} is already {pounds(new_amount_pence)}")

@@ -18,11 +18,12 @@ from apps.funding.models import (
     Budget,
     Commitment,
     LedgerEntry,
+    PayeeCommitment,
     Payment,
     Virement,
 )
 from apps.funding.policy import can_act_on_budget, can_manage_funding
-from apps.funding.services.commitments import _locked_commitment
+from apps.funding.services.commitments import _locked_commitment, schedule_of
 from apps.funding.services.decisions import Decision, check_reason, lock_for_decision, settle
 from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, _lock, balances, pounds
 from apps.practices.models import Practice
@@ -65,11 +66,14 @@ def record_payment(
     offer_code: str = "",
     session_refs: Sequence[str] = (),
     memo: str = "",
+    tranche: int | None = None,
 ) -> Payment:
     """Record a provider invoice or a direct payment to a practice against a commitment, awaiting approval.
 
     Nothing moves until :func:`approve_payment` (by a different member of the ICB team). Refused if the payments
-    already awaiting approval plus this one would be more than the commitment's unpaid amount.
+    already awaiting approval plus this one would be more than the commitment's unpaid amount. A commitment to a
+    payee outside a case is paid tranche by tranche: the payment names its ``tranche`` (1 = the first date of the
+    schedule), which is paid once and for no more than its scheduled amount (:func:`_check_tranche`).
     """
     problems: list[FundingError] = []
     if kind not in Payment.Kind.values:
@@ -89,6 +93,9 @@ def record_payment(
         commitment, _ = _locked_commitment(reference, user)
         if commitment.status != Commitment.Status.OPEN:
             raise FundingError(f"{reference} is cancelled: nothing can be paid against it", "reference")
+        to_payee = PayeeCommitment.objects.filter(commitment=commitment).exists()
+        if to_payee and kind != Payment.Kind.INVOICE:
+            raise FundingError(f"{reference} pays a payee, not a practice: record the payee's invoice", "kind")
         practices = {c for c, _ in commitment.recipients}
         if practice_code and practice_code not in practices:
             raise FundingError(f"{practice_code} is not one of the practices {reference} is for", "practice_code")
@@ -105,8 +112,10 @@ def record_payment(
             raise FundingError(
                 f"Only {pounds(max(0, unpaid))} of {reference} is unpaid and not already awaiting approval", "amount"
             )
+        _check_tranche(commitment, to_payee, tranche, amount_pence)
         return Payment.objects.create(
             commitment=commitment,
+            tranche=tranche,
             kind=kind,
             payee=payee.strip(),
             practice_code=practice_code,
@@ -116,6 +125,33 @@ def record_payment(
             amount_pence=amount_pence,
             memo=memo.strip(),
             requested_by=user,
+        )
+
+
+def _check_tranche(commitment: Commitment, to_payee: bool, tranche: int | None, amount_pence: int) -> None:
+    """A payee's payment names one tranche of its schedule, not paid or awaiting approval already, and pays no more
+    than it; a case's payment names none. (The commitment row is locked by the caller; the database constraint
+    ``one_payment_per_tranche`` backs this up.)"""
+    ref = commitment.reference
+    if not to_payee:
+        if tranche is not None:
+            raise FundingError(f"{ref} is a case's commitment: its payments name no tranche", "tranche")
+        return
+    plan = schedule_of(commitment)
+    if tranche is None:
+        raise FundingError(f"Say which tranche of {ref} this payment pays", "tranche")
+    if not 1 <= tranche <= len(plan):
+        raise FundingError(f"{ref} has {len(plan)} tranche{'s' if len(plan) != 1 else ''}, not {tranche}", "tranche")
+    held = commitment.payments.filter(tranche=tranche).exclude(status=Payment.Status.REJECTED).first()
+    if held is not None:
+        state = "paid" if held.status == Payment.Status.APPROVED else "awaiting approval"
+        raise FundingError(f"Tranche {tranche} of {ref} is already {state} (payment {held.pk})", "tranche")
+    due, scheduled = plan[tranche - 1]
+    if amount_pence > scheduled:
+        raise FundingError(
+            f"Tranche {tranche} of {ref} (due {due:%d %B %Y}) is {pounds(scheduled)}: "
+            f"{pounds(amount_pence)} is more than it",
+            "amount",
         )
 
 

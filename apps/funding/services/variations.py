@@ -37,6 +37,8 @@ from apps.funding.services.ledger import MIN_REASON, InsufficientFunds, _check, 
 
 
 def _target_cells(part: CommitPart) -> dict[tuple[str, str], int]:
+    if part.payee is not None:  # one cell naming no practice and no offer, as when it was committed
+        return {("", ""): part.amount_pence}
     recips = list(part.recipients)
     offers = list(part.offers.items())
     table = money.cross_split([p for _, p in recips], [p for _, p in offers])

@@ -2,6 +2,7 @@
 
 from apps.funding.views.icb import icb_budget, ledger, payments, virements
 from apps.funding.views.national import allocate, dashboard, programme_detail, programme_new, release
+from apps.funding.views.payees import payee_detail, payee_list, payee_new
 from apps.funding.views.public import spend, spend_json, spend_xlsx
 
 __all__ = [
@@ -9,6 +10,9 @@ __all__ = [
     "dashboard",
     "icb_budget",
     "ledger",
+    "payee_detail",
+    "payee_list",
+    "payee_new",
     "payments",
     "programme_detail",
     "programme_new",
