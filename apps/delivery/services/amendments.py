@@ -17,6 +17,7 @@ it, and "waiting for me" (:mod:`apps.delivery.waiting`) lists a session for a us
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,9 +50,9 @@ def session_ref(session_id: int) -> str:
     return f"S-{session_id}"
 
 
-def invoiced_session_ids(icb_id: int | None) -> set[int]:
-    """Sessions named on a payment of the ICB's budgets that is awaiting approval or approved (one query)."""
-    refs = Payment.objects.filter(commitment__budget__icb_id=icb_id).exclude(status=Payment.Status.REJECTED)
+def invoiced_session_ids(icb_ids: Iterable[int | None]) -> set[int]:
+    """Sessions named on a payment of these ICBs' budgets that is awaiting approval or approved (one query)."""
+    refs = Payment.objects.filter(commitment__budget__icb_id__in=set(icb_ids)).exclude(status=Payment.Status.REJECTED)
     out: set[int] = set()
     for row in refs.exclude(session_refs=[]).values_list("session_refs", flat=True):
         for ref in row:
@@ -95,7 +96,7 @@ def facts_of(s: Session, invoiced: set[int]) -> Facts:
 def facts_for(s: Session) -> Facts:
     """The facts of one session, read afresh."""
     fresh = with_history(Session.objects.filter(pk=s.pk)).get()
-    return facts_of(fresh, invoiced_session_ids(s.practice.icb_id))
+    return facts_of(fresh, invoiced_session_ids([s.practice.icb_id]))
 
 
 # --- The rules: each says why not, or None ------------------------------------------------------------------------
@@ -132,6 +133,11 @@ def amend_refusal(user: User, s: Session, f: Facts, now: datetime | None = None)
             f"(logged {timezone.localtime(s.logged_at):%d %B %Y}): that time has passed."
         )
     return None
+
+
+def asked_to_amend(user: User, s: Session, f: Facts) -> bool:
+    """The ICB team sent the log back after a dispute, to the member who delivered it, who may amend it now."""
+    return f.returned is not None and access.can_log_session(user, s) and amend_refusal(user, s, f) is None
 
 
 def dispute_refusal(user: User, s: Session, f: Facts) -> str | None:
