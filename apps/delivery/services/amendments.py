@@ -37,6 +37,16 @@ from apps.funding.models import Payment
 
 AMEND_WINDOW_DAYS = 14  # the default; settings.SESSION_AMEND_WINDOW_DAYS overrides it
 MIN_REASON = 10
+# The words of each required explanation, for the services' refusals and the forms' own checks (which show every
+# missing explanation at once with the other errors).
+AMEND_REASON = f"Say why the log is amended (at least {MIN_REASON} characters)."
+DISPUTE_REASON = f"Say what is wrong with the log (at least {MIN_REASON} characters)."
+DECISION_NOTE = f"Write a note of the decision (at least {MIN_REASON} characters)."
+
+
+def too_short(text: str) -> bool:
+    """An explanation too short to tell anyone anything."""
+    return len(text.strip()) < MIN_REASON
 Outcome = DisputeResolution.Outcome
 
 
@@ -236,8 +246,8 @@ def confirm_session(user: User, session: Session) -> Session:
 
 def amend_session(user: User, session: Session, data: LogInput, reason: str) -> SessionLogVersion:
     """A new version of a signed-off log, with a reason (see the module's rules); the practice confirms it again."""
-    if len(reason.strip()) < MIN_REASON:
-        raise DeliveryError(f"Say why the log is amended (at least {MIN_REASON} characters).", field="amend_reason")
+    if too_short(reason):
+        raise DeliveryError(AMEND_REASON, field="amend_reason")
     with transaction.atomic():
         s = _locked(session)
         f = facts_for(s)
@@ -259,10 +269,8 @@ def amend_session(user: User, session: Session, data: LogInput, reason: str) -> 
 
 def dispute_session(user: User, session: Session, reason: str) -> SessionDispute:
     """The practice disputes a signed-off log instead of confirming it; the ICB team is asked to resolve it."""
-    if len(reason.strip()) < MIN_REASON:
-        raise DeliveryError(
-            f"Say what is wrong with the log (at least {MIN_REASON} characters).", field="dispute_reason"
-        )
+    if too_short(reason):
+        raise DeliveryError(DISPUTE_REASON, field="dispute_reason")
     with transaction.atomic():
         s = _locked(session)
         _refuse(dispute_refusal(user, s, facts_for(s)))
@@ -282,8 +290,8 @@ def resolve_dispute(user: User, session: Session, outcome: str, note: str) -> Di
     """The ICB team's answer to the open dispute, with a note; the practice and the provider are told."""
     if outcome not in Outcome.values:
         raise DeliveryError("Choose how the dispute is resolved.", field="outcome")
-    if len(note.strip()) < MIN_REASON:
-        raise DeliveryError(f"Write a note of the decision (at least {MIN_REASON} characters).", field="note")
+    if too_short(note):
+        raise DeliveryError(DECISION_NOTE, field="note")
     with transaction.atomic():
         s = _locked(session)
         f = facts_for(s)
