@@ -47,6 +47,8 @@ DECISION_NOTE = f"Write a note of the decision (at least {MIN_REASON} characters
 def too_short(text: str) -> bool:
     """An explanation too short to tell anyone anything."""
     return len(text.strip()) < MIN_REASON
+
+
 Outcome = DisputeResolution.Outcome
 
 
