@@ -89,6 +89,7 @@ def context(user: User, s: Session) -> dict[str, Any]:
         else "",
         "asked_to_amend": rules.asked_to_amend(user, s, f),
         "open_dispute": f.open_dispute,
+        "returned": f.returned is not None,
         "history": history,
         "history_current": versions[-1].number if versions else None,
         "amend_window_days": rules.amend_window().days,
