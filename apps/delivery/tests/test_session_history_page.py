@@ -99,3 +99,12 @@ def test_outsiders_cannot_amend_dispute_or_resolve(client_for, personas, signed_
     r = client_for("practice_x").post(_url(signed_off), {**AMEND})
     assert r.status_code == 400 and "Only the member" in r.content.decode()
     assert not SessionLogVersion.objects.exists()
+
+
+def test_an_upheld_log_says_the_icb_team_confirmed_it(client_for, personas, signed_off):
+    services.dispute_session(personas["practice_x"], signed_off, "Only one partner attended, for an hour.")
+    html = client_for("icb_a").get(_url(signed_off)).content.decode()
+    assert "Resolve the dispute" in html and "the ICB team resolves the dispute first" not in html
+    services.resolve_dispute(personas["icb_a"], signed_off, "upheld", "The signed register shows two partners.")
+    html = client_for("practice_x").get(_url(signed_off)).content.decode()
+    assert "Confirmed (the ICB team upheld the log)" in html and "The log stands" in html

@@ -78,19 +78,23 @@ def context(user: User, s: Session) -> dict[str, Any]:
         if getattr(d, "resolution", None) is not None:
             history.append(("resolution", d.resolution, d.resolution.resolved_at))
     history.sort(key=lambda row: row[2])
+    upheld = [r for kind, r, _ in history if kind == "resolution" and r.outcome == r.Outcome.UPHELD]
     return {
         "can_confirm": rules.confirm_refusal(user, s, f) is None,
         "can_dispute": rules.dispute_refusal(user, s, f) is None,
         "can_resolve": rules.resolve_refusal(user, s, f) is None,
         "can_amend": amend_refusal is None,
         # Why a user who may amend logs cannot amend this one (window passed, invoiced, disputed), to say so.
+        # (not to the ICB team while it has the dispute to resolve: the resolution form is its next step)
         "amend_refused": amend_refusal
-        if amend_refusal and access.can_amend_session(user, s) and s.signed_off_at
+        if amend_refusal and access.can_amend_session(user, s) and s.signed_off_at and f.open_dispute is None
         else "",
         "asked_to_amend": rules.asked_to_amend(user, s, f),
         "open_dispute": f.open_dispute,
         "returned": f.returned is not None,
         "history": history,
+        # The session counts as confirmed because the ICB team upheld the log, not because the practice confirmed it.
+        "confirmed_by_icb": bool(upheld) and s.confirmed_by_id == upheld[-1].resolved_by_id,
         "history_current": versions[-1].number if versions else None,
         "amend_window_days": rules.amend_window().days,
     }
