@@ -40,7 +40,8 @@ def _candidates(user: User) -> list[Session]:
     return list(rules.with_history(qs))
 
 
-def session_items(user: User) -> list[Waiting]:
+def steps_for(user: User) -> list[tuple[Session, str]]:
+    """Each session waiting for this user, with the step (:data:`CONFIRM`, :data:`RESOLVE`, :data:`AMEND`)."""
     if not access.can_list_sessions(user):
         return []
     sessions = _candidates(user)
@@ -48,13 +49,25 @@ def session_items(user: User) -> list[Waiting]:
     out = []
     for s in sessions:
         f = rules.facts_of(s, invoiced)
-        when = f"{timezone.localtime(s.starts_at):%d %b %Y}"
-        title = f"{s.practice.display_name}: {s.title}, {when}"
-        href = reverse("delivery:session", args=[s.pk])
         if rules.confirm_refusal(user, s, f) is None:
-            out.append(Waiting(s.case, "Confirm the session took place as logged, or dispute it", CONFIRM, href, title))
+            out.append((s, CONFIRM))
         if rules.resolve_refusal(user, s, f) is None:
-            out.append(Waiting(s.case, "Resolve the practice's dispute of the session log", RESOLVE, href, title))
+            out.append((s, RESOLVE))
         if rules.asked_to_amend(user, s, f):
-            out.append(Waiting(s.case, "Amend the session log: the ICB team sent it back", AMEND, href, title))
+            out.append((s, AMEND))
+    return out
+
+
+WHAT = {
+    CONFIRM: "Confirm the session took place as logged, or dispute it",
+    RESOLVE: "Resolve the practice's dispute of the session log",
+    AMEND: "Amend the session log: the ICB team sent it back",
+}
+
+
+def session_items(user: User) -> list[Waiting]:
+    out = []
+    for s, step in steps_for(user):
+        title = f"{s.practice.display_name}: {s.title}, {timezone.localtime(s.starts_at):%d %b %Y}"
+        out.append(Waiting(s.case, WHAT[step], step, reverse("delivery:session", args=[s.pk]), title))
     return out

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -85,12 +85,20 @@ def with_history(sessions: QuerySet[Session]) -> QuerySet[Session]:
     )
 
 
+def with_dispute_flag(sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """Sessions annotated ``f_disputed``: a dispute is open (session lists tag them), in the same query."""
+    return sessions.annotate(
+        f_disputed=Exists(SessionDispute.objects.filter(session=OuterRef("pk"), resolution__isnull=True))
+    )
+
+
 @dataclass(frozen=True)
 class Facts:
     open_dispute: SessionDispute | None
     returned: DisputeResolution | None  # an accepted dispute sent back for amendment and not amended yet
     invoiced: bool
     versions: int
+    last_outcome: str | None = None  # the latest resolution's outcome, if any
 
 
 def facts_of(s: Session, invoiced: set[int]) -> Facts:
@@ -102,7 +110,8 @@ def facts_of(s: Session, invoiced: set[int]) -> Facts:
     returned = None
     if resolution is not None and resolution.outcome == Outcome.AMEND and not hasattr(resolution, "amendment"):
         returned = resolution
-    return Facts(open_dispute, returned, s.pk in invoiced, len(s.versions.all()))
+    last_outcome = resolution.outcome if resolution is not None else None
+    return Facts(open_dispute, returned, s.pk in invoiced, len(s.versions.all()), last_outcome)
 
 
 def facts_for(s: Session) -> Facts:
@@ -139,6 +148,8 @@ def amend_refusal(user: User, s: Session, f: Facts, now: datetime | None = None)
         return "This session has been invoiced (it is named on a payment): its log can no longer be amended."
     if f.open_dispute is not None:
         return "The practice has disputed this log: the ICB team resolves the dispute first."
+    if f.last_outcome == Outcome.NOT_DELIVERED and not access.oversees_session(user, s):
+        return "The ICB team found this session was not delivered: only it can change the log now."
     if f.returned is None and (now or timezone.now()) > s.logged_at + amend_window():
         return (
             f"The log can be amended within {amend_window().days} days of being logged "

@@ -203,6 +203,9 @@ def test_the_icb_accepts_a_dispute_as_not_delivered_a_new_version_cancels_the_se
     assert _invoiceable(s) == []
     with pytest.raises(DeliveryError, match="not delivered"):
         services.confirm_session(personas["practice_x"], s)
+    with pytest.raises(DeliveryError, match="only it can change the log"):  # the provider cannot undo the decision
+        services.amend_session(personas["provider"], s, AMENDED, "It was delivered after all, honestly.")
+    services.amend_session(personas["icb_a"], s, AMENDED, "The coach's travel receipts show it took place.")
 
 
 def test_every_step_is_in_the_audit_trail(personas, signed_off):

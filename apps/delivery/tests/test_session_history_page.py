@@ -108,3 +108,14 @@ def test_an_upheld_log_says_the_icb_team_confirmed_it(client_for, personas, sign
     services.resolve_dispute(personas["icb_a"], signed_off, "upheld", "The signed register shows two partners.")
     html = client_for("practice_x").get(_url(signed_off)).content.decode()
     assert "Confirmed (the ICB team upheld the log)" in html and "The log stands" in html
+
+
+def test_a_disputed_session_is_tagged_on_the_case_page_and_leaves_the_practices_list_to_confirm(
+    client_for, personas, signed_off
+):
+    home = client_for("practice_x").get("/delivery/").content.decode()
+    assert "Sessions to confirm" in home
+    services.dispute_session(personas["practice_x"], signed_off, "Only one partner attended, for an hour.")
+    assert "Sessions to confirm" not in client_for("practice_x").get("/delivery/").content.decode()
+    case_page = client_for("icb_a").get(f"/delivery/cases/{signed_off.case_id}/").content.decode()
+    assert "Disputed by the practice" in case_page

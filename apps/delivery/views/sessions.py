@@ -18,6 +18,7 @@ from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.sessions import AssignForm, PlanSessionForm, SessionLogForm
 from apps.delivery.models import ATTENDEE_ROLES, Assignment, FacultyMember, ProviderOrganisation, Session
+from apps.delivery.services import amendments
 from apps.delivery.views import session_history
 from apps.delivery.views.common import page_errors, refuse
 
@@ -87,7 +88,9 @@ def _case_context(user: User, case: Case, errors: dict[str, str]) -> dict[str, A
                     "hours": services.line_hours(ln),
                 }
             )
-    sessions = access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
+    sessions = amendments.with_dispute_flag(
+        access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
+    )
     return {
         "case": case,
         "lines": lines,
