@@ -1,5 +1,7 @@
 """Delivery sessions: the sessions a user may see (``sessions_visible_to``), logging one (the member who delivers it,
-``can_log_session``), signing it off, and the practice's confirmation (``can_confirm_session``).
+``can_log_session``), signing it off, and the practice's confirmation (``can_confirm_session``); correcting a signed-off
+log (``can_amend_session``: the member or the ICB team, a new version with a reason), the practice's dispute
+(``can_dispute_session``) and the ICB team's resolution (``can_resolve_dispute``), and the log's history.
 
 Writes go through ``apps.delivery.services`` (the same functions as the session page), so they are checked, locked
 and audited the same way; a token call is recorded as the token owner's. Answers to a refused write:
@@ -19,7 +21,7 @@ from datetime import datetime, time
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -43,7 +45,7 @@ from apps.delivery import policy as access
 from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.sessions import log_input
-from apps.delivery.models import ATTENDEE_ROLES, Session
+from apps.delivery.models import ATTENDEE_ROLES, DisputeResolution, Session, SessionDispute
 
 router = Router(tags=["sessions"])
 
@@ -76,7 +78,7 @@ class SessionFilters(PageQuery):
     waiting: Literal["log", "sign_off", "confirm"] | None = Field(
         None,
         description="Only sessions waiting for a step: 'log' (planned and started), 'sign_off' (delivered, not signed "
-        "off), 'confirm' (signed off, not confirmed by the practice)",
+        "off), 'confirm' (signed off, not confirmed by the practice, not disputed)",
     )
     case_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only sessions of this case")
     date_from: IsoDate | None = Field(None, description="Sessions starting on or after this day (Europe/London)")
@@ -156,7 +158,11 @@ def list_sessions(request: HttpRequest, filters: Query[SessionFilters]) -> Any:
     elif filters.waiting == "sign_off":
         qs = qs.filter(state=Session.State.DELIVERED, signed_off_at__isnull=True)
     elif filters.waiting == "confirm":
-        qs = qs.filter(signed_off_at__isnull=False, confirmed_at__isnull=True)
+        # Not while the practice disputes it (the ICB team resolves first), nor once found not delivered.
+        disputed = SessionDispute.objects.filter(session=OuterRef("pk"), resolution__isnull=True)
+        qs = qs.filter(state=Session.State.DELIVERED, signed_off_at__isnull=False, confirmed_at__isnull=True).exclude(
+            Exists(disputed)
+        )
     if filters.case_id:
         qs = qs.filter(case_id=filters.case_id)
     tz = timezone.get_current_timezone()
@@ -257,3 +263,160 @@ def _step(
     except DeliveryError as e:
         return _refused(e)
     return _session(access.get_session_for(user, session_id))
+
+
+# --- Corrections: amend, dispute, resolve, and the history they leave ------------------------------------------------
+
+
+class SessionAmendIn(SessionLogIn):
+    reason: str = Field(
+        max_length=500, description="Why the log is amended, at least 10 characters (kept with the new version)"
+    )
+
+
+class SessionDisputeIn(Schema):
+    reason: str = Field(max_length=1000, description="What is wrong with the log, at least 10 characters")
+
+
+class DisputeResolutionIn(Schema):
+    outcome: Literal["upheld", "amend", "not_delivered"] = Field(
+        description="upheld: the log stands (the session counts as confirmed); amend: the provider must amend the log; "
+        "not_delivered: a new version records the session as cancelled"
+    )
+    note: str = Field(max_length=1000, description="The decision's note, at least 10 characters")
+
+
+class LogVersionOut(Schema):
+    number: int
+    state: State
+    delivered_hours: float | None
+    attendees: dict[str, int]
+    notes: str
+    cancelled_reason: str
+    reason: str = Field(description="Why this version was made (empty for version 1, the log as first signed off)")
+    recorded_by: str
+    recorded_at: datetime
+    replaced_confirmation_at: datetime | None = Field(
+        description="When the practice had confirmed the version this one replaced (it is asked to confirm again)"
+    )
+
+
+class DisputeOut(Schema):
+    reason: str
+    raised_by: str
+    raised_at: datetime
+    outcome: Literal["upheld", "amend", "not_delivered"] | None = Field(description="None while the dispute is open")
+    note: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+
+
+class SessionHistoryOut(Schema):
+    versions: list[LogVersionOut]
+    disputes: list[DisputeOut]
+
+
+@router.post(
+    "/sessions/{session_id}/amend",
+    response=WRITE_RESPONSES,
+    summary="Amend a signed-off log: a new version, with a reason (the provider delivering it, or the ICB team)",
+)
+def amend_session(request: HttpRequest, session_id: int, body: SessionAmendIn) -> Any:
+    """The log as it was is kept as a version. 409 after the amendment window, once the session is on a payment, or
+    while the practice's dispute is open; a confirmed log goes back to the practice to confirm."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_amend_session(user, s):
+        raise PermissionDenied("Only the member who delivered the session, or the ICB team, amends its log.")
+    try:
+        data = log_input(body.outcome, body.hours, body.attendees, body.notes, body.cancelled_reason, False)
+        services.amend_session(user, s, data, body.reason)
+    except DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))
+
+
+@router.post(
+    "/sessions/{session_id}/dispute",
+    response=WRITE_RESPONSES,
+    summary="Dispute a signed-off log instead of confirming it (the practice)",
+)
+def dispute_session(request: HttpRequest, session_id: int, body: SessionDisputeIn) -> Any:
+    """The ICB team is asked to resolve it; the session is not invoiced meanwhile. 409 if it is not signed off,
+    already confirmed or already disputed."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_dispute_session(user, s):
+        raise PermissionDenied("Only the practice that received the session disputes it.")
+    try:
+        services.dispute_session(user, s, body.reason)
+    except DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))
+
+
+@router.post(
+    "/sessions/{session_id}/resolve",
+    response=WRITE_RESPONSES,
+    summary="Resolve the practice's dispute of a session log (the ICB team)",
+)
+def resolve_dispute(request: HttpRequest, session_id: int, body: DisputeResolutionIn) -> Any:
+    """The practice and the provider are told. 409 if there is no open dispute."""
+    user = request.auth
+    s = access.get_session_for(user, session_id)
+    if not access.can_resolve_dispute(user, s):
+        raise PermissionDenied("Only the ICB team resolves a dispute about a session.")
+    try:
+        services.resolve_dispute(user, s, body.outcome, body.note)
+    except DeliveryError as e:
+        return _refused(e)
+    return _session(access.get_session_for(user, session_id))
+
+
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
+@router.get(
+    "/sessions/{session_id}/history",
+    response={200: SessionHistoryOut, 401: Error, 404: Error, 422: ValidationErrors},
+    summary="A session log's versions and disputes",
+)
+def get_session_history(request: HttpRequest, session_id: int) -> Any:
+    """Oldest first; no versions until the signed-off log is first amended. 404 for a session the caller may not
+    see."""
+    s = access.get_session_for(request.auth, session_id)
+    versions = s.versions.select_related("recorded_by")
+    disputes = s.disputes.select_related("raised_by", "resolution__resolved_by")
+    out_disputes = []
+    for d in disputes:
+        r: DisputeResolution | None = getattr(d, "resolution", None)
+        out_disputes.append(
+            {
+                "reason": d.reason,
+                "raised_by": _name(d.raised_by),
+                "raised_at": d.raised_at,
+                "outcome": r.outcome if r else None,
+                "note": r.note if r else None,
+                "resolved_by": _name(r.resolved_by) if r else None,
+                "resolved_at": r.resolved_at if r else None,
+            }
+        )
+    return {
+        "versions": [
+            {
+                "number": v.number,
+                "state": v.state,
+                "delivered_hours": v.delivered_hours,
+                "attendees": {k: int(n) for k, n in v.attendees.items()},
+                "notes": v.notes,
+                "cancelled_reason": v.cancelled_reason,
+                "reason": v.reason,
+                "recorded_by": _name(v.recorded_by),
+                "recorded_at": v.recorded_at,
+                "replaced_confirmation_at": v.replaced_confirmation_at,
+            }
+            for v in versions
+        ],
+        "disputes": out_disputes,
+    }

@@ -16,7 +16,7 @@ from apps.api.main import api
 from apps.api.services import create_api_token
 from apps.cases import services as case_services
 from apps.cases.models import Case, Package, Route
-from apps.delivery.models import FacultyMember, ProviderOrganisation, Session
+from apps.delivery.models import FacultyMember, ProviderOrganisation, Session, SessionDispute
 
 API_ROOT = "/api/v1"
 
@@ -70,7 +70,8 @@ def case_with_package(personas: dict[str, User]) -> Case:
 
 def provider_session(personas: dict[str, User], stage: str = "planned") -> Session:
     """A session of the walk case at practice X, delivered by the provider persona, started an hour ago: ``planned``,
-    ``delivered`` (logged, not signed off) or ``signed_off`` (waiting for the practice to confirm)."""
+    ``delivered`` (logged, not signed off), ``signed_off`` (waiting for the practice to confirm) or ``disputed`` (the
+    practice disputes it: waiting for the ICB team)."""
     case = case_with_package(personas)
     prov = personas["provider"]
     org, _ = ProviderOrganisation.objects.get_or_create(name="Walk faculty", kind="faculty", lead_user=prov)
@@ -87,12 +88,16 @@ def provider_session(personas: dict[str, User], stage: str = "planned") -> Sessi
         planned_hours=1,
         created_by=personas["icb_a"],
     )
-    if stage in ("delivered", "signed_off"):
+    if stage in ("delivered", "signed_off", "disputed"):
         s.state, s.delivered_hours, s.attendees, s.notes = "delivered", 1, {"practice_manager": 1}, "Rota review."
         s.logged_by, s.logged_at = prov, now
-        if stage == "signed_off":
+        if stage in ("signed_off", "disputed"):
             s.signed_off_by, s.signed_off_at = prov, now
         s.save()
+    if stage == "disputed":
+        SessionDispute.objects.create(
+            session=s, reason="Nobody from the practice attended.", raised_by=personas["practice_x"]
+        )
     return s
 
 

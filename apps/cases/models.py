@@ -389,6 +389,8 @@ class NotificationKind(models.TextChoices):
     ASSIGNED = "assigned", "A case was assigned to me"
     SESSION_LOGGED = "session_logged", "A support session was signed off and needs the practice to confirm it"
     SESSION_CONFIRMED = "session_confirmed", "A practice confirmed a support session"
+    SESSION_DISPUTED = "session_disputed", "A practice disputed a support session's log"
+    DISPUTE_RESOLVED = "dispute_resolved", "A disputed support session was resolved"
     SESSION_REMINDER = "session_reminder", "Reminder: a support session tomorrow"
     LOG_OVERDUE = "log_overdue", "Reminder: a session log is overdue"
     COACHING = "coaching", "Coaching was requested or booked"

@@ -79,6 +79,11 @@ def practice_managers() -> QuerySet[User]:
     return User.objects.filter(role=Role.PRACTICE, is_active=True)
 
 
+def icb_team(icb_id: int | None) -> QuerySet[User]:
+    """An ICB's active team logins: asked to resolve a practice's dispute of a session."""
+    return User.objects.filter(role=Role.ICB, icb_id=icb_id, is_active=True)
+
+
 def practice_team(practice_id: int) -> QuerySet[User]:
     """A practice's active logins: told when a session is signed off or due tomorrow, and asked to confirm it."""
     return practice_managers().filter(practice_id=practice_id)
@@ -201,6 +206,26 @@ def can_log_session(user: User, session: Session) -> bool:
 def can_confirm_session(user: User, session: Session) -> bool:
     """Confirmation: the practice that received the session."""
     return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == session.practice_id
+
+
+def oversees_session(user: User, session: Session) -> bool:
+    """The ICB team of the practice that received the session: it follows, corrects and arbitrates the log."""
+    return oversees_icb_delivery(user) and session.practice.icb_id == user.icb_id
+
+
+def can_amend_session(user: User, session: Session) -> bool:
+    """Amending a signed-off log (a new version, with a reason): the member who delivers it, or the ICB team."""
+    return can_log_session(user, session) or oversees_session(user, session)
+
+
+def can_dispute_session(user: User, session: Session) -> bool:
+    """Disputing a log instead of confirming it: the practice that received the session, as for confirmation."""
+    return can_confirm_session(user, session)
+
+
+def can_resolve_dispute(user: User, session: Session) -> bool:
+    """Resolving a practice's dispute (the log stands, is to be amended, or was not delivered): the ICB team."""
+    return oversees_session(user, session)
 
 
 def can_see_delivery(user: User) -> bool:

@@ -97,6 +97,10 @@ def signed_off_session(personas: dict[str, Any]) -> str:
     return str(provider_session(personas, "signed_off").pk)
 
 
+def disputed_session(personas: dict[str, Any]) -> str:
+    return str(provider_session(personas, "disputed").pk)
+
+
 @dataclass(frozen=True)
 class Op:
     """What one operation should answer. ``path`` values may be callables of the personas (for practice X's code)."""
@@ -161,6 +165,37 @@ EXPECTED: dict[str, Op] = {
         denied=404,
         forbidden=frozenset({"icb_a", "provider"}),
     ),
+    # Corrections: the provider delivering it and the ICB team amend a signed-off log; the practice disputes it; the
+    # ICB team resolves the dispute. The others who see the session get 403, everyone else 404. Its history is seen by
+    # whoever sees the session.
+    "amend_session": Op(
+        {"session_id": signed_off_session},
+        frozenset({"provider", "icb_a"}),
+        denied=404,
+        forbidden=frozenset({"practice_x"}),
+        body={
+            "outcome": "delivered",
+            "hours": 1.5,
+            "attendees": {"practice_manager": 2},
+            "notes": "Rota review done.",
+            "reason": "The session ran half an hour over.",
+        },
+    ),
+    "dispute_session": Op(
+        {"session_id": signed_off_session},
+        frozenset({"practice_x"}),
+        denied=404,
+        forbidden=frozenset({"icb_a", "provider"}),
+        body={"reason": "Nobody from the practice attended."},
+    ),
+    "resolve_dispute": Op(
+        {"session_id": disputed_session},
+        frozenset({"icb_a"}),
+        denied=404,
+        forbidden=frozenset({"practice_x", "provider"}),
+        body={"outcome": "upheld", "note": "The signed register shows two attendees."},
+    ),
+    "get_session_history": Op({"session_id": disputed_session}, CASE_SEERS, denied=404),
     # The RAG rating is the ICB team's: the practice and the provider see the case but may not rate (403). The walk
     # case's package is submitted, not approved, so even ICB A gets 404 here (rating it works: test_rag_is_the_icbs).
     "rate_package": Op(

@@ -134,3 +134,38 @@ def test_session_list_filters_and_downloads_as_csv(api_call, personas):
     assert csv["Content-Type"].startswith("text/csv")
     lines = csv.getvalue().decode().strip().splitlines()
     assert lines[0].startswith("id,title,case_id") and len(lines) == 3
+
+
+def test_the_practice_disputes_the_icb_sends_it_back_and_the_provider_amends_through_the_api(api_call, personas):
+    s = provider_session(personas, "signed_off")
+    url = f"/api/v1/sessions/{s.pk}"
+    short = api_call("practice_x", "POST", f"{url}/dispute", {"reason": "no"})
+    assert short.status_code == 422 and "dispute_reason" in short.content.decode()
+    assert api_call("practice_x", "POST", f"{url}/dispute", {"reason": "Nobody attended."}).status_code == 200
+    waiting = api_call("practice_x", "GET", "/api/v1/sessions", waiting="confirm").json()
+    assert s.pk not in [r["id"] for r in waiting["results"]], "disputed: nothing to confirm until resolved"
+    assert api_call("practice_x", "POST", f"{url}/confirm").status_code == 409
+    amend = {**DELIVERED, "reason": "Answering the practice's dispute."}
+    refused = api_call("provider", "POST", f"{url}/amend", amend)
+    assert refused.status_code == 409 and "disputed" in refused.json()["detail"]
+    resolved = api_call("icb_a", "POST", f"{url}/resolve", {"outcome": "amend", "note": "The register shows one."})
+    assert resolved.status_code == 200
+    amended = api_call("provider", "POST", f"{url}/amend", {**amend, "hours": 0.5})
+    assert amended.status_code == 200 and amended.json()["delivered_hours"] == 0.5
+    history = api_call("practice_x", "GET", f"{url}/history").json()
+    assert [v["number"] for v in history["versions"]] == [1, 2]
+    assert history["versions"][1]["reason"] == "Answering the practice's dispute."
+    (dispute,) = history["disputes"]
+    assert (dispute["reason"], dispute["outcome"], dispute["note"]) == (
+        "Nobody attended.",
+        "amend",
+        "The register shows one.",
+    )
+
+
+def test_an_amendment_after_the_window_is_refused_with_the_reason(api_call, personas):
+    s = provider_session(personas, "signed_off")
+    Session.objects.filter(pk=s.pk).update(logged_at=timezone.now() - timedelta(days=30))
+    r = api_call("provider", "POST", f"/api/v1/sessions/{s.pk}/amend", {**DELIVERED, "reason": "Hours were wrong."})
+    assert r.status_code == 409 and "within 14 days" in r.json()["detail"]
+    assert snapshot(s)[1] == 1

@@ -7,6 +7,10 @@ the list cannot offer a step the service would refuse. The practice's health che
 once the case is triaged (and again at review) until one is submitted.
 
 Facts for all the user's open cases come from one query, whatever their number.
+
+Apps that build on cases add their own items (a session to confirm, a dispute to resolve) through
+:data:`CONTRIBUTORS`: each names, by dotted path, a function ``(user) -> list[Waiting]`` derived from that app's own
+rules. Cases must not import them, so they are looked up when the list is built (as ``apps.cases.on_approval`` does).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.module_loading import import_string
 
 from apps.accounts.models import User
 from apps.cases import lifecycle, policy
@@ -24,10 +29,18 @@ HEALTH_CHECK = "Complete the practice health check"
 REVIEW_HEALTH_CHECK = "Complete the health check for your six-monthly review"
 
 
+CONTRIBUTORS: tuple[str, ...] = (
+    # Delivery: sessions to confirm or dispute (practice), disputes to resolve (ICB), logs sent back (provider).
+    "apps.delivery.waiting.session_items",
+)
+
+
 class Waiting(NamedTuple):
-    case: Case
+    case: Case | None  # None: an item about no case (a coaching session booked by the practice)
     what: str  # in words, for the page
     step: str  # the transition's label, or "health_check": what the item stands for (tests compare it)
+    href: str = ""  # where the step is taken, when it is not the case's page
+    title: str = ""  # the link's words, when the item is not about a case as a whole
 
 
 def with_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -68,8 +81,12 @@ def items_for(user: User, case: Case, facts: lifecycle.Facts) -> list[Waiting]:
 
 
 def waiting_for(user: User) -> list[Waiting]:
-    """Everything waiting for this user, oldest case first: one query, whatever the number of cases."""
+    """Everything waiting for this user: the cases' moves, oldest case first (one query, whatever the number of
+    cases), then each contributing app's items (each in a fixed number of queries)."""
     if not access.can_see_case_queue(user):
         return []  # national sees counts and the LMC its nominations: neither acts on a case
     cases = with_facts(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice", "icb"))
-    return [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
+    out = [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
+    for path in CONTRIBUTORS:
+        out.extend(import_string(path)(user))
+    return out

@@ -82,7 +82,7 @@ def _expected(user: Any, case: Case) -> set[str]:
 
 
 def _listed(user: Any, case: Case) -> list[services.Waiting]:
-    return [w for w in services.waiting_for(user) if w.case.pk == case.pk]
+    return [w for w in services.waiting_for(user) if w.case is not None and w.case.pk == case.pk]
 
 
 def _check_every_persona(personas: dict[str, Any], case: Case) -> dict[str, set[str]]:

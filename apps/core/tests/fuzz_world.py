@@ -294,6 +294,30 @@ class World:
         return services.log_session(self.p["provider"], s, log)
 
     @cached_property
+    def disputed_session(self) -> Any:
+        """A signed-off session the practice disputes: the ICB team resolves it."""
+        from apps.delivery import services
+        from apps.delivery.models import Session
+
+        a = self.assignment
+        s = Session.objects.create(
+            practice=a.case.practice,
+            case=a.case,
+            assignment=a,
+            member=a.member,
+            title="Coaching 3",
+            starts_at=timezone.now() - timedelta(hours=8),
+            planned_hours=2,
+            created_by=self.p["provider"],
+        )
+        log = services.LogInput(
+            delivered=True, hours=2, attendees={"gp_partner": 1}, notes="Rota plan reviewed.", sign_off=True
+        )
+        services.log_session(self.p["provider"], s, log)
+        services.dispute_session(self.approved_user, s, "Nobody from the practice attended this one.")
+        return s
+
+    @cached_property
     def network(self) -> Any:
         from apps.delivery.models import Network
 

@@ -22,6 +22,7 @@ from apps.core.fields import (
 from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import ATTENDEE_ROLES
+from apps.delivery.services import amendments
 
 OUTCOMES = (("delivered", "Delivered"), ("cancelled", "Cancelled"))
 CHOOSE_WHO = "Choose who delivers this line."
@@ -109,3 +110,51 @@ class SessionLogForm(forms.Form):
         except DeliveryError as e:
             self.add_error(e.field if e.field in self.fields else None, e.message)
         return d
+
+
+def explanation(text: str, message: str) -> str:
+    """A required explanation (a reason, a note): refused with the service's own words when too short."""
+    if amendments.too_short(text):
+        raise forms.ValidationError(message)
+    return text
+
+
+class AmendSessionForm(SessionLogForm):
+    """An amendment of a signed-off log: the log's own fields, and why it is amended."""
+
+    amend_reason = text_field()
+
+    def clean_amend_reason(self) -> str:
+        return explanation(self.cleaned_data["amend_reason"], amendments.AMEND_REASON)
+
+
+class DisputeSessionForm(forms.Form):
+    """The practice's dispute of a signed-off log: what is wrong with it."""
+
+    dispute_reason = text_field()
+
+    def clean_dispute_reason(self) -> str:
+        return explanation(self.cleaned_data["dispute_reason"], amendments.DISPUTE_REASON)
+
+
+RESOLUTIONS = (
+    ("upheld", "The log stands: the session took place as logged"),
+    ("amend", "The dispute is accepted: the provider must amend the log"),
+    ("not_delivered", "The dispute is accepted: the session was not delivered"),
+)
+
+
+class ResolveDisputeForm(forms.Form):
+    """The ICB team's answer to a dispute (``decision``: a :class:`DisputeResolution.Outcome`) and its note."""
+
+    decision = forms.ChoiceField(
+        choices=RESOLUTIONS,
+        error_messages={
+            "required": "Choose how the dispute is resolved.",
+            "invalid_choice": "Choose how the dispute is resolved.",
+        },
+    )
+    decision_note = text_field()
+
+    def clean_decision_note(self) -> str:
+        return explanation(self.cleaned_data["decision_note"], amendments.DECISION_NOTE)

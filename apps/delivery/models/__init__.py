@@ -7,7 +7,8 @@
   :class:`StageChange`. :class:`ConflictOfInterest` names a practice or a PCN a member must never be assigned to.
 * **Assignment** of an approved package's lines to members or organisations (:class:`Assignment`).
 * **Session log** (:class:`Session`): planned, delivered or cancelled; signed off by the provider and confirmed by the
-  practice, both attributed.
+  practice, both attributed. Its history (:class:`SessionLogVersion`, :class:`SessionDispute`,
+  :class:`DisputeResolution`): amendments are new versions, a practice's dispute and the ICB's answer new rows.
 * **Outcomes**: :class:`OutcomeSnapshot` (baseline at approval, follow-ups at 6 and 12 months), :class:`PracticeSurvey`,
   :class:`HoursReleased` per plan action, :class:`PackageRating` (RAG with reason, newest is current).
 * **Practice-manager development**: :class:`Network` on a PCN / place / ICB footprint with members, meetings and
@@ -55,6 +56,7 @@ from apps.delivery.models.outcomes import (
     Rag,
     SnapshotKind,
 )
+from apps.delivery.models.session_history import DisputeResolution, SessionDispute, SessionLogVersion
 from apps.delivery.models.work import ATTENDEE_ROLES, Assignment, Session
 
 __all__ = [
@@ -70,6 +72,7 @@ __all__ = [
     "CoachingRequest",
     "ConflictOfInterest",
     "DevelopmentGoal",
+    "DisputeResolution",
     "FacultyMember",
     "FacultyMemberQuerySet",
     "Footprint",
@@ -88,6 +91,8 @@ __all__ = [
     "Rag",
     "ReminderSent",
     "Session",
+    "SessionDispute",
+    "SessionLogVersion",
     "Slot",
     "SnapshotKind",
     "Stage",

@@ -16,7 +16,9 @@ Rules:
   :func:`apps.cases.services.assign_provider` so the provider sees the case.
 * **Sessions**: planned by the provider or the ICB team within the package's dates; logged (delivered with hours,
   attendees by role and notes, or cancelled with a reason) by the member who delivers it; signed off by that member;
-  confirmed by the practice. A signed-off session is not edited again.
+  confirmed by the practice. A signed-off session is not edited again: it is amended (a new version, with a reason,
+  within ``SESSION_AMEND_WINDOW_DAYS`` and before it is invoiced), or disputed by the practice and resolved by the ICB
+  team (:mod:`apps.delivery.services.amendments`).
 """
 
 from apps.delivery.eligibility import (
@@ -32,13 +34,19 @@ from apps.delivery.eligibility import (
     refusals,
 )
 from apps.delivery.errors import DeliveryError
+from apps.delivery.services.amendments import (
+    amend_session,
+    amend_window,
+    confirm_session,
+    dispute_session,
+    resolve_dispute,
+)
 from apps.delivery.services.assignment import DELIVERY_STATUSES, assign_work, end_assignment
 from apps.delivery.services.faculty import MemberInput, add_member, declare_conflict, record_stage
 from apps.delivery.services.invoices import InvoiceLine, delivered_sessions_for_invoice
 from apps.delivery.services.sessions import (
     MAX_SESSION_HOURS,
     LogInput,
-    confirm_session,
     log_session,
     plan_session,
     session_counts,
@@ -55,11 +63,14 @@ __all__ = [
     "LogInput",
     "MemberInput",
     "add_member",
+    "amend_session",
+    "amend_window",
     "assign_work",
     "candidates_for",
     "confirm_session",
     "declare_conflict",
     "delivered_sessions_for_invoice",
+    "dispute_session",
     "end_assignment",
     "line_hours",
     "load_by_month",
@@ -71,6 +82,7 @@ __all__ = [
     "plan_session",
     "record_stage",
     "refusals",
+    "resolve_dispute",
     "session_counts",
     "sign_off_session",
 ]

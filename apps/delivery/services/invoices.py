@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.cases.models import Case
 from apps.delivery.models import (
     ProviderOrganisation,
     Session,
+    SessionDispute,
 )
 
 # --- Hand-over to provider invoices (the funding app builds invoices from these) --------------------------------
@@ -36,15 +38,23 @@ def delivered_sessions_for_invoice(
     organisation: ProviderOrganisation, case: Case | None, period_start: date, period_end: date
 ) -> list[InvoiceLine]:
     """Sessions the organisation may invoice for in [period_start, period_end]: delivered, signed off by the provider
-    and confirmed by the practice, on an assignment (so tied to a priced package line). Prices come from the line (the
-    price the package was approved at), never the current menu. Units = hours ÷ the offer's hours per unit (one unit
-    per session when the offer has no provider hours). This is the hand-over point to the funding app."""
-    qs = Session.objects.filter(
-        assignment__organisation=organisation,
-        state=Session.State.DELIVERED,
-        signed_off_at__isnull=False,
-        confirmed_at__isnull=False,
-    ).select_related("assignment__line__offer", "member")
+    and confirmed by the practice (or upheld by the ICB team after a dispute), with no dispute open, on an assignment
+    (so tied to a priced package line). Prices come from the line (the price the package was approved at), never the
+    current menu. Units = hours ÷ the offer's hours per unit (one unit per session when the offer has no provider
+    hours). This is the hand-over point to the funding app."""
+    # A disputed session is never invoiced while the dispute is open (its confirmation is withheld, and an amended log
+    # loses the confirmation of the log it replaced); the open-dispute filter says so outright all the same.
+    disputed = SessionDispute.objects.filter(session=OuterRef("pk"), resolution__isnull=True)
+    qs = (
+        Session.objects.filter(
+            assignment__organisation=organisation,
+            state=Session.State.DELIVERED,
+            signed_off_at__isnull=False,
+            confirmed_at__isnull=False,
+        )
+        .exclude(Exists(disputed))
+        .select_related("assignment__line__offer", "member")
+    )
     if case is not None:
         qs = qs.filter(case=case)
     out = []

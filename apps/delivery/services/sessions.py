@@ -81,44 +81,50 @@ def log_session(user: User, session: Session, data: LogInput) -> Session:
         )
         if s.signed_off_at:
             raise DeliveryError("This session is signed off: it cannot be changed.")
-        if data.delivered:
-            if s.starts_at > timezone.now():
-                raise DeliveryError("A session can be logged as delivered once it has started.")
-            if data.hours is None or not 0 < data.hours <= MAX_SESSION_HOURS:
-                raise DeliveryError(
-                    f"Enter the hours delivered (more than 0, at most {MAX_SESSION_HOURS:g}).", field="hours"
-                )
-            attendees = {k: int(v) for k, v in (data.attendees or {}).items() if int(v)}
-            bad = [k for k in attendees if k not in ATTENDEE_ROLES]
-            if bad:
-                raise DeliveryError(f"Unknown attendee roles: {', '.join(bad)}.", field="attendees")
-            if any(v < 0 or v > 200 for v in attendees.values()):
-                raise DeliveryError("Attendee numbers must be between 0 and 200.", field="attendees")
-            if not attendees:
-                raise DeliveryError("Say who attended: at least one person, by role.", field="attendees")
-            if len(data.notes.strip()) < 10:
-                raise DeliveryError("Write a short note of what was covered (at least 10 characters).", field="notes")
-            s.state, s.delivered_hours, s.attendees, s.notes = (
-                Session.State.DELIVERED,
-                data.hours,
-                attendees,
-                data.notes.strip(),
-            )
-            s.cancelled_reason = ""
-        else:
-            if not data.cancelled_reason.strip():
-                raise DeliveryError("Say why the session was cancelled.", field="cancelled_reason")
-            s.state, s.cancelled_reason, s.delivered_hours, s.attendees = (
-                Session.State.CANCELLED,
-                data.cancelled_reason.strip()[:300],
-                None,
-                {},
-            )
+        check_log(s, data)
         s.logged_by, s.logged_at = user, timezone.now()
         s.save()
         if data.sign_off and s.state == Session.State.DELIVERED:
             _sign_off(user, s)
     return s
+
+
+def check_log(s: Session, data: LogInput) -> None:
+    """Judge a log (hours in range, someone attended, a note; a reason for a cancellation) and put it on the session
+    (not saved): the first log and an amendment are judged alike."""
+    if data.delivered:
+        if s.starts_at > timezone.now():
+            raise DeliveryError("A session can be logged as delivered once it has started.")
+        if data.hours is None or not 0 < data.hours <= MAX_SESSION_HOURS:
+            raise DeliveryError(
+                f"Enter the hours delivered (more than 0, at most {MAX_SESSION_HOURS:g}).", field="hours"
+            )
+        attendees = {k: int(v) for k, v in (data.attendees or {}).items() if int(v)}
+        bad = [k for k in attendees if k not in ATTENDEE_ROLES]
+        if bad:
+            raise DeliveryError(f"Unknown attendee roles: {', '.join(bad)}.", field="attendees")
+        if any(v < 0 or v > 200 for v in attendees.values()):
+            raise DeliveryError("Attendee numbers must be between 0 and 200.", field="attendees")
+        if not attendees:
+            raise DeliveryError("Say who attended: at least one person, by role.", field="attendees")
+        if len(data.notes.strip()) < 10:
+            raise DeliveryError("Write a short note of what was covered (at least 10 characters).", field="notes")
+        s.state, s.delivered_hours, s.attendees, s.notes = (
+            Session.State.DELIVERED,
+            data.hours,
+            attendees,
+            data.notes.strip(),
+        )
+        s.cancelled_reason = ""
+    else:
+        if not data.cancelled_reason.strip():
+            raise DeliveryError("Say why the session was cancelled.", field="cancelled_reason")
+        s.state, s.cancelled_reason, s.delivered_hours, s.attendees = (
+            Session.State.CANCELLED,
+            data.cancelled_reason.strip()[:300],
+            None,
+            {},
+        )
 
 
 def sign_off_session(user: User, session: Session) -> Session:
@@ -150,29 +156,6 @@ def _sign_off(user: User, s: Session) -> None:
         f"({s.delivered_hours:g} hours). Please confirm it took place.",
         actor=user,
     )
-
-
-def confirm_session(user: User, session: Session) -> Session:
-    """The practice confirms a signed-off session took place as logged."""
-    if not access.can_confirm_session(user, session):
-        raise DeliveryError("Only the practice that received the session confirms it.")
-    with transaction.atomic():
-        s = Session.objects.select_for_update(of=("self",)).select_related("member__user", "case").get(pk=session.pk)
-        if s.signed_off_at is None:
-            raise DeliveryError("The provider has not signed this session off yet.")
-        if s.confirmed_at:
-            raise DeliveryError("This session is already confirmed.")
-        s.confirmed_by, s.confirmed_at = user, timezone.now()
-        s.save(update_fields=["confirmed_by", "confirmed_at"])
-        if s.member.user:
-            notify.notify(
-                [s.member.user],
-                NotificationKind.SESSION_CONFIRMED,
-                s.case,
-                f"{user.practice.display_name if user.practice else 'The practice'} confirmed “{s.title}”.",
-                actor=user,
-            )
-    return s
 
 
 def session_counts(sessions: Iterable[Session]) -> dict[str, float]:

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from apps.cases import services as cs
 from apps.cases.models import Case, Package, Route
-from apps.delivery.models import Accreditation, FacultyMember, MemberRole, ProviderOrganisation
+from apps.delivery import services
+from apps.delivery.models import Accreditation, Assignment, FacultyMember, MemberRole, ProviderOrganisation, Session
 
 
 @pytest.fixture
@@ -79,3 +81,24 @@ def make_member(
 def coach(org: ProviderOrganisation, personas: dict[str, Any]) -> FacultyMember:
     """An accredited coach in ICB A, logged in as the provider persona."""
     return make_member(org, personas, user=personas["provider"])
+
+
+@pytest.fixture
+def assignment(personas: dict[str, Any], approved_x: Case, coach: FacultyMember) -> Assignment:
+    line = approved_x.packages.get(state=Package.State.APPROVED).lines.get()
+    return services.assign_work(personas["icb_a"], line, member=coach)
+
+
+@pytest.fixture
+def past_session(personas: dict[str, Any], assignment: Assignment) -> Session:
+    """A session that started five minutes ago (created directly: the package starts today)."""
+    return Session.objects.create(
+        practice=assignment.case.practice,
+        case=assignment.case,
+        assignment=assignment,
+        member=assignment.member,
+        title="Coaching 1",
+        starts_at=timezone.now() - timedelta(hours=1),
+        planned_hours=2,
+        created_by=personas["provider"],
+    )

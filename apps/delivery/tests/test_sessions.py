@@ -7,32 +7,11 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.cases.models import Notification, NotificationKind, Package
+from apps.cases.models import Notification, NotificationKind
 from apps.delivery import services
 from apps.delivery.models import Session
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def assignment(personas, approved_x, coach):
-    line = approved_x.packages.get(state=Package.State.APPROVED).lines.get()
-    return services.assign_work(personas["icb_a"], line, member=coach)
-
-
-@pytest.fixture
-def past_session(personas, assignment):
-    """A session that started five minutes ago (created directly: the package starts today)."""
-    return Session.objects.create(
-        practice=assignment.case.practice,
-        case=assignment.case,
-        assignment=assignment,
-        member=assignment.member,
-        title="Coaching 1",
-        starts_at=timezone.now() - timedelta(hours=1),
-        planned_hours=2,
-        created_by=personas["provider"],
-    )
 
 
 DELIVERED = services.LogInput(

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.http import user_of
 from apps.core.paging import page_of, query_without
-from apps.delivery import ical, outcomes, policy
+from apps.delivery import ical, outcomes, policy, waiting
 from apps.delivery import policy as access
 from apps.delivery.models import Assignment, Session
 from apps.delivery.networks import upcoming_for
@@ -79,8 +79,9 @@ def home(request: HttpRequest) -> HttpResponse:
             if policy.is_faculty_login(user)
             else []
         )
+        # The same list as "waiting for me": not a session the practice has disputed or the ICB sent back to amend.
         ctx["to_confirm"] = (
-            sessions.filter(signed_off_at__isnull=False, confirmed_at__isnull=True)
+            [s for s, step in waiting.steps_for(user) if step == waiting.CONFIRM]
             if policy.is_practice_manager(user)
             else []
         )

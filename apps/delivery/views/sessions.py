@@ -19,6 +19,8 @@ from apps.delivery import services
 from apps.delivery.errors import DeliveryError
 from apps.delivery.forms.sessions import AssignForm, PlanSessionForm, SessionLogForm
 from apps.delivery.models import ATTENDEE_ROLES, Assignment, FacultyMember, ProviderOrganisation, Session
+from apps.delivery.services import amendments
+from apps.delivery.views import session_history
 from apps.delivery.views.common import page_errors, refuse
 
 # The session page's name for what the service calls ``cancelled_reason``.
@@ -87,7 +89,9 @@ def _case_context(user: User, case: Case, errors: dict[str, str]) -> dict[str, A
                     "hours": services.line_hours(ln),
                 }
             )
-    sessions = access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
+    sessions = amendments.with_dispute_flag(
+        access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
+    )
     return {
         "case": case,
         "lines": lines,
@@ -139,10 +143,10 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
     s = access.get_session_for(user, pk)
     errors: dict[str, str] = {}
     form: dict[str, Any] = {
-        "outcome": "delivered",
-        "hours": f"{s.planned_hours:g}",
+        "outcome": "cancelled" if s.state == Session.State.CANCELLED else "delivered",
+        "hours": f"{s.delivered_hours or s.planned_hours:g}",
         "notes": s.notes,
-        "reason": "",
+        "reason": s.cancelled_reason,
         **{f"att-{k}": str(s.attendees.get(k, "")) for k in ATTENDEE_ROLES},
     }
     if request.method == "POST":
@@ -168,6 +172,11 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
                     )
                     return redirect("delivery:session", pk=s.pk)
             errors = {"attendees": group} if group else page_errors(log, LOG_FIELDS)
+        elif action in session_history.ACTIONS:
+            errors = session_history.handle(request, user, s, action)
+            if not errors:
+                return redirect("delivery:session", pk=s.pk)
+            form = {k: request.POST.get(k, "") for k in (*form, *session_history.FIELDS)}
         else:
             errors = _one_click(request, user, s, action)
             if not errors:
@@ -179,10 +188,10 @@ def session(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "errors": errors,
         "can_log": access.can_log_session(user, s) and not s.signed_off_at,
-        "can_confirm": access.can_confirm_session(user, s) and s.signed_off_at and not s.confirmed_at,
         "started": s.starts_at <= timezone.now(),
+        **session_history.context(user, s),
     }
-    if errors and not ctx["can_log"]:
+    if errors and not any(ctx[k] for k in ("can_log", "can_amend", "can_dispute", "can_resolve")):
         errors = {"": " ".join(errors.values())}  # the log form is not on the page: nothing to link to
         ctx["errors"] = errors
     return render(request, "delivery/session.jinja", ctx, status=400 if errors else 200)
