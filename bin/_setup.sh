@@ -12,7 +12,7 @@ export PYTHONPYCACHEPREFIX="$ROOT/var/pycache"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { printf '\033[1m==> [%3d s] %s\033[0m\n' "$SECONDS" "$*" >&2; }  # with the seconds since the start
 
 # supervise NAME CMD...: run CMD, and run it again SUPERVISE_DELAY seconds (default 2) after each exit, until this
 # process gets SIGTERM or SIGINT, which stops CMD too. Run it in the background: `supervise "the worker" cmd &`.
