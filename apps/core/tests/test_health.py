@@ -29,7 +29,6 @@ from apps.core import health
 from apps.core.models import WorkerBeat
 from apps.core.tests.ceilings import PROCESS_SECONDS
 
-pytestmark = pytest.mark.django_db
 URL = reverse("core:health")
 
 
@@ -50,17 +49,20 @@ def _probe(**changes: Any) -> Iterator[BaseDatabaseWrapper]:
         conn.close()
 
 
+@pytest.mark.django_db
 def test_a_working_service_answers_200_after_reading_a_table(client):
     status, body = _get(client)
     assert status == 200 and body == {"status": "ok", "database": connection.vendor}
 
 
+@pytest.mark.django_db
 def test_pending_migrations_answer_503(client):
     MigrationRecorder.Migration.objects.filter(app="core", name="0002_worker_lease_and_email_outbox").delete()
     status, body = _get(client)
     assert status == 503 and body["status"] == "error" and body["reason"] == "1 migrations not applied"
 
 
+@pytest.mark.django_db
 def test_no_worker_seen_for_the_configured_time_answers_503(client, database_tasks, settings, monkeypatch):
     settings.HEALTH_WORKER_MAX_SILENCE_SECONDS = 120
     WorkerBeat.objects.all().delete()
@@ -77,6 +79,7 @@ def test_no_worker_seen_for_the_configured_time_answers_503(client, database_tas
     assert _get(client)[0] == 200
 
 
+@pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite file checks")
 def test_a_missing_or_empty_sqlite_file_is_reported_and_never_created(tmp_path: Path):
     missing = tmp_path / "gone.sqlite3"
@@ -89,6 +92,7 @@ def test_a_missing_or_empty_sqlite_file_is_reported_and_never_created(tmp_path: 
         assert health.problem(conn) == "database file empty"
 
 
+@pytest.mark.django_db
 def test_an_unreachable_database_server_is_reported(tmp_path: Path):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -125,6 +129,8 @@ def _health(tmp_path: Path, db: Path) -> str:
     return _manage(tmp_path, db, "shell", "-c", code).stdout.strip().splitlines()[-1]
 
 
+# Not marked django_db: it never touches the test database (its own SQLite file, through manage.py), so it runs once,
+# with the SQLite run, rather than on each database (35 s).
 def test_in_production_the_site_answers_503_until_migrated_and_collected_and_never_creates_the_file(tmp_path: Path):
     db = tmp_path / "prod.sqlite3"
     assert _health(tmp_path, db) == '503 {"status": "error", "reason": "database file missing", "database": "sqlite"}'
