@@ -55,8 +55,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Shuffle by an explicit seed, so every pytest-xdist worker collects the same order (xdist requires it) and a
     failing order can be run again. Tests stay grouped by file, so module-scoped fixtures are set up once."""
     if config.getoption("--database-tests-only"):
-        kept = [item for item in items if uses_database(item)]
-        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        kept, left_out = [], []
+        for item in items:
+            (kept if uses_database(item) else left_out).append(item)
+        config.hook.pytest_deselected(items=left_out)
         items[:] = kept
     seed = config.getoption("--shuffle")
     if seed is None:

@@ -88,23 +88,26 @@ def _reads(tree: ast.AST) -> set[str]:
     return names
 
 
-def _app_modules() -> list[Path]:
-    return [
-        path
-        for path in sorted((ROOT / "apps").glob("**/*.py"))
-        if "tests" not in path.parts and "migrations" not in path.parts
-    ]
+@functools.cache
+def _app_sources() -> dict[Path, tuple[str, ast.Module]]:
+    """Every app module (tests and migrations aside) with its text and syntax tree, read and parsed once for both
+    sweeps below."""
+    out = {}
+    for path in sorted((ROOT / "apps").glob("**/*.py")):
+        if "tests" not in path.parts and "migrations" not in path.parts:
+            text = path.read_text()
+            out[path] = (text, ast.parse(text))
+    return out
 
 
 @functools.cache
 def _module_params() -> dict[str, set[str]]:
     """Module path (``apps/x/views.py``) -> the parameters it reads; helpers' modules included."""
-    out = {}
-    for path in _app_modules():
-        text = path.read_text()
-        if ".GET" in text or "_params_from" in text:
-            out[str(path.relative_to(ROOT))] = _reads(ast.parse(text))
-    return out
+    return {
+        str(path.relative_to(ROOT)): _reads(tree)
+        for path, (text, tree) in _app_sources().items()
+        if ".GET" in text or "_params_from" in text
+    }
 
 
 def _module_file(dotted: str) -> str | None:
@@ -118,9 +121,9 @@ def _module_file(dotted: str) -> str | None:
 def _imports() -> dict[str, set[str]]:
     """Module path -> the paths of the apps' modules it imports (``from apps.x import y`` counts ``apps/x/y.py``)."""
     out: dict[str, set[str]] = {}
-    for path in _app_modules():
+    for path, (_, tree) in _app_sources().items():
         found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(tree):
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
@@ -148,7 +151,7 @@ def _params_of_view(view_module: str) -> set[str]:
         if module not in seen:
             seen.add(module)
             todo.extend(imports.get(module, ()))
-    return set().union(set(), *(reads.get(m, set()) for m in seen))
+    return set().union(*(reads.get(m, set()) for m in seen))
 
 
 def test_every_request_get_read_is_found():
