@@ -55,6 +55,17 @@ class Programme(models.Model):
         return sum(line.total_pence for line in self.lines.all())
 
 
+class LineAccess(models.TextChoices):
+    TARGETED = "targeted", "Targeted: for practices in a support case"
+    UNIVERSAL = "universal", "Universal: any practice by expression of interest"
+
+
+class AllocationBasis(models.TextChoices):
+    FORMULA = "formula", "By formula"
+    FIXED = "fixed", "A fixed sum per ICB"
+    BID = "bid", "By bids"
+
+
 class FundingLine(models.Model):
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="lines")
     code = models.SlugField(max_length=30, help_text="Unique within the programme, e.g. core")
@@ -62,6 +73,25 @@ class FundingLine(models.Model):
     total_pence = models.BigIntegerField()
     cost_centre = models.CharField(max_length=20, help_text="Finance-system cost centre, for payment exports")
     ledger_code = models.CharField(max_length=20, help_text="Finance-system ledger (subjective) code")
+    offer_codes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Codes of the menu offers this line may fund; empty = every offer on the programme's menu "
+        "(apps.funding.lines.funds_offer is the one rule)",
+    )
+    access = models.CharField(
+        max_length=10,
+        choices=LineAccess.choices,
+        default=LineAccess.TARGETED,
+        help_text="Targeted money needs a support case; universal money is open to any practice by expression of "
+        "interest",
+    )
+    allocation_basis = models.CharField(
+        max_length=10,
+        choices=AllocationBasis.choices,
+        default=AllocationBasis.FORMULA,
+        help_text="How the line reaches ICBs: by a formula, a fixed sum each, or by bids",
+    )
 
     class Meta:
         ordering = ["programme__code", "code"]

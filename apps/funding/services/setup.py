@@ -21,11 +21,13 @@ from apps.core import audit, fields
 from apps.funding.errors import FundingError
 from apps.funding.models import (
     Allocation,
+    AllocationBasis,
     Budget,
     Formula,
     FundingLine,
     FundingYear,
     LedgerEntry,
+    LineAccess,
     Programme,
     Release,
 )
@@ -44,6 +46,9 @@ class LineSpec:
     ledger_code: str
     years: dict[int, int] = field(default_factory=dict)  # fy → pence
     total_pence: int | None = None  # if given, the profile must add up to it
+    offer_codes: tuple[str, ...] = ()  # the menu offers the line funds; empty = the programme's whole menu
+    access: str = LineAccess.TARGETED
+    allocation_basis: str = AllocationBasis.FORMULA
 
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
@@ -85,6 +90,10 @@ def create_programme(
             refuse(f"{where}: enter the finance cost centre and ledger code", field)
         if not line.years:
             refuse(f"{where}: give the amount for at least one financial year", slot + "profile")
+        if line.access not in LineAccess.values:
+            refuse(f"{where}: choose whether the line is targeted or universal", slot + "access")
+        if line.allocation_basis not in AllocationBasis.values:
+            refuse(f"{where}: choose how the line is allocated (formula, fixed or bid)", slot + "allocation_basis")
         if line.total_pence is not None and line.years and sum(line.years.values()) != line.total_pence:
             refuse(
                 f"{where}: the profile adds up to {pounds(sum(line.years.values()))}, "
@@ -110,6 +119,9 @@ def create_programme(
                 total_pence=sum(spec.years.values()),
                 cost_centre=spec.cost_centre.strip(),
                 ledger_code=spec.ledger_code.strip(),
+                offer_codes=list(spec.offer_codes),
+                access=spec.access,
+                allocation_basis=spec.allocation_basis,
             )
             audit.bulk_create(
                 FundingYear, [FundingYear(line=line, fy=fy, amount_pence=p) for fy, p in sorted(spec.years.items())]
