@@ -41,6 +41,7 @@ from apps.funding.services.payees import (
 from apps.funding.services.payments import (
     approve_payment,
     approve_virement,
+    payments_to_decide,
     record_payment,
     reject_payment,
     reject_virement,
@@ -88,6 +89,7 @@ __all__ = [
     "parse_shares",
     "payee_commitments",
     "payee_totals",
+    "payments_to_decide",
     "pounds",
     "preview_allocation",
     "record_payment",

@@ -163,6 +163,21 @@ def _decide_payment(payment: Payment, user: User) -> tuple[Payment, Budget]:
     return Payment.objects.select_related("commitment").get(pk=payment.pk), budget
 
 
+def payments_to_decide(user: User) -> list[Payment]:
+    """Recorded payments this user may approve or reject now, oldest first ("waiting for me"): by the same rule as
+    :func:`_decide_payment` — the ICB's own team (``can_act_on_budget``), still awaiting a decision, and recorded by
+    someone else (``lock_for_decision``). One query, whatever the number of payments."""
+    if user.icb_id is None:
+        return []
+    pending = (
+        Payment.objects.filter(status=Decision.REQUESTED, commitment__budget__icb_id=user.icb_id)
+        .exclude(requested_by_id=user.pk)
+        .select_related("commitment__budget__icb")
+        .order_by("requested_at", "pk")
+    )
+    return [p for p in pending if can_act_on_budget(user, p.commitment.budget.icb)]
+
+
 def approve_payment(*, payment: Payment, user: User, note: str = "") -> Payment:
     """Approve a recorded payment: the PAYMENT ledger entry is written and the money counts as spent."""
     with transaction.atomic():
