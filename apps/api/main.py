@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -51,6 +52,19 @@ class LocalSwagger(DocsBase):
 
 
 class Api(NinjaAPI):
+    # The document is built from the code alone (no data), which takes about 250 ms; it is built once per process
+    # and path prefix and kept as JSON text, so each request pays only for reading it back (a fresh copy each time).
+    _openapi_text: dict[str, str] = {}
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        text = self._openapi_text.get(path_prefix)
+        if text is None:
+            text = json.dumps(super().get_openapi_schema(path_prefix=path_prefix), cls=DjangoJSONEncoder)
+            self._openapi_text[path_prefix] = text
+        return json.loads(text)
+
     def get_openapi_operation_id(self, operation: Operation) -> str:
         """The view function's name (``list_practices``): short, stable, and unique across areas by convention."""
         return operation.view_func.__name__
