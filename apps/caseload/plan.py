@@ -22,6 +22,7 @@ from django.utils import timezone
 from analytics import money
 from analytics.menu.offers import Offer, offers_by_code
 from apps.caseload import reading
+from apps.caseload.budgets import BudgetRow, plan_budgets
 from apps.caseload.models import ImportedCase
 from apps.cases.lifecycle import TRANSITIONS
 from apps.cases.models import ENDED, OPEN, Case, Package, Route, Status, Urgency
@@ -101,6 +102,7 @@ class Row:
 @dataclass
 class Plan:
     rows: list[Row]
+    budgets: list[BudgetRow] = field(default_factory=list)  # the Budgets sheet's rows (apps.caseload.budgets)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -112,6 +114,10 @@ class Plan:
     @property
     def errors(self) -> list[Row]:
         return [r for r in self.rows if r.action == ERROR]
+
+    @property
+    def budget_errors(self) -> list[BudgetRow]:
+        return [r for r in self.budgets if r.action == ERROR]
 
 
 def fingerprint(record: dict[str, str]) -> str:
@@ -143,10 +149,15 @@ PROGRESS_EVERY = 500
 
 
 def plan_import(
-    icb: ICB, records: list[dict[str, str]], today: date | None = None, progress: Callable[[int], None] | None = None
+    icb: ICB,
+    records: list[dict[str, str]],
+    today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+    budget_sheet: tuple[list[dict[str, str]], list[str]] = ([], []),
 ) -> Plan:
     """Every row's outcome; reads a fixed number of queries whatever the file's length. ``progress`` is told the
-    number of rows done every :data:`PROGRESS_EVERY` rows."""
+    number of rows done every :data:`PROGRESS_EVERY` rows. ``budget_sheet``: the Budgets sheet's rows and header
+    problems (``reading.read_budgets``); the case rows may draw on the budgets it creates."""
     today = today or timezone.localdate()
     refs = [r["reference"].strip() for r in records]
     codes = {r["practice"].strip().upper() for r in records}
@@ -164,6 +175,12 @@ def plan_import(
     for b in Budget.objects.filter(icb=icb).select_related("line__programme"):
         budgets.setdefault((b.line.programme.code.upper(), b.fy), []).append(b)
     headroom = {pk: bal.headroom for pk, bal in balances([b.pk for bs in budgets.values() for b in bs]).items()}
+    budget_rows: list[BudgetRow] = []
+    if budget_sheet[0] or budget_sheet[1]:
+        budget_rows, planned, planned_headroom = plan_budgets(icb, budget_sheet[0], budget_sheet[1], today)
+        for key, found in planned.items():
+            budgets.setdefault(key, []).extend(found)
+        headroom.update(planned_headroom)
     menu = offers_by_code()
     titles = {o.title.lower(): o for o in menu.values()}
     first_row: dict[str, int] = {}
@@ -209,7 +226,7 @@ def plan_import(
                 headroom[row.budget.pk] = left - row.amount_pence
         if row.action != ERROR:
             row.summary = _summary(row)
-    return Plan(rows)
+    return Plan(rows, budget_rows)
 
 
 def _date(row: Row, text: str, what: str, today: date, *, required: bool = False) -> date | None:
@@ -312,8 +329,8 @@ def _read_package(
         row.refuse("A package needs its programme (e.g. GPRP)")
     elif not found:
         row.refuse(
-            f"Your ICB has no {programme[:20]} budget for {money.fy_label(fy)}: the national team sets budgets; "
-            f"import packages against a budget that exists"
+            f"Your ICB has no {programme[:20]} budget for {money.fy_label(fy)}: the national team sets its "
+            f"programmes' budgets; a scheme of your own goes on the Budgets sheet of the same file"
         )
     elif len(found) > 1:
         row.refuse(f"{programme} has {len(found)} funding lines in {money.fy_label(fy)}: this import needs one")

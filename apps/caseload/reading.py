@@ -238,9 +238,58 @@ def _read_xlsx(data: bytes) -> pl.DataFrame:
     reader = fastexcel.read_excel(data)
     names = reader.sheet_names
     wanted = next((n for n in names if _norm(n) in ("caseload", "cases", "example")), names[0])
-    if _norm(wanted) == "notes" and len(names) > 1:
-        wanted = names[1]
+    if _norm(wanted) in ("notes", _norm(BUDGETS_SHEET)):  # the caseload is not the notes nor the budgets
+        wanted = next((n for n in names if _norm(n) not in ("notes", _norm(BUDGETS_SHEET))), wanted)
     return reader.load_sheet_by_name(wanted).to_polars()
+
+
+# The budgets sheet ----------------------------------------------------------------------------------------------
+
+BUDGETS_SHEET = "Budgets"
+BUDGET_COLUMNS: tuple[Column, ...] = (
+    Column("programme", "Programme code", True, ("programme", "scheme code", "code", "funding stream"),
+           "Your scheme's code (e.g. LRS-2024), or a national programme's code to check it is here.", "LRS-2024"),
+    Column("programme_name", "Programme name", False, ("scheme", "scheme name", "name"),
+           "The scheme's name, for a scheme new to the service.", "Local resilience scheme"),
+    Column("menu", "Menu", False, ("menu of support", "funds"),
+           "GPRP (resilience) or GPDP (development): the menu the scheme's packages draw from.", "GPRP"),
+    Column("line", "Funding line", False, ("line", "budget line", "cost centre name"),
+           "The line within the scheme (empty: Core).", "Practice resilience support"),
+    Column("financial_year", "Financial year", True, ("fy", "year"), "e.g. 2026-27.", "2026-27"),
+    Column("amount", "Budget", True, ("amount", "allocation", "budget amount", "total"),
+           "Pounds as you type them: £60,000.00, 60000, 60,000.", "£60,000.00"),
+)  # fmt: skip
+
+
+def read_budgets(data: bytes, filename: str) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows of an XLSX's "Budgets" sheet as column key → text, and the problems with its headers (a CSV holds
+    one table, the caseload, so it has no budgets: ``[], []``)."""
+    if not (data[:2] == b"PK" or filename.lower().endswith(".xlsx")):
+        return [], []
+    try:
+        import fastexcel
+
+        reader = fastexcel.read_excel(data)
+        sheet = next((n for n in reader.sheet_names if _norm(n) == _norm(BUDGETS_SHEET)), None)
+        if sheet is None:
+            return [], []
+        frame = reader.load_sheet_by_name(sheet).to_polars()
+    except Exception as e:  # polars and calamine raise many kinds; the person needs one sentence
+        raise UnreadableFile("The Budgets sheet could not be read: save the file as .xlsx and upload it again") from e
+    headers = [str(h).strip() for h in frame.columns]
+    normed = {_norm(h): h for h in headers if h}
+    found: dict[str, str] = {}
+    for col in BUDGET_COLUMNS:
+        header = next((normed[_norm(n)] for n in (col.heading, col.key, *col.synonyms) if _norm(n) in normed), "")
+        if header:
+            found[col.key] = header
+    problems = [
+        f"The Budgets sheet has no “{c.heading}” column" for c in BUDGET_COLUMNS if c.required and c.key not in found
+    ]
+    index = {h: i for i, h in enumerate(headers)}
+    rows = [[_text(v) for v in r] for r in frame.iter_rows()]
+    out = [{c.key: (r[index[found[c.key]]] if c.key in found else "") for c in BUDGET_COLUMNS} for r in rows if any(r)]
+    return ([] if problems else out), problems
 
 
 def suggest_mapping(headers: list[str]) -> dict[str, str]:

@@ -123,7 +123,19 @@ def as_csv(rows: Sequence[dict[str, str]]) -> bytes:
     return buf.getvalue()
 
 
-def as_xlsx(rows: Sequence[dict[str, str]]) -> bytes:
+def as_xlsx(rows: Sequence[dict[str, str]], budgets: Sequence[dict[str, str]] = ()) -> bytes:
+    """The caseload as an XLSX; with ``budgets`` (rows keyed by the Budgets sheet's column keys), a Budgets sheet."""
+    from apps.caseload.reading import BUDGET_COLUMNS, BUDGETS_SHEET
+
+    sheets = [("Caseload", list(HEADERS.values()), [[r[k] for k in HEADERS] for r in rows])]
+    if budgets:
+        sheets.append(
+            (
+                BUDGETS_SHEET,
+                [c.heading for c in BUDGET_COLUMNS],
+                [[b.get(c.key, "") for c in BUDGET_COLUMNS] for b in budgets],
+            )
+        )
     buf = io.BytesIO()
-    write_xlsx_sheets([("Caseload", list(HEADERS.values()), [[r[k] for k in HEADERS] for r in rows])], buf)
+    write_xlsx_sheets(sheets, buf)
     return buf.getvalue()

@@ -21,6 +21,7 @@ from analytics import money
 from apps.accounts.models import User
 from apps.caseload import plan as planning
 from apps.caseload import reading
+from apps.caseload.budgets import BudgetRow, record_budgets
 from apps.caseload.models import CaseloadUpload, ImportedCase, StoredFile
 from apps.caseload.policy import can_import_into
 from apps.cases.models import (
@@ -118,9 +119,14 @@ def store_plan(upload: CaseloadUpload) -> None:
         stored.update(plan={"mapping": mapping, "done": done, "total": upload.rows})
 
     table = _table(upload)
-    plan = planning.plan_import(upload.icb, reading.records(table, mapping), progress=progress)
+    plan = planning.plan_import(
+        upload.icb, reading.records(table, mapping), progress=progress, budget_sheet=_budget_sheet(upload)
+    )
     rows = [[r.number, r.reference, r.practice_code, r.action, r.reasons, r.summary] for r in plan.rows]
-    stored.update(plan={"mapping": mapping, "done": upload.rows, "total": upload.rows, "rows": rows})
+    budgets = [[b.number, b.programme, b.line_name, b.action, b.reasons, b.summary] for b in plan.budgets]
+    stored.update(
+        plan={"mapping": mapping, "done": upload.rows, "total": upload.rows, "rows": rows, "budgets": budgets}
+    )
 
 
 def choose_columns(*, upload: CaseloadUpload, user: User, mapping: dict[str, str]) -> dict[str, str]:
@@ -139,6 +145,13 @@ def choose_columns(*, upload: CaseloadUpload, user: User, mapping: dict[str, str
 
 def _table(upload: CaseloadUpload) -> reading.Table:
     return reading.read_table(bytes(upload.file.content), upload.filename)
+
+
+def _budget_sheet(upload: CaseloadUpload) -> tuple[list[dict[str, str]], list[str]]:
+    try:
+        return reading.read_budgets(bytes(upload.file.content), upload.filename)
+    except reading.UnreadableFile as e:
+        return [], [str(e)]
 
 
 def shown_preview(upload: CaseloadUpload) -> Preview:
@@ -160,7 +173,11 @@ def shown_preview(upload: CaseloadUpload) -> Preview:
         planning.Row(number, reference, code, action=action, reasons=reasons, summary=summary)
         for number, reference, code, action, reasons, summary in stored["rows"]
     ]
-    return Preview(upload, table.headers, {}, planning.Plan(rows), earlier)
+    budgets = [
+        BudgetRow(number, programme, line, action=action, reasons=reasons, summary=summary)
+        for number, programme, line, action, reasons, summary in stored.get("budgets", [])
+    ]
+    return Preview(upload, table.headers, {}, planning.Plan(rows, budgets), earlier)
 
 
 def _earlier(upload: CaseloadUpload) -> CaseloadUpload | None:
@@ -176,7 +193,13 @@ def preview(upload: CaseloadUpload, today: date | None = None) -> Preview:
     """What committing the upload would do, row by row, worked out now; writes nothing."""
     table = _table(upload)
     problems = reading.mapping_problems(upload.mapping, table.headers)
-    plan = None if problems else planning.plan_import(upload.icb, reading.records(table, upload.mapping), today)
+    plan = (
+        None
+        if problems
+        else planning.plan_import(
+            upload.icb, reading.records(table, upload.mapping), today, budget_sheet=_budget_sheet(upload)
+        )
+    )
     return Preview(upload, table.headers, problems, plan, _earlier(upload))
 
 
@@ -189,6 +212,10 @@ def _refuse_unless_committable(upload: CaseloadUpload, user: User, seen: Preview
         if seen.pending:
             raise ImportRefused("The preview is still being worked out: import once it shows every row")
         raise ImportRefused("Choose the columns first: " + "; ".join(seen.mapping_problems.values()))
+    if seen.plan.budget_errors:
+        n = len(seen.plan.budget_errors)
+        raise ImportRefused(f"{n} budget row{'s' if n != 1 else ''} in error: fix the Budgets sheet and upload the "
+                            f"file again. Nothing was imported.")  # fmt: skip
     if seen.plan.errors:
         n = len(seen.plan.errors)
         raise ImportRefused(f"{n} row{'s' if n != 1 else ''} in error: fix {'them' if n != 1 else 'it'} in the file "
@@ -259,7 +286,10 @@ def commit_upload(*, upload: CaseloadUpload, user: User, queued: bool = False) -
             locked = CaseloadUpload.objects.select_for_update().get(pk=upload.pk)
             if locked.status == CaseloadUpload.Status.COMMITTED:
                 raise AlreadyImported("This upload has already been imported")
-            done = planning.plan_import(upload.icb, reading.records(_table(upload), upload.mapping))
+            done = planning.plan_import(
+                upload.icb, reading.records(_table(upload), upload.mapping), budget_sheet=_budget_sheet(upload)
+            )
+            record_budgets(done.budgets, done.rows, upload, user)
             _apply(done.rows, upload, user)
             locked.status, locked.committed_by, locked.committed_at = (
                 CaseloadUpload.Status.COMMITTED,

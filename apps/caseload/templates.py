@@ -7,7 +7,7 @@ import io
 
 from django.http import HttpResponse
 
-from apps.caseload.reading import COLUMNS
+from apps.caseload.reading import BUDGET_COLUMNS, BUDGETS_SHEET, COLUMNS
 from apps.core.exports import CSV_TYPE, XLSX_TYPE, write_csv, write_xlsx_sheets
 
 EXAMPLES: tuple[dict[str, str], ...] = (
@@ -31,12 +31,28 @@ EXAMPLES: tuple[dict[str, str], ...] = (
 )  # fmt: skip
 
 
+BUDGET_EXAMPLES: tuple[dict[str, str], ...] = (
+    {"programme": "LRS-2026", "programme_name": "Local resilience scheme", "menu": "GPRP",
+     "line": "Practice resilience support", "financial_year": "2026-27", "amount": "£60,000.00"},
+)  # fmt: skip
+
+
 def example_rows() -> list[list[str]]:
     return [[row.get(c.key, "") for c in COLUMNS] for row in EXAMPLES]
 
 
+def budget_rows() -> list[list[str]]:
+    return [[row.get(c.key, "") for c in BUDGET_COLUMNS] for row in BUDGET_EXAMPLES]
+
+
 def notes_rows() -> list[list[str]]:
-    return [[c.heading, "Yes" if c.required else "No", c.explains, ", ".join(c.synonyms[:5])] for c in COLUMNS]
+    """Every column of both sheets, what to put in it and the headers it is also read from."""
+    cases = [[c.heading, "Yes" if c.required else "No", c.explains, ", ".join(c.synonyms[:5])] for c in COLUMNS]
+    budgets = [
+        [f"{BUDGETS_SHEET}: {c.heading}", "Yes" if c.required else "No", c.explains, ", ".join(c.synonyms[:5])]
+        for c in BUDGET_COLUMNS
+    ]
+    return cases + budgets
 
 
 def download(fmt: str) -> HttpResponse:
@@ -46,6 +62,7 @@ def download(fmt: str) -> HttpResponse:
         write_xlsx_sheets(
             [
                 ("Caseload", headings, example_rows()),
+                (BUDGETS_SHEET, [c.heading for c in BUDGET_COLUMNS], budget_rows()),
                 ("Notes", ["Column", "Required", "What to put", "Also read from headers like"], notes_rows()),
             ],
             buf,

@@ -78,7 +78,12 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
         "importing": {k: datetime.fromisoformat(v) for k, v in item.outcome.items() if k.endswith("_at")}
         if item.status == CaseloadUpload.Status.COMMITTING
         else {},
-        "can_commit": bool(seen.plan and not seen.plan.errors and item.status == CaseloadUpload.Status.UPLOADED),
+        "can_commit": bool(
+            seen.plan
+            and not seen.plan.errors
+            and not seen.plan.budget_errors
+            and item.status == CaseloadUpload.Status.UPLOADED
+        ),
     }
     return render(request, "caseload/upload.jinja", context, status=400 if errors else 200)
 

@@ -38,6 +38,15 @@ class Programme(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    owner_icb = models.ForeignKey(
+        ICB,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="own_programmes",
+        help_text="Empty for a national programme. An ICB's own scheme (a local resilience scheme, or money it had "
+        "before this service) recorded by that ICB's team: it sets that scheme's budgets, the national team does not",
+    )
     at_risk_threshold_bp = models.PositiveSmallIntegerField(
         default=500,
         help_text="A budget is at risk at year end when its forecast spend differs from its released money by more "

@@ -15,7 +15,7 @@ from django.urls import reverse
 from analytics.money import financial_year_of
 from apps.caseload import sample
 from apps.caseload.models import CaseloadUpload, ImportedCase
-from apps.caseload.reading import COLUMNS
+from apps.caseload.reading import BUDGET_COLUMNS, COLUMNS, read_budgets
 from apps.caseload.tests.conftest import OFFER, PROGRAMME
 from apps.cases.models import CaseEvent
 
@@ -80,9 +80,12 @@ def test_the_template_downloads_as_xlsx_with_a_notes_sheet_and_as_csv(client_for
     xlsx = client.get(reverse("caseload:template", args=["xlsx"]))
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
     reader = fastexcel.read_excel(xlsx.content)
-    assert reader.sheet_names == ["Caseload", "Notes"]
+    assert reader.sheet_names == ["Caseload", "Budgets", "Notes"]
     notes = reader.load_sheet_by_name("Notes").to_polars()
-    assert notes["Column"].to_list() == [c.heading for c in COLUMNS]
+    budgets = [f"Budgets: {c.heading}" for c in BUDGET_COLUMNS]
+    assert notes["Column"].to_list() == [c.heading for c in COLUMNS] + budgets
+    example, problems = read_budgets(xlsx.content, "caseload-template.xlsx")  # the example is read back as written
+    assert problems == [] and example[0]["programme"] == "LRS-2026" and example[0]["amount"] == "£60,000.00"
     assert zipfile.ZipFile(io.BytesIO(xlsx.content)).testzip() is None
     csv = client.get(reverse("caseload:template", args=["csv"])).content.decode()
     assert csv.splitlines()[0].startswith("Case reference,Practice ODS code")
