@@ -113,3 +113,23 @@ def test_only_the_icbs_own_team_records_its_budgets(personas, today):
                 user=personas[name], icb=personas["icb_a"].icb, code="NOPE", name="x", menu="GPRP", line_name="Core",
                 fy=money.financial_year_of(today), amount_pence=POUND, source="test",
             )  # fmt: skip
+
+
+def test_the_national_team_does_not_allocate_or_release_an_icbs_own_scheme(personas, today):
+    from apps.funding import services as money_services
+    from apps.funding.errors import FundingError
+    from apps.funding.models import Formula
+
+    budget = record_local_budget(
+        user=personas["icb_a"], icb=personas["icb_a"].icb, code="OWN-1", name="Own", menu="GPRP", line_name="Core",
+        fy=money.financial_year_of(today), amount_pence=5_000 * POUND, source="test",
+    )  # fmt: skip
+    with pytest.raises(FundingError, match="own scheme: its team records its budgets"):
+        money_services.release_tranche(
+            user=personas["national"], line=budget.line, fy=budget.fy, amount_pence=POUND, note="More money"
+        )
+    with pytest.raises(FundingError, match="own scheme"):
+        money_services.confirm_allocation(
+            user=personas["national"], line=budget.line, fy=budget.fy, amount_pence=POUND,
+            formula=Formula.FIXED_SHARES, shares={"QHM": 1.0}, fingerprint="x",
+        )  # fmt: skip

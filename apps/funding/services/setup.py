@@ -278,6 +278,7 @@ def confirm_allocation(
     """Save the split that was previewed (``fingerprint``); refuses if the data or the free money changed since."""
     if not can_manage_funding(user):
         raise PermissionDenied("only the national programme team allocates money")
+    _refuse_an_icbs_own_scheme(line)
     with transaction.atomic():
         FundingYear.objects.select_for_update().filter(line=line, fy=fy).first()  # serialise allocations of a year
         preview = preview_allocation(line=line, fy=fy, amount_pence=amount_pence, formula=formula, shares=shares)
@@ -314,6 +315,15 @@ def confirm_allocation(
     return allocation
 
 
+def _refuse_an_icbs_own_scheme(line: FundingLine) -> None:
+    """An ICB's own scheme (``Programme.owner_icb``) gets its budgets from that ICB's team
+    (``apps.funding.services.local``), never from a national allocation or release."""
+    if line.programme.owner_icb_id is not None:
+        raise FundingError(
+            f"{line.programme.code} is {line.programme.owner_icb}'s own scheme: its team records its budgets"
+        )
+
+
 # Releases -----------------------------------------------------------------------------------------------------
 
 
@@ -322,6 +332,7 @@ def release_tranche(*, user: User, line: FundingLine, fy: int, amount_pence: int
     unreleased (so releasing everything gives each budget exactly its allocation)."""
     if not can_manage_funding(user):
         raise PermissionDenied("only the national programme team releases money")
+    _refuse_an_icbs_own_scheme(line)
     if len(note.strip()) < 3:
         raise FundingError("Say what this release is, e.g. 'First tranche: £16m of £40m'", "note")
     if len(note.strip()) > Release._meta.get_field("note").max_length:  # type: ignore[operator]
