@@ -156,6 +156,7 @@ class CaseEvent(ImmutableRecord):
         PLAN = "plan", "Plan changed"
         PACKAGE = "package", "Package"
         PROVIDER = "provider", "Provider assigned"
+        SESSION = "session", "Support session"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)

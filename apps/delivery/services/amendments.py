@@ -33,6 +33,7 @@ from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import DisputeResolution, Session, SessionDispute, SessionLogVersion
 from apps.delivery.services.sessions import LogInput, check_log
+from apps.delivery.services.timeline import on_case_timeline
 from apps.funding.models import Payment
 
 AMEND_WINDOW_DAYS = 14  # the default; settings.SESSION_AMEND_WINDOW_DAYS overrides it
@@ -246,6 +247,7 @@ def confirm_session(user: User, session: Session) -> Session:
             raise DeliveryError(refusal)
         s.confirmed_by, s.confirmed_at = user, timezone.now()
         s.save(update_fields=["confirmed_by", "confirmed_at"])
+        on_case_timeline(s, user, "confirmed by the practice")
         if s.member.user:
             notify.notify(
                 [s.member.user],
@@ -268,6 +270,9 @@ def amend_session(user: User, session: Session, data: LogInput, reason: str) -> 
         _snapshot_first(s)  # before the session's fields take the new values
         check_log(s, data)
         version = _new_version(user, s, reason.strip()[:500], f.returned)
+        on_case_timeline(
+            s, user, f"log amended (version {version.number}); the earlier version is kept", version.reason
+        )
         if s.state == Session.State.DELIVERED:
             notify.notify(
                 list(access.practice_team(s.practice_id)),
@@ -288,6 +293,7 @@ def dispute_session(user: User, session: Session, reason: str) -> SessionDispute
         s = _locked(session)
         _refuse(dispute_refusal(user, s, facts_for(s)))
         dispute = SessionDispute.objects.create(session=s, reason=reason.strip()[:1000], raised_by=user)
+        on_case_timeline(s, user, "the practice disputed the log", dispute.reason)
         icb_team = access.icb_team(s.practice.icb_id)
         notify.notify(
             [*icb_team, *([s.member.user] if s.member.user else [])],
@@ -322,6 +328,7 @@ def resolve_dispute(user: User, session: Session, outcome: str, note: str) -> Di
             s.state, s.delivered_hours, s.attendees = Session.State.CANCELLED, None, {}
             s.cancelled_reason = f"Not delivered (dispute accepted): {resolution.note}"[:300]
             _new_version(user, s, f"Dispute accepted: {resolution.note}"[:500], resolution)
+        on_case_timeline(s, user, f"dispute resolved: {resolution.get_outcome_display().lower()}", resolution.note)
         told = [*access.practice_team(s.practice_id), *([s.member.user] if s.member.user else [])]
         notify.notify(
             told,

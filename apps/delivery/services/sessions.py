@@ -20,6 +20,7 @@ from apps.delivery.models import (
     Assignment,
     Session,
 )
+from apps.delivery.services.timeline import on_case_timeline
 
 MAX_SESSION_HOURS = 12.0
 
@@ -147,6 +148,7 @@ def sign_off_session(user: User, session: Session) -> Session:
 def _sign_off(user: User, s: Session) -> None:
     s.signed_off_by, s.signed_off_at = user, timezone.now()
     s.save(update_fields=["signed_off_by", "signed_off_at"])
+    on_case_timeline(s, user, f"{s.delivered_hours:g} hours delivered by {s.member.name}, signed off")
     team = list(policy.practice_team(s.practice_id))
     notify.notify(
         team,
