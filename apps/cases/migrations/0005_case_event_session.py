@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_session_dispute_notifications'),
+        ("cases", "0004_session_dispute_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='caseevent',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Case opened'), ('referral', 'Referral joined'), ('status', 'Status changed'), ('triage', 'Triaged'), ('note', 'Note'), ('health_check', 'Health check'), ('plan', 'Plan changed'), ('package', 'Package'), ('provider', 'Provider assigned'), ('session', 'Support session')], max_length=14),
+            model_name="caseevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Case opened"),
+                    ("referral", "Referral joined"),
+                    ("status", "Status changed"),
+                    ("triage", "Triaged"),
+                    ("note", "Note"),
+                    ("health_check", "Health check"),
+                    ("plan", "Plan changed"),
+                    ("package", "Package"),
+                    ("provider", "Provider assigned"),
+                    ("session", "Support session"),
+                ],
+                max_length=14,
+            ),
         ),
     ]
