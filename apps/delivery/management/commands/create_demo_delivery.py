@@ -2,9 +2,9 @@
 
 Makes four provider organisations and 15 faculty members (apprentices at every stage, with stage histories), a
 declared conflict of interest, assignments of the lines of the approved demo cases in ICB A (the coaching to the demo
-`provider` account), delivered, confirmed, planned and overdue sessions, outcome baselines and a 6-month follow-up,
-hours released and RAG ratings, two practice-manager networks in ICB A with meetings and "what worked" posts, a peer
-review, and a coach (the demo `provider`) with published coaching slots. Needs create_demo_users and
+`provider` account), delivered, confirmed, disputed, planned and overdue sessions, outcome baselines and a 6-month
+follow-up, hours released and RAG ratings, two practice-manager networks in ICB A with meetings and "what worked"
+posts, a peer review, and a coach (the demo `provider`) with published coaching slots. Needs create_demo_users and
 create_demo_cases first. Idempotent: skips when the demo organisations exist, unless --reset. Refuses to run when
 DEBUG is off unless --i-know-this-is-not-production.
 """
@@ -156,6 +156,7 @@ class Command(BaseCommand):
                 self.stdout.write("Demo delivery data already exists; --reset to make it again")
                 return
             self._reset()
+        self.disputed = False
         with contextlib.redirect_stdout(io.StringIO()), transaction.atomic():
             members = self._faculty()
             assigned = self._assignments(members)
@@ -333,7 +334,14 @@ class Command(BaseCommand):
                     sign_off=True,
                 ),
             )
-            if puser and (review or i < len(past)):
+            if puser and not review and not self.disputed and i == len(past) - 1:
+                # one log the practice disputes, so the ICB team sees a dispute to resolve in "waiting for me" (the
+                # session after it stays for the practice to confirm)
+                services.dispute_session(
+                    puser, s, "Only two partners were there, and the session ended after an hour and a half."
+                )
+                self.disputed = True
+            elif puser and (review or i < len(past)):
                 services.confirm_session(puser, s)
         if not review:
             # a session that happened but is not logged yet (the reminder command chases it), and two ahead
