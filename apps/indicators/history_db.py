@@ -1,10 +1,11 @@
 """The history the index scores from, read from the database: what the service imported is what the index uses.
 
 Builds an :class:`analytics.history.History` from the register's history tables (practices, workforce years,
-payments years, QOF years and list sizes, CQC ratings, registration snapshots). Publication dates come from the
-source registry (``sources.toml``, per file and period); a period imported through the service that the registry
-does not list is dated by its first successful import (we knew it then at the latest), so nothing is used before it
-was in hand. The Django-free :func:`analytics.history.as_published` then applies the as-of gate.
+payments years, QOF years and list sizes, CQC ratings, registration snapshots); :func:`lineage` and
+:func:`closure_labels` give the merger lineage and the closure-or-merger labels as imported. Publication dates come
+from the source registry (``sources.toml``, per file and period); a period imported through the service that the
+registry does not list is dated by its first successful import (we knew it then at the latest), so nothing is used
+before it was in hand. The Django-free :func:`analytics.history.as_published` then applies the as-of gate.
 """
 
 from __future__ import annotations
@@ -211,6 +212,19 @@ def load_history() -> History:
         publications=(),
     )
     return History(**{**history.__dict__, "publications": publications(history)})
+
+
+def lineage() -> pl.DataFrame:
+    """predecessor, successor, absorbed: the merger lineage as imported (source ``lineage``)."""
+    rows = list(m.PracticeLineage.objects.values_list("predecessor_code", "successor_code", "absorbed"))
+    return _frame(rows, {"predecessor": pl.Utf8, "successor": pl.Utf8, "absorbed": pl.Date}).sort("predecessor")
+
+
+def closure_labels() -> pl.DataFrame:
+    """practice_code, label (closure | merger): the desk-research outcomes as imported (source ``closure_labels``).
+    Evaluation only."""
+    rows = list(m.DisappearanceLabel.objects.values_list("practice_code", "outcome"))
+    return _frame(rows, {"practice_code": pl.Utf8, "label": pl.Utf8}).sort("practice_code")
 
 
 def locations() -> pl.DataFrame:
