@@ -7,8 +7,9 @@
 column                 meaning (workforce = the latest published financial-year mean, "Y"; Y-1, Y-2 the years before)
 =====================  ==============================================================================================
 log_list               log registered patients, year Y
-list_change_1y         log(list Y / list Y-1), lineage-adjusted
-list_change_2y         log(list Y / list Y-2), lineage-adjusted
+list_change_1y         log(list now / list a year before), lineage-adjusted: registrations extracts (see below), else
+                       the workforce list of Y and Y-1
+list_change_2y         log(list now / list two years before), the same way
 log_gp_fte             log(1 + fully qualified GP FTE), year Y
 gp_fte_change          log(1 + GP FTE Y) - log(1 + GP FTE Y-1), lineage-adjusted
 single_handed          1 when the qualified GP headcount is at most 1 (null when not reported)
@@ -23,6 +24,10 @@ qof_percent            QOF points as % of the maximum, latest published QOF year
 imd                    IMD 2019 score (static)
 small_and_shrinking    1 when the list is under 4,000 and fell over the year (an interaction)
 =====================  ==============================================================================================
+
+**List change from the registrations history**: when the published registrations extracts include the latest one
+by the as-of date and the extract 12 (24) months before it, the change is read from them (the registered list on a
+date, not a year's mean); a practice without both extracts falls back to the workforce years.
 
 **Mergers are not growth**: a practice that absorbed another between two years compares its list with the two
 lists added together in the earlier year. The lineage links used are those whose predecessor had stopped by the
@@ -75,6 +80,45 @@ def _adjusted(wf: pl.DataFrame, year: int, current: set[str], links: pl.DataFram
     )
 
 
+def _months_before(d: date, months: int) -> date:
+    m = d.year * 12 + d.month - 1 - months
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def registered_list_changes(registrations: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """practice_code, reg_change_1y, reg_change_2y: log(list at the latest extract / list at the extract 12 or 24
+    months earlier), from registrations rows (code, extract_date, patients) already cut by the as-of gate.
+
+    Each earlier extract is lineage-adjusted like the workforce years: an absorbed predecessor that is not in the
+    latest extract counts towards its successor then, so a merger shows as no change rather than growth. Null where
+    either extract lacks the practice (or the earlier extract was not published)."""
+    schema = {"practice_code": pl.Utf8, "reg_change_1y": pl.Float64, "reg_change_2y": pl.Float64}
+    if registrations.height == 0:
+        return pl.DataFrame(schema=schema)
+    latest = registrations.get_column("extract_date").max()
+    assert isinstance(latest, date)
+    now = registrations.filter(pl.col("extract_date") == latest).select(
+        pl.col("code").alias("practice_code"), pl.col("patients").cast(pl.Float64).alias("now")
+    )
+    current = set(now.get_column("practice_code").to_list())
+    out = now
+    for months, name in ((12, "reg_change_1y"), (24, "reg_change_2y")):
+        then = registrations.filter(pl.col("extract_date") == _months_before(latest, months)).select(
+            pl.col("code").alias("practice_code"), pl.lit(0).alias("fy_end_year"), pl.col("patients").cast(pl.Float64)
+        )
+        earlier = _adjusted(then, 0, current, links, ["patients"]).rename({"patients": "then"})
+        out = (
+            out.join(earlier, on="practice_code", how="left")
+            .with_columns(
+                pl.when((pl.col("now") > 0) & (pl.col("then") > 0))
+                .then((pl.col("now") / pl.col("then")).log())
+                .alias(name)
+            )
+            .drop("then")
+        )
+    return out.select(list(schema))
+
+
 def cohort(history: History, as_of: date) -> pl.DataFrame:
     """practice_code, icb_code of practices open on ``as_of`` (ODS dates) that made a workforce return in the latest
     published year (an operating practice), not dormant once the ODS status snapshot was published."""
@@ -114,6 +158,7 @@ def features(history: History, lineage: pl.DataFrame) -> pl.DataFrame:
     df = base.join(cur, on="practice_code", how="left")
     df = df.join(prev, on="practice_code", how="left").join(prev2, on="practice_code", how="left")
     df = df.join(_payments(history), on="practice_code", how="left").join(_qof(history), on="practice_code", how="left")
+    df = df.join(registered_list_changes(history.registrations, links), on="practice_code", how="left")
     imd = (
         wf.filter(pl.col("imd_score").is_not_null())
         .sort("fy_end_year")
@@ -132,8 +177,8 @@ def features(history: History, lineage: pl.DataFrame) -> pl.DataFrame:
     all_gp = pl.col("gp_fte") + pl.col("locum_trainee_fte")
     out = df.with_columns(
         pl.when(pl.col("patients") > 0).then(pl.col("patients").log()).alias("log_list"),
-        log_ratio("patients", "patients_1").alias("list_change_1y"),
-        log_ratio("patients", "patients_2").alias("list_change_2y"),
+        pl.coalesce("reg_change_1y", log_ratio("patients", "patients_1")).alias("list_change_1y"),
+        pl.coalesce("reg_change_2y", log_ratio("patients", "patients_2")).alias("list_change_2y"),
         pl.when(pl.col("gp_fte") >= 0).then(pl.col("gp_fte").log1p()).alias("log_gp_fte"),
         log1p_diff("gp_fte", "gp_fte_1").alias("gp_fte_change"),
         pl.when(pl.col("gp_hc").is_not_null()).then((pl.col("gp_hc") <= 1).cast(pl.Float64)).alias("single_handed"),
