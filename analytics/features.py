@@ -23,6 +23,12 @@ pay_change             change in log £ per registered patient between the two l
 qof_percent            QOF points as % of the maximum, latest published QOF year
 imd                    IMD 2019 score (static)
 small_and_shrinking    1 when the list is under 4,000 and fell over the year (an interaction)
+log_list_sq            log_list squared (risk need not fall evenly with size)
+small_x_single         1 when single-handed and the list is under 4,000 (an interaction)
+gp_per_1k              GP FTE per 1,000 patients, year Y
+gp_per_1k_change       GP FTE per 1,000 patients, Y minus Y-1 (lineage-adjusted)
+partner_loss           1 when partner FTE fell by more than 0.5 from Y-1 to Y (lineage-adjusted)
+list_x_change          log_list x list_change_1y (shrinking matters more for a small list)
 =====================  ==============================================================================================
 
 **List change from the registrations history**: when the published registrations extracts include the latest one
@@ -61,6 +67,18 @@ FEATURES = (
     "imd",
     "small_and_shrinking",
 )
+# Tried for issue 18 §3 (trends, interactions, list-size-relative measures); which set a model uses is chosen on
+# earlier years only (analytics.walkforward.choose_inputs).
+EXTRA_FEATURES = (
+    "log_list_sq",
+    "small_x_single",
+    "gp_per_1k",
+    "gp_per_1k_change",
+    "partner_loss",
+    "list_x_change",
+)
+ALL_FEATURES = FEATURES + EXTRA_FEATURES
+PARTNER_LOSS_FTE = 0.5  # a fall of more than half a full-time partner between the two latest years
 LOCUM_SERIES_FROM = 2019  # fy_end_year: locum+trainee FTE more than doubles 2018 -> 2019 (definitional break)
 SMALL_LIST = 4000
 
@@ -142,17 +160,18 @@ def features(history: History, lineage: pl.DataFrame) -> pl.DataFrame:
         raise ValueError("features() needs a history cut by as_published(): it reads only published data")
     as_of = history.as_of
     base = cohort(history, as_of)
-    wf = history.workforce
+    # partner FTE = partners per GP FTE x GP FTE, so that it can be added up across a merger like the other measures
+    wf = history.workforce.with_columns((pl.col("partners_per_gp_fte") * pl.col("gp_fte")).alias("partner_fte"))
     years = sorted(int(y) for y in wf.get_column("fy_end_year").unique().drop_nulls().to_list())
     if not years:
-        return base.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in FEATURES)
+        return base.with_columns(pl.lit(None, dtype=pl.Float64).alias(f) for f in ALL_FEATURES)
     y = years[-1]
     current = set(wf.filter(pl.col("fy_end_year") == y).get_column("practice_code").to_list())
     links = through_lineage(lineage, as_of)
-    measures = ["patients", "gp_fte", "gp_hc", "locum_trainee_fte", "nurse_fte", "admin_fte"]
+    measures = ["patients", "gp_fte", "gp_hc", "locum_trainee_fte", "nurse_fte", "admin_fte", "partner_fte"]
     cur = wf.filter(pl.col("fy_end_year") == y).select("practice_code", *measures)
-    prev = _adjusted(wf, y - 1, current, links, ["patients", "gp_fte", "admin_fte"]).rename(
-        {"patients": "patients_1", "gp_fte": "gp_fte_1", "admin_fte": "admin_fte_1"}
+    prev = _adjusted(wf, y - 1, current, links, ["patients", "gp_fte", "admin_fte", "partner_fte"]).rename(
+        {"patients": "patients_1", "gp_fte": "gp_fte_1", "admin_fte": "admin_fte_1", "partner_fte": "partner_fte_1"}
     )
     prev2 = _adjusted(wf, y - 2, current, links, ["patients"]).rename({"patients": "patients_2"})
     df = base.join(cur, on="practice_code", how="left")
@@ -175,30 +194,43 @@ def features(history: History, lineage: pl.DataFrame) -> pl.DataFrame:
 
     per_10k = 1e4 / pl.col("patients")
     all_gp = pl.col("gp_fte") + pl.col("locum_trainee_fte")
-    out = df.with_columns(
-        pl.when(pl.col("patients") > 0).then(pl.col("patients").log()).alias("log_list"),
-        pl.coalesce("reg_change_1y", log_ratio("patients", "patients_1")).alias("list_change_1y"),
-        pl.coalesce("reg_change_2y", log_ratio("patients", "patients_2")).alias("list_change_2y"),
-        pl.when(pl.col("gp_fte") >= 0).then(pl.col("gp_fte").log1p()).alias("log_gp_fte"),
-        log1p_diff("gp_fte", "gp_fte_1").alias("gp_fte_change"),
-        pl.when(pl.col("gp_hc").is_not_null()).then((pl.col("gp_hc") <= 1).cast(pl.Float64)).alias("single_handed"),
-        pl.when((pl.col("patients") > 0) & pl.col("gp_fte").is_not_null())
-        .then((pl.col("patients") / pl.max_horizontal(pl.col("gp_fte"), pl.lit(0.1))).log())
-        .alias("log_patients_per_gp"),
-        pl.when((all_gp > 0) & pl.lit(y >= LOCUM_SERIES_FROM))
-        .then(pl.col("locum_trainee_fte") / all_gp)
-        .alias("locum_share"),
-        pl.when(pl.col("patients") > 0).then(pl.col("admin_fte") * per_10k).alias("admin_per_10k"),
-        log1p_diff("admin_fte", "admin_fte_1").alias("admin_change"),
-        pl.when(pl.col("patients") > 0).then(pl.col("nurse_fte") * per_10k).alias("nurse_per_10k"),
-    ).with_columns(
-        pl.when(pl.col("list_change_1y").is_not_null())
-        .then(((pl.col("patients") < SMALL_LIST) & (pl.col("list_change_1y") < 0)).cast(pl.Float64))
-        .alias("small_and_shrinking"),
+    out = (
+        df.with_columns(
+            pl.when(pl.col("patients") > 0).then(pl.col("patients").log()).alias("log_list"),
+            pl.coalesce("reg_change_1y", log_ratio("patients", "patients_1")).alias("list_change_1y"),
+            pl.coalesce("reg_change_2y", log_ratio("patients", "patients_2")).alias("list_change_2y"),
+            pl.when(pl.col("gp_fte") >= 0).then(pl.col("gp_fte").log1p()).alias("log_gp_fte"),
+            log1p_diff("gp_fte", "gp_fte_1").alias("gp_fte_change"),
+            pl.when(pl.col("gp_hc").is_not_null()).then((pl.col("gp_hc") <= 1).cast(pl.Float64)).alias("single_handed"),
+            pl.when((pl.col("patients") > 0) & pl.col("gp_fte").is_not_null())
+            .then((pl.col("patients") / pl.max_horizontal(pl.col("gp_fte"), pl.lit(0.1))).log())
+            .alias("log_patients_per_gp"),
+            pl.when((all_gp > 0) & pl.lit(y >= LOCUM_SERIES_FROM))
+            .then(pl.col("locum_trainee_fte") / all_gp)
+            .alias("locum_share"),
+            pl.when(pl.col("patients") > 0).then(pl.col("admin_fte") * per_10k).alias("admin_per_10k"),
+            log1p_diff("admin_fte", "admin_fte_1").alias("admin_change"),
+            pl.when(pl.col("patients") > 0).then(pl.col("nurse_fte") * per_10k).alias("nurse_per_10k"),
+        )
+        .with_columns(
+            pl.when(pl.col("list_change_1y").is_not_null())
+            .then(((pl.col("patients") < SMALL_LIST) & (pl.col("list_change_1y") < 0)).cast(pl.Float64))
+            .alias("small_and_shrinking"),
+            (pl.col("log_list") ** 2).alias("log_list_sq"),
+            (pl.col("single_handed") * (pl.col("patients") < SMALL_LIST).cast(pl.Float64)).alias("small_x_single"),
+            pl.when(pl.col("patients") > 0).then(pl.col("gp_fte") * 1000 / pl.col("patients")).alias("gp_per_1k"),
+            pl.when((pl.col("patients") > 0) & (pl.col("patients_1") > 0))
+            .then(pl.col("gp_fte") * 1000 / pl.col("patients") - pl.col("gp_fte_1") * 1000 / pl.col("patients_1"))
+            .alias("gp_per_1k_change"),
+            pl.when(pl.col("partner_fte").is_not_null() & pl.col("partner_fte_1").is_not_null())
+            .then((pl.col("partner_fte_1") - pl.col("partner_fte") > PARTNER_LOSS_FTE).cast(pl.Float64))
+            .alias("partner_loss"),
+        )
+        .with_columns((pl.col("log_list") * pl.col("list_change_1y")).alias("list_x_change"))
     )
-    cast = [pl.col(f).cast(pl.Float64) for f in FEATURES]
+    cast = [pl.col(f).cast(pl.Float64) for f in ALL_FEATURES]
     result = out.select("practice_code", "icb_code", *cast)
-    return result.with_columns(pl.when(pl.col(f).is_finite()).then(pl.col(f)).alias(f) for f in FEATURES)
+    return result.with_columns(pl.when(pl.col(f).is_finite()).then(pl.col(f)).alias(f) for f in ALL_FEATURES)
 
 
 def _payments(history: History) -> pl.DataFrame:
