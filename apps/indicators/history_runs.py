@@ -173,6 +173,7 @@ def walk_forward_table() -> dict[str, Any] | None:
             "training_dates": (run.backtest or {}).get("training_dates", []),
             "features": ((run.backtest or {}).get("model") or {}).get("features", []),
             "coef": ((run.backtest or {}).get("model") or {}).get("coef", []),
+            "inputs": ((run.backtest or {}).get("model") or {}).get("inputs", ""),
         }
         for run in runs
     ]
