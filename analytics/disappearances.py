@@ -1,6 +1,11 @@
 """What happened to each practice code that disappeared: a true closure (patients dispersed) or a merger (absorbed by
 a successor). Evaluation side only: nothing here is ever an indicator.
 
+The labels and the lineage are national sources like any other (``closure_labels`` and ``lineage`` in
+``apps/datasets/sources.toml``): imported through the service, they are read from the database
+(``apps.indicators.history_db.load_outcome_sources``); :func:`read_labels` and :func:`read_lineage` parse the shipped
+files with the same parsers for runs without a database (benchmarks, Django-free tests).
+
 The rule, applied in this order to every practice with an ODS close date (first match wins, and the evidence is
 kept beside the outcome):
 
@@ -28,52 +33,26 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.ingest.base import DatasetFormatError, require_columns
-from analytics.ingest.tables import load_table
+from analytics.ingest import closure_labels
+from analytics.ingest import lineage as lineage_file
 
-CLOSURE = "closure"
-MERGER = "merger"
+CLOSURE = closure_labels.CLOSURE
+MERGER = closure_labels.MERGER
 LABELS_FILE = Path("closure_outcomes_to_2023-03") / "final.csv"
 LINEAGE_FILE = Path("practice_merger_lineage_2013-2022") / "sidhu.csv"
 
 
 def read_labels(path: Path) -> pl.DataFrame:
-    """practice_code, label (closure | merger) from the HEEC ``final.csv`` (``Outcome2``)."""
-    table = load_table(path)
-    require_columns(path.name, table.header, ["Practice.Code", "Outcome2"])
-    df = table.frame.select(
-        pl.col("Practice.Code").str.strip_chars().alias("practice_code"),
-        pl.col("Outcome2").str.strip_chars().alias("raw"),
-    )
-    unknown = sorted(set(df.get_column("raw").to_list()) - {"Closed", "Merged"})
-    if unknown:
-        raise DatasetFormatError(f"{path.name}: unknown Outcome2 value(s) {unknown}; expected Closed or Merged")
-    return df.select(
-        "practice_code",
-        pl.when(pl.col("raw") == "Closed").then(pl.lit(CLOSURE)).otherwise(pl.lit(MERGER)).alias("label"),
-    ).unique("practice_code", keep="first")
-
-
-def _dmy(col: str) -> pl.Expr:
-    return pl.col(col).str.strip_chars().str.to_date("%d/%m/%Y", strict=False)
+    """practice_code, label (closure | merger) from the HEEC ``final.csv`` (``Outcome2``); the same parser the
+    import uses (:mod:`analytics.ingest.closure_labels`), for runs without a database."""
+    return closure_labels.parse(path).frame
 
 
 def read_lineage(path: Path) -> pl.DataFrame:
     """predecessor, successor, absorbed (the predecessor's last month with >= 1,000 patients) for every row of the
-    lineage whose predecessor differs from its April-2020 code."""
-    table = load_table(path, final_newline=False)  # the research file's last line has no line break as published
-    cols = ["code_April_2020", "previous_practice_codes", "lm_1000_previous_codes"]
-    require_columns(path.name, table.header, cols)
-    return (
-        table.frame.select(
-            pl.col("previous_practice_codes").str.strip_chars().alias("predecessor"),
-            pl.col("code_April_2020").str.strip_chars().alias("successor"),
-            _dmy("lm_1000_previous_codes").alias("absorbed"),
-        )
-        .filter(pl.col("predecessor") != pl.col("successor"))
-        .unique("predecessor", keep="first")
-        .sort("predecessor")
-    )
+    lineage whose predecessor differs from its April-2020 code; the import's parser (:mod:`analytics.ingest.lineage`),
+    for runs without a database."""
+    return lineage_file.parse(path).frame
 
 
 def through_lineage(lineage: pl.DataFrame, as_of: date) -> pl.DataFrame:

@@ -8,7 +8,10 @@ Method (fixed before any evaluation, never tuned on a reported year):
   training mean), so a missing input neither raises nor lowers the risk;
 * the L2 penalty ``L2_PRIOR`` on the standardised coefficients (not the intercept) is a stated prior, equivalent to
   a normal prior with standard deviation ~0.7 on each coefficient at ~30,000 training rows; it is not searched;
-* fitted by Newton's method (the problem is convex; converges in a few steps).
+* fitted by Newton's method (the problem is convex; converges in a few steps);
+* which inputs: one of :data:`CANDIDATES`, chosen by :func:`choose_inputs` on the training years alone: each set is
+  fitted on all but the latest training year and scored (AUC for true closures) on that latest year; the best set is
+  then refitted on every training year. The year being reported never takes part in the choice.
 
 A practice's explanation is each input's contribution to the log-odds, ``coef * z``, which sum (with the
 intercept) to the logit of its predicted probability.
@@ -22,8 +25,20 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from analytics.metrics import BoolArray, FloatArray
+from analytics.features import EXTRA_FEATURES, FEATURES
+from analytics.metrics import BoolArray, FloatArray, roc_auc
 
+# Input sets tried (issue 18 §3). The first is the default when there are too few training years to choose.
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "indicators": FEATURES,
+    "indicators + trends and interactions": FEATURES + EXTRA_FEATURES,
+    "list size alone": ("log_list",),
+    "compact": ("log_list", "log_list_sq", "single_handed", "small_x_single", "list_change_1y", "gp_per_1k",
+                "partner_loss"),
+    "compact + change": ("log_list", "log_list_sq", "single_handed", "small_x_single", "list_change_1y",
+                         "list_change_2y", "gp_per_1k", "gp_per_1k_change", "partner_loss", "locum_share", "imd",
+                         "qof_percent"),
+}  # fmt: skip
 L2_PRIOR = 2.0
 MIN_PRESENT = 0.5
 MAX_NEWTON_STEPS = 50
@@ -38,6 +53,10 @@ class Model:
     intercept: float
     training_rows: int
     training_events: int
+    inputs: str = ""
+    """Which of :data:`CANDIDATES` this model uses."""
+    validation: tuple[tuple[str, float], ...] = ()
+    """Each candidate's AUC on the latest training year (fitted on the years before it): how the inputs were chosen."""
 
     def _z(self, frame: pl.DataFrame) -> FloatArray:
         cols = [frame.get_column(f).cast(pl.Float64).fill_null(np.nan).to_numpy() for f in self.features]
@@ -96,6 +115,19 @@ def fit(frames: Sequence[pl.DataFrame], outcomes: Sequence[BoolArray], features:
         training_rows=int(y.size),
         training_events=int(y.sum()),
     )
+
+
+def choose_inputs(frames: Sequence[pl.DataFrame], outcomes: Sequence[BoolArray]) -> Model:
+    """Choose the inputs on the training years only (see the module docstring), then fit on all of them."""
+    first = next(iter(CANDIDATES))
+    scores: list[tuple[str, float]] = []
+    if len(frames) >= 2 and any(o.any() for o in outcomes[:-1]) and outcomes[-1].any():
+        for name, inputs in CANDIDATES.items():
+            trial = fit(frames[:-1], outcomes[:-1], inputs)
+            scores.append((name, roc_auc(trial.predict(frames[-1]), np.asarray(outcomes[-1], dtype=bool))))
+    best = max(scores, key=lambda s: s[1])[0] if scores else first  # ties: the earlier candidate
+    model = fit(frames, outcomes, CANDIDATES[best])
+    return Model(**{**model.__dict__, "inputs": best, "validation": tuple((n, round(a, 4)) for n, a in scores)})
 
 
 def calibration(p: FloatArray, y: BoolArray) -> tuple[float, float]:

@@ -5,6 +5,11 @@ published (with the basis of that date). :func:`read_publications` turns it into
 grain the data is used: one per (dataset, period). A derived compilation of many periods (the workforce means)
 lists a date per period; any other file gives one row for its period.
 
+:func:`dated` decides the date of each (dataset, period) the database holds, from its import log first: the
+publication date recorded when the file was imported (the registry's date for a registry file, the publisher's
+``Last-Modified`` for a fetched one); else the registry's date for that period; else the day it was first imported
+(it was in hand then at the latest).
+
 :func:`usable` is the single gate: a (dataset, period) may be read as of ``D`` only when it was published on or
 before ``D``. :func:`analytics.history.as_published` applies it to every history frame; nothing else filters by
 date for that purpose. Dates are conservative upper bounds where the exact day was not checked (see each entry's
@@ -45,6 +50,8 @@ class SourceFile:
     published: date
     basis: str
     published_by_period: Mapping[str, date]
+    url: str = ""
+    """The publisher's landing page for this very file (its release page), where the provenance names one."""
 
     def publications(self, dataset: str) -> list[Publication]:
         if self.published_by_period:
@@ -81,6 +88,7 @@ def source_file(entry: Mapping[str, object], where: str) -> SourceFile:
         published=_date(entry["published"], f"{where} published"),
         basis=str(entry["published_basis"]),
         published_by_period=by_period,
+        url=str(entry.get("page_url") or ""),
     )
 
 
@@ -110,3 +118,49 @@ def read_publications(sources_toml: Path = SOURCES_TOML) -> tuple[Publication, .
 def usable(publications: Iterable[Publication], as_of: date) -> frozenset[tuple[str, str]]:
     """The (dataset, period) pairs published on or before ``as_of``: the only ones an as-of score may read."""
     return frozenset((p.dataset, p.period) for p in publications if p.published <= as_of)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One successful import of one period of a source, as its import log recorded it."""
+
+    dataset: str
+    period: str
+    file: str
+    imported: date
+    published: date | None = None
+    basis: str = ""
+
+
+def dated(
+    registry: Iterable[Publication], imported: Iterable[Imported], present: Iterable[tuple[str, str]]
+) -> tuple[Publication, ...]:
+    """The publication date of every (dataset, period) in ``present`` (what the database holds), in this order:
+
+    1. the latest publication date recorded by a successful import of exactly that period (a re-publication
+       fetched later moves the date later, never earlier);
+    2. the registry's date for that period (multi-period compilations date each period there);
+    3. the day a file covering it (its period names it) was first imported.
+
+    A period with none of these is left out, so the gate never lets it through. Registry rows for periods not in
+    the database are kept (they gate nothing there, and the file-based history reads them)."""
+    by_key = {(p.dataset, p.period): p for p in registry}
+    logs = list(imported)
+    out = dict(by_key)
+    for dataset, period in sorted(set(present)):
+        exact = [i for i in logs if i.dataset == dataset and i.period == period and i.published is not None]
+        if exact:
+            best = max(exact, key=lambda i: i.published or date.min)
+            out[(dataset, period)] = Publication(
+                dataset, period, best.published or date.min, best.file, best.basis or "recorded at import"
+            )
+            continue
+        if (dataset, period) in by_key:
+            continue
+        covering = sorted((i for i in logs if i.dataset == dataset and period in i.period), key=lambda i: i.imported)
+        if covering:
+            first = covering[0]
+            out[(dataset, period)] = Publication(
+                dataset, period, first.imported, first.file, "first imported (no publication date recorded)"
+            )
+    return tuple(out.values())

@@ -7,9 +7,9 @@ For each as-of date (1 April 2020, 2021, 2022, 2023):
    published year;
 3. methods scored with that data only:
 
-   * **model** — :mod:`analytics.model` fitted on earlier as-of dates only: 1 April of every year from
-     ``FIRST_TRAINING_YEAR`` whose 24-month outcome window had ended by the as-of date, with outcomes from the rule
-     without the hand labels (the labels were compiled in 2024: not known at the time);
+   * **model** — :mod:`analytics.model`, its inputs chosen and its weights fitted on earlier as-of dates only:
+     1 April of every year from ``FIRST_TRAINING_YEAR`` whose 24-month outcome window had ended by the as-of date,
+     with outcomes from the rule without the hand labels (the labels were compiled in 2024: not known at the time);
    * **index (old composite)** — the shipped indicator definitions and weights on the same published data;
    * **list size alone**, **GP FTE alone** (smaller = riskier) and the **old rule count** (national criteria met);
 
@@ -33,10 +33,10 @@ import polars as pl
 
 from analytics.backtest import add_months
 from analytics.disappearances import CLOSURE, MERGER, classify, outcomes_between
-from analytics.features import FEATURES, features
+from analytics.features import ALL_FEATURES, features
 from analytics.history import History, as_published, national_as_of
 from analytics.metrics import FloatArray, bootstrap_auc, bootstrap_counts, impute_median, precision_recall_at, roc_auc
-from analytics.model import Model, calibration, fit
+from analytics.model import Model, calibration, choose_inputs
 from analytics.scoring import score_as_of
 
 AS_OF_DATES = (date(2020, 4, 1), date(2021, 4, 1), date(2022, 4, 1), date(2023, 4, 1))
@@ -115,7 +115,8 @@ class WalkForward:
             trained = ", ".join(d.isoformat() for d in y.training_dates) or "none"
             m = y.model
             fitted = (
-                f"{m.training_rows:,} rows, {m.training_events} closures; inputs: {', '.join(m.features)}"
+                f"{m.training_rows:,} rows, {m.training_events} closures; inputs chosen on the training years: "
+                f"{m.inputs} ({', '.join(m.features)})"
                 if m
                 else "not fitted"
             )
@@ -216,7 +217,7 @@ def evaluate_year(
     classified, classified_rule, feats = _shared
     f = feats(as_of)
     frames, ys, dates = training_set(history, lineage, classified_rule, as_of, feats)
-    model = fit(frames, ys, FEATURES) if frames and any(y.any() for y in ys) else None
+    model = choose_inputs(frames, ys) if frames and any(y.any() for y in ys) else None
     probs = model.predict(f) if model is not None else np.full(f.height, np.nan)
     index = score_as_of(national_as_of(history, as_of), as_of).frame.select("practice_code", "composite", "flag_count")
     joined = f.join(index, on="practice_code", how="left")
@@ -241,7 +242,7 @@ def evaluate_year(
     table = pl.concat(
         [
             joined.select("practice_code", "icb_code", pl.Series("probability", probs), "composite", "flag_count"),
-            joined.select(*FEATURES),
+            joined.select(*ALL_FEATURES),
             contrib,
         ],
         how="horizontal",

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from analytics.ingest import (
+    closure_labels,
     cqc,
     epcn,
     epraccur,
+    lineage,
     locations,
     lsoa11_ccg,
     lsoa11_centroids,
@@ -41,6 +43,8 @@ PARSERS: dict[str, Callable[[Path], Parsed]] = {
     "lsoa21_icb": lsoa21_icb.parse,
     "lsoa11_centroids": lsoa11_centroids.parse,
     "qof_prevalence": qof_prevalence.parse,
+    "lineage": lineage.parse,
+    "closure_labels": closure_labels.parse,
 }
 
 __all__ = ["PARSERS", "DatasetFormatError", "Parsed", "Skip"]

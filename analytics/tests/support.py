@@ -28,6 +28,8 @@ REAL_FILES = {
     "lsoa11_centroids": "ons_lsoa2011_pop_weighted_centroids/Lower_Layer_Super_Output_Areas_December_2011_Population_"
     "Weighted_Centroids.csv",
     "qof_prevalence": "qof_raw_prevalence_2020-21/PREVALENCE_2021_v2.csv",
+    "lineage": "practice_merger_lineage_2013-2022/sidhu.csv",
+    "closure_labels": "closure_outcomes_to_2023-03/final.csv",
 }
 
 # The small real-format fixture of each dataset (same file names as the real ones where the name matters).

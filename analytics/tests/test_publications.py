@@ -61,3 +61,41 @@ def test_an_incomplete_entry_is_refused_naming_the_source(tmp_path: Path, body: 
     toml.write_text(f'[[source]]\nid = "x"\n{body}')
     with pytest.raises(PublicationError, match=f"source x.*{message}"):
         read_publications(toml)
+
+
+def test_the_import_log_date_wins_then_the_registry_then_the_first_import() -> None:
+    from analytics.publications import Imported, Publication, dated
+
+    registry = [Publication("payments", "2021-22", date(2022, 11, 24), "p.csv", "publisher page")]
+    imported = [
+        Imported("payments", "2021-22", "p.csv", date(2026, 1, 5)),  # shipped file: nothing recorded on this log
+        Imported("registrations", "2023-04-01", "r.csv", date(2026, 1, 5), date(2023, 4, 13), "HTTP Last-Modified"),
+        Imported("registrations", "2023-04-01", "r2.csv", date(2026, 2, 1), date(2023, 5, 2), "HTTP Last-Modified"),
+        Imported("registrations", "2022-04-01", "old.csv", date(2026, 1, 7)),
+    ]
+    present = [("payments", "2021-22"), ("registrations", "2023-04-01"), ("registrations", "2022-04-01")]
+    got = {(p.dataset, p.period): p.published for p in dated(registry, imported, present)}
+    assert got == {
+        ("payments", "2021-22"): date(2022, 11, 24),
+        ("registrations", "2023-04-01"): date(2023, 5, 2),  # a later re-publication moves it later, never earlier
+        ("registrations", "2022-04-01"): date(2026, 1, 7),  # nothing recorded anywhere: the day it was in hand
+    }
+    assert ("registrations", "2021-04-01") not in got  # not in the database: never dated, never usable
+
+
+def test_every_release_page_in_the_registry_is_cited_by_its_files_provenance() -> None:
+    """No invented addresses: a file's page_url must appear in a PROVENANCE file of its folder."""
+    import tomllib
+
+    from analytics.publications import SOURCES_TOML, source_files
+    from analytics.tests.support import NATIONAL
+
+    config = tomllib.loads(SOURCES_TOML.read_text(encoding="utf-8"))
+    pages = [(f.path, f.url) for entry in config["source"] for f in source_files(entry, str(entry["id"])) if f.url]
+    assert len(pages) == 4
+    for path, url in pages:
+        folder = NATIONAL / path.split("/")[0]
+        if not folder.exists():
+            continue
+        cited = "".join(p.read_text(encoding="utf-8") for p in folder.glob("PROVENANCE*.md"))
+        assert url in cited, (path, url)

@@ -3,12 +3,14 @@
 The address is the source's ``download_url`` in ``sources.toml``, or ``NATIONAL_DOWNLOAD_BASE`` + the registry path
 when that setting names a mirror. The file is saved to a temporary folder (beside copies of its companion files) and
 handed to :func:`apps.datasets.services.import_dataset`, which parses it, runs the integrity checks and writes the
-ImportLog; its publication date (HTTP ``Last-Modified``, else the day it was fetched) is recorded on that log. When
-the publisher cannot be reached the shipped copy, already loaded, stays as it is.
+ImportLog; its publication date (HTTP ``Last-Modified``, else the day it was fetched) is recorded on that log, where
+the as-of gate reads it. A file that loads replaces the copy in the national data directory (``NATIONAL_DATA_DIR``).
+When the publisher cannot be reached the shipped copy, already loaded, stays as it is.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import urllib.error
@@ -82,6 +84,16 @@ def _download(url: str, target: Path, timeout: float) -> str | None:
         return response.headers.get("Last-Modified")
 
 
+def _keep_copy(fetched: Path, shipped: Path) -> None:
+    """Put a loaded file where the registry says the source's file is, so that every reader of the national data
+    directory (the file-based history of the benchmarks, a later ``import_national``) sees what the database holds.
+    Written beside it and renamed over it: a reader never sees half a file, and a link in its place is replaced,
+    not written through."""
+    partial = shipped.with_name(f".{shipped.name}.fetching")
+    shutil.copyfile(fetched, partial)
+    os.replace(partial, shipped)
+
+
 def fetch_source(
     source: Source,
     *,
@@ -120,6 +132,8 @@ def fetch_source(
             )
         published, basis = _published(last_modified)
         log = import_dataset(source, target, dry_run=dry_run, triggered_by=triggered_by, refresh=False)
+        if log.status == ImportLog.Status.SUCCESS:
+            _keep_copy(target, source.file)
     log.source_url, log.published, log.published_basis = url[:500], published, basis
     log.save(update_fields=["source_url", "published", "published_basis"])
     return FetchResult(source.id, Outcome.IMPORTED, log.message, url, log)

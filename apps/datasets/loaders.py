@@ -393,6 +393,43 @@ def load_lsoa21_icb(parsed: Parsed) -> LoadResult:
     return LoadResult(counts=c)
 
 
+def _replace_codes(model: Any, key: str, keep: list[str], result: LoadResult, what: str) -> None:
+    """The file is the whole table: rows whose code it no longer lists are removed (a revised compilation that drops a
+    link must not leave it in force), and the log says how many."""
+    stale = sorted(set(model.objects.values_list(key, flat=True)) - set(keep))
+    gone = 0
+    for i in range(0, len(stale), 500):  # a few hundred parameters at a time, whatever the database's limit
+        gone += model.objects.filter(**{f"{key}__in": stale[i : i + 500]}).delete()[0]
+    if gone:
+        result.notes.append(f"{gone:,} {what} no longer in the file removed")
+
+
+def load_lineage(parsed: Parsed) -> LoadResult:
+    """Merger links, keyed by the absorbed code. Codes, not register ids: the lineage reaches back before ODS."""
+    result = LoadResult()
+    df = parsed.frame
+    result.counts = upsert(
+        m.PracticeLineage,
+        ["predecessor_code"],
+        ["successor_code", "absorbed"],
+        _rows(df, ["predecessor", "successor", "absorbed"]),
+    )
+    _replace_codes(m.PracticeLineage, "predecessor_code", df.get_column("predecessor").to_list(), result, "link(s)")
+    result.notes.append(f"{df.height:,} absorbed practice codes into {df.get_column('successor').n_unique():,}")
+    return result
+
+
+def load_closure_labels(parsed: Parsed) -> LoadResult:
+    """Closure-or-merger labels (evaluation only), keyed by practice code."""
+    result = LoadResult()
+    df = parsed.frame
+    result.counts = upsert(m.DisappearanceLabel, ["practice_code"], ["outcome"], _rows(df, ["practice_code", "label"]))
+    _replace_codes(m.DisappearanceLabel, "practice_code", df.get_column("practice_code").to_list(), result, "label(s)")
+    closures = df.filter(pl.col("label") == m.DisappearanceLabel.Outcome.CLOSURE).height
+    result.notes.append(f"{closures:,} true closures and {df.height - closures:,} mergers labelled")
+    return result
+
+
 LOADERS: dict[str, Callable[[Parsed], LoadResult]] = {
     "epraccur": load_epraccur,
     "mapping": load_mapping,
@@ -407,6 +444,8 @@ LOADERS: dict[str, Callable[[Parsed], LoadResult]] = {
     "lsoa11_ccg": load_lsoa11_ccg,
     "lsoa11_centroids": load_lsoa11_centroids,
     "lsoa21_icb": load_lsoa21_icb,
+    "lineage": load_lineage,
+    "closure_labels": load_closure_labels,
 }
 
 

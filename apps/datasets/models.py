@@ -33,11 +33,12 @@ class ImportLog(models.Model):
     skip_examples = models.JSONField(default=list, help_text="first skipped rows, e.g. 'row 12, column X: …'")
     message = models.TextField(blank=True)
     triggered_by = models.CharField(max_length=150, blank=True)
-    # Set by manage.py fetch_national for a fetched file: where it came from and when it was published (the HTTP
-    # Last-Modified header, else the day it was fetched, as published_basis says).
+    # When the file was published, read by the as-of gate (analytics.publications.dated): for a registry file, the
+    # registry's date, recorded at import; for a file fetched by manage.py fetch_national, where it came from and
+    # its HTTP Last-Modified header, else the day it was fetched, as published_basis says.
     source_url = models.URLField(max_length=500, blank=True)
     published = models.DateField(null=True, blank=True)
-    published_basis = models.CharField(max_length=100, blank=True)
+    published_basis = models.CharField(max_length=400, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -125,6 +126,7 @@ def import_dataset(
     except DatasetFormatError as exc:
         return _fail(log, str(exc))
     log.layout, log.period, log.rows_read = parsed.layout, parsed.period, parsed.rows_read
+    log.published, log.published_basis = _registry_publication(source, path)
     try:
         verdict = check_against_loaded(
             source, parsed, sha256=log.sha256, history_file=_history_name(source, path), allow_row_drop=allow_row_drop
@@ -164,6 +166,17 @@ def import_dataset(
         note = f"{log.dataset} {log.file_name} ({triggered_by or 'no trigger named'}): {verdict.row_drop_accepted}"
         record_decision(ImportLog, log.pk, "allow_row_drop", note)
     return log
+
+
+def _registry_publication(source: Source, path: Path) -> tuple[date | None, str]:
+    """The publication date the registry gives the file at ``path`` (one of the source's registry files), recorded on
+    its import log: the as-of gate reads it from there (``analytics.publications.dated``). None for any other file
+    (``--path``, a fetched copy: ``fetch_national`` records the publisher's date itself)."""
+    here = path.resolve()
+    for f in source.files:
+        if (Path(settings.NATIONAL_DATA_DIR) / f.path).resolve() == here:
+            return f.published, f"registry: {f.basis}"[:400]
+    return None, ""
 
 
 def _history_name(source: Source, path: Path) -> str:

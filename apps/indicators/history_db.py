@@ -1,10 +1,11 @@
 """The history the index scores from, read from the database: what the service imported is what the index uses.
 
 Builds an :class:`analytics.history.History` from the register's history tables (practices, workforce years,
-payments years, QOF years and list sizes, CQC ratings, registration snapshots). Publication dates come from the
-source registry (``sources.toml``, per file and period); a period imported through the service that the registry
-does not list is dated by its first successful import (we knew it then at the latest), so nothing is used before it
-was in hand. The Django-free :func:`analytics.history.as_published` then applies the as-of gate.
+payments years, QOF years and list sizes, CQC ratings, registration snapshots); :func:`lineage` and
+:func:`closure_labels` give the merger lineage and the closure-or-merger labels as imported. Each period's
+publication date comes from the import log (:func:`publications`: recorded when its file was imported or fetched,
+else the registry's, else its first import), and the Django-free :func:`analytics.history.as_published` applies the
+as-of gate.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from analytics.history import PERIOD, History, workforce_period
-from analytics.publications import Publication, read_publications
+from analytics.history import GATED, PERIOD, History, workforce_period
+from analytics.publications import Imported, Publication, dated, read_publications
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import SOURCES_FILE
 from apps.practices import models as m
@@ -175,27 +176,15 @@ def _registrations() -> pl.DataFrame:
 
 
 def publications(history: History) -> tuple[Publication, ...]:
-    """The registry's dates, plus the first import date of any period in the database that the registry lacks."""
-    known = list(read_publications(SOURCES_FILE))
-    have = {(p.dataset, p.period) for p in known}
-    present = (
-        {("workforce", p) for p in history.periods("workforce") if p}
-        | {("payments", p) for p in history.periods("payments")}
-        | {("qof", p) for p in history.periods("qof")}
-    )
-    for dataset, period in sorted(present - have):
-        first = (
-            ImportLog.objects.filter(dataset=dataset, status=ImportLog.Status.SUCCESS, period__contains=period)
-            .order_by("finished_at")
-            .first()
-        )
-        if first is not None:
-            known.append(
-                Publication(
-                    dataset, period, first.finished_at.date(), first.file_name, "first imported (not in sources.toml)"
-                )
-            )
-    return tuple(known)
+    """Every (dataset, period) the database holds, dated by :func:`analytics.publications.dated` from the import log
+    (the date recorded when its file was imported or fetched), else the registry, else its first import."""
+    present = {(GATED[frame], p) for frame in GATED for p in history.periods(frame) if p}
+    logs = ImportLog.objects.filter(status=ImportLog.Status.SUCCESS, dataset__in=set(GATED.values()))
+    imported = [
+        Imported(log.dataset, log.period, log.file_name, log.finished_at.date(), log.published, log.published_basis)
+        for log in logs.only("dataset", "period", "file_name", "finished_at", "published", "published_basis")
+    ]
+    return dated(read_publications(SOURCES_FILE), imported, present)
 
 
 def load_history() -> History:
@@ -211,6 +200,19 @@ def load_history() -> History:
         publications=(),
     )
     return History(**{**history.__dict__, "publications": publications(history)})
+
+
+def lineage() -> pl.DataFrame:
+    """predecessor, successor, absorbed: the merger lineage as imported (source ``lineage``)."""
+    rows = list(m.PracticeLineage.objects.values_list("predecessor_code", "successor_code", "absorbed"))
+    return _frame(rows, {"predecessor": pl.Utf8, "successor": pl.Utf8, "absorbed": pl.Date}).sort("predecessor")
+
+
+def closure_labels() -> pl.DataFrame:
+    """practice_code, label (closure | merger): the desk-research outcomes as imported (source ``closure_labels``).
+    Evaluation only."""
+    rows = list(m.DisappearanceLabel.objects.values_list("practice_code", "outcome"))
+    return _frame(rows, {"practice_code": pl.Utf8, "label": pl.Utf8}).sort("practice_code")
 
 
 def locations() -> pl.DataFrame:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
+import polars as pl
 from django.db import transaction
 from django.db.models import F
 
-from analytics.disappearances import LABELS_FILE, LINEAGE_FILE, read_labels, read_lineage
+from analytics.disappearances import classify
 from analytics.history import History, national_as_of
 from analytics.scoring import score_as_of
 from analytics.walkforward import AS_OF_DATES, WalkForward, YearResult, walk_forward
+from apps.indicators import history_db
 from apps.indicators.history_db import load_history
 from apps.indicators.models import PracticeScore, ScoringRun
 from apps.indicators.scoring_runs import _jsonable, store_run
@@ -60,9 +60,7 @@ def run_walk_forward(
 ) -> tuple[WalkForward, list[ScoringRun]]:
     """Run the walk-forward back-test on the imported history; store one non-current run per as-of date."""
     history = history if history is not None else load_history()
-    national = Path(settings.NATIONAL_DATA_DIR)
-    lineage, labels = read_lineage(national / LINEAGE_FILE), read_labels(national / LABELS_FILE)
-    result = walk_forward(history, lineage, labels, dates, n_boot=n_boot)
+    result = walk_forward(history, history_db.lineage(), history_db.closure_labels(), dates, n_boot=n_boot)
     runs: list[ScoringRun] = []
     if store:
         text = result.as_text()
@@ -175,6 +173,7 @@ def walk_forward_table() -> dict[str, Any] | None:
             "training_dates": (run.backtest or {}).get("training_dates", []),
             "features": ((run.backtest or {}).get("model") or {}).get("features", []),
             "coef": ((run.backtest or {}).get("model") or {}).get("coef", []),
+            "inputs": ((run.backtest or {}).get("model") or {}).get("inputs", ""),
         }
         for run in runs
     ]
@@ -183,11 +182,14 @@ def walk_forward_table() -> dict[str, Any] | None:
 
 def run_domino_check(history: History | None = None) -> str:
     """The domino check on the imported history and locations (printed, not stored: it names no practice)."""
-    from analytics.disappearances import classify
     from analytics.targeting.domino import as_text, domino_check
-    from apps.indicators.history_db import locations
 
     history = history if history is not None else load_history()
-    national = Path(settings.NATIONAL_DATA_DIR)
-    classified = classify(history.practices, read_labels(national / LABELS_FILE), read_lineage(national / LINEAGE_FILE))
-    return as_text(domino_check(history.workforce, locations(), classified))
+    return as_text(domino_check(history.workforce, history_db.locations(), classified_disappearances(history)))
+
+
+def classified_disappearances(history: History | None = None) -> pl.DataFrame:
+    """Every disappeared practice code classified closure or merger, from the labels and lineage **as imported**:
+    what the back-test and the domino check read."""
+    history = history if history is not None else load_history()
+    return classify(history.practices, history_db.closure_labels(), history_db.lineage())

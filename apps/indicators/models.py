@@ -30,6 +30,12 @@ class ScoringRun(models.Model):
     practice_count = models.PositiveIntegerField(default=0)
     backtest = models.JSONField(null=True, blank=True, help_text="Back-test result at this as-of date")
     backtest_text = models.TextField(blank=True)
+    model = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The deployed closure model that ranks this run (inputs, weights, training years); "
+        "null for a run ranked by the indicator composite",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -45,7 +51,11 @@ class PracticeScore(models.Model):
     run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="scores")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="scores")
     icb = models.ForeignKey(ICB, null=True, on_delete=models.SET_NULL, related_name="+")
-    composite = models.FloatField(null=True, help_text="0–100, higher means more pressure")
+    composite = models.FloatField(
+        null=True,
+        help_text="0–100, higher means more pressure: the model's chance of closing within two years (%) when the "
+        "run has a model, else the indicator composite",
+    )
     rank = models.PositiveIntegerField(null=True, help_text="1 = most pressure nationally")
     icb_rank = models.PositiveIntegerField(null=True)
     coverage = models.FloatField(help_text="Share of indicator weight with data")
@@ -53,6 +63,9 @@ class PracticeScore(models.Model):
     flags = models.JSONField(default=list)
     explanation = models.JSONField(default=list, help_text="One entry per indicator: value, percentiles, …")
     trend = models.JSONField(default=dict, help_text="as-of date → composite, at each financial-year end with data")
+    model_explanation = models.JSONField(
+        default=list, help_text="The deployed model's inputs: id, title, value, contribution to the log-odds"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "practice"], name="uniq_run_practice")]

@@ -8,13 +8,15 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import polars as pl
 from django.db import transaction
 
+from analytics.deployed import INPUT_TITLES, Deployed, with_model
+from analytics.deployed import explanation as deployed_explanation
 from analytics.history import History, national_as_of
 from analytics.indicators.definition import IndicatorDefinition
 from analytics.scoring import Explanation, Scored, explain_all, score_as_of
@@ -71,9 +73,14 @@ def store_run(
     backtest: Any = None,
     backtest_text: str = "",
     make_current: bool = True,
-    trend: dict[str, dict[str, float | None]] | None = None,
+    trend: Mapping[str, Mapping[str, float | None]] | None = None,
+    deployed: Deployed | None = None,
 ) -> ScoringRun:
-    """Save every practice's score and explanation as a new run; optionally make it the current one."""
+    """Save every practice's score and explanation as a new run; optionally make it the current one. With
+    ``deployed`` the model ranks the run (:func:`analytics.deployed.with_model`) and each practice keeps the model's
+    explanation beside the indicators'."""
+    if deployed is not None:
+        scored = with_model(scored, deployed.scores)
     definitions = definitions_as_loaded(scored.definitions)
     frame = scored.frame
     periods: dict[str, str] = {}
@@ -91,7 +98,11 @@ def store_run(
         practice_count=frame.height,
         backtest=_jsonable(backtest) if backtest is not None else None,
         backtest_text=backtest_text,
+        model=_model_json(deployed),
     )
+    model_rows: dict[str, dict[str, Any]] = {}
+    if deployed is not None:
+        model_rows = {r["practice_code"]: r for r in deployed.scores.iter_rows(named=True)}
     ids = dict(Practice.objects.values_list("code", "id"))
     icbs = dict(Practice.objects.values_list("code", "icb_id"))
     ranked = frame.with_columns(
@@ -119,12 +130,27 @@ def store_run(
                 flags=list(r["flags"] or []),
                 explanation=_explanation_json(explanations[r["practice_code"]], datasets),
                 trend={d: by_code.get(r["practice_code"]) for d, by_code in (trend or {}).items()},
+                model_explanation=(
+                    deployed_explanation(deployed.model, model_rows[r["practice_code"]])
+                    if deployed is not None and r["practice_code"] in model_rows
+                    else []
+                ),
             )
         )
     PracticeScore.objects.bulk_create(rows, batch_size=1000)
     if make_current:
         make_run_current(run)
     return run
+
+
+def _model_json(deployed: Deployed | None) -> dict[str, Any] | None:
+    if deployed is None:
+        return None
+    return {
+        **_jsonable(dataclasses.asdict(deployed.model)),
+        "training_dates": [d.isoformat() for d in deployed.training_dates],
+        "titles": {f: INPUT_TITLES.get(f, f) for f in deployed.model.features},
+    }
 
 
 def trend_scores(

@@ -48,9 +48,15 @@ class WatchRow:
 
     @property
     def reasons(self) -> list[str]:
-        """The top reasons in words: the three largest contributions, then the national criteria met."""
+        """The top reasons in words: the three largest contributions (to the deployed model's log-odds when a model
+        ranks the run, else to the composite)."""
         if self.score is None:
             return []
+        model = [e for e in self.score.model_explanation if (e.get("contribution") or 0) > 0]
+        if model:
+            return [
+                f"{e['title']} (raises the chance of closing by {e['contribution']:+.2f} log-odds)" for e in model[:3]
+            ]
         items = [e for e in self.score.explanation if e.get("contribution") is not None]
         items.sort(key=lambda e: -(e["contribution"] or 0))
         return [e["sentence"] for e in items[:3]]
@@ -186,9 +192,14 @@ def watch_summary(run: ScoringRun | None) -> list[WatchSummaryRow]:
 def load_explanations(rows: list[WatchRow]) -> list[WatchRow]:
     """Fill in the explanations (for ``WatchRow.reasons``) of the rows about to be shown, in one query."""
     wanted = [r.score for r in rows if r.score is not None]
-    found = dict(PracticeScore.objects.filter(pk__in=[s.pk for s in wanted]).values_list("pk", "explanation"))
+    found = {
+        pk: (explanation, model)
+        for pk, explanation, model in PracticeScore.objects.filter(pk__in=[s.pk for s in wanted]).values_list(
+            "pk", "explanation", "model_explanation"
+        )
+    }
     for score in wanted:
-        score.explanation = found.get(score.pk, [])
+        score.explanation, score.model_explanation = found.get(score.pk, ([], []))
     return rows
 
 

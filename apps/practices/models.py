@@ -361,3 +361,35 @@ class Lsoa2021(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class PracticeLineage(models.Model):
+    """A practice code absorbed into another (merger lineage 2013-2022). Codes, not links to the register: a code
+    absorbed before the ODS file's horizon, or one ODS files as a non-GP setting, is still part of the history."""
+
+    predecessor_code = models.CharField(max_length=8, unique=True)
+    successor_code = models.CharField(max_length=8, db_index=True)
+    absorbed = models.DateField(null=True, help_text="the predecessor's last month with at least 1,000 patients")
+
+    class Meta:
+        ordering = ["predecessor_code"]
+
+    def __str__(self) -> str:
+        return f"{self.predecessor_code} -> {self.successor_code} ({self.absorbed})"
+
+
+class DisappearanceLabel(models.Model):
+    """What happened to a practice code that disappeared, by desk research: evaluation only, never an indicator."""
+
+    class Outcome(models.TextChoices):
+        CLOSURE = "closure", "True closure (patients dispersed)"
+        MERGER = "merger", "Merger (absorbed by a successor)"
+
+    practice_code = models.CharField(max_length=8, unique=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["practice_code"]
+
+    def __str__(self) -> str:
+        return f"{self.practice_code}: {self.outcome}"

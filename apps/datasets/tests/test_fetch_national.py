@@ -76,10 +76,22 @@ def _handler(state: Server) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _mirror(root: Path, into: Path) -> Path:
+    """The national data directory as real folders of links to the shipped files: a fetched file replaces its link
+    there, never the shipped file itself."""
+    for file in root.rglob("*"):
+        if file.is_file():
+            link = into / file.relative_to(root)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(file)
+    return into
+
+
 @pytest.fixture
-def server(settings: Any) -> Iterator[Server]:
+def server(settings: Any, tmp_path: Path) -> Iterator[Server]:
     state = Server()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))  # serves the shipped files
+    settings.NATIONAL_DATA_DIR = _mirror(Path(settings.NATIONAL_DATA_DIR).resolve(), tmp_path / "national")
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -148,6 +160,11 @@ def test_a_newer_file_is_imported_and_its_publication_date_recorded(server: Serv
     assert Practice.objects.get(code="A81001").name == "THE DENSHAM SURGERY (RENAMED)"
     assert "epraccur: Loaded" in out and "published 2025-06-12 (HTTP Last-Modified)" in out
     assert "1 fetched (1 imported" in out
+    # the loaded file is now the national data directory's copy; the shipped file itself is untouched
+    kept = get_source("epraccur").file
+    assert not kept.is_symlink() and b'"THE DENSHAM SURGERY (RENAMED)"' in kept.read_bytes()
+    shipped = Path(django_settings.BASE_DIR) / "data" / "national" / get_source("epraccur").path
+    assert b"(RENAMED)" not in shipped.read_bytes()
 
 
 def test_without_last_modified_the_fetch_date_is_recorded_and_a_dry_run_keeps_nothing(server: Server):

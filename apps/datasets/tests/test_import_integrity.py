@@ -169,6 +169,7 @@ OLDER: dict[str, Callable[[Source, Path], Path]] = {
     "registrations": _edited(b"2025-04-01", b"2025-03-01"),
     "payments": _renamed("nhspaymentsgp-21-22-prac-csv.csv"),
     "workforce": _edited(b'"2025",', b'"2022",'),
+    "lineage": _edited(b"/2022", b"/2021"),  # every April-2022 activity month a year earlier
     "qof": _renamed("QOF 2021-22.csv"),
     "qof_prevalence": _renamed(
         # QOF names files by the two years' last digits: _2021 is 2020-21, so _1920 is 2019-20
@@ -182,7 +183,7 @@ DATELESS = sorted(set(SOURCE_IDS) - set(OLDER))
 
 
 def test_every_source_is_covered():
-    assert set(DATELESS) == {"cqc", "locations", "lsoa11_ccg", "lsoa11_centroids", "lsoa21_icb"}
+    assert set(DATELESS) == {"closure_labels", "cqc", "locations", "lsoa11_ccg", "lsoa11_centroids", "lsoa21_icb"}
 
 
 @pytest.mark.parametrize("source_id", sorted(OLDER))

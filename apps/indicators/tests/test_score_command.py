@@ -42,3 +42,16 @@ def test_an_earlier_as_of_date_uses_only_earlier_data():
         assert not any(x in period for x in later), run.data_periods
     # CQC ratings come from the April 2024 file, but only ratings published before the as-of date are used
     assert "published" in run.data_periods["cqc_rating"]
+
+
+def test_dormant_practices_are_out_of_the_current_run():
+    from apps.practices.models import Practice, PracticeStatus
+
+    run = ScoringRun.objects.get(is_current=True)
+    dormant = Practice.objects.filter(status=PracticeStatus.DORMANT)
+    assert dormant.count() > 100  # ODS 2025 lists a few hundred dormant English codes without a close date
+    assert dormant.filter(close_date__isnull=True).exists()
+    assert not PracticeScore.objects.filter(run=run, practice__in=dormant).exists()
+    # scored from today's ODS snapshot: every active practice is in it
+    active = Practice.objects.filter(status=PracticeStatus.ACTIVE).count()
+    assert run.practice_count >= active - 5

@@ -49,6 +49,7 @@ def test_the_back_test_page_shows_the_walk_forward_table(walk_forward: str, clie
     html = client_for("national").get(reverse("indicators:backtest")).content.decode()
     assert "Out of time: the walk-forward back-test" in html
     assert "2021-04-01" in html and "How it was computed" in html
+    assert "inputs chosen on those years: " in html  # the 2023 model chose its inputs on 2017-2021
     assert html.count("old rule count (flags)") == 6  # two years x three outcomes
 
 
