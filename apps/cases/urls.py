@@ -1,6 +1,7 @@
 from django.urls import path
 
 from apps.cases import clock_views, evaluation_views, views
+from apps.cases.views.shares import shares
 
 app_name = "cases"
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("cases/<int:pk>/package/", views.package, name="package"),
     path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
     path("cases/<int:pk>/package/<int:number>/vary/", views.vary, name="vary"),
+    path("cases/<int:pk>/package/<int:number>/shares/", shares, name="shares"),
     path("menu-of-support/", views.menu, name="menu"),
     path("notifications/", views.notifications, name="notifications"),
 ]

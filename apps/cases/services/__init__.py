@@ -24,9 +24,10 @@ from apps.cases.services.casework import (
 from apps.cases.services.health_check import benchmark, save_health_check, score_answers
 from apps.cases.services.menu import sync_menu
 from apps.cases.services.notifications import mark_all_read, set_notification_kinds
-from apps.cases.services.package import LineInput, build_package, financial_year_end, submit_package
+from apps.cases.services.package import LineInput, build_package, financial_year_end, neighbours_of, submit_package
 from apps.cases.services.plan import ActionInput, GoalInput, agree_plan, save_plan
 from apps.cases.services.referral import ReferralInput, case_counts, refer
+from apps.cases.services.shares import decide_icb_share, decide_share
 from apps.cases.services.variation import vary_package
 from apps.cases.services.waiting import Waiting, waiting_for
 
@@ -47,8 +48,11 @@ __all__ = [
     "case_counts",
     "change_status",
     "close_case",
+    "decide_icb_share",
+    "decide_share",
     "financial_year_end",
     "mark_all_read",
+    "neighbours_of",
     "refer",
     "refuse_package",
     "reopen_case",
