@@ -167,6 +167,10 @@ def test_a_covered_practice_sees_the_package_but_not_the_case(personas, client_f
 
 @pytest.fixture
 def cross(personas: dict[str, Any], referral: services.ReferralInput) -> dict[str, Any]:
+    return cross_border_case(personas, referral)
+
+
+def cross_border_case(personas: dict[str, Any], referral: services.ReferralInput) -> dict[str, Any]:
     """A case of a practice on the ICB border, its neighbour across it, and that ICB's team and practice users."""
     lead = Practice.objects.get(code=CROSS_LEAD)
     lead_user = _practice_user(lead)
@@ -176,6 +180,7 @@ def cross(personas: dict[str, Any], referral: services.ReferralInput) -> dict[st
     assert other.icb is not None
     return {
         "case": case,
+        "lead_user": lead_user,
         "other": other,
         "other_user": _practice_user(other),
         "other_icb": _user("icb-c", Role.ICB, icb=other.icb, team_role=TeamRole.LEAD),
@@ -237,3 +242,19 @@ def services_budgets(p: Practice) -> list[Any]:
 
     assert p.icb is not None
     return funding.budgets_for(p.icb)
+
+
+def test_ending_the_case_releases_the_lead_icbs_money_and_asks_the_other_icb_to_release_its_own(personas, cross):
+    from apps.cases.models import Notification
+
+    icb, case, other = personas["icb_a"], cross["case"], cross["other"]
+    pkg = _group_package(icb, case, [(case.practice.code, None), (other.code, None)])
+    services.decide_share(cross["other_user"], pkg, True)
+    services.decide_icb_share(
+        cross["other_icb"], pkg, True, "", max(services_budgets(other), key=lambda b: b.headroom_pence)
+    )
+    services.approve_package(icb, pkg, "", budget_for(case))
+    services.close_case(icb, case, "stable", "The practice recruited two GPs after all.")
+    status = {c.budget.icb_id: c.status for c in Commitment.objects.filter(reference__startswith=pkg.ref)}
+    assert status == {case.icb_id: Commitment.Status.CANCELLED, other.icb_id: Commitment.Status.OPEN}
+    assert Notification.objects.filter(user=cross["other_icb"], message__contains="release your ICB's share").exists()
