@@ -258,3 +258,19 @@ def test_ending_the_case_releases_the_lead_icbs_money_and_asks_the_other_icb_to_
     status = {c.budget.icb_id: c.status for c in Commitment.objects.filter(reference__startswith=pkg.ref)}
     assert status == {case.icb_id: Commitment.Status.CANCELLED, other.icb_id: Commitment.Status.OPEN}
     assert Notification.objects.filter(user=cross["other_icb"], message__contains="release your ICB's share").exists()
+
+
+def test_the_demo_has_a_practice_with_a_group_share_to_accept(client):
+    """The demo data (made in the test set-up by ``create_demo_cases``): a demo practice user finds its share on
+    "Waiting for me", linked to the page where it accepts it."""
+    waiting = [
+        (u, w)
+        for u in User.objects.filter(role=Role.PRACTICE, username__startswith="practice-")
+        for w in services.waiting_for(u)
+        if w.what == SHARE_TO_ACCEPT
+    ]
+    assert waiting, "no demo practice has a group share to accept"
+    user, item = waiting[0]
+    client.force_login(user)
+    assert item.href in client.get(reverse("cases:notifications")).content.decode()
+    assert "Accept our share" in client.get(item.href).content.decode()
