@@ -20,7 +20,7 @@ from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
 from apps.core.forms import add_refusal, form_errors, typed
 from apps.funding import services as funding
-from apps.practices.models import ICB
+from apps.practices.models import ICB, Practice
 
 
 def package(request: HttpRequest, pk: int) -> HttpResponse:
@@ -85,10 +85,11 @@ def _neighbours(user: User, case: Case) -> list[dict[str, Any]]:
         return []
     near = services.neighbours_of(case.practice)[:NEIGHBOURS_SHOWN]
     names = dict(ICB.objects.filter(code__in={n.icb_code for n in near}).values_list("code", "name"))
+    shown = {p.code: p.display_name for p in Practice.objects.filter(code__in=[n.code for n in near])}
     return [
         {
             "code": n.code,
-            "name": n.name,
+            "name": shown.get(n.code, n.name),  # the register's capitals, as every page shows them
             "icb": names.get(n.icb_code, n.icb_code),
             "across": n.icb_code != case.icb.code,
             "km": n.km,
