@@ -1,7 +1,6 @@
 from django.urls import path
 
 from apps.cases import clock_views, evaluation_views, views
-from apps.cases.views.shares import shares
 
 app_name = "cases"
 urlpatterns = [
@@ -23,7 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/package/", views.package, name="package"),
     path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
     path("cases/<int:pk>/package/<int:number>/vary/", views.vary, name="vary"),
-    path("cases/<int:pk>/package/<int:number>/shares/", shares, name="shares"),
+    path("cases/<int:pk>/package/<int:number>/shares/", views.shares, name="shares"),
     path("menu-of-support/", views.menu, name="menu"),
     path("notifications/", views.notifications, name="notifications"),
 ]

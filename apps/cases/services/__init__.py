@@ -6,9 +6,9 @@ and the lifecycle (:mod:`apps.cases.lifecycle`), writes attributed history, and 
 Each runs in one transaction: a refused step changes nothing.
 
 One module per concept: ``referral`` (ways in), ``casework`` (triage, status, notes, provider), ``health_check``,
-``plan``, ``package`` (builder and submission), ``approval``, ``menu``, ``waiting`` (what each user should do next)
-and ``notifications``. Callers import from this package (``from apps.cases import services``).
-"""
+``plan``, ``package`` (builder and submission), ``shares`` (a group package's shares accepted and, across an ICB
+border, approved), ``approval``, ``menu``, ``waiting`` (what each user should do next) and ``notifications``.
+Callers import from this package (``from apps.cases import services``)."""
 
 from apps.cases.services.approval import approve_package, refuse_package
 from apps.cases.services.base import TRIED_CHOICES, CaseError
