@@ -274,3 +274,26 @@ def test_the_demo_has_a_practice_with_a_group_share_to_accept(client):
     client.force_login(user)
     assert item.href in client.get(reverse("cases:notifications")).content.decode()
     assert "Accept our share" in client.get(item.href).content.decode()
+
+
+def test_typed_practices_without_a_share_split_what_is_left_and_bad_shares_are_refused(personas, triaged_x):
+    from apps.cases.forms.package import parse_typed_group
+
+    a, b = _near(triaged_x, 2)
+    assert parse_typed_group(f"{a.code}\n{b.code.lower()}, 20%\n") == [(a.code, None), (b.code, 2000)]
+    starts, ends = this_year()
+    lines = [services.LineInput("gprp-change-management", 4)]
+    lead = triaged_x.practice.code
+    pkg = services.build_package(
+        personas["icb_a"], triaged_x, lines, [(lead, None), (a.code, None), (b.code, 2000)], starts, ends
+    )
+    bp = dict(pkg.practices.values_list("practice__code", "share_bp"))
+    assert bp[b.code] == 2000 and bp[lead] + bp[a.code] == 8000
+    for shares, message in (
+        ([(lead, 6000), (a.code, 3000)], "add up to 90%"),
+        ([(lead, None), (a.code, 6000), (b.code, 4000)], "leave nothing"),
+        ([(lead, None), (a.code, None), (a.code, 10)], "listed twice"),
+    ):
+        with pytest.raises(services.CaseError, match=message) as refused:
+            services.build_package(personas["icb_a"], triaged_x, lines, shares, starts, ends)
+        assert refused.value.field == "group"
