@@ -12,6 +12,7 @@ AREAS: list[str] = [
     "apps.api.cases",
     "apps.api.delivery",
     "apps.api.ratings",
+    "apps.api.shares",
     "apps.api.money",
     "apps.api.payees",
     "apps.api.caseload",

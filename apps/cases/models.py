@@ -353,6 +353,14 @@ class PackagePractice(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     share_bp = models.PositiveIntegerField(help_text="Share of the cost, basis points (100 = 1%)")
     share_pence = models.PositiveBigIntegerField(default=0)
+    # Where the share stands in the package's current submission (cleared when it is submitted again); every
+    # decision is also a ShareDecision row, the history.
+    accepted_at = models.DateTimeField(null=True, blank=True, help_text="When the practice accepted its share")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, help_text="Across a border: its own ICB approved it")
+    budgets = models.JSONField(default=dict, help_text="Across a border: {menu: budget id} its own ICB chose")
 
     class Meta:
         ordering = ["-share_bp", "practice__code"]
@@ -360,6 +368,28 @@ class PackagePractice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practice_id}: {self.share_bp / 100}%"
+
+
+class ShareDecision(ImmutableRecord):
+    """A decision on a share of a group package, kept as history: a practice accepts or declines its part; across an
+    ICB border, the practice's own ICB approves or refuses its share (``apps/cases/services/shares.py``)."""
+
+    class Kind(models.TextChoices):
+        ACCEPTED = "accepted", "Share accepted"
+        DECLINED = "declined", "Share declined"
+        APPROVED = "approved", "Share approved by its ICB"
+        REFUSED = "refused", "Share refused by its ICB"
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="share_decisions")
+    practice = models.ForeignKey(Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    icb = models.ForeignKey(ICB, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
 
 
 class PackageLine(models.Model):
@@ -386,6 +416,7 @@ class NotificationKind(models.TextChoices):
     PLAN_AGREED = "plan_agreed", "An action plan was agreed"
     PACKAGE_SUBMITTED = "package_submitted", "A package is waiting for approval"
     PACKAGE_DECIDED = "package_decided", "A package was approved or refused"
+    GROUP_SHARE = "group_share", "A share of a group package needs my decision, or was decided"
     STATUS = "status", "A case changed status"
     ASSIGNED = "assigned", "A case was assigned to me"
     SESSION_LOGGED = "session_logged", "A support session was signed off and needs the practice to confirm it"

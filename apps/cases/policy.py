@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from apps.accounts.access import is_signed_in as is_signed_in
 from apps.accounts.access import require as require
 from apps.accounts.models import Role, User
-from apps.cases.models import Case, Route
+from apps.cases.models import Case, Package, PackagePractice, Route
 from apps.practices.models import Practice
 
 
@@ -90,6 +90,11 @@ def can_change_clock_targets(user: User) -> bool:
 def case_teams(icb_ids: Collection[int]) -> QuerySet[User]:
     """The active case-team members of these ICBs: who gets an ICB's daily clock digest."""
     return User.objects.filter(role=Role.ICB, icb_id__in=list(icb_ids), is_active=True)
+
+
+def practice_teams(practice_ids: Collection[int]) -> QuerySet[User]:
+    """The active users of these practices: who is asked to accept a practice's share of a group package."""
+    return User.objects.filter(role=Role.PRACTICE, practice_id__in=list(practice_ids), is_active=True)
 
 
 # --- Support cases ----------------------------------------------------------------------------------------------
@@ -170,3 +175,52 @@ def can_see_case_aggregates(user: User) -> bool:
 
 def can_see_case_queue(user: User) -> bool:
     return is_signed_in(user) and user.role in (Role.ICB, Role.PRACTICE, Role.PROVIDER)
+
+
+# --- Group package shares ---------------------------------------------------------------------------------------
+# A group package is decided on the lead practice's case, which only that practice, its ICB team and its provider
+# see. The other practices covered see the package (lines, cost, their own share) and accept or decline their part;
+# across an ICB border, the practice's own ICB team sees its practices' shares and approves or refuses them. Neither
+# sees the case, its notes, the other ICB's budget or the other ICB's shares.
+
+
+def can_decide_share(user: User, share: PackagePractice) -> bool:
+    """A practice covered by another practice's group package accepts or declines its own share (the lead practice
+    takes part through its own case: its plan and the package built on it)."""
+    return (
+        is_practice_login(user)
+        and user.practice_id == share.practice_id
+        and share.practice_id != share.package.case.practice_id
+    )
+
+
+def can_approve_share_for(user: User, package: Package) -> bool:
+    """Across an ICB border, a practice's own ICB team approves its share against its own budget; the lead ICB
+    approves the package itself (``can_run_case``)."""
+    return (
+        is_case_team(user)
+        and user.icb_id != package.case.icb_id
+        and package.practices.filter(practice__icb_id=user.icb_id).exists()
+    )
+
+
+def shared_packages_for(user: User) -> QuerySet[Package]:
+    """Group packages a user takes part in without seeing their case: a covered practice's (not the lead's), and an
+    ICB team's whose case is in another ICB but which cover a practice of its own. Drafts are still being built."""
+    if not is_signed_in(user):
+        return Package.objects.none()
+    qs = Package.objects.exclude(state=Package.State.DRAFT)
+    if user.role == Role.PRACTICE and user.practice_id:
+        return qs.filter(practices__practice_id=user.practice_id).exclude(case__practice_id=user.practice_id)
+    if user.role == Role.ICB and user.icb_id:
+        mine = PackagePractice.objects.filter(practice__icb_id=user.icb_id).values("package_id")
+        return qs.filter(pk__in=mine).exclude(case__icb_id=user.icb_id)
+    return Package.objects.none()
+
+
+def get_share_page_package_for(user: User, pk: int, number: int) -> Package:
+    """The package whose shares page the user may open: one shared with it, or one of its own ICB's cases (the lead
+    ICB follows the shares there); 404 otherwise, so a package's existence is not revealed."""
+    own = Package.objects.filter(case__in=Case.objects.filter(icb_id=user.icb_id)) if is_case_team(user) else None
+    qs = shared_packages_for(user) if own is None else shared_packages_for(user) | own
+    return get_object_or_404(qs.select_related("case__practice", "case__icb"), case_id=pk, number=number)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/package/", views.package, name="package"),
     path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
     path("cases/<int:pk>/package/<int:number>/vary/", views.vary, name="vary"),
+    path("cases/<int:pk>/package/<int:number>/shares/", views.shares, name="shares"),
     path("menu-of-support/", views.menu, name="menu"),
     path("notifications/", views.notifications, name="notifications"),
 ]

@@ -87,6 +87,9 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "cases:package": (("{case}",), {"icb_a", "practice_x"}),
     "cases:decide": (("{case}", "1"), {"icb_a"}),
     "cases:vary": (("{case}", "1"), {"icb_a"}),  # the case's own ICB team varies its approved package
+    # a package's shares: the lead ICB follows them; a covered practice or an ICB across the border sees its own
+    # share (apps/cases/tests/test_group_shares.py); the walk's package covers practice X alone
+    "cases:shares": (("{case}", "1"), {"icb_a"}),
     "cases:menu": ((), SIGNED_IN),
     "cases:notifications": ((), SIGNED_IN),
     # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national

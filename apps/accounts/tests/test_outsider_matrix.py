@@ -77,6 +77,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "cases:package": ("{case}",),
     "cases:decide": ("{case}", "{package}"),
     "cases:vary": ("{case}", "{package}"),
+    "cases:shares": ("{case}", "{package}"),
     "cases:menu": (),
     "cases:notifications": (),
     "targeting:home": (),

@@ -206,6 +206,24 @@ EXPECTED: dict[str, Op] = {
         forbidden=frozenset({"practice_x", "provider"}),
         body={"rag": "green", "reason": "All sessions delivered on time."},
     ),
+    # Group shares: the lead ICB follows every share of its case's package; a covered practice or an ICB across the
+    # border sees its own (the walk's package covers practice X alone, so nobody else sees it and nobody may take a
+    # share step on it: the lead ICB, which sees it, is refused with 403). The steps: test_group_shares_api.py.
+    "get_package_shares": Op({"case_id": walk_case, "number": "1"}, frozenset({"icb_a"}), denied=404),
+    "decide_package_share": Op(
+        {"case_id": walk_case, "number": "1"},
+        frozenset(),
+        denied=404,
+        forbidden=frozenset({"icb_a"}),
+        body={"decision": "accept", "reason": ""},
+    ),
+    "decide_icb_package_share": Op(
+        {"case_id": walk_case, "number": "1"},
+        frozenset(),
+        denied=404,
+        forbidden=frozenset({"icb_a"}),
+        body={"decision": "refuse", "note": "Our panel has not agreed this share."},
+    ),
     # Money: the national team and ICB A's own team see ICB A's budgets and ledger; ICB B asking for ICB A's is
     # refused; practices, providers and the LMC see no money at all.
     "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),

@@ -8,6 +8,7 @@ from apps.cases.forms.casework import (
     NotificationSettingsForm,
     ProviderForm,
     ReopenForm,
+    ShareForm,
     TriageForm,
 )
 from apps.cases.forms.health_check import HealthCheckForm
@@ -30,6 +31,7 @@ __all__ = [
     "ProviderForm",
     "ReferralForm",
     "ReopenForm",
+    "ShareForm",
     "TriageForm",
     "help_headings",
     "parse_group",

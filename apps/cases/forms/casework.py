@@ -92,6 +92,16 @@ class DecisionForm(forms.Form):
         return self.cleaned_data.get("budget")
 
 
+class ShareForm(forms.Form):
+    """A covered practice accepts its share of a group package, or declines it saying why."""
+
+    decision = forms.ChoiceField(
+        choices=[("accept", "Accept"), ("decline", "Decline")],
+        error_messages={"required": "Choose accept or decline.", "invalid_choice": "Choose accept or decline."},
+    )
+    reason = forms.CharField(required=False, max_length=5000)
+
+
 class NotificationSettingsForm(forms.Form):
     kinds = forms.MultipleChoiceField(
         choices=NotificationKind.choices,

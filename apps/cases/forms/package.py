@@ -24,8 +24,11 @@ class ParsedPackage:
     starts: date | None
     ends: date | None
     lines: list[LineInput] = field(default_factory=list)
-    shares: list[tuple[str, int]] = field(default_factory=list)  # (ODS code, basis points), the lead practice first
+    # (ODS code, basis points or None: by list size), the lead practice first; empty: the lead practice alone
+    shares: list[tuple[str, int | None]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    members: list[str] = field(default_factory=list)  # the suggested neighbours ticked
+    share_boxes: dict[str, str] = field(default_factory=dict)  # ODS code → the share typed in its box
 
 
 def _chosen(
@@ -54,10 +57,54 @@ def parse_package(data: Mapping[str, str], offers: Sequence[SupportOffer], lead_
         out.errors["ends"] = "Enter the date delivery ends, for example 2027-03-31."
     for o, n in _chosen(offers, units, out.errors):
         out.lines.append(LineInput(o.code, n, notes[o.code]))
+    getlist = getattr(data, "getlist", None)
+    ticked = getlist("member") if getlist else []
+    out.members = list(dict.fromkeys(str(c).strip().upper()[:10] for c in ticked if str(c).strip()))[:30]
+    out.share_boxes = {
+        k[6:].upper()[:10]: str(v).strip()[:20] for k, v in data.items() if k.startswith("share-") and str(v).strip()
+    }
+    chosen: list[tuple[str, int | None]] = [(lead_code, None)] + [(c, None) for c in out.members if c != lead_code]
     try:
-        out.shares = parse_group(lead_code, group)
+        chosen += [(c, bp) for c, bp in parse_typed_group(group)]
     except DomainError as e:
         out.errors["group"] = e.message
+    for i, (code, _given) in enumerate(chosen):
+        typed = out.share_boxes.get(code)
+        if typed is None:
+            continue
+        try:
+            chosen[i] = (code, _percent(typed, f"The share of {code}", f"share-{code}"))
+        except DomainError as e:
+            out.errors[f"share-{code}"] = e.message
+    out.shares = chosen if len(chosen) > 1 else []
+    return out
+
+
+def _percent(typed: str, what: str, field_name: str) -> int:
+    """A percentage share as basis points (``25``, ``25%``, ``12.5``), above 0 and below 100."""
+    try:
+        share = float(typed.rstrip("%").strip())
+    except ValueError:
+        raise DomainError(f"{what} must be a number (a percentage).", field_name) from None
+    if not (math.isfinite(share) and 0 < share < 100):  # float() accepts "nan" and "inf"
+        raise DomainError(f"{what} must be a percentage above 0 and below 100.", field_name)
+    return round(share * 100)
+
+
+def parse_typed_group(text: str) -> list[tuple[str, int | None]]:
+    """The typed fallback for practices not suggested: one per line, an ODS code and optionally its percentage
+    share (blank: shared by list size with the others left blank). :class:`DomainError` on ``group``."""
+    out: list[tuple[str, int | None]] = []
+    for n, raw in enumerate((text or "").splitlines(), 1):
+        parts = raw.replace(",", " ").split()
+        if not parts:
+            continue
+        if len(parts) > 2 or not parts[0].isalnum() or len(parts[0]) > 10:
+            raise DomainError(
+                f"Group line {n}: write an ODS code and, if you like, its share, for example “A81002 25”.", "group"
+            )
+        bp = _percent(parts[1], f"Group line {n}: the share", "group") if len(parts) == 2 else None
+        out.append((parts[0].upper(), bp))
     return out
 
 

@@ -6,9 +6,9 @@ and the lifecycle (:mod:`apps.cases.lifecycle`), writes attributed history, and 
 Each runs in one transaction: a refused step changes nothing.
 
 One module per concept: ``referral`` (ways in), ``casework`` (triage, status, notes, provider), ``health_check``,
-``plan``, ``package`` (builder and submission), ``approval``, ``menu``, ``waiting`` (what each user should do next)
-and ``notifications``. Callers import from this package (``from apps.cases import services``).
-"""
+``plan``, ``package`` (builder and submission), ``shares`` (a group package's shares accepted and, across an ICB
+border, approved), ``approval``, ``menu``, ``waiting`` (what each user should do next) and ``notifications``.
+Callers import from this package (``from apps.cases import services``)."""
 
 from apps.cases.services.approval import approve_package, refuse_package
 from apps.cases.services.base import TRIED_CHOICES, CaseError
@@ -24,9 +24,10 @@ from apps.cases.services.casework import (
 from apps.cases.services.health_check import benchmark, save_health_check, score_answers
 from apps.cases.services.menu import sync_menu
 from apps.cases.services.notifications import mark_all_read, set_notification_kinds
-from apps.cases.services.package import LineInput, build_package, financial_year_end, submit_package
+from apps.cases.services.package import LineInput, build_package, financial_year_end, neighbours_of, submit_package
 from apps.cases.services.plan import ActionInput, GoalInput, agree_plan, save_plan
 from apps.cases.services.referral import ReferralInput, case_counts, refer
+from apps.cases.services.shares import decide_icb_share, decide_share
 from apps.cases.services.variation import vary_package
 from apps.cases.services.waiting import Waiting, waiting_for
 
@@ -47,8 +48,11 @@ __all__ = [
     "case_counts",
     "change_status",
     "close_case",
+    "decide_icb_share",
+    "decide_share",
     "financial_year_end",
     "mark_all_read",
+    "neighbours_of",
     "refer",
     "refuse_package",
     "reopen_case",

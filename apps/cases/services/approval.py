@@ -22,9 +22,11 @@ from apps.cases.models import (
     PackageLine,
     Status,
 )
+from apps.cases.services import shares
 from apps.cases.services.base import CaseError, _event, _locked, _move
 from apps.funding import services as funding
 from apps.funding.models import Budget
+from apps.practices.models import ICB
 
 
 def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Budget] = ()) -> dict[str, Budget]:
@@ -40,11 +42,19 @@ def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Bud
 
 
 def budgets_by_menu(
-    case: Case, menus: set[str], chosen: Sequence[Budget], fy: int, fixed: dict[str, Budget]
+    case: Case,
+    menus: set[str],
+    chosen: Sequence[Budget],
+    fy: int,
+    fixed: dict[str, Budget],
+    *,
+    icb_id: int | None = None,
 ) -> dict[str, Budget]:
     """``{menu: budget}`` for ``menus``: ``fixed`` first (a variation keeps the budgets already committed), then
-    the ``chosen`` budgets, then the ICB's only budget for a menu in ``fy``."""
-    if any(b.icb_id != case.icb_id for b in chosen):
+    the ``chosen`` budgets, then the ICB's only budget for a menu in ``fy``. The ICB is the case's, or ``icb_id``
+    (across a border, the ICB approving its practices' share of a group package)."""
+    icb_id = case.icb_id if icb_id is None else icb_id
+    if any(b.icb_id != icb_id for b in chosen):
         raise CaseError("That budget belongs to another ICB.", "budget")
     by_menu = {m: b for m, b in fixed.items() if m in menus}
     for b in chosen:
@@ -58,7 +68,7 @@ def budgets_by_menu(
         by_menu[menu] = b
     for menu in sorted(menus - set(by_menu)):
         found = list(
-            Budget.objects.filter(icb_id=case.icb_id, fy=fy, line__programme__menu=menu)
+            Budget.objects.filter(icb_id=icb_id, fy=fy, line__programme__menu=menu)
             .select_related("line__programme", "icb")
             .order_by("pk")[:2]
         )
@@ -73,13 +83,24 @@ def budgets_by_menu(
 
 
 def split_by_budget(
-    package: Package, lines: Sequence[PackageLine], by_menu: dict[str, Budget], references: dict[int, str]
+    package: Package,
+    lines: Sequence[PackageLine],
+    by_menu: dict[str, Budget],
+    references: dict[int, str],
+    *,
+    icb_id: int | None = None,
+    reference: str = "",
 ) -> list[funding.CommitPart]:
     """The lines split by budget: each budget's lines, and the practices' shares of them (by basis points).
 
     ``references``: the commitment each budget already has (a variation); a budget without one gets the
-    package's own reference when it is the package's only budget, else one under it (:func:`commitment_reference`)."""
-    shares = [(pp.practice.code, pp.share_bp) for pp in package.practices.select_related("practice")]
+    package's own reference (or ``reference``) when it is the package's only budget, else one under it
+    (:func:`commitment_reference`). ``icb_id``: only the part of the practices of that ICB (a group package across
+    a border commits each ICB's practices' shares against that ICB's budgets); ``None``: every practice."""
+    shares = [
+        (pp.practice.code, pp.share_bp, pp.practice.icb_id) for pp in package.practices.select_related("practice")
+    ]
+    base = reference or package.ref
     only = len(by_menu) == 1 and not references
     parts = []
     for menu, b in sorted(by_menu.items()):
@@ -87,20 +108,37 @@ def split_by_budget(
         offers: dict[str, int] = {}
         for ln in mine:
             offers[ln.offer.code] = offers.get(ln.offer.code, 0) + ln.total_pence
-        amount = sum(offers.values())
-        split = money.largest_remainder(amount, [bp for _, bp in shares])
+        split = money.largest_remainder(sum(offers.values()), [bp for _, bp, _ in shares])
+        recipients = [(code, p) for (code, _, icb), p in zip(shares, split, strict=True) if p and icb_id in (None, icb)]
+        amount = sum(p for _, p in recipients)
+        if amount != sum(offers.values()):  # this ICB's part of each offer, to the penny
+            codes = sorted(offers)
+            offers = {
+                c: p
+                for c, p in zip(codes, money.largest_remainder(amount, [offers[c] for c in codes]), strict=True)
+                if p
+            }
         parts.append(
             funding.CommitPart(
                 budget=b,
                 amount_pence=amount,
-                reference=references.get(b.pk) or (package.ref if only else commitment_reference(package, b)),
-                recipients=[(code, p) for (code, _), p in zip(shares, split, strict=True) if p],
+                reference=references.get(b.pk)
+                or (base if only else f"{base}/{b.line.programme.code}-{b.line.code}"[:60]),
+                recipients=recipients,
                 offers=offers,
                 schedule=money.even_monthly_schedule(amount, package.starts, package.ends),
                 label=", ".join(sorted({ln.offer.title for ln in mine})),  # the shortfall names the budget
             )
         )
-    return parts
+    return parts if icb_id is None else [p for p in parts if p.amount_pence]
+
+
+def icb_part_pence(package: Package, menu: str, practice_ids: set[int]) -> int:
+    """What these practices' shares of the package's lines on ``menu`` come to (largest remainder, as committed)."""
+    shares = list(package.practices.values_list("practice_id", "share_bp"))
+    amount = sum(ln.total_pence for ln in package.lines.select_related("offer") if ln.offer.programme == menu)
+    split = money.largest_remainder(amount, [bp for _, bp in shares])
+    return sum(p for (pid, _), p in zip(shares, split, strict=True) if pid in practice_ids)
 
 
 def commitment_reference(package: Package, budget: Budget) -> str:
@@ -140,8 +178,11 @@ def approve_package(
             via="approve_package",
             facts=lifecycle.Facts(package_submitted=True),  # this package, checked above
         )
+        shares.check_settled(package)
+        lines = list(package.lines.select_related("offer"))
+        across = _across_the_border(package)
         try:
-            parts = split_by_budget(package, list(package.lines.select_related("offer")), by_menu, {})
+            parts = split_by_budget(package, lines, by_menu, {}, icb_id=case.icb_id if across else None)
             if len(parts) == 1:  # one budget: the shortfall message as it has always read
                 parts = [dataclasses.replace(parts[0], label="")]
             funding.commit_funds_together(parts, user=user, memo=f"{case.ref} package {package.number}")
@@ -150,10 +191,24 @@ def approve_package(
             raise CaseError(f"Not approved: {where} {e}.", "budget") from e
         except funding.FundingError as e:
             raise CaseError(f"Not approved: {e.message}") from e
+        for icb, (approver, theirs) in across.items():
+            # Each ICB's part against the budgets it chose, attributed to the person of that ICB who approved it;
+            # in this transaction, so every ICB's commitment is made or none. Its figures are not the lead's to see.
+            try:
+                funding.commit_funds_together(
+                    split_by_budget(package, lines, theirs, {}, icb_id=icb.pk, reference=f"{package.ref}/{icb.code}"),
+                    user=approver,
+                    memo=f"{case.ref} package {package.number}: {icb.name}'s share",
+                )
+            except funding.FundingError as e:
+                raise CaseError(
+                    f"Not approved: nothing was committed: {icb.name}'s budget can no longer cover its share. "
+                    "Send the package back to share again, or ask that ICB to make room."
+                ) from e
         used = [by_menu[m] for m in sorted(by_menu)]
         package.budget_ref = ", ".join(f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for b in used)[:60]
         package.commitment_ref = package.ref
-        sources = " and ".join(str(b) for b in used)
+        sources = " and ".join([str(b) for b in used] + [f"{icb.name}'s own budget" for icb in across])
         case.review_due = timezone.localdate() + REVIEW_INTERVAL
         case.save()
         package.state, package.decided_by, package.decided_at = Package.State.APPROVED, user, timezone.now()
@@ -175,6 +230,21 @@ def approve_package(
             actor=user,
         )
     return package
+
+
+def _across_the_border(package: Package) -> dict[ICB, tuple[User, dict[str, Budget]]]:
+    """Each other ICB covered by the package: who approved its share and the budget it chose for each menu."""
+    out: dict[ICB, tuple[User, dict[str, Budget]]] = {}
+    rows = package.practices.exclude(practice__icb_id=package.case.icb_id).select_related(
+        "practice__icb", "approved_by"
+    )
+    for pp in rows:
+        icb = pp.practice.icb
+        if icb is None or icb in out or pp.approved_by is None:
+            continue
+        chosen = Budget.objects.select_related("line__programme", "icb").in_bulk(list(pp.budgets.values()))
+        out[icb] = (pp.approved_by, {m: chosen[pk] for m, pk in pp.budgets.items()})
+    return out
 
 
 def refuse_package(user: User, package: Package, note: str) -> Package:

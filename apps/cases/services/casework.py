@@ -147,10 +147,20 @@ def _release_money(case: Case, user: User, reason: str) -> None:
     from apps.funding.models import Commitment
 
     refs = [p.commitment_ref for p in case.packages.filter(state=Package.State.APPROVED) if p.commitment_ref]
-    # A package approved across several budgets has one commitment per budget under its reference.
-    for ref in (
-        funding.commitments_under(refs).filter(status=Commitment.Status.OPEN).values_list("reference", flat=True)
-    ):
+    # A package approved across several budgets has one commitment per budget under its reference. A group
+    # package's share across an ICB border was committed by that ICB against its own budget: only that ICB's team
+    # acts on its ledger, so it is told to release its share itself.
+    under = funding.commitments_under(refs).filter(status=Commitment.Status.OPEN)
+    others = set(under.exclude(budget__icb_id=case.icb_id).values_list("budget__icb_id", flat=True))
+    if others:
+        notify.notify(
+            access.case_teams(others),
+            NotificationKind.GROUP_SHARE,
+            None,
+            f"{case.ref} has ended: release your ICB's share of its group package on your commitments page.",
+            actor=user,
+        )
+    for ref in under.filter(budget__icb_id=case.icb_id).values_list("reference", flat=True):
         try:
             funding.decommit(reference=ref, user=user, reason=reason if len(reason) >= 10 else f"{reason}: case ended")
         except funding.FundingError as e:

@@ -9,6 +9,7 @@ from datetime import date
 from django.db import transaction
 
 from analytics import money
+from analytics.targeting.dispersal import NeighbourResult
 from apps.accounts.models import User
 from apps.cases import notify
 from apps.cases import policy as access
@@ -22,6 +23,7 @@ from apps.cases.models import (
     Status,
     SupportOffer,
 )
+from apps.cases.services import shares
 from apps.cases.services.base import CaseError, _contact, _event, _locked
 from apps.core import audit
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
@@ -48,11 +50,13 @@ def build_package(
     user: User,
     case: Case,
     lines: Sequence[LineInput],
-    practices: Sequence[tuple[str, int]],
+    practices: Sequence[tuple[str, int | None]],
     starts: date,
     ends: date,
 ) -> Package:
-    """Price a draft package from the menu. ``practices``: (ODS code, share in basis points), lead included.
+    """Price a draft package from the menu. ``practices``: (ODS code, share in basis points or ``None`` to share by
+    list size, :func:`resolve_shares`), lead included. A practice in another ICB may join when it is one of the
+    lead practice's neighbours (:func:`neighbours_of`); its own ICB approves its share (``services.shares``).
 
     Eligibility: offers needing a higher triage impact are refused; a line shared by several practices must be a
     group offer; units within the offer's limit; delivery within one financial year (the money is year-bound).
@@ -73,16 +77,20 @@ def build_package(
         raise CaseError("The package must cover the case's own practice.", "group")
     if len(set(codes)) != len(codes):
         raise CaseError("A practice is listed twice.", "group")
-    shares = [bp for _, bp in practices] or [10_000]
-    if any(bp <= 0 for bp in shares) or sum(shares) != 10_000:
-        raise CaseError("The practices' shares must be positive and add up to 100%.", "group")
     found = {p.code: p for p in Practice.objects.filter(code__in=codes)}
+    across = {p.code for p in found.values() if p.icb_id != case.icb_id}
+    near = {n.code for n in neighbours_of(case.practice)} if across else set()
     for c in codes:
         p = found.get(c)
         if p is None or p.status != PracticeStatus.ACTIVE:
             raise CaseError(f"{c} is not an open practice.", "group")
-        if p.icb_id != case.icb_id:
-            raise CaseError(f"{p.display_name} is in another ICB: a package is funded by one ICB.", "group")
+        if c in across and c not in near:
+            raise CaseError(
+                f"{p.display_name} is in another ICB and is not a neighbour of {case.practice.display_name}: a "
+                "practice across the border joins only when it would take this practice's patients.",
+                "group",
+            )
+    shares = resolve_shares([(c.upper(), bp) for c, bp in practices], found) if practices else [10_000]
     priced = price_lines(case, lines, [found[c] for c in codes])
     total = sum(p.total_pence for p in priced)
     with transaction.atomic():
@@ -115,6 +123,44 @@ def build_package(
             + (f" for {len(codes)} practices" if len(codes) > 1 else ""),
         )
     return pkg
+
+
+def resolve_shares(practices: Sequence[tuple[str, int | None]], found: dict[str, Practice]) -> list[int]:
+    """Each practice's share in basis points: a given share stands; the blank ones share what is left by list size
+    (largest remainder, so the shares add up to 10,000 exactly). All blank: every share by list size."""
+    given = sum(bp for _, bp in practices if bp is not None)
+    blank = [c for c, bp in practices if bp is None]
+    if any(bp is not None and bp <= 0 for _, bp in practices):
+        raise CaseError("Each practice's share must be above 0%.", "group")
+    if not blank:
+        if given != 10_000:
+            raise CaseError(f"The practices' shares add up to {given / 100:g}%, not 100%.", "group")
+        return [bp or 0 for _, bp in practices]
+    if given >= 10_000:
+        raise CaseError("The shares given leave nothing for the practices without one.", "group")
+    sizes = [found[c].list_size or 0 for c in blank]
+    if not all(sizes):
+        missing = next(found[c].display_name for c in blank if not found[c].list_size)
+        raise CaseError(f"{missing} has no list size to share by: give its share.", "group")
+    split = dict(zip(blank, money.largest_remainder(10_000 - given, [int(n) for n in sizes]), strict=True))
+    out = [split[c] if bp is None else bp for c, bp in practices]
+    if any(bp <= 0 for bp in out):
+        raise CaseError("A practice's share by list size rounds to 0%: give the shares.", "group")
+    return out
+
+
+def neighbours_of(practice: Practice) -> list[NeighbourResult]:
+    """The practices most likely to take this practice's patients were it to close (the ripple's dispersal model:
+    nearest and most able first), across ICB borders; none when the practice cannot be simulated."""
+    from django.core.exceptions import ValidationError
+
+    from apps.targeting.services import simulate_closure  # the ripple is the targeting app's
+
+    try:
+        dispersal = simulate_closure(practice)
+    except ValidationError:
+        return []
+    return sorted(dispersal.neighbours, key=lambda n: (-n.received, n.km))
 
 
 def price_lines(case: Case, lines: Sequence[LineInput], practices: Sequence[Practice]) -> list[PackageLine]:
@@ -193,6 +239,8 @@ def submit_package(user: User, package: Package) -> Package:
         _locked(case)
         package.state = Package.State.SUBMITTED
         package.save(update_fields=["state"])
+        shares.reset_shares(package)
+        shares.ask_for_shares(package, user)
         _event(
             case,
             user,

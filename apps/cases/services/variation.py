@@ -50,6 +50,9 @@ def vary_package(
         raise CaseError("Only the case's ICB team can vary its package.")
     if package.state != Package.State.APPROVED:
         raise CaseError("Only an approved package can be varied; change a draft by building it again.")
+    if package.practices.exclude(practice__icb_id=case.icb_id).exists():
+        # each ICB committed its own part on its own decision: a change would need every ICB's decision again
+        raise CaseError("A package shared across an ICB border cannot be varied: close it and build a new one.")
     if len(reason.strip()) < MIN_REASON:
         raise CaseError(f"Say why the package changes, in at least {MIN_REASON} characters.", "reason")
     if not lines:

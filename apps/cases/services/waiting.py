@@ -17,15 +17,18 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.module_loading import import_string
 
 from apps.accounts.models import User
 from apps.cases import lifecycle, policy
 from apps.cases import policy as access
-from apps.cases.models import OPEN, Case, HealthCheck, Package, PlanAction, Status
+from apps.cases.models import OPEN, Case, HealthCheck, Package, PackagePractice, PlanAction, Status
+from apps.cases.services import shares
 
 HEALTH_CHECK = "Complete the practice health check"
+SHARE_TO_ACCEPT = "Group share to accept"
+SHARE_TO_APPROVE = "Share to approve"
 REVIEW_HEALTH_CHECK = "Complete the health check for your six-monthly review"
 
 
@@ -50,7 +53,10 @@ def with_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
     submitted = HealthCheck.objects.filter(case=OuterRef("pk"), submitted_at__isnull=False)
     return cases.annotate(
         f_plan_written=Exists(PlanAction.objects.filter(goal__plan__case=OuterRef("pk"))),
-        f_package_submitted=Exists(Package.objects.filter(case=OuterRef("pk"), state=Package.State.SUBMITTED)),
+        # a group package is ready for the lead ICB once every share is accepted (and approved across a border)
+        f_package_submitted=Exists(
+            shares.settled_packages().filter(case=OuterRef("pk"), state=Package.State.SUBMITTED)
+        ),
         f_checked=Exists(submitted),
         f_checked_since=Exists(submitted.filter(submitted_at__gte=OuterRef("status_changed_at"))),
     )
@@ -89,6 +95,36 @@ def waiting_for(user: User) -> list[Waiting]:
         return []  # national sees counts and the LMC its nominations: neither acts on a case
     cases = with_facts(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice", "icb"))
     out = [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
+    out.extend(share_items(user))
     for path in CONTRIBUTORS:
         out.extend(import_string(path)(user))
     return out
+
+
+def share_items(user: User) -> list[Waiting]:
+    """Shares of other practices' group packages waiting for this user, by the rules ``services.shares`` checks: a
+    covered practice's share not yet accepted; across a border, an ICB's accepted shares not yet approved. One
+    query, whatever their number."""
+    from django.urls import reverse
+
+    packages = access.shared_packages_for(user).filter(state=Package.State.SUBMITTED)
+    if access.is_practice_login(user):
+        rows = PackagePractice.objects.filter(
+            package__in=packages, practice_id=user.practice_id, accepted_at__isnull=True
+        )
+        step, what = "accept_share", SHARE_TO_ACCEPT
+    elif access.is_case_team(user):
+        mine = PackagePractice.objects.filter(package=OuterRef("package_id"), practice__icb_id=user.icb_id)
+        rows = PackagePractice.objects.filter(package__in=packages, practice__icb_id=user.icb_id).exclude(
+            Exists(mine.filter(Q(accepted_at__isnull=True) | Q(approved_at__isnull=False)))
+        )
+        step, what = "approve_share", SHARE_TO_APPROVE
+    else:
+        return []
+    seen: dict[int, Waiting] = {}
+    for pp in rows.select_related("package__case__practice", "practice").order_by("package__created_at", "pk"):
+        pkg = pp.package
+        href = reverse("cases:shares", args=[pkg.case_id, pkg.number])
+        title = f"{pkg.ref} ({pkg.case.practice.display_name}'s group package)"
+        seen.setdefault(pkg.pk, Waiting(None, what, step, href, title))
+    return list(seen.values())

@@ -59,3 +59,14 @@ def budget_for(case: Case) -> Any:
     from apps.funding import services as funding
 
     return max(funding.budgets_for(case.icb), key=lambda b: b.headroom_pence)
+
+
+def accept_every_share(pkg: Any) -> None:
+    """Each practice a submitted group package covers (not the lead) accepts its share, through its own user."""
+    from apps.accounts.models import Role, TeamRole, User
+
+    for pp in pkg.practices.exclude(practice_id=pkg.case.practice_id).select_related("practice"):
+        user = User.objects.filter(role=Role.PRACTICE, practice=pp.practice).first() or User.objects.create_user(
+            username=f"t-share-{pp.practice.code}", role=Role.PRACTICE, practice=pp.practice, team_role=TeamRole.LEAD
+        )
+        services.decide_share(user, pkg, True)

@@ -16,7 +16,7 @@ from apps.funding.tests.conftest import POUND, allocate_to, make_line
 from apps.pages.testing import ICB_A
 from apps.practices.models import Practice, PracticeStatus
 
-from .conftest import this_year
+from .conftest import accept_every_share, this_year
 
 
 def gprp_budget(case: Case) -> Budget:
@@ -56,6 +56,7 @@ def group_package(user: Any, case: Case) -> Package:
         ends,
     )
     services.submit_package(user, pkg)
+    accept_every_share(pkg)  # each covered practice accepts its share before approval
     return pkg
 
 

@@ -219,3 +219,60 @@ def test_closing_withdrawing_and_reopening_keep_the_list_and_the_rules_in_step(p
     for name, stage in stages.items():
         if name.startswith(("closed", "withdrawn")):
             assert all(items == set() for items in stage.values()), name
+
+
+def test_group_share_items_are_listed_if_and_only_if_the_share_service_accepts_them(personas, referral):
+    """A group package across an ICB border, at each stage of its shares: "group share to accept" is listed for a
+    user iff ``decide_share`` accepts that user's acceptance, "share to approve" iff ``decide_icb_share`` accepts its
+    approval, and the lead ICB's "approve" iff ``approve_package`` accepts it."""
+    from apps.funding import services as funding
+
+    from .test_group_shares import cross_border_case
+
+    world = cross_border_case(personas, referral)
+    case, icb = world["case"], personas["icb_a"]
+    users = {**{n: personas[n] for n in PERSONAS}, **{k: world[k] for k in ("lead_user", "other_user", "other_icb")}}
+    starts, ends = this_year()
+    lines = [services.LineInput("gprp-change-management", 4)]
+    pkg = services.build_package(
+        icb, case, lines, [(case.practice.code, None), (world["other"].code, None)], starts, ends
+    )
+    assert world["other"].icb is not None
+    their_budget = max(funding.budgets_for(world["other"].icb), key=lambda b: b.headroom_pence)
+
+    def oracle(user: Any) -> set[str]:
+        out = set()
+        if _accepted(lambda: services.decide_share(user, pkg, True)):
+            out.add("accept_share")
+        if _accepted(lambda: services.decide_icb_share(user, pkg, True, "", their_budget)):
+            out.add("approve_share")
+        if _accepted(lambda: services.approve_package(user, pkg, "", budget_for(case))):
+            out.add("Approve the package")
+        return out
+
+    def check() -> dict[str, set[str]]:
+        seen = {}
+        for name, user in users.items():
+            steps = {"accept_share", "approve_share", "Approve the package"}
+            listed = {w.step for w in services.waiting_for(user) if w.step in steps and (w.case in (None, case))}
+            assert listed == oracle(user), (name, listed)
+            seen[name] = listed
+        return seen
+
+    stages = {"draft": check()}
+    services.submit_package(icb, pkg)
+    stages["submitted"] = check()
+    services.decide_share(world["other_user"], pkg, True)
+    stages["accepted"] = check()
+    services.decide_icb_share(world["other_icb"], pkg, True, "", their_budget)
+    stages["approved across the border"] = check()
+
+    assert all(items == set() for items in stages["draft"].values())
+    assert stages["submitted"]["other_user"] == {"accept_share"}
+    assert stages["submitted"]["other_icb"] == set()  # its practice accepts first
+    assert stages["accepted"]["other_icb"] == {"approve_share"}
+    assert stages["accepted"]["icb_a"] == set()
+    assert stages["approved across the border"]["icb_a"] == {"Approve the package"}
+    for stage in stages.values():
+        for outsider in ("icb_b", "practice_y", "provider", "provider_b", "lmc", "national", "practice_x"):
+            assert stage[outsider] == set(), outsider

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from apps.accounts.http import user_of
+from apps.accounts.models import User
 from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.forms import DecisionForm, ParsedPackage, parse_package, parse_variation
@@ -19,6 +20,7 @@ from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
 from apps.core.forms import add_refusal, form_errors, typed
 from apps.funding import services as funding
+from apps.practices.models import ICB, Practice
 
 
 def package(request: HttpRequest, pk: int) -> HttpResponse:
@@ -28,7 +30,9 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied
     offers = list(SupportOffer.objects.filter(active=True))
     draft = case.packages.filter(state=Package.State.DRAFT).first()
-    shown = _from_draft(case, draft) if draft else _blank()
+    neighbours = _neighbours(user, case)
+    suggested = {n["code"] for n in neighbours}
+    shown = _from_draft(case, draft, suggested) if draft else _blank()
     if draft is None and request.GET.get("suggest") == "1":
         from apps.targeting.policy import can_see_group_suggestion  # the ripple is the targeting app's
 
@@ -54,6 +58,9 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("cases:package", pk=case.pk)
     ctx = {
         "case": case,
+        "neighbours": neighbours,
+        "members": shown.members,
+        "share_boxes": shown.share_boxes,
         "offers": offers,
         "units": shown.units,
         "notes": shown.notes,
@@ -66,22 +73,56 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cases/package.jinja", ctx, status=400 if shown.errors else 200)
 
 
+NEIGHBOURS_SHOWN = 8
+
+
+def _neighbours(user: User, case: Case) -> list[dict[str, Any]]:
+    """The practices most likely to take the case practice's patients (the ripple's dispersal), offered to the ICB
+    team as the group: like the ripple page, a practice user never sees its neighbours ranked."""
+    from apps.targeting.policy import can_see_group_suggestion
+
+    if not can_see_group_suggestion(user, case.practice):
+        return []
+    near = services.neighbours_of(case.practice)[:NEIGHBOURS_SHOWN]
+    names = dict(ICB.objects.filter(code__in={n.icb_code for n in near}).values_list("code", "name"))
+    shown = {p.code: p.display_name for p in Practice.objects.filter(code__in=[n.code for n in near])}
+    return [
+        {
+            "code": n.code,
+            "name": shown.get(n.code, n.name),  # the register's capitals, as every page shows them
+            "icb": names.get(n.icb_code, n.icb_code),
+            "across": n.icb_code != case.icb.code,
+            "km": n.km,
+            "list_size": n.list_before,
+            "receives": n.received,
+        }
+        for n in near
+    ]
+
+
 def _blank() -> ParsedPackage:
     """A new package: delivery from today to the end of the financial year (the money is year-bound)."""
     today = timezone.localdate()
     return ParsedPackage({}, {}, "", today, services.financial_year_end(today))
 
 
-def _from_draft(case: Case, draft: Package) -> ParsedPackage:
-    """The draft as the builder shows it: units and notes per offer, the other practices' shares one per line."""
+def _from_draft(case: Case, draft: Package, suggested: set[str]) -> ParsedPackage:
+    """The draft as the builder shows it: units and notes per offer; the suggested neighbours it covers ticked, the
+    others typed one per line; every practice's share in its box."""
     lines = list(draft.lines.select_related("offer"))
+    covered = [pp for pp in draft.practices.select_related("practice") if pp.practice_id != case.practice_id]
     group = "\n".join(
-        f"{pp.practice.code} {pp.share_bp / 100:g}"
-        for pp in draft.practices.select_related("practice")
-        if pp.practice_id != case.practice_id
+        f"{pp.practice.code} {pp.share_bp / 100:g}" for pp in covered if pp.practice.code not in suggested
     )
     units = {ln.offer.code: str(ln.requested_units) for ln in lines}
-    return ParsedPackage(units, {ln.offer.code: ln.note for ln in lines}, group, draft.starts, draft.ends)
+    shown = ParsedPackage(units, {ln.offer.code: ln.note for ln in lines}, group, draft.starts, draft.ends)
+    shown.members = [pp.practice.code for pp in covered if pp.practice.code in suggested]
+    if covered:  # the lead's and the ticked neighbours' shares in their boxes; the typed ones carry theirs
+        boxed = {case.practice.code, *shown.members}
+        shown.share_boxes = {
+            pp.practice.code: f"{pp.share_bp / 100:g}" for pp in draft.practices.all() if pp.practice.code in boxed
+        }
+    return shown
 
 
 def _suggested(case: Case) -> ParsedPackage:

@@ -161,6 +161,77 @@ class World:
         return services.submit_package(icb, pkg)
 
     @cached_property
+    def suggested_neighbour(self) -> str:
+        """A neighbour the package builder suggests for the diagnosis case's practice (in its ICB, not A81002)."""
+        from apps.cases import services
+
+        case = self.diagnosis
+        return next(n.code for n in services.neighbours_of(case.practice) if n.icb_code == ICB_A and n.code != "A81002")
+
+    def _agreed_case(self, code: str) -> Any:
+        from apps.cases import services
+        from apps.cases.models import Route
+
+        pu = self.practice_user(code)
+        case, _ = services.refer(pu, pu.practice, Route.SELF, services.ReferralInput("Two partners are retiring."))
+        services.triage(self.p["icb_a"], case, "high", "high", "Workforce gap")
+        services.save_plan(pu, case, self.goals())
+        services.agree_plan(pu, case)
+        return case
+
+    def _group_package(self, case: Any, other: str) -> Any:
+        from apps.cases import services
+
+        today = timezone.localdate()
+        pkg = services.build_package(
+            self.p["icb_a"],
+            case,
+            [services.LineInput("gprp-change-management", 4)],
+            [(case.practice.code, None), (other, None)],
+            today,
+            services.financial_year_end(today),
+        )
+        return services.submit_package(self.p["icb_a"], pkg)
+
+    @cached_property
+    def group_submitted(self) -> Any:
+        """A group package of two ICB A practices, submitted: the second practice is asked to accept its share."""
+        return self._group_package(self._agreed_case(self.icb_a_practices[4]), self.icb_a_practices[5])
+
+    @cached_property
+    def share_user(self) -> Any:
+        """The user of the practice covered by :attr:`group_submitted` (not its lead)."""
+        return self.practice_user(
+            self.group_submitted.practices.exclude(practice=self.group_submitted.case.practice).get().practice.code
+        )
+
+    @cached_property
+    def cross_submitted(self) -> Any:
+        """A group package of a practice on ICB A's border and its neighbour across it, accepted by that neighbour:
+        its own ICB is asked to approve its share."""
+        from apps.cases import services
+
+        case = self._agreed_case("A81005")
+        other = next(n.code for n in services.neighbours_of(case.practice) if n.icb_code != ICB_A)
+        pkg = self._group_package(case, other)
+        services.decide_share(self.practice_user(other), pkg, True)
+        return pkg
+
+    @cached_property
+    def share_icb(self) -> Any:
+        """A team member of the ICB across the border from :attr:`cross_submitted`."""
+        from apps.accounts.models import Role, User
+
+        other = self.cross_submitted.practices.exclude(practice__icb__code=ICB_A).select_related("practice").get()
+        return User.objects.create_user(username="t-icb-across", password="x", role=Role.ICB, icb=other.practice.icb)
+
+    @cached_property
+    def share_icb_budget(self) -> Any:
+        from apps.funding import services as funding
+
+        return max(funding.budgets_for(self.share_icb.icb), key=lambda b: b.headroom_pence)
+
+    @cached_property
     def budget_a(self) -> Any:
         from apps.funding import services as funding
 

@@ -309,6 +309,7 @@ FORMS: tuple[Form, ...] = (
             Field("note-gprp-coaching", "text", ("Three sessions for the partners",)),
             Field("units-gprp-diagnostic", "number", ("", "1")),
             Field("group", "lines", ("", "A81002 25")),
+            Field("member", "id", lambda w: ["", w.suggested_neighbour], foreign=lambda w: [w.icb_b_practice]),
             Field("starts", "date", (TODAY.isoformat(),)),
             Field("ends", "date", (fy_end(financial_year_of(TODAY)).isoformat(),)),  # was 2027-03-31: a date bomb
             Field("action", "choice", ("price", "submit")),
@@ -327,6 +328,29 @@ FORMS: tuple[Form, ...] = (
         ),
         args=lambda w: (w.submitted.case_id, w.submitted.number),
         effect=now("submitted", lambda p: p.state == "approved", "package approved"),
+    ),
+    Form(
+        "accept-share",
+        "cases:shares",
+        "share_user",
+        (
+            Field("decision", "choice", ("accept", "decline")),
+            Field("reason", "text", ("Our partners have not agreed to shared sessions.",)),
+        ),
+        args=lambda w: (w.group_submitted.case_id, w.group_submitted.number),
+        effect=grew("cases.ShareDecision"),
+    ),
+    Form(
+        "approve-share",
+        "cases:shares",
+        "share_icb",
+        (
+            Field("decision", "choice", ("approve", "refuse")),
+            Field("note", "text", ("Agreed at our panel for our practice.",)),
+            Field("budget", "id", lambda w: [str(w.share_icb_budget.pk)], foreign=lambda w: [str(w.budget_a.pk)]),
+        ),
+        args=lambda w: (w.cross_submitted.case_id, w.cross_submitted.number),
+        effect=grew("cases.ShareDecision"),
     ),
     Form(
         "vary-package",

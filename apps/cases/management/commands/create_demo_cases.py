@@ -89,7 +89,39 @@ class Command(BaseCommand):
             made = self._cases(icb_user, lmc, provider, rng, len(TARGETS))
             made += self._cases(icb_b_user, None, provider, rng, 3)
             checks = self._benchmark_checks(rng)
+            sharer = self._group_share(icb_user)
         self.stdout.write(f"Demo cases: {made} cases, {checks} extra health checks for benchmarks")
+        if sharer:
+            self.stdout.write(f"Group share waiting for {sharer} to accept (see its Waiting for me)")
+
+    def _group_share(self, icb_user: User) -> str:
+        """The plan-agreed demo case gets a group package, submitted, shared with the practice most likely to take
+        its patients (the ripple's nearest neighbour in the same ICB): that practice's demo user has its share to
+        accept. Returns that user's name ("" when the case has no neighbour in reach)."""
+        case = (
+            Case.objects.filter(icb_id=icb_user.icb_id, status=Status.PLAN_AGREED)
+            .exclude(referrals__made_by__username__in=["practice-x", "practice-y"])
+            .first()
+        )
+        if case is None:
+            return ""
+        taken = set(Case.objects.open().values_list("practice__code", flat=True))
+        near = [n for n in services.neighbours_of(case.practice) if n.icb_code == case.icb.code]
+        other = next((n.code for n in near if n.code not in taken), None)
+        if other is None:
+            return ""
+        sharer = self._practice_user(Practice.objects.get(code=other))  # first, so that it is told
+        today = timezone.localdate()
+        pkg = services.build_package(
+            icb_user,
+            case,
+            [services.LineInput("gprp-change-management", 4)],
+            [(case.practice.code, None), (other, None)],
+            today,
+            services.financial_year_end(today),
+        )
+        services.submit_package(icb_user, pkg)
+        return sharer.username
 
     def _practice_user(self, practice: Practice) -> User:
         username = f"practice-{practice.code.lower()}"
