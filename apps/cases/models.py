@@ -238,6 +238,10 @@ class SupportOffer(models.Model):
     not_fundable = models.JSONField(default=list)
     effect = models.FloatField(default=0)
     standard_units = models.PositiveIntegerField(default=1)
+    price_source = models.TextField(
+        blank=True, help_text="Where unit_cost_pence comes from, or 'local estimate by <who> on <date>: <why>'"
+    )
+    effect_source = models.TextField(blank=True, help_text="The same for effect")
     order = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True, help_text="False once removed from the menu file")
 
@@ -246,6 +250,27 @@ class SupportOffer(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LocalPrice(ImmutableRecord):
+    """An ICB's own price for a menu offer (issue 17 §5): who set it, when and why. Never changed: a new price is a
+    new row, and the newest is in force for the ICB's new packages (``apps.cases.prices.price_for``); packages
+    priced before keep the price they were priced at."""
+
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey(SupportOffer, on_delete=models.PROTECT, related_name="local_prices")
+    price_pence = models.PositiveIntegerField(help_text="Price of one unit of the offer, in pence")
+    reason = models.TextField(help_text="Where the price comes from: a quote, a contract, a local tariff")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["icb", "offer", "set_at"], name="local_price_in_force")]
+        constraints = [models.CheckConstraint(condition=Q(price_pence__gt=0), name="local_price_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.offer} at {self.price_pence}p for {self.icb_id}"
 
 
 class ActionPlan(models.Model):

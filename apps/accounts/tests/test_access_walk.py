@@ -88,6 +88,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "cases:decide": (("{case}", "1"), {"icb_a"}),
     "cases:vary": (("{case}", "1"), {"icb_a"}),  # the case's own ICB team varies its approved package
     "cases:menu": ((), SIGNED_IN),
+    "cases:local_price": (("gprp-coaching",), {"icb_a", "icb_b"}),  # each ICB team sets (and sees) its own prices
     "cases:notifications": ((), SIGNED_IN),
     # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national
     # team runs national scenarios and sees per-ICB aggregates. Scenario refs come from the scenarios fixture below.

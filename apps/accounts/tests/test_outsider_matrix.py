@@ -78,6 +78,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "cases:decide": ("{case}", "{package}"),
     "cases:vary": ("{case}", "{package}"),
     "cases:menu": (),
+    "cases:local_price": ("gprp-coaching",),
     "cases:notifications": (),
     "targeting:home": (),
     "targeting:icb_ripple": ("{icb}",),

@@ -6,7 +6,8 @@ and the lifecycle (:mod:`apps.cases.lifecycle`), writes attributed history, and 
 Each runs in one transaction: a refused step changes nothing.
 
 One module per concept: ``referral`` (ways in), ``casework`` (triage, status, notes, provider), ``health_check``,
-``plan``, ``package`` (builder and submission), ``approval``, ``menu``, ``waiting`` (what each user should do next)
+``plan``, ``package`` (builder and submission), ``approval``, ``menu``, ``prices`` (local prices, ``price_for``),
+``waiting`` (what each user should do next)
 and ``notifications``. Callers import from this package (``from apps.cases import services``).
 """
 
@@ -26,6 +27,7 @@ from apps.cases.services.menu import sync_menu
 from apps.cases.services.notifications import mark_all_read, set_notification_kinds
 from apps.cases.services.package import LineInput, build_package, financial_year_end, submit_package
 from apps.cases.services.plan import ActionInput, GoalInput, agree_plan, save_plan
+from apps.cases.services.prices import price_for, set_local_price
 from apps.cases.services.referral import ReferralInput, case_counts, refer
 from apps.cases.services.variation import vary_package
 from apps.cases.services.waiting import Waiting, waiting_for
@@ -49,6 +51,7 @@ __all__ = [
     "close_case",
     "financial_year_end",
     "mark_all_read",
+    "price_for",
     "refer",
     "refuse_package",
     "reopen_case",
@@ -56,6 +59,7 @@ __all__ = [
     "save_health_check",
     "save_plan",
     "score_answers",
+    "set_local_price",
     "set_notification_kinds",
     "submit_package",
     "sync_menu",

@@ -278,6 +278,17 @@ FORMS: tuple[Form, ...] = (
         effect=grew("cases.ClockTarget"),
     ),
     Form(
+        "local-price",
+        "cases:local_price",
+        "icb_a",
+        (
+            Field("price", "money", ("275", "£1,250.50")),
+            Field("reason", "text", ("Quote from the local provider, March",)),
+        ),
+        args=lambda w: ("gprp-coaching",),
+        effect=grew("cases.LocalPrice"),
+    ),
+    Form(
         "health-check",
         "cases:health_check",
         "diagnosis_user",
