@@ -20,6 +20,7 @@ from typing import Any
 from analytics import money
 from analytics.menu.offers import offers_by_code
 from apps.funding.models import AllocationBasis, LineAccess, MenuProgramme, VirementRule
+from apps.funding.services.setup import LineSpec
 
 HERE = Path(__file__).parent
 
@@ -174,6 +175,25 @@ def load_template(path: Path) -> ProgrammeTemplate:
     if template is None:
         raise TemplateError(problems)
     return template
+
+
+def line_specs(template: ProgrammeTemplate, finance_codes: dict[str, tuple[str, str]]) -> list[LineSpec]:
+    """The template's lines as ``create_programme`` takes them; ``finance_codes`` gives each line's local cost
+    centre and ledger code by line code (the template has none: they are the finance team's)."""
+    return [
+        LineSpec(
+            code=line.code,
+            name=line.name,
+            cost_centre=finance_codes.get(line.code, ("", ""))[0],
+            ledger_code=finance_codes.get(line.code, ("", ""))[1],
+            years={y.fy: y.amount_pence for y in line.years},
+            offer_codes=line.offers,
+            access=line.access,
+            allocation_basis=line.allocation_basis,
+            figures_source=line.figures_source,
+        )
+        for line in template.lines
+    ]
 
 
 @cache

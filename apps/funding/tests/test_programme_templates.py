@@ -197,3 +197,17 @@ def test_the_service_refuses_an_unknown_access_on_its_field(client_for):
     response = client_for("national").post(reverse("funding:programme_new"), form)
     assert response.status_code == 400
     assert "Line 1: choose whether the line is targeted or universal" in body(response)
+
+
+def test_the_demo_programmes_come_from_the_templates():
+    gprp, gpdp = Programme.objects.get(code="GPRP"), Programme.objects.get(code="GPDP")
+    assert (gprp.template, gpdp.template) == ("gprp", "gpdp")
+    assert gprp.lines.get().figures_source.startswith("Offers source:")
+    assert sorted(gpdp.lines.values_list("code", flat=True)) == [
+        "online-consultation",
+        "pm-development",
+        "reception-training",
+        "time-for-care",
+    ]
+    assert gpdp.lines.get(code="reception-training").offer_codes == ["gpdp-reception-training"]
+    assert gpdp.virement_rule == VirementRule.SAME_ACCESS
