@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -233,6 +234,26 @@ EXPECTED: dict[str, Op] = {
             "amount_pence": 100,
             "tranches": [{"due": YEAR_END.isoformat(), "amount_pence": 100}],
         },
+    ),
+    # Varying and cancelling it: ICB A's own team only; to anyone else the commitment is unknown (404).
+    "vary_payee_commitment": Op(
+        {"reference": icb_a_payee_commitment},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={
+            "amount_pence": 1200,
+            "tranches": [
+                {"due": (YEAR_END - timedelta(days=1)).isoformat(), "amount_pence": 500},
+                {"due": YEAR_END.isoformat(), "amount_pence": 700},
+            ],
+            "reason": "Walk: a third session agreed",
+        },
+    ),
+    "cancel_payee_commitment": Op(
+        {"reference": icb_a_payee_commitment},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={"reason": "Walk: the LMC team was stood down"},
     ),
     # Day-one import: ICB teams upload into their own ICB; ICB A's upload is not found by anyone else.
     "create_caseload_upload": Op(

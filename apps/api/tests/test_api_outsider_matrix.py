@@ -52,6 +52,8 @@ PATH: dict[str, dict[str, str]] = {
     "get_payee_totals": {},
     "get_payee_commitment": {"reference": "{payee}"},
     "create_payee_commitment": {"budget_id": "{budget}"},
+    "vary_payee_commitment": {"reference": "{payee}"},
+    "cancel_payee_commitment": {"reference": "{payee}"},
     "create_caseload_upload": {},
     "get_caseload_upload": {"upload_id": "{upload}"},
     "set_caseload_columns": {"upload_id": "{upload}"},
