@@ -207,6 +207,15 @@ EXPECTED: dict[str, Op] = {
         forbidden=frozenset({"practice_x", "provider"}),
         body={"rag": "green", "reason": "All sessions delivered on time."},
     ),
+    # Varying a package: the case's ICB team only (the practice and the provider see the case: 403). The walk case's
+    # package is submitted, not approved, so even ICB A gets 404 (varying works: test_api_vary_package).
+    "vary_package": Op(
+        {"case_id": walk_case, "number": "1"},
+        frozenset(),
+        denied=404,
+        forbidden=frozenset({"practice_x", "provider"}),
+        body={"lines": [{"offer_code": "gprp-coaching", "units": 1}], "reason": "Walk: one session is enough"},
+    ),
     # Money: the national team and ICB A's own team see ICB A's budgets and ledger; ICB B asking for ICB A's is
     # refused; practices, providers and the LMC see no money at all.
     "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),

@@ -45,6 +45,7 @@ PATH: dict[str, dict[str, str]] = {
     "resolve_dispute": {"session_id": "{session}"},
     "get_session_history": {"session_id": "{session}"},
     "rate_package": {"case_id": "{case}", "number": "{package}"},
+    "vary_package": {"case_id": "{case}", "number": "{package}"},
     "list_budgets": {},
     "list_ledger": {},
     "create_payment": {"commitment_id": "{commitment}"},
