@@ -46,6 +46,12 @@ def test_national_sets_up_a_programme_from_a_template_and_an_icb_sets_a_local_pr
     expect(page.get_by_text("Started from the GPDP programme template")).to_be_visible()
     assert_accessible(page)
     check_layout(page, "programme-detail")
+    follow(page, page.get_by_role("link", name="change the rule"))
+    page.get_by_label("Money stays on its line").check()
+    assert_accessible(page)
+    check_layout(page, "virement-rule")
+    follow(page, page.get_by_role("button", name="Save the rule"))
+    expect(page.get_by_text("Moving money between its lines: money stays on its line")).to_be_visible()
     sign_out(page)
 
     sign_in(page, "icb-a", DEMO_PASSWORD)

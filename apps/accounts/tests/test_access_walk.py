@@ -112,6 +112,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:programme_new": ((), {"national"}),
     "funding:programme": (("GPRP",), {"national"}),
     "funding:programme_threshold": (("GPRP",), {"national"}),
+    "funding:programme_virement_rule": (("GPRP",), {"national"}),
     "funding:allocate": (("GPRP", "core"), {"national"}),
     "funding:release": (("GPRP", "core"), {"national"}),
     "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),

@@ -96,6 +96,7 @@ ARGS: dict[str, tuple[str, ...]] = {
     "funding:programme_new": (),
     "funding:programme": ("GPRP",),
     "funding:programme_threshold": ("GPRP",),
+    "funding:programme_virement_rule": ("GPRP",),
     "funding:allocate": ("GPRP", "core"),
     "funding:release": ("GPRP", "core"),
     "funding:icb_budget": ("{icb}",),

@@ -753,6 +753,14 @@ FORMS: tuple[Form, ...] = (
         effect=now("allocated_line", lambda line: line.programme.at_risk_threshold_bp == 750, "threshold saved"),
     ),
     Form(
+        "virement-rule",
+        "funding:programme_virement_rule",
+        "national",
+        (Field("rule", "choice", ("none", "same_access", "any")),),
+        args=lambda w: (w.allocated_line.programme.code,),
+        effect=now("allocated_line", lambda line: line.programme.virement_rule == "none", "rule saved"),
+    ),
+    Form(
         "release",
         "funding:release",
         "national",

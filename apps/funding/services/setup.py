@@ -415,3 +415,15 @@ def set_at_risk_threshold(programme: Programme, threshold_bp: int) -> bool:
     programme.at_risk_threshold_bp = threshold_bp
     programme.save(update_fields=["at_risk_threshold_bp"])
     return True
+
+
+def set_virement_rule(programme: Programme, rule: str) -> bool:
+    """Save how money may move between the programme's lines (``apps.funding.lines.virement_refusal``); False when
+    it already had this rule (nothing is written). Virements already asked for are judged by the rule at approval."""
+    if rule not in VirementRule.values:
+        raise FundingError("Choose whether money may move between the programme's lines", "rule")
+    if programme.virement_rule == rule:
+        return False
+    programme.virement_rule = rule
+    programme.save(update_fields=["virement_rule"])
+    return True

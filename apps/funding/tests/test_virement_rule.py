@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.money import financial_year_of
@@ -96,3 +97,21 @@ def test_approval_checks_the_rule_in_force_then(personas):
         services.approve_virement(virement=v, user=personas["national"])
     v.refresh_from_db()
     assert v.status == Virement.Status.REQUESTED and not LedgerEntry.objects.filter(virement=v).exists()
+
+
+def test_the_national_team_changes_the_rule_on_its_page_audited(client_for, personas):
+    b = budgets(personas["national"], VirementRule.ANY)
+    programme = b["diag"].line.programme
+    url = reverse("funding:programme_virement_rule", args=[programme.code])
+    refused = client_for("national").post(url, {"rule": "sideways"})
+    assert refused.status_code == 400 and "Choose whether money may move" in refused.content.decode()
+    assert client_for("icb_a").post(url, {"rule": "none"}).status_code == 403
+    programme.refresh_from_db()
+    assert programme.virement_rule == VirementRule.ANY
+
+    assert client_for("national").post(url, {"rule": "none"}).status_code == 302
+    programme.refresh_from_db()
+    assert programme.virement_rule == VirementRule.NONE
+    assert AuditRecord.objects.filter(model="funding.Programme", object_pk=str(programme.pk)).exists()
+    with pytest.raises(FundingError, match="keeps money on its line"):
+        ask(personas["icb_a"], b["diag"], b["coach"])
