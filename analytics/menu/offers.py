@@ -7,8 +7,10 @@ with any.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 MENU_TOML = Path(__file__).with_name("offers.toml")
@@ -32,7 +34,12 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "not_fundable": list,
     "effect": (int, float),
     "standard_units": int,
+    "price_source": str,
+    "effect_source": str,
 }
+# "local estimate by <who> on <YYYY-MM-DD>: <why>": an estimate names who set it and when (issue 17 §5).
+_ESTIMATE = re.compile(r"^local estimate by (?P<by>.+?) on (?P<on>\d{4}-\d{2}-\d{2}): (?P<why>\S.*)$", re.S)
+_MIN_SOURCE = 12  # a source names a document or tariff: "GPFV p. 27" is about the shortest that does
 
 
 class MenuError(ValueError):
@@ -61,6 +68,16 @@ class Offer:
     not_fundable: tuple[str, ...]
     effect: float
     standard_units: int
+    price_source: str = ""
+    effect_source: str = ""
+
+    @property
+    def price_label(self) -> str:
+        return source_label(self.price_source)
+
+    @property
+    def effect_label(self) -> str:
+        return source_label(self.effect_source)
 
     @property
     def standard_cost_pence(self) -> int:
@@ -111,10 +128,45 @@ def _problems(i: int, row: object) -> list[str]:
         out.append(f"{where}: effect must be a fraction in [0, 1)")
     if row["coach_hours_per_unit"] < 0:
         out.append(f"{where}: coach_hours_per_unit must not be negative")
+    for k in ("price_source", "effect_source"):
+        problem = source_problem(row[k])
+        if problem:
+            out.append(f"{where}: {k} {problem}")
     bad = [x for x in row["requires_impact"] if x not in IMPACT_LEVELS]
     if bad:
         out.append(f"{where}: requires_impact has unknown levels {bad}")
     return out
+
+
+def source_problem(text: str) -> str | None:
+    """What is wrong with a ``price_source`` / ``effect_source``, or None. A source names its document (and page or
+    paragraph) or tariff; an estimate is written "local estimate by <who> on <YYYY-MM-DD>: <why>"."""
+    text = text.strip()
+    if text.lower().startswith("local estimate"):
+        m = _ESTIMATE.match(text)
+        if not m:
+            return "must read 'local estimate by <who> on <YYYY-MM-DD>: <why>'"
+        try:
+            date.fromisoformat(m["on"])
+        except ValueError:
+            return f"has a date that is not a date ({m['on']})"
+        return None
+    if len(text) < _MIN_SOURCE:
+        return "must name its source (document and page, or tariff) or say 'local estimate by … on …: …'"
+    return None
+
+
+def _day(iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return f"{d.day} {d:%B %Y}"
+
+
+def source_label(text: str) -> str:
+    """How a page shows a figure's basis: 'source: …' or 'local estimate set by X on 23 November 2026 (why)'."""
+    m = _ESTIMATE.match(text.strip())
+    if m:
+        return f"local estimate set by {m['by']} on {_day(m['on'])} ({m['why']})"
+    return f"source: {text.strip()}" if text.strip() else "no source given"
 
 
 def validate_menu(path: Path = MENU_TOML) -> list[str]:

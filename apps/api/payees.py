@@ -22,7 +22,7 @@ from apps.api.common import Error, Paged, Refused, ValidationErrors, field_error
 from apps.core.forms import form_errors
 from apps.funding import policy as money_policy
 from apps.funding import services as funding
-from apps.funding.forms import PayeeCommitmentForm
+from apps.funding.forms import CancelForm, PayeeCommitmentForm, PayeeVariationForm
 from apps.funding.models import Budget, LedgerEntry, PayeeCommitment, PayeeKind
 from apps.practices.models import ICB
 
@@ -205,7 +205,11 @@ def get_payee_totals(request: HttpRequest, filters: Query[TotalsQuery]) -> Any:
 )
 def get_payee_commitment(request: HttpRequest, reference: str) -> Any:
     """404 for a commitment the caller's ICB team does not hold (its existence is not revealed)."""
-    user: User = request.auth
+    return _detail(_payee_of(request.auth, reference, act=False))
+
+
+def _payee_of(user: User, reference: str, *, act: bool) -> PayeeCommitment:
+    """The commitment to a payee if the caller's ICB team holds it (``act``: may change it); 404 otherwise."""
     payee = (
         PayeeCommitment.objects.select_related(
             "commitment__budget__icb", "commitment__budget__line__programme", "commitment__created_by"
@@ -213,9 +217,104 @@ def get_payee_commitment(request: HttpRequest, reference: str) -> Any:
         .filter(commitment__reference=reference[:60])
         .first()
     )
-    if payee is None or not money_policy.can_see_practice_money(user, payee.commitment.budget.icb):
+    allowed = money_policy.can_act_on_budget if act else money_policy.can_see_practice_money
+    if payee is None or not allowed(user, payee.commitment.budget.icb):
         raise Http404("No such commitment among your ICB's.")
-    return _detail(payee)
+    return payee
+
+
+def _fresh(reference: str) -> dict[str, Any]:
+    return _detail(
+        PayeeCommitment.objects.select_related("commitment__budget__line__programme", "commitment__created_by").get(
+            commitment__reference=reference
+        )
+    )
+
+
+def _pounds(pence: int) -> str:
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
+class PayeeVariationIn(Schema):
+    amount_pence: int = Field(gt=0, le=10**12, description="The new amount")
+    tranches: list[TrancheIn] = Field(max_length=120, description="The new schedule; adds up to the new amount")
+    reason: str = Field(max_length=5000, description=f"Why it changes (at least {funding.MIN_REASON} characters)")
+
+
+class CancelIn(Schema):
+    reason: str = Field(max_length=5000, description=f"Why it is cancelled (at least {funding.MIN_REASON} characters)")
+
+
+def _once(request: HttpRequest, op: str, key: dict[str, Any], write: Any) -> Any:
+    try:
+        status, answer = idempotency.once(request, request.auth, op, key, write)
+    except idempotency.KeyProblem as e:
+        return Status(e.status, {"detail": str(e)})
+    return Status(status, answer)
+
+
+@router.post(
+    "/payee-commitments/{reference}/variations",
+    response={200: PayeeCommitmentDetail, 400: Refused, 401: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    summary="Vary a commitment to a payee: its new amount and tranches",
+)
+def vary_payee_commitment(request: HttpRequest, reference: str, body: PayeeVariationIn) -> Any:
+    """The caller's ICB team restates its commitment to a new amount and schedule, as on the page: the difference
+    is a new ledger entry; a tranche paid or awaiting approval keeps its place, date and at least its payment; an
+    increase needs the budget's headroom. Refused with 400 (``field`` naming the input). 404 for a commitment the
+    caller's ICB team does not hold. Send an ``Idempotency-Key`` header to retry safely."""
+    user: User = request.auth
+    payee = _payee_of(user, reference, act=True)
+
+    def write() -> tuple[int, Any]:
+        form = PayeeVariationForm(
+            {
+                "amount": _pounds(body.amount_pence),
+                "schedule": "\n".join(f"{t.due.isoformat()}: {_pounds(t.amount_pence)}" for t in body.tranches),
+                "reason": body.reason,
+            }
+        )
+        if not form.is_valid():
+            return 422, field_errors("body", form_errors(form))
+        c = form.cleaned_data
+        try:
+            funding.vary_payee_commitment(
+                reference=payee.commitment.reference,
+                user=user,
+                amount_pence=c["amount"],
+                tranches=c["schedule"],
+                reason=c["reason"],
+            )
+        except funding.FundingError as e:
+            return 400, {"detail": e.message, "field": e.field}
+        return 200, _fresh(payee.commitment.reference)
+
+    return _once(request, "vary_payee_commitment", {"reference": reference, **body.dict()}, write)
+
+
+@router.post(
+    "/payee-commitments/{reference}/cancellation",
+    response={200: PayeeCommitmentDetail, 400: Refused, 401: Error, 404: Error, 409: Error, 422: ValidationErrors},
+    summary="Cancel a commitment to a payee: what is not paid goes back to the budget",
+)
+def cancel_payee_commitment(request: HttpRequest, reference: str, body: CancelIn) -> Any:
+    """The caller's ICB team cancels its commitment, as on the page: the unpaid part is de-committed by a new
+    ledger entry (payments made stay). Refused with 400 when already cancelled, 422 when the reason is too short.
+    404 for a commitment the caller's ICB team does not hold. Send an ``Idempotency-Key`` header to retry safely."""
+    user: User = request.auth
+    payee = _payee_of(user, reference, act=True)
+
+    def write() -> tuple[int, Any]:
+        form = CancelForm({"reason": body.reason})
+        if not form.is_valid():
+            return 422, field_errors("body", form_errors(form))
+        try:
+            funding.decommit(reference=payee.commitment.reference, user=user, reason=form.cleaned_data["reason"])
+        except funding.FundingError as e:
+            return 400, {"detail": e.message, "field": e.field}
+        return 200, _fresh(payee.commitment.reference)
+
+    return _once(request, "cancel_payee_commitment", {"reference": reference, **body.dict()}, write)
 
 
 @router.post(

@@ -10,6 +10,7 @@ AREAS: list[str] = [
     "apps.api.indicators",
     "apps.api.watch",
     "apps.api.cases",
+    "apps.api.variations",
     "apps.api.delivery",
     "apps.api.ratings",
     "apps.api.shares",

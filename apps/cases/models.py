@@ -239,6 +239,10 @@ class SupportOffer(models.Model):
     not_fundable = models.JSONField(default=list)
     effect = models.FloatField(default=0)
     standard_units = models.PositiveIntegerField(default=1)
+    price_source = models.TextField(
+        blank=True, help_text="Where unit_cost_pence comes from, or 'local estimate by <who> on <date>: <why>'"
+    )
+    effect_source = models.TextField(blank=True, help_text="The same for effect")
     order = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True, help_text="False once removed from the menu file")
 
@@ -247,6 +251,27 @@ class SupportOffer(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LocalPrice(ImmutableRecord):
+    """An ICB's own price for a menu offer (issue 17 §5): who set it, when and why. Never changed: a new price is a
+    new row, and the newest is in force for the ICB's new packages (``apps.cases.prices.price_for``); packages
+    priced before keep the price they were priced at."""
+
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey(SupportOffer, on_delete=models.PROTECT, related_name="local_prices")
+    price_pence = models.PositiveIntegerField(help_text="Price of one unit of the offer, in pence")
+    reason = models.TextField(help_text="Where the price comes from: a quote, a contract, a local tariff")
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-set_at", "-id"]
+        indexes = [models.Index(fields=["icb", "offer", "set_at"], name="local_price_in_force")]
+        constraints = [models.CheckConstraint(condition=Q(price_pence__gt=0), name="local_price_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.offer} at {self.price_pence}p for {self.icb_id}"
 
 
 class ActionPlan(models.Model):
@@ -360,7 +385,7 @@ class PackagePractice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True, help_text="Across a border: its own ICB approved it")
-    budgets = models.JSONField(default=dict, help_text="Across a border: {menu: budget id} its own ICB chose")
+    budgets = models.JSONField(default=dict, help_text="Across a border: {offer code: budget id} its own ICB chose")
 
     class Meta:
         ordering = ["-share_bp", "practice__code"]
@@ -408,72 +433,8 @@ class PackageLine(models.Model):
         return f"{self.units} × {self.offer_id}"
 
 
-class NotificationKind(models.TextChoices):
-    NOMINATED = "nominated", "Your practice was nominated for support"
-    NEW_REFERRAL = "new_referral", "A new referral or nomination in my ICB"
-    TRIAGED = "triaged", "A case was triaged"
-    PLAN_TO_AGREE = "plan_to_agree", "An action plan is ready to agree"
-    PLAN_AGREED = "plan_agreed", "An action plan was agreed"
-    PACKAGE_SUBMITTED = "package_submitted", "A package is waiting for approval"
-    PACKAGE_DECIDED = "package_decided", "A package was approved or refused"
-    GROUP_SHARE = "group_share", "A share of a group package needs my decision, or was decided"
-    STATUS = "status", "A case changed status"
-    ASSIGNED = "assigned", "A case was assigned to me"
-    SESSION_LOGGED = "session_logged", "A support session was signed off and needs the practice to confirm it"
-    SESSION_CONFIRMED = "session_confirmed", "A practice confirmed a support session"
-    SESSION_DISPUTED = "session_disputed", "A practice disputed a support session's log"
-    DISPUTE_RESOLVED = "dispute_resolved", "A disputed support session was resolved"
-    SESSION_REMINDER = "session_reminder", "Reminder: a support session tomorrow"
-    LOG_OVERDUE = "log_overdue", "Reminder: a session log is overdue"
-    COACHING = "coaching", "Coaching was requested or booked"
-    MEETING_REMINDER = "meeting_reminder", "Reminder: a network meeting tomorrow"
-    BREACH_DIGEST = "breach_digest", "Daily email: my ICB's cases past their stage clock"
+# Notifications and clock targets live in their own module (this one was over 500 lines); imported here so Django
+# and every caller find them as apps.cases.models.*.
+from apps.cases.notice_models import ClockTarget, Notification, NotificationKind, NotificationSetting  # noqa: E402
 
-
-class ClockTarget(ImmutableRecord):
-    """An ICB's own target for one stage clock (keys and defaults: ``clocks.toml``). The newest row per ICB and key
-    is in force; the older ones are the history of who changed it, and when."""
-
-    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+")
-    key = models.CharField(max_length=20)
-    working_days = models.PositiveSmallIntegerField()
-    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    set_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-set_at", "-pk"]
-        indexes = [models.Index(fields=["icb", "key", "set_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.icb_id} {self.key}: {self.working_days} working days"
-
-
-class Notification(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    message = models.CharField(max_length=500)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class NotificationSetting(models.Model):
-    """A kind of notification the user has turned off (email and in-app). No row means on."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings")
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    enabled = models.BooleanField(default=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="uniq_user_kind")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.kind}: {'on' if self.enabled else 'off'}"
+__all__ = ["ClockTarget", "Notification", "NotificationKind", "NotificationSetting"]

@@ -139,6 +139,11 @@ def can_run_case(user: User, case: Case) -> bool:
     return is_signed_in(user) and user.role == Role.ICB and user.icb_id == case.icb_id
 
 
+def can_set_local_price(user: User, icb_id: int | None) -> bool:
+    """An ICB's own prices for the menu: its own team (the national menu price is the menu file's)."""
+    return is_case_team(user) and icb_id is not None and user.icb_id == icb_id
+
+
 def can_edit_plan(user: User, case: Case) -> bool:
     """The plan is owned by the practice; the ICB team may draft it with them."""
     if not is_signed_in(user) or not case.is_open:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.cases import clock_views, evaluation_views, views
+from apps.cases import clock_views, evaluation_views, price_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -23,6 +23,7 @@ urlpatterns = [
     path("cases/<int:pk>/package/<int:number>/decide/", views.decide, name="decide"),
     path("cases/<int:pk>/package/<int:number>/vary/", views.vary, name="vary"),
     path("cases/<int:pk>/package/<int:number>/shares/", views.shares, name="shares"),
-    path("menu-of-support/", views.menu, name="menu"),
+    path("menu-of-support/", price_views.menu, name="menu"),
+    path("menu-of-support/<str:code>/local-price/", price_views.local_price, name="local_price"),
     path("notifications/", views.notifications, name="notifications"),
 ]

@@ -23,8 +23,9 @@ from apps.core.formdata import posted_whole
 from apps.core.forms import add_refusal
 from apps.funding.errors import FundingError
 from apps.funding.models import Commitment, Formula, FundingYear, PayeeKind, Payment, Release
+from apps.funding.programme_form import MAX_LINES, ProgrammeForm, parse_profile
 from apps.funding.services.ledger import MIN_REASON, parse_pounds, pounds
-from apps.funding.services.setup import LineSpec, parse_shares
+from apps.funding.services.setup import parse_shares
 
 
 def add_problems(form: forms.BaseForm, error: FundingError) -> None:
@@ -43,70 +44,6 @@ def _year_field(years: Sequence[FundingYear], blank: str | None = None) -> forms
             "invalid_choice": "Choose one of the line's financial years",
         },
     )
-
-
-# Programme set-up ------------------------------------------------------------------------------------------------
-
-LINE_SLOTS = 3
-LINE_FIELDS = ("code", "name", "cost_centre", "ledger_code", "profile", "total")
-
-
-def parse_profile(text: str, where: str) -> dict[int, int]:
-    """'2016-17: 16,000,000' per line → {2016: 1_600_000_000}; :class:`FundingError` naming the line otherwise."""
-    years: dict[int, int] = {}
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        if ":" not in line:
-            raise FundingError(f"{where}, profile line {n}: write the year and the amount, like '2026-27: 8,500,000'")
-        label, amount = (p.strip() for p in line.split(":", 1))
-        start = label.split("-")[0].split("/")[0]
-        if not (start.isascii() and start.isdigit() and len(start) == 4):  # "²⁰²⁶" passes isdigit, not int()
-            raise FundingError(f"{where}, profile line {n}: {label} is not a financial year like 2026-27")
-        fy = int(start)
-        if fy in years:
-            raise FundingError(f"{where}: {money.fy_label(fy)} is given twice")
-        years[fy] = parse_pounds(amount, f"{where}, {money.fy_label(fy)} amount")
-    return years
-
-
-class ProgrammeForm(forms.Form):
-    """A programme and up to three funding lines (``line1_code`` … ``line3_profile``); an empty slot is skipped."""
-
-    code = forms.CharField(max_length=60, required=False, strip=True)
-    name = forms.CharField(max_length=200, required=False)
-    description = forms.CharField(max_length=5000, required=False)
-    menu = forms.CharField(max_length=10, required=False)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for i in range(1, LINE_SLOTS + 1):
-            for name in LINE_FIELDS:
-                big = name == "profile"
-                self.fields[f"line{i}_{name}"] = forms.CharField(max_length=5000 if big else 200, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        specs: list[LineSpec] = []
-        for i in range(1, LINE_SLOTS + 1):
-            values = [data.get(f"line{i}_{name}", "") or "" for name in LINE_FIELDS]
-            if not any(values):
-                continue
-            years: dict[int, int] = {}
-            total = None
-            try:
-                years = parse_profile(values[4], f"Line {i}")
-            except FundingError as e:
-                self.add_error(f"line{i}_profile", e.message)
-            if values[5]:
-                try:
-                    total = parse_pounds(values[5], f"Line {i} total")
-                except FundingError as e:
-                    self.add_error(f"line{i}_total", e.message)
-            specs.append(LineSpec(*values[:4], years=years, total_pence=total))
-        data["lines"] = specs
-        return data
 
 
 # Allocation and release ---------------------------------------------------------------------------------------
@@ -433,7 +370,7 @@ class DecisionForm(forms.Form):
 
 
 __all__ = [
-    "LINE_SLOTS",
+    "MAX_LINES",
     "AllocationForm",
     "CancelForm",
     "DecisionForm",

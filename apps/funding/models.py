@@ -29,6 +29,14 @@ class MenuProgramme(models.TextChoices):
     GPDP = "GPDP", "General Practice Development Programme menu"
 
 
+class VirementRule(models.TextChoices):
+    """How money may move between a programme's own lines (a virement between two of its lines)."""
+
+    NONE = "none", "Money stays on its line"
+    SAME_ACCESS = "same_access", "Between lines of the same kind (targeted or universal)"
+    ANY = "any", "Between any of the programme's lines"
+
+
 class Programme(models.Model):
     code = models.SlugField(max_length=30, unique=True, help_text="Short code, e.g. GPRP or GPR-2026")
     name = models.CharField(max_length=200)
@@ -51,6 +59,17 @@ class Programme(models.Model):
         default=500,
         help_text="A budget is at risk at year end when its forecast spend differs from its released money by more "
         "than this share of it, in basis points (500 = 5%). The national team sets it (apps.funding.reports.at_risk).",
+    )
+    virement_rule = models.CharField(
+        max_length=12,
+        choices=VirementRule.choices,
+        default=VirementRule.ANY,
+        help_text="Whether a virement may move money between two of this programme's lines (request_virement)",
+    )
+    template = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text="The programme template it was started from (programme_templates); blank = from scratch",
     )
 
     class Meta:
@@ -100,6 +119,11 @@ class FundingLine(models.Model):
         choices=AllocationBasis.choices,
         default=AllocationBasis.FORMULA,
         help_text="How the line reaches ICBs: by a formula, a fixed sum each, or by bids",
+    )
+    figures_source = models.TextField(
+        blank=True,
+        help_text="Where the line's offers, access, allocation basis and profile come from, or that they are "
+        "estimates (from the programme template); blank = set by the programme's creator without a source",
     )
 
     class Meta:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from apps.funding import views
-from apps.funding.views.threshold import programme_threshold
+from apps.funding.views.threshold import programme_threshold, programme_virement_rule
 
 app_name = "funding"
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("money/programmes/new/", views.programme_new, name="programme_new"),
     path("money/programmes/<str:code>/", views.programme_detail, name="programme"),
     path("money/programmes/<str:code>/at-risk-threshold/", programme_threshold, name="programme_threshold"),
+    path("money/programmes/<str:code>/virement-rule/", programme_virement_rule, name="programme_virement_rule"),
     path("money/programmes/<str:code>/<str:line_code>/allocate/", views.allocate, name="allocate"),
     path("money/programmes/<str:code>/<str:line_code>/release/", views.release, name="release"),
     path("money/icb/<str:code>/", views.icb_budget, name="icb_budget"),

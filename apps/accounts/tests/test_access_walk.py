@@ -91,6 +91,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     # share (apps/cases/tests/test_group_shares.py); the walk's package covers practice X alone
     "cases:shares": (("{case}", "1"), {"icb_a"}),
     "cases:menu": ((), SIGNED_IN),
+    "cases:local_price": (("gprp-coaching",), {"icb_a", "icb_b"}),  # each ICB team sets (and sees) its own prices
     "cases:notifications": ((), SIGNED_IN),
     # Targeting names practices and pressure: per-practice pages for the practice's own ICB team only; the national
     # team runs national scenarios and sees per-ICB aggregates. Scenario refs come from the scenarios fixture below.
@@ -114,6 +115,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "funding:programme_new": ((), {"national"}),
     "funding:programme": (("GPRP",), {"national"}),
     "funding:programme_threshold": (("GPRP",), {"national"}),
+    "funding:programme_virement_rule": (("GPRP",), {"national"}),
     "funding:allocate": (("GPRP", "core"), {"national"}),
     "funding:release": (("GPRP", "core"), {"national"}),
     "funding:icb_budget": ((ICB_A,), {"national", "icb_a"}),

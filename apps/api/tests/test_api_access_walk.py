@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -224,6 +225,15 @@ EXPECTED: dict[str, Op] = {
         forbidden=frozenset({"icb_a"}),
         body={"decision": "refuse", "note": "Our panel has not agreed this share."},
     ),
+    # Varying a package: the case's ICB team only (the practice and the provider see the case: 403). The walk case's
+    # package is submitted, not approved, so even ICB A gets 404 (varying works: test_api_vary_package).
+    "vary_package": Op(
+        {"case_id": walk_case, "number": "1"},
+        frozenset(),
+        denied=404,
+        forbidden=frozenset({"practice_x", "provider"}),
+        body={"lines": [{"offer_code": "gprp-coaching", "units": 1}], "reason": "Walk: one session is enough"},
+    ),
     # Money: the national team and ICB A's own team see ICB A's budgets and ledger; ICB B asking for ICB A's is
     # refused; practices, providers and the LMC see no money at all.
     "list_budgets": Op({}, frozenset({"national", "icb_a"}), query={"icb": ICB_A}),
@@ -251,6 +261,26 @@ EXPECTED: dict[str, Op] = {
             "amount_pence": 100,
             "tranches": [{"due": YEAR_END.isoformat(), "amount_pence": 100}],
         },
+    ),
+    # Varying and cancelling it: ICB A's own team only; to anyone else the commitment is unknown (404).
+    "vary_payee_commitment": Op(
+        {"reference": icb_a_payee_commitment},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={
+            "amount_pence": 1200,
+            "tranches": [
+                {"due": (YEAR_END - timedelta(days=1)).isoformat(), "amount_pence": 500},
+                {"due": YEAR_END.isoformat(), "amount_pence": 700},
+            ],
+            "reason": "Walk: a third session agreed",
+        },
+    ),
+    "cancel_payee_commitment": Op(
+        {"reference": icb_a_payee_commitment},
+        frozenset({"icb_a"}),
+        denied=404,
+        body={"reason": "Walk: the LMC team was stood down"},
     ),
     # Day-one import: ICB teams upload into their own ICB; ICB A's upload is not found by anyone else.
     "create_caseload_upload": Op(

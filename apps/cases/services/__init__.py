@@ -7,8 +7,8 @@ Each runs in one transaction: a refused step changes nothing.
 
 One module per concept: ``referral`` (ways in), ``casework`` (triage, status, notes, provider), ``health_check``,
 ``plan``, ``package`` (builder and submission), ``shares`` (a group package's shares accepted and, across an ICB
-border, approved), ``approval``, ``menu``, ``waiting`` (what each user should do next) and ``notifications``.
-Callers import from this package (``from apps.cases import services``)."""
+border, approved), ``approval``, ``menu``, ``prices`` (local prices, ``price_for``), ``waiting`` (what each user
+should do next) and ``notifications``. Callers import from this package (``from apps.cases import services``)."""
 
 from apps.cases.services.approval import approve_package, refuse_package
 from apps.cases.services.base import TRIED_CHOICES, CaseError
@@ -26,6 +26,7 @@ from apps.cases.services.menu import sync_menu
 from apps.cases.services.notifications import mark_all_read, set_notification_kinds
 from apps.cases.services.package import LineInput, build_package, financial_year_end, neighbours_of, submit_package
 from apps.cases.services.plan import ActionInput, GoalInput, agree_plan, save_plan
+from apps.cases.services.prices import price_for, set_local_price
 from apps.cases.services.referral import ReferralInput, case_counts, refer
 from apps.cases.services.shares import decide_icb_share, decide_share
 from apps.cases.services.variation import vary_package
@@ -53,6 +54,7 @@ __all__ = [
     "financial_year_end",
     "mark_all_read",
     "neighbours_of",
+    "price_for",
     "refer",
     "refuse_package",
     "reopen_case",
@@ -60,6 +62,7 @@ __all__ = [
     "save_health_check",
     "save_plan",
     "score_answers",
+    "set_local_price",
     "set_notification_kinds",
     "submit_package",
     "sync_menu",

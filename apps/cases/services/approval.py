@@ -21,77 +21,104 @@ from apps.cases.models import (
     Package,
     PackageLine,
     Status,
+    SupportOffer,
 )
 from apps.cases.services import shares
 from apps.cases.services.base import CaseError, _event, _locked, _move
 from apps.funding import services as funding
-from apps.funding.models import Budget
+from apps.funding.lines import funds_offer, is_universal
+from apps.funding.models import Budget, LineAccess
 from apps.practices.models import ICB
 
 
 def package_budgets(package: Package, budget: Budget | None, extra: Sequence[Budget] = ()) -> dict[str, Budget]:
-    """Which budget each of the package's programmes draws on: ``{menu: budget}``.
+    """Which budget pays for each of the package's offers: ``{offer code: budget}``.
 
-    The approver's chosen ``budget`` (and any ``extra`` ones) fund the lines on their programme's menu; a line on
-    another menu draws on the case ICB's budget for that menu in the same financial year, when there is exactly
-    one (otherwise the approver must choose it). Refuses a chosen budget that funds none of the lines."""
+    The approver's chosen ``budget`` (and any ``extra`` ones) pay for the offers their line funds
+    (``apps.funding.lines.funds_offer``, the one rule); an offer none of them funds draws on the case ICB's only
+    targeted budget in the same financial year whose line funds it (otherwise the approver must choose it). Refuses
+    a chosen budget that pays for none of the lines, and universal money (a case package spends targeted lines)."""
     if budget is None:
         raise CaseError("Choose the budget this package is paid from.", "budget")
-    menus = {line.offer.programme for line in package.lines.select_related("offer")}
-    return budgets_by_menu(package.case, menus, [budget, *extra], budget.fy, {})
+    offers = list({line.offer.code: line.offer for line in package.lines.select_related("offer")}.values())
+    return budgets_for_offers(package.case, offers, [budget, *extra], budget.fy, ())
 
 
-def budgets_by_menu(
+def _budget_words(b: Budget) -> str:
+    line = b.line
+    funded = ", ".join(line.offer_codes) if line.offer_codes else f"the whole {line.programme.menu} menu"
+    return f"{b} (its line {line.name} funds {funded})"
+
+
+def budgets_for_offers(
     case: Case,
-    menus: set[str],
+    offers: Sequence[SupportOffer],
     chosen: Sequence[Budget],
     fy: int,
-    fixed: dict[str, Budget],
+    held: Sequence[Budget],
     *,
     icb_id: int | None = None,
 ) -> dict[str, Budget]:
-    """``{menu: budget}`` for ``menus``: ``fixed`` first (a variation keeps the budgets already committed), then
-    the ``chosen`` budgets, then the ICB's only budget for a menu in ``fy``. The ICB is the case's, or ``icb_id``
-    (across a border, the ICB approving its practices' share of a group package)."""
+    """``{offer code: budget}`` for ``offers``: a budget in ``held`` first (a variation keeps the budgets already
+    committed), then the ``chosen`` budgets, then the ICB's only targeted budget in ``fy`` whose line funds the
+    offer. Every budget's line must fund the offer it pays for (``funds_offer``) and be targeted money. The ICB is
+    the case's, or ``icb_id`` (across a border, the ICB approving its practices' share of a group package)."""
     icb_id = case.icb_id if icb_id is None else icb_id
     if any(b.icb_id != icb_id for b in chosen):
         raise CaseError("That budget belongs to another ICB.", "budget")
-    by_menu = {m: b for m, b in fixed.items() if m in menus}
     for b in chosen:
-        menu = b.line.programme.menu
-        if menu in fixed:
-            continue
-        if menu in by_menu and by_menu[menu].pk != b.pk:
-            raise CaseError(f"Choose one budget for the {menu} lines, not two.", "budget")
-        if menu not in menus:
-            raise CaseError(f"No line in this package is on the {menu} menu that {b} funds.", "budget")
-        by_menu[menu] = b
-    for menu in sorted(menus - set(by_menu)):
-        found = list(
-            Budget.objects.filter(icb_id=icb_id, fy=fy, line__programme__menu=menu)
-            .select_related("line__programme", "icb")
-            .order_by("pk")[:2]
-        )
-        if len(found) != 1:
+        if is_universal(b.line):
             raise CaseError(
-                f"The {menu} lines need a budget: the ICB has "
-                f"{'none' if not found else 'more than one'} for {menu} in {money.fy_label(fy)}. Choose it.",
+                f"{b} is universal money, open to any practice by expression of interest: a case package is paid "
+                "from a targeted line.",
                 "budget",
             )
-        by_menu[menu] = found[0]
-    return by_menu
+        if not any(funds_offer(b.line, o.code, o.programme) for o in offers):
+            raise CaseError(
+                f"No line in this package is on the {b.line.programme.menu} menu that {_budget_words(b)} pays for.",
+                "budget",
+            )
+    found: dict[str, Budget] = {}
+    for offer in offers:
+        kept = [b for b in held if funds_offer(b.line, offer.code, offer.programme)]
+        if kept:
+            found[offer.code] = kept[0]
+            continue
+        picked = [b for b in chosen if funds_offer(b.line, offer.code, offer.programme)]
+        if len({b.pk for b in picked}) > 1:
+            raise CaseError(f"Choose one budget for {offer.title}, not two: {picked[0]} and {picked[1]} both fund it.")
+        if picked:
+            found[offer.code] = picked[0]
+            continue
+        candidates = [
+            b
+            for b in Budget.objects.filter(icb_id=icb_id, fy=fy, line__access=LineAccess.TARGETED)
+            .select_related("line__programme", "icb")
+            .order_by("pk")
+            if funds_offer(b.line, offer.code, offer.programme)
+        ]
+        if len(candidates) != 1:
+            raise CaseError(
+                f"The {offer.programme} lines need a budget: the ICB has "
+                f"{'none' if not candidates else 'more than one'} in {money.fy_label(fy)} whose targeted line "
+                f"funds {offer.title}. Choose it.",
+                "budget",
+            )
+        found[offer.code] = candidates[0]
+    return found
 
 
 def split_by_budget(
     package: Package,
     lines: Sequence[PackageLine],
-    by_menu: dict[str, Budget],
+    by_offer: dict[str, Budget],
     references: dict[int, str],
     *,
     icb_id: int | None = None,
     reference: str = "",
 ) -> list[funding.CommitPart]:
-    """The lines split by budget: each budget's lines, and the practices' shares of them (by basis points).
+    """The lines split by the budget that pays for each offer: each budget's lines, and the practices' shares of
+    them (by basis points).
 
     ``references``: the commitment each budget already has (a variation); a budget without one gets the
     package's own reference (or ``reference``) when it is the package's only budget, else one under it
@@ -101,10 +128,11 @@ def split_by_budget(
         (pp.practice.code, pp.share_bp, pp.practice.icb_id) for pp in package.practices.select_related("practice")
     ]
     base = reference or package.ref
-    only = len(by_menu) == 1 and not references
+    budgets = {b.pk: b for b in by_offer.values()}
+    only = len(budgets) == 1 and not references
     parts = []
-    for menu, b in sorted(by_menu.items()):
-        mine = [ln for ln in lines if ln.offer.programme == menu]
+    for b in sorted(budgets.values(), key=lambda b: (b.line.programme.code, b.line.code, b.pk)):
+        mine = [ln for ln in lines if by_offer[ln.offer.code].pk == b.pk]
         offers: dict[str, int] = {}
         for ln in mine:
             offers[ln.offer.code] = offers.get(ln.offer.code, 0) + ln.total_pence
@@ -133,12 +161,19 @@ def split_by_budget(
     return parts if icb_id is None else [p for p in parts if p.amount_pence]
 
 
-def icb_part_pence(package: Package, menu: str, practice_ids: set[int]) -> int:
-    """What these practices' shares of the package's lines on ``menu`` come to (largest remainder, as committed)."""
+def icb_part_pence(package: Package, offer_codes: set[str], practice_ids: set[int]) -> int:
+    """What these practices' shares of the package's lines of these offers come to (largest remainder, as
+    committed)."""
     shares = list(package.practices.values_list("practice_id", "share_bp"))
-    amount = sum(ln.total_pence for ln in package.lines.select_related("offer") if ln.offer.programme == menu)
+    amount = sum(ln.total_pence for ln in package.lines.select_related("offer") if ln.offer.code in offer_codes)
     split = money.largest_remainder(amount, [bp for _, bp in shares])
     return sum(p for (pid, _), p in zip(shares, split, strict=True) if pid in practice_ids)
+
+
+def budgets_used(by_offer: dict[str, Budget]) -> list[Budget]:
+    """The distinct budgets of a decision, in the order their parts are written."""
+    unique = {b.pk: b for b in by_offer.values()}
+    return sorted(unique.values(), key=lambda b: (b.line.programme.code, b.line.code, b.pk))
 
 
 def commitment_reference(package: Package, budget: Budget) -> str:
@@ -157,7 +192,7 @@ def approve_package(
     case = package.case
     if not access.can_run_case(user, case):
         raise CaseError("Only the case's ICB team can approve its package.")
-    by_menu = package_budgets(package, budget, budgets)
+    by_offer = package_budgets(package, budget, budgets)
     with transaction.atomic():
         case = _locked(case)
         package = Package.objects.select_for_update().get(pk=package.pk)
@@ -182,12 +217,12 @@ def approve_package(
         lines = list(package.lines.select_related("offer"))
         across = _across_the_border(package)
         try:
-            parts = split_by_budget(package, lines, by_menu, {}, icb_id=case.icb_id if across else None)
+            parts = split_by_budget(package, lines, by_offer, {}, icb_id=case.icb_id if across else None)
             if len(parts) == 1:  # one budget: the shortfall message as it has always read
                 parts = [dataclasses.replace(parts[0], label="")]
             funding.commit_funds_together(parts, user=user, memo=f"{case.ref} package {package.number}")
         except funding.PartShortfall as e:
-            where = "the budget is" if len(by_menu) == 1 else "nothing was committed:"
+            where = "the budget is" if len(parts) == 1 else "nothing was committed:"
             raise CaseError(f"Not approved: {where} {e}.", "budget") from e
         except funding.FundingError as e:
             raise CaseError(f"Not approved: {e.message}") from e
@@ -205,7 +240,7 @@ def approve_package(
                     f"Not approved: nothing was committed: {icb.name}'s budget can no longer cover its share. "
                     "Send the package back to share again, or ask that ICB to make room."
                 ) from e
-        used = [by_menu[m] for m in sorted(by_menu)]
+        used = budgets_used(by_offer)
         package.budget_ref = ", ".join(f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for b in used)[:60]
         package.commitment_ref = package.ref
         sources = " and ".join([str(b) for b in used] + [f"{icb.name}'s own budget" for icb in across])
@@ -233,7 +268,7 @@ def approve_package(
 
 
 def _across_the_border(package: Package) -> dict[ICB, tuple[User, dict[str, Budget]]]:
-    """Each other ICB covered by the package: who approved its share and the budget it chose for each menu."""
+    """Each other ICB covered by the package: who approved its share and the budget it chose for each offer."""
     out: dict[ICB, tuple[User, dict[str, Budget]]] = {}
     rows = package.practices.exclude(practice__icb_id=package.case.icb_id).select_related(
         "practice__icb", "approved_by"

@@ -33,6 +33,8 @@ def sync_menu() -> tuple[int, int, int]:
                 "not_fundable": list(o.not_fundable),
                 "effect": o.effect,
                 "standard_units": o.standard_units,
+                "price_source": o.price_source,
+                "effect_source": o.effect_source,
                 "order": i,
                 "active": True,
             }

@@ -25,6 +25,7 @@ from apps.cases.models import (
 )
 from apps.cases.services import shares
 from apps.cases.services.base import CaseError, _contact, _event, _locked
+from apps.cases.services.prices import in_force
 from apps.core import audit
 from apps.practices.models import PaymentsYear, Practice, PracticeStatus
 
@@ -167,6 +168,7 @@ def price_lines(case: Case, lines: Sequence[LineInput], practices: Sequence[Prac
     """Price lines from the menu for these practices (unsaved): the eligibility rules, units within the offer's
     limit, per-patient offers by each practice's list. A variation prices its new lines the same way."""
     offers = {o.code: o for o in SupportOffer.objects.filter(active=True)}
+    local = in_force(case.icb)  # the ICB's own prices, where it has set them (services.prices.price_for)
     codes = [p.code for p in practices]
     p_by_code = {p.code: p for p in practices}
     priced: list[PackageLine] = []
@@ -199,7 +201,8 @@ def price_lines(case: Case, lines: Sequence[LineInput], practices: Sequence[Prac
                     )
                 units += int(n)
             units *= ln.units
-        price = offer.unit_cost_pence if ln.unit_cost_pence is None else ln.unit_cost_pence
+        default = local[offer.pk].price_pence if offer.pk in local else offer.unit_cost_pence
+        price = default if ln.unit_cost_pence is None else ln.unit_cost_pence
         if price <= 0 or price > MAX_UNIT_PENCE:
             raise CaseError(
                 f"{offer.title}: the price per {offer.unit} must be between £0.01 and £{MAX_UNIT_PENCE // 100:,}.",

@@ -166,7 +166,7 @@ def decide_icb_share(
     """Across a border, the practices' own ICB team approves (with its own budget for each programme's lines) or
     refuses (with a reason) its practices' shares of a submitted group package, once they have accepted them.
     Approval checks the headroom now and commits nothing (the lead ICB's approval commits every ICB's part)."""
-    from apps.cases.services.approval import budgets_by_menu  # approval builds on these shares
+    from apps.cases.services.approval import budgets_for_offers  # approval builds on these shares
 
     package.refresh_from_db()
     case = package.case
@@ -194,13 +194,13 @@ def decide_icb_share(
                 )
             if budget is None:
                 raise CaseError("Choose the budget your ICB's share is paid from.", "budget")
-            menus = {ln.offer.programme for ln in package.lines.select_related("offer")}
-            by_menu = budgets_by_menu(case, menus, [budget, *budgets], budget.fy, {}, icb_id=icb.pk)
-            _check_headroom(package, mine, by_menu)
+            offers = list({ln.offer.code: ln.offer for ln in package.lines.select_related("offer")}.values())
+            by_offer = budgets_for_offers(case, offers, [budget, *budgets], budget.fy, (), icb_id=icb.pk)
+            _check_headroom(package, mine, by_offer)
             now = timezone.now()
             for pp in mine:
                 pp.approved_by, pp.approved_at = user, now
-                pp.budgets = {m: b.pk for m, b in by_menu.items()}
+                pp.budgets = {code: b.pk for code, b in by_offer.items()}
                 pp.save(update_fields=["approved_by", "approved_at", "budgets"])
         ShareDecision.objects.create(
             package=package,
@@ -226,16 +226,18 @@ def decide_icb_share(
     return package
 
 
-def _check_headroom(package: Package, mine: list[PackagePractice], by_menu: dict[str, Budget]) -> None:
-    """Each chosen budget can cover this ICB's part of its programme's lines now (checked again when committed)."""
-    from apps.cases.services.approval import icb_part_pence
+def _check_headroom(package: Package, mine: list[PackagePractice], by_offer: dict[str, Budget]) -> None:
+    """Each chosen budget can cover this ICB's part of the lines it pays for now (checked again when committed)."""
+    from apps.cases.services.approval import budgets_used, icb_part_pence
     from apps.funding import services as funding
 
-    for menu, b in zip(by_menu, funding.with_balances(by_menu.values()), strict=True):
-        need = icb_part_pence(package, menu, {pp.practice_id for pp in mine})
+    used = budgets_used(by_offer)
+    for b in funding.with_balances(used):
+        paid_for = {code for code, paying in by_offer.items() if paying.pk == b.pk}
+        need = icb_part_pence(package, paid_for, {pp.practice_id for pp in mine})
         if need > b.headroom_pence:
             raise CaseError(
-                f"{b} has £{b.headroom_pence / 100:,.2f} of headroom; your share of the {menu} lines is "
+                f"{b} has £{b.headroom_pence / 100:,.2f} of headroom; your share of the lines it pays for is "
                 f"£{need / 100:,.2f}.",
                 "budget",
             )

@@ -17,7 +17,7 @@ from analytics import money
 from apps.accounts.models import User
 from apps.cases import policy as access
 from apps.cases.models import CaseEvent, Package, PackageLine, PackagePractice
-from apps.cases.services.approval import budgets_by_menu, split_by_budget
+from apps.cases.services.approval import budgets_for_offers, budgets_used, split_by_budget
 from apps.cases.services.base import CaseError, _event, _locked
 from apps.cases.services.package import LineInput, price_lines
 from apps.core import audit
@@ -68,12 +68,17 @@ def vary_package(
         (ln.offer_id, ln.units, ln.unit_cost_pence) for ln in priced
     ]:
         raise CaseError("Nothing changes: the lines are as approved.", "lines")
-    current = list(funding.commitments_under([package.commitment_ref or package.ref]).select_related("budget__line"))
+    current = list(
+        funding.commitments_under([package.commitment_ref or package.ref]).select_related(
+            "budget__line__programme", "budget__icb"
+        )
+    )
     open_ = [c for c in current if c.status == c.Status.OPEN]
-    held = {c.budget.line.programme.menu: c.budget for c in open_}
+    held = [c.budget for c in open_]
     fy = open_[0].budget.fy if open_ else money.financial_year_of(package.starts)
-    by_menu = budgets_by_menu(case, {ln.offer.programme for ln in priced}, budgets, fy, held)
-    parts = split_by_budget(package, priced, by_menu, {c.budget_id: c.reference for c in open_})
+    offers = list({ln.offer.code: ln.offer for ln in priced}.values())
+    by_offer = budgets_for_offers(case, offers, budgets, fy, held)
+    parts = split_by_budget(package, priced, by_offer, {c.budget_id: c.reference for c in open_})
     kept = {p.reference for p in parts}
     with transaction.atomic():
         case = _locked(case)
@@ -93,7 +98,7 @@ def vary_package(
         audit.bulk_create(PackageLine, priced)
         package.total_pence = sum(ln.total_pence for ln in priced)
         package.budget_ref = ", ".join(
-            f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for _, b in sorted(by_menu.items())
+            f"{b.line.programme.code}/{b.line.code}/{b.fy}/{b.icb.code}" for b in budgets_used(by_offer)
         )[:60]
         package.save()
         shares = list(package.practices.all())

@@ -14,7 +14,7 @@ from apps.accounts.http import user_of
 from apps.cases import policy, services
 from apps.cases import policy as access
 from apps.cases.config import triage_levels
-from apps.cases.models import ENDED, OPEN, Case, Package, Referral, Status, SupportOffer
+from apps.cases.models import ENDED, OPEN, Case, Package, Referral, Status
 from apps.core.exports import FORMATS, table_download
 from apps.core.paging import page_of, query_without
 
@@ -109,13 +109,3 @@ def matrix(request: HttpRequest) -> HttpResponse:
             untriaged.append(c)
     ctx = {"scopes": scopes, "impacts": impacts, "cells": cells, "untriaged": untriaged, "icb": user.icb}
     return render(request, "cases/matrix.jinja", ctx)
-
-
-def menu(request: HttpRequest) -> HttpResponse:
-    if not access.is_signed_in(request.user):
-        raise PermissionDenied
-    offers = SupportOffer.objects.filter(active=True)
-    by_heading: dict[tuple[str, str], list[SupportOffer]] = {}
-    for o in offers:
-        by_heading.setdefault((o.programme, o.heading), []).append(o)
-    return render(request, "cases/menu.jinja", {"groups": by_heading})

@@ -16,6 +16,7 @@ from apps.cases import policy as access
 from apps.cases import services
 from apps.cases.forms import DecisionForm, ParsedPackage, parse_package, parse_variation
 from apps.cases.models import Case, Package, SupportOffer
+from apps.cases.services.prices import prices_for
 from apps.cases.views.case import case_of
 from apps.core.errors import DomainError
 from apps.core.forms import add_refusal, form_errors, typed
@@ -62,6 +63,7 @@ def package(request: HttpRequest, pk: int) -> HttpResponse:
         "members": shown.members,
         "share_boxes": shown.share_boxes,
         "offers": offers,
+        "prices": prices_for(offers, case.icb),  # the case ICB's price of each offer, and what it rests on
         "units": shown.units,
         "notes": shown.notes,
         "group": shown.group,

@@ -19,6 +19,7 @@ from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit
 from apps.funding.errors import FundingError
+from apps.funding.lines import funds_offer
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -75,9 +76,12 @@ def _clean_commitment(
         offer = menu.get(code)
         if offer is None:
             problems.append(f"{code} is not on the menu of support")
-        elif offer.programme != budget.line.programme.menu:
+        elif not funds_offer(budget.line, code, offer.programme):
             problems.append(
                 f"{offer.title} is on the {offer.programme} menu; this budget funds {budget.line.programme.menu}"
+                if offer.programme != budget.line.programme.menu and not budget.line.offer_codes
+                else f"{offer.title} is not an offer the line {budget.line.name} funds "
+                f"(it funds {', '.join(budget.line.offer_codes)})"
             )
         if p <= 0:
             problems.append(f"The amount for {code} must be more than £0")

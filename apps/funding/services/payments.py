@@ -14,6 +14,7 @@ from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit
 from apps.funding.errors import FundingError
+from apps.funding.lines import virement_refusal
 from apps.funding.models import (
     Budget,
     Commitment,
@@ -227,6 +228,8 @@ def request_virement(*, from_budget: Budget, to_budget: Budget, amount_pence: in
         problems.append(FundingError("The amount to move must be more than £0", "amount"))
     if len(reason.strip()) < MIN_REASON:
         problems.append(FundingError(f"Give a reason of at least {MIN_REASON} characters", "reason"))
+    if (refused := virement_refusal(from_budget.line, to_budget.line)) is not None:
+        problems.append(FundingError(refused, "to_budget"))
     if problems:
         raise FundingError.all_of(problems)
     headroom = balances([from_budget.pk])[from_budget.pk].headroom
@@ -253,6 +256,9 @@ def approve_virement(*, virement: Virement, user: User, note: str = "") -> Virem
         budgets = _lock([virement.from_budget_id, virement.to_budget_id])
         virement = _decide_virement(virement, user)
         source, dest = budgets[virement.from_budget_id], budgets[virement.to_budget_id]
+        # The rule may have changed since the request: the national team approves only what it allows now.
+        if (refused := virement_refusal(source.line, dest.line)) is not None:
+            raise FundingError(f"Not approved: {refused}")
         _check(source, Kind.VIREMENT, -virement.amount_pence)
         settle(virement, user, Decision.APPROVED, note)
         movement = uuid.uuid4()

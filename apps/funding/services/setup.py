@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from analytics import money
+from analytics.menu.offers import offers_by_code
 from analytics.money import Kind
 from apps.accounts.models import User
 from apps.core import audit, fields
@@ -30,6 +31,7 @@ from apps.funding.models import (
     LineAccess,
     Programme,
     Release,
+    VirementRule,
 )
 from apps.funding.policy import can_manage_funding
 from apps.funding.services.ledger import _lock, balances, pounds
@@ -49,17 +51,22 @@ class LineSpec:
     offer_codes: tuple[str, ...] = ()  # the menu offers the line funds; empty = the programme's whole menu
     access: str = LineAccess.TARGETED
     allocation_basis: str = AllocationBasis.FORMULA
+    figures_source: str = ""  # where the figures come from (a template's sources), or blank
+    slot: int = 0  # the line's number on the page (its fields are line<slot>_…); 0 = its place in the list
 
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
 
 
-def create_programme(
-    *, user: User, code: str, name: str, menu: str, lines: Sequence[LineSpec], description: str = ""
-) -> Programme:
-    """A programme with its funding lines and their financial-year profiles. A line's total is its profile's sum."""
-    if not can_manage_funding(user):
-        raise PermissionDenied("only the national programme team sets up programmes")
+def check_programme(
+    *,
+    code: str,
+    name: str,
+    menu: str,
+    lines: Sequence[LineSpec],
+    virement_rule: str = VirementRule.ANY,
+) -> list[FundingError]:
+    """Every problem with a programme as typed, each on its field (the page shows them all at once)."""
     problems: list[FundingError] = []
 
     def refuse(message: str, field: str) -> None:
@@ -73,10 +80,14 @@ def create_programme(
         refuse("Enter the programme's name", "name")
     if menu not in ("GPRP", "GPDP"):
         refuse("Choose the menu of support the programme funds", "menu")
+    if virement_rule not in VirementRule.values:
+        refuse("Choose whether money may move between the programme's lines", "virement_rule")
     if not lines:
         refuse("Add at least one funding line", "line1_code")
+    menu_codes = set(offers_by_code())
     seen: set[str] = set()
-    for i, line in enumerate(lines, 1):
+    for n, line in enumerate(lines, 1):
+        i = line.slot or n
         where, slot = f"Line {i}", f"line{i}_"
         if not _CODE.match(line.code or ""):
             refuse(f"{where}: code must be letters, numbers and hyphens", slot + "code")
@@ -90,6 +101,11 @@ def create_programme(
             refuse(f"{where}: enter the finance cost centre and ledger code", field)
         if not line.years:
             refuse(f"{where}: give the amount for at least one financial year", slot + "profile")
+        unknown = sorted(set(line.offer_codes) - menu_codes)
+        if unknown:
+            refuse(f"{where}: {', '.join(unknown)} is not on the menu of support", slot + "offers")
+        if len(set(line.offer_codes)) != len(line.offer_codes):
+            refuse(f"{where}: an offer is listed twice", slot + "offers")
         if line.access not in LineAccess.values:
             refuse(f"{where}: choose whether the line is targeted or universal", slot + "access")
         if line.allocation_basis not in AllocationBasis.values:
@@ -105,11 +121,37 @@ def create_programme(
                 refuse(f"{where}: {fy} is not a financial year", slot + "profile")
             if pence <= 0:
                 refuse(f"{where}: the {money.fy_label(fy)} amount must be more than £0", slot + "profile")
+    return problems
+
+
+def create_programme(
+    *,
+    user: User,
+    code: str,
+    name: str,
+    menu: str,
+    lines: Sequence[LineSpec],
+    description: str = "",
+    virement_rule: str = VirementRule.ANY,
+    template: str = "",
+) -> Programme:
+    """A programme with any number of funding lines and their financial-year profiles, each line with the menu
+    offers it funds. A line's total is its profile's sum. Every problem is raised at once, each on its field
+    (``line<n>_<field>``, n from 1; :func:`check_programme`)."""
+    if not can_manage_funding(user):
+        raise PermissionDenied("only the national programme team sets up programmes")
+    problems = check_programme(code=code, name=name, menu=menu, lines=lines, virement_rule=virement_rule)
     if problems:
         raise FundingError.all_of(problems)
     with transaction.atomic():
         programme = Programme.objects.create(
-            code=code.upper(), name=name.strip(), description=description.strip(), menu=menu, created_by=user
+            code=code.upper(),
+            name=name.strip(),
+            description=description.strip(),
+            menu=menu,
+            created_by=user,
+            virement_rule=virement_rule,
+            template=template,
         )
         for spec in lines:
             line = FundingLine.objects.create(
@@ -122,6 +164,7 @@ def create_programme(
                 offer_codes=list(spec.offer_codes),
                 access=spec.access,
                 allocation_basis=spec.allocation_basis,
+                figures_source=spec.figures_source.strip(),
             )
             audit.bulk_create(
                 FundingYear, [FundingYear(line=line, fy=fy, amount_pence=p) for fy, p in sorted(spec.years.items())]
@@ -382,4 +425,16 @@ def set_at_risk_threshold(programme: Programme, threshold_bp: int) -> bool:
         return False
     programme.at_risk_threshold_bp = threshold_bp
     programme.save(update_fields=["at_risk_threshold_bp"])
+    return True
+
+
+def set_virement_rule(programme: Programme, rule: str) -> bool:
+    """Save how money may move between the programme's lines (``apps.funding.lines.virement_refusal``); False when
+    it already had this rule (nothing is written). Virements already asked for are judged by the rule at approval."""
+    if rule not in VirementRule.values:
+        raise FundingError("Choose whether money may move between the programme's lines", "rule")
+    if programme.virement_rule == rule:
+        return False
+    programme.virement_rule = rule
+    programme.save(update_fields=["virement_rule"])
     return True

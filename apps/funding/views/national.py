@@ -10,22 +10,28 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from analytics import money
+from analytics.menu.offers import load_menu
 from apps.accounts.access import require
 from apps.accounts.models import User
 from apps.core.forms import form_errors, refusal
 from apps.funding import reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.errors import FundingError
-from apps.funding.forms import LINE_SLOTS, AllocationForm, ProgrammeForm, ReleaseForm, add_problems
+from apps.funding.forms import AllocationForm, ProgrammeForm, ReleaseForm, add_problems
 from apps.funding.models import (
+    AllocationBasis,
     Budget,
     Formula,
     FundingLine,
+    LineAccess,
     MenuProgramme,
     Programme,
     Virement,
+    VirementRule,
 )
 from apps.funding.policy import can_manage_funding, can_see_budgets, own_budget_icb
+from apps.funding.programme_form import LINE_FIELDS, MAX_LINES, line_slots, menu_choices, template_data
+from apps.funding.programme_templates import templates
 from apps.funding.views.common import _fy, _short_region
 
 # Dashboard ----------------------------------------------------------------------------------------------------
@@ -77,11 +83,46 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # Programme set-up ---------------------------------------------------------------------------------------------
 
 
+def _line_rows(data: Any, slots: int) -> list[dict[str, Any]]:
+    """Each line slot's values as the page shows them (posted, or from a template); offers as a list."""
+    many = data.getlist if hasattr(data, "getlist") else (lambda k: data.get(k) or [])
+    rows = []
+    for i in range(1, slots + 1):
+        p = f"line{i}_"
+        row = {name: data.get(p + name, "") for name in (*LINE_FIELDS, "access", "allocation_basis", "figures_source")}
+        rows.append({"i": i, "p": p, **row, "offers": list(many(p + "offers"))})
+    return rows
+
+
 @require(can_manage_funding)
 def programme_new(request: HttpRequest) -> HttpResponse:
-    form = ProgrammeForm(request.POST if request.method == "POST" else None, initial={"menu": "GPRP"})
-    context = {"data": form.data or {"menu": "GPRP"}, "slots": range(1, LINE_SLOTS + 1), "menus": MenuProgramme.choices}
-    if request.method == "POST" and form.is_valid():
+    """Set up a programme with any number of lines, from a template (``?template=gprp``) or from scratch. "Add
+    another line" posts the page back with one more empty line; nothing is saved until "Set up programme"."""
+    if request.method == "POST":
+        adding = request.POST.get("action") == "add_line"
+        data: Any = request.POST
+        slots = line_slots(request.POST, add=adding)
+    else:
+        key = request.GET.get("template", "")
+        data = template_data(key) if key in templates() else {"menu": "GPRP", "virement_rule": VirementRule.ANY}
+        slots = max(1, sum(1 for k in data if k.endswith("_code") and k.startswith("line")))
+        adding = False
+    context = {
+        "data": data,
+        "lines": _line_rows(data, slots),
+        "menus": MenuProgramme.choices,
+        "offers": menu_choices(),
+        "accesses": LineAccess.choices,
+        "bases": AllocationBasis.choices,
+        "rules": VirementRule.choices,
+        "templates": templates(),
+        "template": templates().get(data.get("template", "")),
+        "max_lines": MAX_LINES,
+    }
+    if request.method != "POST" or adding:
+        return render(request, "funding/programme_new.jinja", {**context, "errors": {}})
+    form = ProgrammeForm(request.POST, slots=slots)
+    if form.is_valid():
         c = form.cleaned_data
         try:
             programme = services.create_programme(
@@ -91,21 +132,22 @@ def programme_new(request: HttpRequest) -> HttpResponse:
                 description=c["description"],
                 menu=c["menu"],
                 lines=c["lines"],
+                virement_rule=c["virement_rule"],
+                template=c["template"],
             )
         except FundingError as e:
             add_problems(form, e)
         else:
             messages.success(request, f"Programme {programme.code} set up: allocate its money to ICBs next.")
             return redirect("funding:programme", code=programme.code)
-    if form.is_bound:
-        return refusal(request, "funding/programme_new.jinja", context, form_errors(form))
-    return render(request, "funding/programme_new.jinja", {**context, "errors": {}})
+    return refusal(request, "funding/programme_new.jinja", context, form_errors(form))
 
 
 @require(can_manage_funding)
 def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
     programme = get_object_or_404(Programme, code=code.upper())
     lines = []
+    titles = {o.code: o.title for o in load_menu()}
     for line in programme.lines.prefetch_related("years"):
         years = [
             {
@@ -115,7 +157,7 @@ def programme_detail(request: HttpRequest, code: str) -> HttpResponse:
             }
             for y in line.years.all()
         ]
-        lines.append({"line": line, "years": years})
+        lines.append({"line": line, "years": years, "offers": [titles.get(c, c) for c in line.offer_codes]})
     context = {
         "programme": programme,
         "lines": lines,

@@ -1,5 +1,6 @@
-"""The national team sets a programme's year-end "at risk" threshold (``apps.funding.reports.at_risk``): a percentage
-of the money released, read through a form, saved by a service (audited as a change to the programme)."""
+"""The national team sets a programme's rules: its year-end "at risk" threshold (``apps.funding.reports.at_risk``), a
+percentage of the money released, and whether money may move between its lines (``Programme.virement_rule``); each
+read through a form and saved by a service (audited as a change to the programme)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from apps.accounts.access import require
 from apps.core.forms import form_errors, typed
-from apps.funding.models import Programme
+from apps.funding.models import Programme, VirementRule
 from apps.funding.policy import can_manage_funding
 from apps.funding.reports import DEFAULT_AT_RISK_BP, MAX_AT_RISK_BP
-from apps.funding.services.setup import set_at_risk_threshold
+from apps.funding.services.setup import set_at_risk_threshold, set_virement_rule
 
 TEMPLATE = "funding/threshold.jinja"
 
@@ -59,3 +60,32 @@ def programme_threshold(request: HttpRequest, code: str) -> HttpResponse:
         "default_percent": DEFAULT_AT_RISK_BP / 100,
     }
     return render(request, TEMPLATE, ctx, status=400 if form.is_bound else 200)
+
+
+class VirementRuleForm(forms.Form):
+    rule = forms.ChoiceField(
+        choices=VirementRule.choices,
+        error_messages={
+            "required": "Choose whether money may move between the programme's lines",
+            "invalid_choice": "Choose whether money may move between the programme's lines",
+        },
+    )
+
+
+@require(can_manage_funding)
+def programme_virement_rule(request: HttpRequest, code: str) -> HttpResponse:
+    programme = get_object_or_404(Programme, code=code.upper())
+    form = VirementRuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if set_virement_rule(programme, form.cleaned_data["rule"]):
+            messages.success(
+                request, f"{programme.name}: {programme.get_virement_rule_display().lower()}, from now on."
+            )
+        return redirect("funding:programme", code=programme.code)
+    ctx = {
+        "programme": programme,
+        "rules": VirementRule.choices,
+        "value": typed(form)["rule"] if form.is_bound else programme.virement_rule,
+        "errors": form_errors(form) if form.is_bound else {},
+    }
+    return render(request, "funding/virement_rule.jinja", ctx, status=400 if form.is_bound else 200)

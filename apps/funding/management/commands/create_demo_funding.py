@@ -1,7 +1,9 @@
 """Create demo money: the GPRP programme with its real profile, this year's local scheme allocated to all ICBs by
 weighted patients with a first tranche released, and a few commitments and payments in the two demo ICBs.
 
-GPRP: £40m, 2016-17 £16m then £8m a year to 2019-20 (profile only; those years are closed). Local scheme:
+GPRP (£40m, 2016-17 £16m then £8m a year to 2019-20) and GPDP / Time for Care (£30m and the £96m linked to it, in
+four lines) from their templates in apps/funding/programme_templates, with their sources (profile only; those years
+are closed). Local scheme:
 "GP resilience <this financial year>", £8.5m, allocated by weighted list size (NHS payments file), half released.
 Commitments use references DEMO-<ICB>-<n>; payments are recorded by the demo ICB user and approved by a second
 ICB user created here (<icb user>-finance), because a payment needs a different approver.
@@ -30,10 +32,10 @@ from apps.accounts.demo import DEMO_PASSWORD
 from apps.accounts.models import Role, User
 from apps.funding import services
 from apps.funding.models import Budget, Commitment, Formula, FundingLine, Payment, Programme, Release
+from apps.funding.programme_templates import line_specs, templates
 from apps.practices.models import Practice, PracticeStatus
 
 POUND = 100
-GPRP_PROFILE = {2016: 16_000_000 * POUND, 2017: 8_000_000 * POUND, 2018: 8_000_000 * POUND, 2019: 8_000_000 * POUND}
 LOCAL_TOTAL = 8_500_000 * POUND
 FIRST_TRANCHE = 4_250_000 * POUND
 
@@ -91,18 +93,35 @@ class Command(BaseCommand):
         self.counts[what] = self.counts.get(what, 0) + 1
 
     def _gprp(self, national: User) -> None:
-        if Programme.objects.filter(code="GPRP").exists():
-            return
-        services.create_programme(
-            user=national,
-            code="GPRP",
-            name="General Practice Resilience Programme",
-            description="£40m over four years to stabilise practices under most pressure and build resilience "
-            "(General Practice Forward View, 2016). Non-recurrent, year-bound money; no matched funding.",
-            menu="GPRP",
-            lines=[services.LineSpec("core", "Practice resilience support", "GPRP01", "5210", dict(GPRP_PROFILE))],
-        )
-        self._count("programmes")
+        """GPRP and GPDP (Time for Care) as they ran, from their templates (apps/funding/programme_templates):
+        every line with the offers it funds, whether it is targeted or universal, and each figure's source. Their
+        years are closed: no budgets this year."""
+        for key, finance in (
+            ("gprp", {"core": ("GPRP01", "5210")}),
+            (
+                "gpdp",
+                {
+                    "time-for-care": ("GPDP01", "5220"),
+                    "pm-development": ("GPDP02", "5221"),
+                    "reception-training": ("GPDP03", "5222"),
+                    "online-consultation": ("GPDP04", "5223"),
+                },
+            ),
+        ):
+            t = templates()[key]
+            if Programme.objects.filter(code=t.code).exists():
+                continue
+            services.create_programme(
+                user=national,
+                code=t.code,
+                name=t.name,
+                description=t.description,
+                menu=t.menu,
+                lines=line_specs(t, finance),
+                virement_rule=t.virement_rule,
+                template=key,
+            )
+            self._count("programmes")
 
     def _local_scheme(self, national: User) -> FundingLine:
         fy = money.financial_year_of(timezone.localdate())
