@@ -69,6 +69,11 @@ def runs_cohort(user: User, cohort: Cohort) -> bool:
     return user.role == Role.ICB and user.icb_id == cohort.icb_id
 
 
+def is_provider_login(user: User) -> bool:
+    """A provider login: it may deliver cohorts, and so record their attendance."""
+    return is_signed_in(user) and user.role == Role.PROVIDER
+
+
 def delivers_cohort(user: User, cohort: Cohort) -> bool:
     return (
         is_signed_in(user)

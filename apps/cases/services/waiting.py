@@ -32,6 +32,8 @@ REVIEW_HEALTH_CHECK = "Complete the health check for your six-monthly review"
 CONTRIBUTORS: tuple[str, ...] = (
     # Delivery: sessions to confirm or dispute (practice), disputes to resolve (ICB), logs sent back (provider).
     "apps.delivery.waiting.session_items",
+    # Cohorts: places offered to accept (practice), cohorts to allocate (ICB), attendance to record (provider).
+    "apps.cohorts.waiting.items",
 )
 
 

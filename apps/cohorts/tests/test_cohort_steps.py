@@ -164,3 +164,42 @@ def test_the_national_team_sees_no_practice_rows_and_an_icb_only_its_own_in_a_na
     assert [i.practice_id for i in policy.interests_visible_to(personas["icb_a"], cohort)] == [a1.pk]
     assert not policy.interests_visible_to(personas["lmc"], cohort).exists()
     assert cohort.fy == money.financial_year_of(cohort.starts_on)
+
+
+def test_waiting_for_me_lists_the_offer_to_answer_the_cohort_to_allocate_and_the_attendance_to_record(
+    personas: dict[str, Any], make_cohort: Callable[..., Cohort]
+) -> None:
+    from apps.cases.services.waiting import waiting_for
+    from apps.cohorts import waiting
+
+    icb = personas["icb_a"]
+    cohort = make_cohort(icb)
+    (p1,) = practices_of(icb.icb, 1)
+    services.express_interest(icb, cohort, p1, "A", PM)
+    assert not [w for w in waiting_for(icb) if w.step == waiting.ALLOCATE]  # interest still open
+    Cohort.objects.filter(pk=cohort.pk).update(closes_on=timezone.localdate())
+    assert [w.title for w in waiting_for(icb) if w.step == waiting.ALLOCATE] == [cohort.title]
+    assert not [w for w in waiting_for(personas["icb_b"]) if w.step == waiting.ALLOCATE]
+    services.allocate(icb, cohort)
+    user = practice_user(p1)
+    assert [w.step for w in waiting_for(user) if w.step.startswith("cohort")] == [waiting.ANSWER]
+    services.accept(user, cohort.interests.get())
+    assert not [w for w in waiting_for(user) if w.step.startswith("cohort")]
+    Cohort.objects.filter(pk=cohort.pk).update(starts_on=timezone.localdate())
+    assert [w.step for w in waiting_for(personas["provider"]) if w.step.startswith("cohort")] == [waiting.ATTENDANCE]
+    assert not [w for w in waiting_for(personas["provider_b"]) if w.step.startswith("cohort")]
+
+
+def test_the_scheduled_task_allocates_closed_cohorts(
+    personas: dict[str, Any], make_cohort: Callable[..., Cohort]
+) -> None:
+    from apps.cohorts.tasks import allocate_closed_cohorts
+
+    icb = personas["icb_a"]
+    cohort = make_cohort(icb)
+    services.express_interest(icb, cohort, practices_of(icb.icb, 1)[0], "A", PM)
+    Cohort.objects.filter(pk=cohort.pk).update(closes_on=timezone.localdate() - timedelta(days=1))
+    result = allocate_closed_cohorts.enqueue()
+    assert result.return_value == {"allocated": 1}
+    cohort.refresh_from_db()
+    assert cohort.status == Cohort.Status.ALLOCATED
