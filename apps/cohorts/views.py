@@ -20,6 +20,15 @@ from apps.core.errors import DomainError
 from apps.core.forms import add_refusal, form_errors, typed
 
 
+def _anchored(errors: dict[str, str], shown: set[str]) -> dict[str, str]:
+    """Errors keyed by the fields the page shows; a message about one it does not show (the button's action, a box
+    this user is not offered) goes to the summary unlinked (keyed ``""``)."""
+    out: dict[str, str] = {}
+    loose = [m for f, m in errors.items() if f not in shown]
+    out.update({f: m for f, m in errors.items() if f in shown})
+    return {"": " ".join(dict.fromkeys(loose)), **out} if loose else out
+
+
 @policy.require(policy.can_see_cohorts)
 def cohort_list(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
@@ -73,7 +82,8 @@ def express(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Interest expressed for {practice.display_name}.")
             return redirect("cohorts:detail", pk=cohort.pk)
-    errors = form_errors(form) if form.is_bound else {}
+    shown = {"attendee_name", "attendee_role", "hopes"} | (set() if own else {"practice"})
+    errors = _anchored(form_errors(form) if form.is_bound else {}, shown)
     ctx = {"cohort": cohort, "own": own, "data": typed(form), "errors": errors, "roles": pages.role_items()}
     return render(request, "cohorts/interest.jinja", ctx, status=400 if errors else 200)
 
@@ -120,11 +130,12 @@ def place(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, pages.DONE[d["action"]])
             return redirect("cohorts:place", pk=interest.pk)
-    errors = form_errors(form) if form.is_bound else {}
-    if errors and "reason" in errors and not pages.may_withdraw(user, interest):
-        errors = {"": errors.pop("reason"), **errors}  # the reason box is on the page only for who may withdraw
     interest.refresh_from_db()
-    ctx: dict[str, Any] = {**pages.place(user, interest), "data": typed(form), "errors": errors}
+    ctx: dict[str, Any] = pages.place(user, interest)
+    shown = {"reason"} if ctx["can_withdraw"] else set()
+    shown |= {"attended", "completed"} if ctx["can_record"] else set()
+    errors = _anchored(form_errors(form) if form.is_bound else {}, shown)
+    ctx.update(data=typed(form), errors=errors)
     return render(request, "cohorts/place.jinja", ctx, status=400 if errors else 200)
 
 
