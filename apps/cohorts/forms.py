@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from apps.cohorts.models import AttendeeRole, Mode, Rule
-from apps.cohorts.services import CohortInput
+from apps.cohorts.services import STEPS, CohortInput
 from apps.core import fields
 from apps.core.errors import DomainError
 from apps.core.formdata import posted_whole
@@ -97,7 +97,7 @@ class PlaceForm(forms.Form):
     """The steps on a place: accept or decline an offer, withdraw (with a reason), record attendance."""
 
     action = forms.ChoiceField(
-        choices=[("accept", "accept"), ("decline", "decline"), ("withdraw", "withdraw"), ("attendance", "attendance")],
+        choices=[(s, s) for s in STEPS],
         error_messages={"required": "Choose what to do", "invalid_choice": "Choose what to do"},
     )
     reason = fields.text_field(max_length=300)

@@ -454,3 +454,21 @@ def record_attendance(user: User, interest: Interest, attended: bool, completed:
             f"attended: {'yes' if attended else 'no'}; completed: {'yes' if completed else 'no'}",
         )
     return interest
+
+
+STEPS = ("accept", "decline", "withdraw", "attendance")
+
+
+def take_step(
+    user: User, interest: Interest, action: str, *, reason: str = "", attended: bool = False, completed: bool = False
+) -> Interest:
+    """One of a place's steps by name (the page's buttons and the API's ``action``)."""
+    if action == "accept":
+        return accept(user, interest)
+    if action == "decline":
+        return decline(user, interest)
+    if action == "withdraw":
+        return withdraw(user, interest, reason)
+    if action == "attendance":
+        return record_attendance(user, interest, attended, completed)
+    raise CohortError("Choose what to do: accept, decline, withdraw or record attendance", "action")

@@ -124,7 +124,14 @@ def place(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            _take_step(user, interest, d)
+            services.take_step(
+                user,
+                interest,
+                d["action"],
+                reason=d.get("reason", ""),
+                attended=d.get("attended", False),
+                completed=d.get("completed", False),
+            )
         except DomainError as e:
             add_refusal(form, e)
         else:
@@ -137,15 +144,3 @@ def place(request: HttpRequest, pk: int) -> HttpResponse:
     errors = _anchored(form_errors(form) if form.is_bound else {}, shown)
     ctx.update(data=typed(form), errors=errors)
     return render(request, "cohorts/place.jinja", ctx, status=400 if errors else 200)
-
-
-def _take_step(user: User, interest: Interest, d: dict[str, Any]) -> None:
-    action = d["action"]
-    if action == "accept":
-        services.accept(user, interest)
-    elif action == "decline":
-        services.decline(user, interest)
-    elif action == "withdraw":
-        services.withdraw(user, interest, d.get("reason", ""))
-    else:
-        services.record_attendance(user, interest, d.get("attended", False), d.get("completed", False))

@@ -66,9 +66,10 @@ def response_text(response: Any) -> str:
     return body.decode("utf-8", "replace")
 
 
-def icb_a_cohort(users: dict[str, User]) -> tuple[Any, Any]:
+def icb_a_cohort(users: dict[str, User], *, interest: bool = True, allocate: bool = True) -> tuple[Any, Any]:
     """ICB A's cohort of practice-manager development, delivered by the walk's provider, with practice X's interest
-    offered a place: its rows name practice X, which has a case."""
+    offered a place: its rows name practice X, which has a case. ``interest``/``allocate`` False: a cohort with no
+    interest yet, or with practice X waiting on an open cohort."""
     from analytics.money import financial_year_of
     from apps.cohorts import demo, services
     from apps.cohorts.models import AttendeeRole, Mode, Rule
@@ -95,9 +96,12 @@ def icb_a_cohort(users: dict[str, User]) -> tuple[Any, Any]:
             rule=Rule.FIRST_COME,
         ),
     )
+    if not interest:
+        return cohort, None
     px = users["practice_x"]
     place = services.express_interest(px, cohort, px.practice, "Matrix Attendee", AttendeeRole.PRACTICE_MANAGER)
-    services.allocate(users["icb_a"], cohort)
+    if allocate:
+        services.allocate(users["icb_a"], cohort)
     return cohort, place
 
 
