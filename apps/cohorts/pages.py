@@ -17,6 +17,9 @@ from apps.cohorts.models import AttendeeRole, Cohort, Interest, Mode, Rule
 from apps.delivery.models import ProviderOrganisation
 from apps.funding.models import FundingLine, LineAccess
 
+# Practice-manager development is a universal offer run as cohorts; the peer networks and coaching of
+# apps.delivery carry it on (their pages link here, and a cohort of these offers links to them).
+PM_DEVELOPMENT_OFFERS = ("gpdp-pm-development", "gpdp-pm-coaching")
 HELD = Q(interests__state__in=[Interest.State.OFFERED, Interest.State.ACCEPTED])
 DONE = {
     "accept": "Place accepted: its cost is committed and the provider will be in touch.",
@@ -34,11 +37,18 @@ def with_counts(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]:
     )
 
 
-def listed(user: User) -> list[dict[str, Any]]:
-    """The cohorts a user sees, with places, filled (offered or accepted) and waiting; a practice's own interest."""
-    cohorts = with_counts(
-        policy.cohorts_visible_to(user).select_related("offer", "icb", "provider").order_by("starts_on", "pk")
-    )
+def offer_asked(code: str) -> SupportOffer | None:
+    """The menu offer a list is narrowed to (``?offer=``), if it is one; anything else lists every cohort."""
+    return SupportOffer.objects.filter(code=code.strip()[:40], active=True).first() if code.strip() else None
+
+
+def listed(user: User, offer: SupportOffer | None = None) -> list[dict[str, Any]]:
+    """The cohorts a user sees (of one offer, if given), with places, filled (offered or accepted) and waiting; a
+    practice's own interest."""
+    visible = policy.cohorts_visible_to(user)
+    if offer is not None:
+        visible = visible.filter(offer=offer)
+    cohorts = with_counts(visible.select_related("offer", "icb", "provider").order_by("starts_on", "pk"))
     own = policy.own_practice_of(user)
     mine = {}
     if own is not None:
@@ -93,6 +103,7 @@ def detail(user: User, cohort: Cohort) -> dict[str, Any]:
             or (own is None and policy.practices_user_may_express_for(user).exists())
         ),
         "refusal": refusal,
+        "pm_development": cohort.offer.code in PM_DEVELOPMENT_OFFERS,
     }
 
 

@@ -32,7 +32,8 @@ def _anchored(errors: dict[str, str], shown: set[str]) -> dict[str, str]:
 @policy.require(policy.can_see_cohorts)
 def cohort_list(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
-    ctx = {"rows": pages.listed(user), "can_create": policy.can_create_cohort(user)}
+    offer = pages.offer_asked(request.GET.get("offer", ""))
+    ctx = {"rows": pages.listed(user, offer), "offer": offer, "can_create": policy.can_create_cohort(user)}
     return render(request, "cohorts/list.jinja", ctx)
 
 

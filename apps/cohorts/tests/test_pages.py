@@ -124,3 +124,20 @@ def test_list_page_reads_a_fixed_number_of_queries(
         make_cohort(personas["icb_a"], title=f"Cohort {n}")
     with django_assert_max_num_queries(len(one.captured_queries)):
         client.get(reverse("cohorts:list"))
+
+
+def test_practice_manager_development_is_one_offer_linking_cohorts_networks_and_coaching(
+    client_for: Callable[[str], Any], personas: dict[str, Any], make_cohort: Callable[..., Cohort]
+) -> None:
+    pm = make_cohort(personas["icb_a"], title="PM development cohort")
+    other = make_cohort(personas["icb_a"], title="Time for Care workshop", offer_code="gpdp-hia")
+    client = client_for("practice_x")
+    listing = client.get(reverse("cohorts:list"), {"offer": "gpdp-pm-development"}).content.decode()
+    assert pm.title in listing and other.title not in listing
+    assert reverse("delivery:networks") in listing and reverse("delivery:coaching") in listing
+    detail = client.get(reverse("cohorts:detail", args=[pm.pk])).content.decode()
+    assert "carries on after the cohort" in detail and "practice-manager network</a>" in detail
+    assert "carries on after the cohort" not in client.get(reverse("cohorts:detail", args=[other.pk])).content.decode()
+    for page in ("delivery:networks", "delivery:coaching"):
+        assert "?offer=gpdp-pm-development" in client.get(reverse(page)).content.decode()
+    assert other.title in client.get(reverse("cohorts:list"), {"offer": "no-such-offer"}).content.decode()
