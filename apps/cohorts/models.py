@@ -50,7 +50,6 @@ class Cohort(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open for expressions of interest"
         ALLOCATED = "allocated", "Places allocated"
-        CANCELLED = "cancelled", "Cancelled"
 
     offer = models.ForeignKey(SupportOffer, on_delete=models.PROTECT, related_name="+")
     line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="+")

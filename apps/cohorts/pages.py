@@ -14,6 +14,7 @@ from apps.accounts.models import User
 from apps.cases.models import SupportOffer
 from apps.cohorts import policy, services
 from apps.cohorts.models import AttendeeRole, Cohort, Interest, Mode, Rule
+from apps.delivery import policy as delivery_policy
 from apps.delivery.models import ProviderOrganisation
 from apps.funding.models import FundingLine, LineAccess
 
@@ -97,13 +98,12 @@ def detail(user: User, cohort: Cohort) -> dict[str, Any]:
         "sees_rows": policy.sees_case_rows(user),
         "runs": policy.runs_cohort(user, cohort),
         "eligible_icbs": [i.short_name for i in cohort.eligible_icbs.all()],
-        "can_express": cohort.status != Cohort.Status.CANCELLED
-        and (
-            (own is not None and refusal is None and not any(i.state in services.LIVE for i in rows))
-            or (own is None and policy.practices_user_may_express_for(user).exists())
-        ),
+        "can_express": (own is not None and refusal is None and not any(i.state in services.LIVE for i in rows))
+        or (own is None and policy.practices_user_may_express_for(user).exists()),
         "refusal": refusal,
-        "pm_development": cohort.offer.code in PM_DEVELOPMENT_OFFERS,
+        # the networks and coaching pages are for practices, ICB teams, LMCs and providers (apps.delivery.policy)
+        "pm_development": cohort.offer.code in PM_DEVELOPMENT_OFFERS
+        and (delivery_policy.can_see_networks(user) or delivery_policy.can_see_coaching(user)),
     }
 
 

@@ -1,6 +1,6 @@
 """Who may see and do what with cohorts: the cohorts pages, services, API and "waiting for me" ask these only.
 
-- An ICB team runs its own cohorts (creates, allocates, cancels, expresses interest for its practices, records
+- An ICB team runs its own cohorts (creates, allocates, withdraws a place, expresses interest for its practices, records
   attendance) and sees every row of them; it sees national cohorts too, with its own practices' rows only.
 - The national team runs national cohorts but, as everywhere, sees aggregates only: places, filled, waiting, by ICB
   (``sees_case_rows``), never a practice's row.
@@ -61,7 +61,7 @@ def get_cohort_for(user: User, pk: int) -> Cohort:
 
 
 def runs_cohort(user: User, cohort: Cohort) -> bool:
-    """Allocate, cancel: the cohort's own ICB team, or the national team for a national cohort."""
+    """Allocate the places: the cohort's own ICB team, or the national team for a national cohort."""
     if not is_signed_in(user):
         return False
     if cohort.icb_id is None:

@@ -198,8 +198,6 @@ def create_cohort(user: User, inp: CohortInput) -> Cohort:
 
 def eligibility_refusal(cohort: Cohort, practice: Practice) -> str | None:
     """Why the practice may not express interest in the cohort, or None."""
-    if cohort.status == Cohort.Status.CANCELLED:
-        return "This cohort was cancelled"
     if timezone.localdate() > cohort.closes_on and cohort.status == Cohort.Status.OPEN:
         return f"Interest closed on {cohort.closes_on:%d %B %Y}"
     if timezone.localdate() >= cohort.starts_on:
@@ -311,8 +309,7 @@ def allocate(user: User | None, cohort: Cohort) -> list[Interest]:
     with transaction.atomic():
         cohort = Cohort.objects.select_for_update().get(pk=cohort.pk)
         if cohort.status != Cohort.Status.OPEN:
-            raise CohortError(f"The places of {cohort.title} are already allocated" if cohort.status ==
-                              Cohort.Status.ALLOCATED else f"{cohort.title} was cancelled")  # fmt: skip
+            raise CohortError(f"The places of {cohort.title} are already allocated")
         if not cohort.interests.filter(state=Interest.State.WAITING).exists():
             raise CohortError("Nobody has expressed interest yet: there is nothing to allocate")
         offered = _offer_free_places(cohort, user)

@@ -65,7 +65,6 @@ class Migration(migrations.Migration):
                         choices=[
                             ("open", "Open for expressions of interest"),
                             ("allocated", "Places allocated"),
-                            ("cancelled", "Cancelled"),
                         ],
                         default="open",
                         max_length=10,
