@@ -368,6 +368,9 @@ def accept(user: User, interest: Interest) -> Interest:
         cohort, interest = _locked(interest)
         if interest.state != Interest.State.OFFERED:
             raise CohortError("There is no place offered to accept")
+        if not is_universal(cohort.line) or not funds_offer(cohort.line, cohort.offer.code, cohort.offer.programme):
+            # the line's offers or access may have changed since the cohort was set up: the rule is asked again
+            raise CohortError(f"{cohort.line} no longer funds {cohort.offer.title}: ask the team running the cohort")
         budget = paying_budget(cohort, interest.practice)
         cost = cohort.cost_per_place_pence
         part = CommitPart(

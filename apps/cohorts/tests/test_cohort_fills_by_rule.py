@@ -146,3 +146,17 @@ def test_accepting_a_place_the_budget_cannot_carry_is_refused_naming_line_and_bu
     interest.refresh_from_db()
     assert interest.state == Interest.State.OFFERED and interest.commitment is None
     assert not Commitment.objects.filter(reference__startswith=f"COHORT-{cohort.pk}-").exists()
+
+
+def test_a_place_is_not_committed_once_the_line_no_longer_funds_the_offer(
+    personas: dict[str, Any], make_cohort: Callable[..., Cohort], line: FundingLine
+) -> None:
+    icb = personas["icb_a"]
+    cohort = make_cohort(icb, places=1)
+    (p1,) = practices_of(icb.icb, 1)
+    _express(icb, cohort, [p1])
+    services.allocate(icb, cohort)
+    FundingLine.objects.filter(pk=line.pk).update(offer_codes=["gpdp-reception-training"])
+    with pytest.raises(services.CohortError, match="no longer funds"):
+        services.accept(practice_user(p1), Interest.objects.get(cohort=cohort))
+    assert not Commitment.objects.filter(reference__startswith=f"COHORT-{cohort.pk}-").exists()
