@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.funding",
     "apps.delivery",
     "apps.caseload",  # the day-one import of an ICB's existing cases, commitments and payments
+    "apps.cohorts",  # universal offers run as cohorts: places, interest, allocation, waiting lists
     "apps.teams",  # team administration: above the register, delivery and the API
     "apps.pages",  # the top layer: start, home, health, audit and task pages (imports every app)
 ]

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("apps.funding.urls")),
     path("", include("apps.delivery.urls")),
     path("", include("apps.caseload.urls")),
+    path("", include("apps.cohorts.urls")),
 ]

@@ -17,5 +17,6 @@ AREAS: list[str] = [
     "apps.api.money",
     "apps.api.payees",
     "apps.api.caseload",
+    "apps.api.cohorts",
     "apps.api.targeting",
 ]

@@ -27,7 +27,7 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.http import HttpRequest, HttpResponse
 
-AUDITED_APPS = ("cases", "funding", "delivery", "caseload")
+AUDITED_APPS = ("cases", "funding", "delivery", "caseload", "cohorts")
 AUDITED_MODELS = (
     "accounts.User",
     "accounts.Invitation",

@@ -162,13 +162,22 @@ EXPECTED: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "caseload:template": (("xlsx",), {"icb_a", "icb_b"}),
     "caseload:upload": (("{upload}",), {"icb_a"}),
     "caseload:commit": (("{upload}",), {"icb_a"}),
+    # Cohorts: ICB A's cohort (practice X offered a place, delivered by the provider's organisation). The national team
+    # sees it as counts; ICB A's LMC sees it; ICB B, practice Y and provider B do not find it.
+    "cohorts:list": ((), SIGNED_IN),
+    "cohorts:new": ((), {"national", "icb_a", "icb_b"}),
+    "cohorts:detail": (("{cohort}",), {"national", "icb_a", "practice_x", "provider", "lmc"}),
+    "cohorts:interest": (("{cohort}",), {"icb_a", "practice_x"}),
+    "cohorts:allocate": (("{cohort}",), {"icb_a"}),
+    "cohorts:place": (("{place}",), {"icb_a", "practice_x", "provider"}),
 }
 # API operations are walked, with tokens and from the OpenAPI document, in apps/api/tests/test_api_access_walk.py.
 API_OPERATIONS = {f"{API}:{op_id}" for op_id, _, _ in operations()}
 POST_ONLY = {"cases:add_note", "cases:assign", "cases:agree", "apitokens:revoke", "teams:withdraw"}
 DELIVERY_PLACEHOLDERS = {"{session}", "{member}", "{network}", "{meeting}", "{offer}", "{request}", "{review}"}
 # Objects a persona may not see are not found (404); a page their role never has is 403.
-HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | {"{teammate}", "{upload}"}
+COHORT_PLACEHOLDERS = {"{cohort}", "{place}"}
+HIDDEN_PLACEHOLDERS = DELIVERY_PLACEHOLDERS | COHORT_PLACEHOLDERS | {"{teammate}", "{upload}"}
 # Not found for everyone, signed in or not: a secret link that is not a real one, and single sign-on while it is off.
 NOT_FOUND_FOR_ALL = {"delivery:calendar_feed", "teams:accept", "accounts:sso_start", "accounts:sso_callback"}
 # Who can see the case behind a POST-only URL (they get 405 on GET; everyone else 404 or 403).
@@ -260,6 +269,11 @@ def resolve_args(request, args: tuple[str, ...]) -> tuple[str, ...]:
             data=b"Case ID,ODS code\nW-1,A99901\n",
         )
         args = tuple(str(made.pk) if a == "{upload}" else a for a in args)
+    if COHORT_PLACEHOLDERS & set(args):
+        from apps.accounts.tests.world import icb_a_cohort
+
+        cohort, place = icb_a_cohort(request.getfixturevalue("personas"))
+        args = tuple({"{cohort}": str(cohort.pk), "{place}": str(place.pk)}.get(a, a) for a in args)
     if DELIVERY_PLACEHOLDERS & set(args):
         objs = request.getfixturevalue("walk_delivery")
         args = tuple(str(objs[a].pk) if a in objs else a for a in args)

@@ -135,6 +135,13 @@ ARGS: dict[str, tuple[str, ...]] = {
     "caseload:template": ("xlsx",),
     "caseload:upload": ("{upload}",),
     "caseload:commit": ("{upload}",),
+    # Cohorts: ICB A's cohort, whose rows name practice X (offered a place); the national team sees counts only
+    "cohorts:list": (),
+    "cohorts:new": (),
+    "cohorts:detail": ("{cohort}",),
+    "cohorts:interest": ("{cohort}",),
+    "cohorts:allocate": ("{cohort}",),
+    "cohorts:place": ("{place}",),
 }
 # Routes walked elsewhere, with the reason.
 ELSEWHERE = {

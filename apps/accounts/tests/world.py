@@ -66,6 +66,45 @@ def response_text(response: Any) -> str:
     return body.decode("utf-8", "replace")
 
 
+def icb_a_cohort(users: dict[str, User], *, interest: bool = True, allocate: bool = True) -> tuple[Any, Any]:
+    """ICB A's cohort of practice-manager development, delivered by the walk's provider, with practice X's interest
+    offered a place: its rows name practice X, which has a case. ``interest``/``allocate`` False: a cohort with no
+    interest yet, or with practice X waiting on an open cohort."""
+    from analytics.money import financial_year_of
+    from apps.cohorts import demo, services
+    from apps.cohorts.models import AttendeeRole, Mode, Rule
+
+    today = timezone.localdate()
+    starts = today + timedelta(days=28)
+    line = demo.universal_line(users["national"], financial_year_of(starts))
+    org = demo.provider()
+    org.lead_user = users["provider"]
+    org.save()
+    cohort = services.create_cohort(
+        users["icb_a"],
+        services.CohortInput(
+            offer_code=demo.PM_OFFER,
+            line_id=line.pk,
+            title="Matrix cohort",
+            starts_on=starts,
+            ends_on=starts + timedelta(days=30),
+            closes_on=today + timedelta(days=7),
+            places=2,
+            mode=Mode.ONLINE,
+            provider_id=org.pk,
+            cost_per_place_pence=150_000,
+            rule=Rule.FIRST_COME,
+        ),
+    )
+    if not interest:
+        return cohort, None
+    px = users["practice_x"]
+    place = services.express_interest(px, cohort, px.practice, "Matrix Attendee", AttendeeRole.PRACTICE_MANAGER)
+    if allocate:
+        services.allocate(users["icb_a"], cohort)
+    return cohort, place
+
+
 def make_world() -> World:
     from django.contrib.auth.tokens import default_token_generator
     from django.utils.encoding import force_bytes
@@ -186,7 +225,10 @@ def make_world() -> World:
             f"MATRIX-IMPORT-1,{px.practice.code},1/4/2024,Referred\n"
         ).encode(),
     )
+    cohort, place = icb_a_cohort(users)
     ids = {
+        "{cohort}": str(cohort.pk),
+        "{place}": str(place.pk),
         "{icb}": ICB_A,
         "{practice}": px.practice.code,
         "{pcn}": px.practice.pcn.code if px.practice.pcn else "",
@@ -222,6 +264,7 @@ def make_world() -> World:
     cases = Case.objects.filter(icb=icb_a).select_related("practice")
     # A commitment outside a case names its payee: ICB A's alone, like a case reference
     world.refs = {c.ref for c in cases} | {"MATRIX-IMPORT-1", caseload.sha256, ids["{payee}"], PAYEE_NAME}
+    world.refs.add("Matrix Attendee")  # who practice X sends to ICB A's cohort: a row of practice X
     about = {c.practice for c in cases}
     outside_names = set(Practice.objects.exclude(icb=icb_a).values_list("name", flat=True))
     for p in [*about, conflicted]:

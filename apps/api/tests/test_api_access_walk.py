@@ -103,6 +103,29 @@ def disputed_session(personas: dict[str, Any]) -> str:
     return str(provider_session(personas, "disputed").pk)
 
 
+def walk_cohort(personas: dict[str, Any]) -> str:
+    """ICB A's open cohort with practice X waiting (the provider persona's organisation delivers it)."""
+    from apps.accounts.tests.world import icb_a_cohort
+
+    return str(icb_a_cohort(personas, allocate=False)[0].pk)
+
+
+def walk_empty_cohort(personas: dict[str, Any]) -> str:
+    from apps.accounts.tests.world import icb_a_cohort
+
+    return str(icb_a_cohort(personas, interest=False)[0].pk)
+
+
+def walk_place(personas: dict[str, Any]) -> str:
+    """Practice X's place offered in an allocated ICB A cohort."""
+    from apps.accounts.tests.world import icb_a_cohort
+
+    return str(icb_a_cohort(personas)[1].pk)
+
+
+COHORT_SEERS = frozenset({"national", "icb_a", "practice_x", "provider", "lmc"})
+
+
 @dataclass(frozen=True)
 class Op:
     """What one operation should answer. ``path`` values may be callables of the personas (for practice X's code)."""
@@ -311,6 +334,28 @@ EXPECTED: dict[str, Op] = {
         frozenset({"icb_a"}),
         denied=404,
         forbidden=frozenset({"practice_x", "practice_y", "provider", "provider_b", "lmc"}),
+    ),
+    # Cohorts: every signed-in user lists those open to them; ICB A's cohort is seen by its team, its LMC, the
+    # national team (counts), practice X (eligible) and the provider delivering it; nobody else finds it. Practice X
+    # (or ICB A's team for it) expresses interest; ICB A's team allocates; practice X accepts its offered place.
+    "list_cohorts": Op({}, SIGNED_IN),
+    "get_cohort": Op({"cohort_id": walk_cohort}, COHORT_SEERS, denied=404),
+    "create_cohort_interest": Op(
+        {"cohort_id": walk_empty_cohort},
+        frozenset({"icb_a", "practice_x"}),
+        denied=404,
+        forbidden=COHORT_SEERS - {"icb_a", "practice_x"},
+        body={"practice": "A81001", "attendee_name": "Walk Manager", "attendee_role": "practice_manager"},
+    ),
+    "allocate_cohort": Op(
+        {"cohort_id": walk_cohort}, frozenset({"icb_a"}), denied=404, forbidden=COHORT_SEERS - {"icb_a"}
+    ),
+    "act_on_cohort_place": Op(
+        {"place_id": walk_place},
+        frozenset({"practice_x"}),
+        denied=404,
+        forbidden=frozenset({"icb_a", "provider"}),
+        body={"action": "accept"},
     ),
 }
 

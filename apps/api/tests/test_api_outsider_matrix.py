@@ -65,6 +65,11 @@ PATH: dict[str, dict[str, str]] = {
     "create_scenario": {},
     "list_scenarios": {},
     "get_scenario": {"ref": "{scenario}"},
+    "list_cohorts": {},
+    "get_cohort": {"cohort_id": "{cohort}"},
+    "create_cohort_interest": {"cohort_id": "{cohort}"},
+    "allocate_cohort": {"cohort_id": "{cohort}"},
+    "act_on_cohort_place": {"place_id": "{place}"},
 }
 # Open national data: may name any practice; a case reference is still a leak.
 REGISTER = {"list_practices", "get_practice", "list_icbs", "list_indicators"}

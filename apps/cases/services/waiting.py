@@ -37,6 +37,8 @@ CONTRIBUTORS: tuple[str, ...] = (
     "apps.delivery.waiting.session_items",
     # Money: payments a colleague recorded, for this user to approve or reject (four eyes).
     "apps.pages.waiting_money.payment_items",
+    # Cohorts: places offered to accept (practice), cohorts to allocate (ICB), attendance to record (provider).
+    "apps.cohorts.waiting.items",
 )
 
 

@@ -185,7 +185,9 @@ def post(client: Any, url: str, pairs: list[tuple[str, str]], files: Collection[
 
 # --- What the database holds ------------------------------------------------------------------------------------
 
-WATCHED_APPS = ("cases", "funding", "delivery", "indicators", "targeting", "api", "accounts", "core", "caseload")
+WATCHED_APPS = (
+    "cases", "funding", "delivery", "indicators", "targeting", "api", "accounts", "core", "caseload", "cohorts",
+)  # fmt: skip
 UNWATCHED = {"indicators.PracticeScore", "indicators.ScoringRun", "indicators.IndicatorValue"}
 
 

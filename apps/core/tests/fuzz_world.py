@@ -595,3 +595,67 @@ class World:
 
         user = self.p["practice_x"]
         return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+
+    # Cohorts: ICB A's open cohort (no interest yet), one with interest to allocate, and practice X's places
+    def _cohort(self, title: str) -> Any:
+        from apps.cohorts import demo, services
+        from apps.cohorts.models import Mode, Rule
+
+        starts = timezone.localdate() + timedelta(days=28)
+        org = demo.provider()
+        org.lead_user = self.p["provider"]
+        org.save()
+        data = services.CohortInput(
+            offer_code=demo.PM_OFFER,
+            line_id=self.cohort_line.pk,
+            title=title,
+            starts_on=starts,
+            ends_on=starts + timedelta(days=30),
+            closes_on=timezone.localdate() + timedelta(days=7),
+            places=2,
+            mode=Mode.ONLINE,
+            provider_id=org.pk,
+            cost_per_place_pence=150_000,
+            rule=Rule.FIRST_COME,
+        )
+        return services.create_cohort(self.p["icb_a"], data)
+
+    @cached_property
+    def cohort_line(self) -> Any:
+        from analytics.money import financial_year_of
+        from apps.cohorts import demo
+
+        return demo.universal_line(self.p["national"], financial_year_of(timezone.localdate() + timedelta(days=28)))
+
+    @cached_property
+    def cohort(self) -> Any:
+        return self._cohort("Fuzz cohort")
+
+    @cached_property
+    def cohort_with_interest(self) -> Any:
+        from apps.cohorts import services
+
+        cohort = self._cohort("Fuzz cohort with interest")
+        px = self.p["practice_x"]
+        services.express_interest(px, cohort, px.practice, "Fuzz Manager", "practice_manager")
+        return cohort
+
+    @cached_property
+    def cohort_place(self) -> Any:
+        """Practice X's place offered in an allocated cohort."""
+        from apps.cohorts import services
+
+        cohort = self.cohort_with_interest
+        services.allocate(self.p["icb_a"], cohort)
+        return cohort.interests.get()
+
+    @cached_property
+    def accepted_place(self) -> Any:
+        """Practice X's place accepted, in a cohort that has started (attendance can be recorded)."""
+        from apps.cohorts import services
+        from apps.cohorts.models import Cohort
+
+        place = services.accept(self.p["practice_x"], self.cohort_place)
+        Cohort.objects.filter(pk=place.cohort_id).update(starts_on=timezone.localdate())
+        place.refresh_from_db()
+        return place

@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset(
         {"delivery", "caseload"}
     ),  # faculty, sessions, outcomes, networks, coaching; caseload: the day-one import
+    frozenset({"cohorts"}),  # universal offers as cohorts: delivered by providers, linked to PM networks/coaching
     frozenset({"api"}),  # the REST API: one router per area over the apps' services and policies
     frozenset({"teams", "pages"}),  # team administration (ends API tokens); the site's own pages
 )

@@ -245,8 +245,15 @@ def clean_parts(parts: Sequence[CommitPart]) -> list[tuple[CommitPart, Any]]:
     return cleaned
 
 
-def commit_funds_together(parts: Sequence[CommitPart], *, user: User, memo: str = "") -> list[Commitment]:
+def commit_funds_together(
+    parts: Sequence[CommitPart], *, user: User, memo: str = "", under_standing_decision: bool = False
+) -> list[Commitment]:
     """One decision across several budgets: a commitment per part, all or none.
+
+    ``under_standing_decision``: the caller's own policy has already decided that ``user`` commits under a decision
+    the budget's holder made beforehand — a cohort of a universal offer, whose places and cost per place its ICB (or
+    the national team) set, commits a place's cost when the practice accepts it (``apps.cohorts``). Only then is the
+    ICB-team check skipped; the lock, the no-overdraw check and the ledger are the same, and the ledger names ``user``.
 
     Every budget is locked first (in id order, as everywhere, so two decisions sharing budgets queue rather than
     deadlock), every part's headroom is checked, then every ledger entry is written. If any part would overdraw
@@ -260,7 +267,7 @@ def commit_funds_together(parts: Sequence[CommitPart], *, user: User, memo: str 
     if len({p.reference for p in parts}) != len(parts):
         raise FundingError("Two parts of one decision share a reference")
     for part in parts:
-        if not can_act_on_budget(user, part.budget.icb):
+        if not under_standing_decision and not can_act_on_budget(user, part.budget.icb):
             raise PermissionDenied("only the ICB's own team commits its budget")
     cleaned = clean_parts(parts)
     references = [p.reference for p in parts]
@@ -349,11 +356,11 @@ def commitments_under(references: Sequence[str]) -> QuerySet[Commitment]:
     return Commitment.objects.filter(match)
 
 
-def _locked_commitment(reference: str, user: User) -> tuple[Commitment, Budget]:
+def _locked_commitment(reference: str, user: User, under_standing_decision: bool = False) -> tuple[Commitment, Budget]:
     commitment = Commitment.objects.select_related("budget__icb").filter(reference=reference).first()
     if commitment is None:
         raise FundingError(f"No commitment with reference {reference}")
-    if not can_act_on_budget(user, commitment.budget.icb):
+    if not under_standing_decision and not can_act_on_budget(user, commitment.budget.icb):
         raise PermissionDenied("only the ICB's own team changes its commitments")
     budget = _lock([commitment.budget_id])[commitment.budget_id]
     commitment = Commitment.objects.select_for_update().get(pk=commitment.pk)
@@ -423,12 +430,15 @@ def vary_commitment(*, reference: str, new_amount_pence: int, user: User, reason
     return commitment
 
 
-def decommit(*, reference: str, user: User, reason: str) -> Commitment:
-    """Cancel a commitment: what is committed and not yet paid goes back to the budget's headroom."""
+def decommit(*, reference: str, user: User, reason: str, under_standing_decision: bool = False) -> Commitment:
+    """Cancel a commitment: what is committed and not yet paid goes back to the budget's headroom.
+
+    ``under_standing_decision`` as for :func:`commit_funds_together`: a practice withdrawing from a cohort place it
+    accepted releases the place's commitment (``apps.cohorts``)."""
     if len(reason.strip()) < MIN_REASON:
         raise FundingError(f"Give a reason of at least {MIN_REASON} characters for cancelling", "reason")
     with transaction.atomic():
-        commitment, budget = _locked_commitment(reference, user)
+        commitment, budget = _locked_commitment(reference, user, under_standing_decision)
         if commitment.status != Commitment.Status.OPEN:
             raise FundingError(f"{reference} is already cancelled")
         if commitment.payments.filter(status=Payment.Status.REQUESTED).exists():

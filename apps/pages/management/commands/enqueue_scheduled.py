@@ -1,8 +1,9 @@
 """Queue scheduled background tasks for the worker (manage.py db_worker) to run: "reminders" (daily: sessions and
-meetings tomorrow, overdue session logs), "digest" (daily: the ICB teams' email of cases past their stage clock) and
-"refresh" (monthly: import the national files, then score and compute ripple when anything changed). Cron or a
-systemd timer calls this; see docs/runbook.md for the lines. A task already queued or running is not queued again,
-and every task is idempotent, so an extra call does no harm.
+meetings tomorrow, overdue session logs), "digest" (daily: the ICB teams' email of cases past their stage clock),
+"cohorts" (daily: allocate the places of cohorts whose interest has closed) and "refresh" (monthly: import the
+national files, then score and compute ripple when anything changed). Cron or a systemd timer calls this; see
+docs/runbook.md for the lines. A task already queued or running is not queued again, and every task is idempotent,
+so an extra call does no harm.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.tasks import Task
 
 from apps.cases.tasks import send_clock_digest
+from apps.cohorts.tasks import allocate_closed_cohorts
 from apps.core.background import enqueue_unless_pending
 from apps.datasets.tasks import refresh_national_data
 from apps.delivery.tasks import send_due_reminders
@@ -21,6 +23,7 @@ SCHEDULED: dict[str, Task] = {
     "reminders": send_due_reminders,
     "digest": send_clock_digest,
     "refresh": refresh_national_data,
+    "cohorts": allocate_closed_cohorts,
 }
 
 

@@ -1,0 +1,1 @@
+"""Tests of cohorts of universal offers."""
