@@ -29,6 +29,13 @@ class MenuProgramme(models.TextChoices):
     GPDP = "GPDP", "General Practice Development Programme menu"
 
 
+class PublishRecipients(models.TextChoices):
+    """How a programme's published spend (360Giving) names who got the money."""
+
+    ICB = "icb", "Aggregated to ICB level (practices are not named)"
+    NAMED = "named", "Practices named"
+
+
 class Programme(models.Model):
     code = models.SlugField(max_length=30, unique=True, help_text="Short code, e.g. GPRP or GPR-2026")
     name = models.CharField(max_length=200)
@@ -42,6 +49,13 @@ class Programme(models.Model):
         default=500,
         help_text="A budget is at risk at year end when its forecast spend differs from its released money by more "
         "than this share of it, in basis points (500 = 5%). The national team sets it (apps.funding.reports.at_risk).",
+    )
+    publish_recipients = models.CharField(
+        max_length=10,
+        choices=PublishRecipients.choices,
+        default=PublishRecipients.ICB,
+        help_text="Published spend names each practice, or totals per ICB and menu heading, where a group of fewer "
+        "than 5 practices is never shown on its own (apps.funding.giving)",
     )
 
     class Meta:
