@@ -13,6 +13,7 @@ import numpy as np
 
 from analytics.menu.offers import Offer
 from analytics.targeting.plan import (
+    PACKAGE,
     Candidates,
     IcbResult,
     IntArray,
@@ -54,7 +55,7 @@ def explain(
     lines = settings.funding_lines()
     s, benefit = practice_benefit(cands, items, chosen)
     _, g_benefit = practice_benefit(cands, items, greedy_chosen)
-    pkg = ~items.place
+    pkg = items.package
     bought = (chosen > 0) & pkg
     spent = np.zeros(len(cands))
     np.add.at(spent, items.practice[bought], items.cost[bought])
@@ -69,11 +70,11 @@ def explain(
         [(p, o) not in has_offer for p, o in zip(items.practice.tolist(), items.offer.tolist(), strict=True)],
         dtype=bool,
     )
-    fits_cap = items.place | (spent[items.practice] + items.cost <= settings.practice_cap_pence)
-    open_items = np.where(items.place, chosen < items.upper, (chosen == 0) & fresh) & fits_cap
+    fits_cap = ~pkg | (spent[items.practice] + items.cost <= settings.practice_cap_pence)
+    open_items = np.where(items.place, chosen < items.upper, pkg & (chosen == 0) & fresh) & fits_cap
     line_spend = spend_by_line(items, chosen, len(lines))
     cell_left = {(li, k): line.budgets_pence.get(k, 0) for li, line in enumerate(lines) for k in settings.budgets_pence}
-    for i in np.flatnonzero(chosen > 0).tolist():
+    for i in np.flatnonzero((chosen > 0) & items.draws_on_line).tolist():
         cell_left[(int(items.line[i]), items.icbs[int(items.icb[i])])] -= int(items.cost[i] * chosen[i])
     item_icb = np.array(items.icbs, dtype=object)[items.icb] if items.icbs else np.zeros(0, dtype=object)
     fits_hours = items.hours <= hours_left + 1e-9
@@ -151,10 +152,15 @@ def _line_rows(
     line_spend: list[int],
 ) -> tuple[LineResult, ...]:
     g_spend = spend_by_line(items, greedy_chosen, len(lines))
+    protected = _protected_by_line(items, chosen, len(lines))
+    g_protected = _protected_by_line(items, greedy_chosen, len(lines))
+    own = items.kind == PACKAGE
+    shared_bought = items.shared & (chosen > 0)
     rows = []
     for li, line in enumerate(lines):
         mine = items.line == li
         bought = mine & (chosen > 0)
+        funds = np.array([line.funds(offers[int(k)].code) for k in items.offer.tolist()], dtype=bool)
         rows.append(
             LineResult(
                 code=line.code,
@@ -162,16 +168,37 @@ def _line_rows(
                 universal=line.universal,
                 budget_pence=int(sum(line.budgets_pence.values())),
                 spend_pence=line_spend[li],
-                patients_protected=float((items.value * chosen)[mine].sum()),
-                packages=int(chosen[mine & ~items.place].sum()),
+                patients_protected=protected[li],
+                packages=int(chosen[mine & own].sum()),
                 places=int(chosen[mine & items.place].sum()),
-                practices=int(np.unique(items.practice[bought & ~items.place]).size),
+                practices=int(np.unique(items.practice[bought & own]).size),
+                shared_packages=0 if line.universal else int((shared_bought & funds).sum()),
                 offers=tuple(o.code for o in offers if line.funds(o.code)),
                 greedy_spend_pence=g_spend[li],
-                greedy_patients_protected=float((items.value * greedy_chosen)[mine].sum()),
+                greedy_patients_protected=g_protected[li],
             )
         )
     return tuple(rows)
+
+
+def _protected_by_line(items: Items, chosen: IntArray, n_lines: int) -> list[float]:
+    """Patients protected per line: its own packages and places, and of each pool it pays into, the share it paid."""
+    out = np.zeros(n_lines)
+    direct = (items.kind == PACKAGE) | items.place
+    np.add.at(out, items.line[direct], (items.value * chosen)[direct])
+    n_icb = max(1, len(items.icbs))
+    pool_of = items.offer * n_icb + items.icb
+    value: dict[int, float] = {}
+    paid: dict[int, int] = {}
+    for i in np.flatnonzero(items.shared & (chosen > 0)).tolist():
+        value[int(pool_of[i])] = value.get(int(pool_of[i]), 0.0) + float(items.value[i])
+    transfers = np.flatnonzero(items.transfer & (chosen > 0)).tolist()
+    for t in transfers:
+        paid[int(pool_of[t])] = paid.get(int(pool_of[t]), 0) + int(chosen[t])
+    for t in transfers:
+        key = int(pool_of[t])
+        out[int(items.line[t])] += value.get(key, 0.0) * int(chosen[t]) / paid[key]
+    return [float(v) for v in out.tolist()]
 
 
 def _place_rows(
@@ -214,7 +241,7 @@ def _practice_rows(
     hours_binding: bool,
 ) -> tuple[PracticeResult, ...]:
     lines = settings.funding_lines()
-    pkg = ~items.place
+    pkg = items.package
     bought = (chosen > 0) & pkg
     # Patients protected per £1,000 of each bought package, and the lowest one per ICB: the cut-off.
     ratio = np.where(items.cost > 0, items.value / np.maximum(items.cost, 1) * 100_000, 0.0)
@@ -255,7 +282,14 @@ def _practice_rows(
             for i in mine:
                 o = offers[int(items.offer[i])]
                 line = lines[int(items.line[i])]
-                paid = "" if line.code == "all" else f", paid from {line.name}"
+                payers = [x.name for x in lines if not x.universal and x.funds(o.code)]
+                paid = (
+                    ""
+                    if line.code == "all"
+                    else f", paid from {' or '.join(payers)} (a shared offer)"
+                    if items.shared[i]
+                    else f", paid from {line.name}"
+                )
                 why.append(
                     f"{o.title}: effect {o.effect:.0%} ({effect_source(o)}){paid}; "
                     f"{float(items.value[i]):,.1f} patients protected for {_money(int(items.cost[i]))}"

@@ -67,11 +67,11 @@ from analytics.targeting.plan import (
 
 def _solution(cands: Candidates, items: Items, chosen: IntArray, settings: Settings) -> Solution:
     chosen = np.asarray(chosen, dtype=np.int64)
-    packages = (chosen > 0) & ~items.place
+    packages = (chosen > 0) & items.package
     return Solution(
         chosen=chosen,
         objective=float((items.value * chosen).sum()),
-        spend_pence=int((items.cost * chosen).sum()),
+        spend_pence=int((items.cost * chosen)[items.spends].sum()),
         hours=float((items.hours * chosen).sum()),
         practices_funded=int(np.unique(items.practice[packages]).size),
         meets_floors=_meets_floors(cands, items, chosen, settings),
@@ -97,10 +97,34 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
     ratio = items.value / items.cost
     practice, cost, hours, upper = items.practice.tolist(), items.cost.tolist(), items.hours.tolist(), items.upper
     key = [(int(li), items.icbs[j]) for li, j in zip(items.line.tolist(), items.icb.tolist(), strict=True)]
+    # A shared package is paid from the pool of the lines that fund its offer in its ICB, first line first.
+    pool: dict[tuple[int, int], list[int]] = {}
+    for t in np.flatnonzero(items.transfer).tolist():
+        pool.setdefault((int(items.offer[t]), int(items.icb[t])), []).append(t)
     for i in np.argsort(-ratio, kind="stable").tolist():
         if ratio[i] <= 0:
             break
         p, c, h = practice[i], float(cost[i]), hours[i]
+        if items.shared[i]:
+            payers = pool.get((int(items.offer[i]), int(items.icb[i])), [])
+            offer = int(items.offer[i])
+            if (
+                c <= sum(budget_left[key[t]] for t in payers) + 1e-9
+                and h <= hours_left + 1e-9
+                and spent[p] + c <= settings.practice_cap_pence
+                and (p, offer) not in bought
+            ):
+                chosen[i] = 1
+                bought.add((p, offer))
+                owed = int(c)
+                for t in payers:
+                    part = min(owed, int(budget_left[key[t]]))
+                    chosen[t] += part
+                    budget_left[key[t]] -= part
+                    owed -= part
+                hours_left -= h
+                spent[p] += c
+            continue
         if items.place[i]:
             n = min(int(upper[i]), int((budget_left[key[i]] + 1e-9) // c))
             if h > 0:
@@ -140,7 +164,7 @@ def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatAr
         lo.append(low)
         hi.append(high)
 
-    pkg = np.flatnonzero(~items.place)
+    pkg = np.flatnonzero(items.package)
     # Per-practice cap, only where the practice's packages could together exceed it (other rows are redundant).
     used, ip = np.unique(items.practice[pkg], return_inverse=True)
     total_p = np.zeros(used.size)
@@ -160,30 +184,58 @@ def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatAr
     # Each funding line's budget in each ICB: a line's money buys only what it funds (build_items gave it no more).
     lines = settings.funding_lines()
     n_icb = len(items.icbs)
-    cell = items.line * n_icb + items.icb
+    draws = np.flatnonzero(items.draws_on_line)
+    cell = items.line[draws] * n_icb + items.icb[draws]
     cells, row = np.unique(cell, return_inverse=True)
     budgets = np.array(
         [float(lines[int(k) // n_icb].budgets_pence.get(items.icbs[int(k) % n_icb], 0)) for k in cells.tolist()]
     )
-    add(row.astype(np.int64), np.arange(m), cost_k, cells.size, np.full(cells.size, -np.inf), budgets / MONEY_SCALE)
+    add(row.astype(np.int64), draws, cost_k[draws], cells.size, np.full(cells.size, -np.inf), budgets / MONEY_SCALE)
+    # Each shared pool (an offer several targeted lines fund, in one ICB): its packages cost what its lines pay in.
+    pooled = np.flatnonzero(items.shared | items.transfer)
+    if pooled.size:
+        pools, pr = np.unique(items.offer[pooled] * n_icb + items.icb[pooled], return_inverse=True)
+        sign = np.where(items.transfer[pooled], -1.0, 1.0)
+        add(pr.astype(np.int64), pooled, sign * cost_k[pooled], pools.size, np.zeros(pools.size), np.zeros(pools.size))
     # Fairness floors: each ICB's spend across its lines
     if settings.floor_share is not None:
         totals = np.array([float(settings.budgets_pence[k]) for k in items.icbs])
         floors = np.floor(totals * settings.floor_share)
-        add(items.icb, np.arange(m), cost_k, n_icb, floors / MONEY_SCALE, np.full(n_icb, np.inf))
+        spends = np.flatnonzero(items.spends)
+        add(items.icb[spends], spends, cost_k[spends], n_icb, floors / MONEY_SCALE, np.full(n_icb, np.inf))
     # Coach hours
     add(
         np.zeros(m, dtype=np.int64), np.arange(m), items.hours, 1, np.array([-np.inf]), np.array([settings.coach_hours])
     )
-    # One standard package of an offer per practice, where more than one line funds that offer.
-    key = items.practice[pkg] * max(1, int(items.offer.max(initial=0)) + 1) + items.offer[pkg]
-    _, kr, counts = np.unique(key, return_inverse=True, return_counts=True)
-    twice = counts[kr] > 1
-    if twice.any():
-        dup, dr = np.unique(kr[twice], return_inverse=True)
-        add(dr.astype(np.int64), pkg[twice], np.ones(int(twice.sum())), dup.size, np.full(dup.size, -np.inf),
-            np.ones(dup.size))  # fmt: skip
     return c, LinearConstraint(vstack(blocks).tocsr(), np.concatenate(lo), np.concatenate(hi))
+
+
+def _integral(items: Items, x: FloatArray) -> IntArray:
+    """A solver's values as whole packages, places and pence. Each pool's transfers are rounded down and the pence
+    left over go to the lines with the largest fractions, so a pool's lines pay in exactly what its packages cost."""
+    out = np.round(x).astype(np.int64)
+    t = np.flatnonzero(items.transfer)
+    if not t.size:
+        return out
+    out[t] = np.floor(x[t] + 1e-9).astype(np.int64)
+    n_icb = max(1, len(items.icbs))
+    pool_of = items.offer * n_icb + items.icb
+    shared = np.flatnonzero(items.shared & (out > 0))
+    owed: dict[int, int] = {}
+    for i in shared.tolist():
+        owed[int(pool_of[i])] = owed.get(int(pool_of[i]), 0) + int(items.cost[i])
+    by_pool: dict[int, list[int]] = {}
+    for i in t.tolist():
+        by_pool.setdefault(int(pool_of[i]), []).append(i)
+    for key, members in by_pool.items():
+        left = owed.get(key, 0) - int(out[members].sum())
+        for i in sorted(members, key=lambda i: -(x[i] - math.floor(x[i] + 1e-9))):
+            if left <= 0:
+                break
+            step = min(left, int(items.upper[i]) - int(out[i]))
+            out[i] += step
+            left -= step
+    return out
 
 
 def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArray, float, str, str, bool]:
@@ -210,30 +262,34 @@ def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArra
         return np.zeros(m, dtype=np.int64), float("nan"), "error", str(lp.message), False
     bound = -float(lp.fun)
     x = np.asarray(lp.x)
-    ones = (x >= 1 - 1e-7) & ~items.place
-    zeros = (x <= 1e-7) & ~items.place
+    ones = (x >= 1 - 1e-7) & items.package
+    zeros = (x <= 1e-7) & items.package
     a = csr_matrix(cons.A)
     used_by_fixed = a[:, np.flatnonzero(ones)] @ np.ones(int(ones.sum()))
     lb, ub = np.asarray(cons.lb) - used_by_fixed, np.asarray(cons.ub) - used_by_fixed
     # Undecided: the fractional packages, every package the relaxation left out that would still fit in what the
     # decided ones leave of each budget, the hours and its practice's cap (so leftovers can be filled), and places.
     coo = a.tocoo()
-    too_big = np.unique(coo.col[coo.data > ub[coo.row] + 1e-9])
+    # only "at most" rows can rule a package out (a pool's balance row is met by its transfers)
+    at_most = np.isinf(np.asarray(cons.lb))[coo.row]
+    too_big = np.unique(coo.col[at_most & (coo.data > ub[coo.row] + 1e-9)])
     fits = np.ones(m, dtype=bool)
     fits[too_big] = False
-    free = np.flatnonzero(items.place | ~(ones | zeros) | (zeros & fits))
+    free = np.flatnonzero(~items.package | ~(ones | zeros) | (zeros & fits))
     best = ones.astype(np.int64)
     value = -float(c[ones].sum())
     if free.size:
         res = milp(
             c[free],
             constraints=[LinearConstraint(a[:, free], lb, ub)],
-            integrality=np.ones(free.size),
+            integrality=(~items.transfer[free]).astype(np.int64),
             bounds=Bounds(0.0, upper[free]),
             options={"mip_rel_gap": settings.mip_rel_gap / 10, "time_limit": settings.time_limit_s},
         )
         if res.x is not None:
-            best[free] = np.round(res.x).astype(np.int64)
+            x_all = best.astype(np.float64)
+            x_all[free] = res.x
+            best = _integral(items, x_all)
             value = -float(c @ best)
         else:
             best, value = np.zeros(m, dtype=np.int64), -math.inf
@@ -242,12 +298,12 @@ def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArra
     full = milp(
         c,
         constraints=[cons],
-        integrality=np.ones(m),
+        integrality=(~items.transfer).astype(np.int64),
         bounds=Bounds(0.0, upper),
         options={"mip_rel_gap": settings.mip_rel_gap, "time_limit": settings.time_limit_s},
     )
     if full.x is not None and -float(full.fun) > value:
-        best, value = np.round(full.x).astype(np.int64), -float(full.fun)
+        best, value = _integral(items, np.asarray(full.x)), -float(full.fun)
         bound = min(bound, -float(getattr(full, "mip_dual_bound", -bound)))
     if value == -math.inf:
         return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", str(full.message), False

@@ -142,13 +142,25 @@ def line_settings(
     return Settings(totals, coach_hours, practice_cap_pence, floor_share, lines=tuple(lines))
 
 
+PACKAGE, PLACE, SHARED, TRANSFER = 0, 1, 2, 3
+
+
 @dataclass(frozen=True)
 class Items:
-    """Everything that may be bought, one decision variable each: a standard package of an offer for one practice
-    from a targeted line (``place`` False, at most one), or places on an offer from a universal line in one ICB
-    (``place`` True, ``practice`` -1, up to ``upper`` places: one per practice of the ICB). ``cost`` is per package
-    or place; ``value`` is the patients protected by one (for places, the ICB's average practice: who takes a place
-    is the practices' choice, not the plan's)."""
+    """Everything that may be bought, one decision variable each (``kind``):
+
+    * ``PACKAGE``: a standard package of an offer for one practice, paid by the one targeted line that funds the
+      offer (0 or 1);
+    * ``SHARED``: the same, for an offer two or more targeted lines fund (0 or 1); its cost is met from a pool those
+      lines pay into, so a practice gets the offer once whichever line pays;
+    * ``TRANSFER``: what one of those lines pays into an offer's pool in one ICB (pence, continuous; ``cost`` 1,
+      ``practice`` -1, no benefit of its own): the pool's packages cost exactly what its lines pay in;
+    * ``PLACE``: places on an offer from a universal line in one ICB (``practice`` -1, up to ``upper`` places: one per
+      practice of the ICB).
+
+    ``cost`` is per package, place or penny; ``value`` the patients protected by one (for places, the ICB's average
+    practice: who takes a place is the practices' choice, not the plan's). ``line`` is the paying line (for SHARED,
+    the first line that funds the offer)."""
 
     practice: IntArray
     offer: IntArray
@@ -159,8 +171,35 @@ class Items:
     effect: FloatArray
     value: FloatArray
     upper: IntArray
-    place: npt.NDArray[np.bool_]
+    kind: IntArray
     icbs: tuple[str, ...] = ()
+
+    @property
+    def place(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.kind == PLACE)
+
+    @property
+    def transfer(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.kind == TRANSFER)
+
+    @property
+    def shared(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.kind == SHARED)
+
+    @property
+    def package(self) -> npt.NDArray[np.bool_]:
+        """A package for one practice, whoever pays."""
+        return np.asarray((self.kind == PACKAGE) | (self.kind == SHARED))
+
+    @property
+    def spends(self) -> npt.NDArray[np.bool_]:
+        """What counts as spending an ICB's money (not the transfers that pay for shared packages)."""
+        return np.asarray(self.kind != TRANSFER)
+
+    @property
+    def draws_on_line(self) -> npt.NDArray[np.bool_]:
+        """What counts against its line's budget: its own packages and places, and its transfers."""
+        return np.asarray(self.kind != SHARED)
 
 
 def practice_costs(cands: Candidates, o: Offer) -> IntArray:
@@ -182,7 +221,9 @@ def protected_weight(cands: Candidates) -> FloatArray:
 def build_items(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> Items:
     """What may be bought, priced. A line offers only what it funds. Targeted lines: packages for practices in
     the scope with a list and a pressure score, not above the per-practice cap on their own, high-impact offers only
-    for the neediest tenth. Universal lines: places on each offer in each ICB where the line has money."""
+    for the neediest tenth (an offer several targeted lines fund is one shared package per practice, paid through
+    transfers from those lines). Universal lines: places on each offer in each ICB where the line has money."""
+    lines = settings.funding_lines()
     icbs = tuple(sorted(settings.budgets_pence))
     icb_index = {k: i for i, k in enumerate(icbs)}
     cand_icb = np.array([icb_index.get(c, -1) for c in cands.icb_code], dtype=np.int64)
@@ -193,44 +234,57 @@ def build_items(cands: Candidates, offers: Sequence[Offer], settings: Settings) 
     high = need >= cutoff
     listed = np.nan_to_num(cands.list_size) > 0
     weight = protected_weight(cands)
-    cols: dict[str, list[npt.NDArray[np.generic]]] = {
-        k: [] for k in ("practice", "offer", "line", "icb", "cost", "hours", "effect", "value", "upper", "place")
-    }
+    names = ("practice", "offer", "line", "icb", "cost", "hours", "effect", "value", "upper", "kind")
+    cols: dict[str, list[npt.NDArray[np.generic]]] = {k: [] for k in names}
 
-    def add(idx: IntArray, k: int, li: int, icb: IntArray, cost: IntArray, value: FloatArray, upper: IntArray) -> None:
+    def add(idx: IntArray, k: int, li: int, icb: IntArray, cost: IntArray, value: FloatArray, upper: IntArray,
+            kind: int) -> None:  # fmt: skip
         o = offers[k]
         cols["practice"].append(idx)
         cols["offer"].append(np.full(cost.size, k, dtype=np.int64))
         cols["line"].append(np.full(cost.size, li, dtype=np.int64))
         cols["icb"].append(icb)
         cols["cost"].append(cost)
-        cols["hours"].append(np.full(cost.size, o.coach_hours_per_unit * o.standard_units))
-        cols["effect"].append(np.full(cost.size, o.effect))
+        cols["hours"].append(np.full(cost.size, 0.0 if kind == TRANSFER else o.coach_hours_per_unit * o.standard_units))
+        cols["effect"].append(np.full(cost.size, 0.0 if kind == TRANSFER else o.effect))
         cols["value"].append(value)
         cols["upper"].append(upper)
-        cols["place"].append(np.full(cost.size, idx.size > 0 and bool((idx < 0).all())))
+        cols["kind"].append(np.full(cost.size, kind, dtype=np.int64))
 
-    for li, line in enumerate(settings.funding_lines()):
-        has_money = np.array([line.budgets_pence.get(k, 0) > 0 for k in icbs] + [False], dtype=bool)
-        for k, o in enumerate(offers):
-            if not line.funds(o.code):
-                continue
-            cost = practice_costs(cands, o)
-            if line.universal:
-                for j in range(len(icbs)):
-                    members = (cand_icb == j) & listed & (cost > 0)
-                    if not has_money[j] or not members.any():
-                        continue
-                    place_cost = np.array([round(float(cost[members].mean()))], dtype=np.int64)
-                    value = np.array([o.effect * float(weight[members].mean())])
-                    add(np.array([-1]), k, li, np.array([j]), place_cost, value, np.array([int(members.sum())]))
-                continue
+    def money_in(line: Line) -> npt.NDArray[np.bool_]:
+        # one more False at the end: cand_icb is -1 for practices outside the scope
+        return np.array([line.budgets_pence.get(k, 0) > 0 for k in icbs] + [False], dtype=bool)
+
+    for k, o in enumerate(offers):
+        cost = practice_costs(cands, o)
+        targeted = [li for li, line in enumerate(lines) if not line.universal and line.funds(o.code)]
+        if targeted:
+            has_money = np.logical_or.reduce([money_in(lines[li]) for li in targeted])
             ok = in_scope & has_money[cand_icb] & listed & (need > 0) & (cost > 0)
             ok &= cost <= settings.practice_cap_pence
             if "high" in o.requires_impact and not ({"low", "medium"} & set(o.requires_impact)):
                 ok &= high
             idx = np.flatnonzero(ok).astype(np.int64)
-            add(idx, k, li, cand_icb[idx], cost[idx], o.effect * weight[idx], np.ones(idx.size, dtype=np.int64))
+            kind = SHARED if len(targeted) > 1 else PACKAGE
+            ones = np.ones(idx.size, dtype=np.int64)
+            add(idx, k, targeted[0], cand_icb[idx], cost[idx], o.effect * weight[idx], ones, kind)
+            if kind == SHARED:
+                for li in targeted:
+                    for j in np.flatnonzero(money_in(lines[li])[:-1]).tolist():
+                        cap = int(lines[li].budgets_pence[icbs[j]])
+                        one = np.array([1], dtype=np.int64)
+                        add(np.array([-1]), k, li, np.array([j]), one, np.zeros(1), np.array([cap]), TRANSFER)
+        for li, line in enumerate(lines):
+            if not (line.universal and line.funds(o.code)):
+                continue
+            has_money = money_in(line)
+            for j in range(len(icbs)):
+                members = (cand_icb == j) & listed & (cost > 0)
+                if not has_money[j] or not members.any():
+                    continue
+                place_cost = np.array([round(float(cost[members].mean()))], dtype=np.int64)
+                value = np.array([o.effect * float(weight[members].mean())])
+                add(np.array([-1]), k, li, np.array([j]), place_cost, value, np.array([int(members.sum())]), PLACE)
 
     def ints(name: str) -> IntArray:
         return np.concatenate(cols[name]).astype(np.int64) if cols[name] else np.zeros(0, dtype=np.int64)
@@ -238,7 +292,6 @@ def build_items(cands: Candidates, offers: Sequence[Offer], settings: Settings) 
     def floats(name: str) -> FloatArray:
         return np.concatenate(cols[name]).astype(np.float64) if cols[name] else np.zeros(0, dtype=np.float64)
 
-    place = np.concatenate(cols["place"]).astype(np.bool_) if cols["place"] else np.zeros(0, dtype=np.bool_)
     return Items(
         practice=ints("practice"),
         offer=ints("offer"),
@@ -249,7 +302,7 @@ def build_items(cands: Candidates, offers: Sequence[Offer], settings: Settings) 
         effect=floats("effect"),
         value=floats("value"),
         upper=ints("upper"),
-        place=place,
+        kind=ints("kind"),
         icbs=icbs,
     )
 
@@ -308,6 +361,7 @@ class LineResult:
     offers: tuple[str, ...]
     greedy_spend_pence: int
     greedy_patients_protected: float
+    shared_packages: int = 0  # packages of offers it shares with another targeted line, paid from their pool
 
 
 @dataclass(frozen=True)
@@ -374,7 +428,7 @@ class Plan:
 def practice_benefit(cands: Candidates, items: Items, chosen: IntArray) -> tuple[FloatArray, FloatArray]:
     """Per practice, from its packages (places are not tied to a practice): (combined risk reduction
     1 − Π(1 − e), patients protected Σ value)."""
-    bought = (chosen > 0) & ~items.place
+    bought = (chosen > 0) & items.package
     log_keep = np.zeros(len(cands))
     np.add.at(log_keep, items.practice[bought], np.log1p(-items.effect[bought]))
     total = np.zeros(len(cands))
@@ -384,17 +438,19 @@ def practice_benefit(cands: Candidates, items: Items, chosen: IntArray) -> tuple
 
 def spend_by_icb(cands: Candidates, items: Items, chosen: IntArray) -> dict[str, int]:
     spend = np.zeros(len(items.icbs), dtype=np.int64)
-    np.add.at(spend, items.icb, items.cost * chosen)
+    np.add.at(spend, items.icb[items.spends], (items.cost * chosen)[items.spends])
     return {k: int(v) for k, v in zip(items.icbs, spend.tolist(), strict=True) if v}
 
 
 def spend_by_line(items: Items, chosen: IntArray, n_lines: int) -> list[int]:
     spend = np.zeros(n_lines, dtype=np.int64)
-    np.add.at(spend, items.line, items.cost * chosen)
+    draws = items.draws_on_line
+    np.add.at(spend, items.line[draws], (items.cost * chosen)[draws])
     return [int(v) for v in spend.tolist()]
 
 
 def outside_line(items: Items, chosen: IntArray, offers: Sequence[Offer], lines: Sequence[Line]) -> int:
-    """How many bought items a line pays for that it does not fund: the check the bench and the tests make (0)."""
+    """How many bought items a line pays for (or pays into the pool of) that it does not fund: the check the bench
+    and the tests make (0)."""
     bought = np.flatnonzero(chosen > 0).tolist()
     return sum(1 for i in bought if not lines[int(items.line[i])].funds(offers[int(items.offer[i])].code))

@@ -64,6 +64,19 @@ def test_two_lines_funding_one_offer_buy_a_practice_one_package_of_it() -> None:
     assert base.spend_pence == 10_000
 
 
+def test_lines_that_share_an_offer_pay_for_a_package_together() -> None:
+    # Neither £60 line can buy a £100 coach package alone; between them they buy one, each paying at most its £60.
+    c = cands([0.9, 0.8], [5000, 5000])
+    lines = [Line(k, k.upper(), {"QAA": 6_000}, frozenset({"coach"})) for k in ("a", "b")]
+    plan = optimise(c, MENU, line_settings(lines, 0, 10**6))
+    assert plan.practices_funded == 1 and plan.spend_pence == 10_000
+    spend = [r.spend_pence for r in plan.lines]
+    assert sum(spend) == 10_000 and all(x <= 6_000 for x in spend)
+    assert sum(r.patients_protected for r in plan.lines) == pytest.approx(plan.objective)
+    assert [r.shared_packages for r in plan.lines] == [1, 1]
+    assert "paid from A or B (a shared offer)" in plan.practices[0].why[0]
+
+
 def test_targeted_lines_reach_only_practices_with_a_pressure_score_and_high_impact_only_the_neediest() -> None:
     c = cands([0.0] + [0.05 * i for i in range(1, 20)], [5000] * 20)
     menu = [offer("rapid", 1_000, 0, 0.2, requires_impact=("high",)), offer("coach", 1_000, 0, 0.1)]
@@ -140,6 +153,8 @@ def test_no_line_overspends_or_funds_an_offer_outside_its_list(d: dict[str, Any]
     for r, line in zip(plan.lines, lines, strict=True):
         assert r.spend_pence <= sum(line.budgets_pence.values())
         assert set(r.offers) == set(line.offer_codes or ())
+    assert sum(r.patients_protected for r in plan.lines) == pytest.approx(plan.objective)
+    assert sum(r.spend_pence for r in plan.lines) == plan.spend_pence
     assert plan.objective >= base.objective - 1e-6
     assert plan.objective <= plan.bound + 1e-6
     assert all(p.cost_pence <= s.practice_cap_pence for p in plan.practices)
