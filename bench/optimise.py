@@ -126,7 +126,8 @@ def main() -> None:
     for r in plan.lines:
         print(
             f"  {r.name}: £{r.spend_pence / 100:,.0f} of £{r.budget_pence / 100:,.0f}, {r.patients_protected:,.1f} "
-            f"({r.greedy_patients_protected:,.1f}); {r.packages:,} packages, {r.places:,} places"
+            f"({r.greedy_patients_protected:,.1f}); {r.packages:,} packages of its own, {r.shared_packages:,} shared "
+            f"with another line (paid from their pool), {r.places:,} places"
         )
     per_pound = plan.objective / max(plan.spend_pence / 100, 1e-9)
     g_per_pound = plan.greedy.objective / max(plan.greedy.spend_pence / 100, 1e-9)
