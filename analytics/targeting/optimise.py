@@ -2,27 +2,35 @@
 and coach time. A mixed-integer programme solved with HiGHS (:func:`scipy.optimize.milp`), a greedy baseline in the
 same run, and an explanation of both the binding constraints and each practice's result.
 
-Decision: ``x[p, o] = 1`` buys practice *p* the **standard package** of offer *o* (``standard_units`` units, from
-``analytics/menu/offers.toml``). Costs, coach hours and effects are read from the menu, never re-typed:
+Decision: ``x[p, o, l] = 1`` buys practice *p* the **standard package** of offer *o* (``standard_units`` units,
+from ``analytics/menu/offers.toml``) paid by targeted funding line *l*; ``y[o, l, k]`` is the number of **places**
+on offer *o* that universal line *l* buys in ICB *k* (at most one per practice there). A line has variables only for
+the offers it funds (the caller computes them with the programme's rule, ``apps.funding.lines.funds_offer``), so no
+plan can spend a line on anything else. Costs, coach hours and effects are read from the menu, never re-typed:
 
-* cost ``c[p, o]`` in pence: ``unit_cost_pence × standard_units`` for fixed offers; ``unit_cost_pence × list size``
-  (``patients``) or ``× weighted list`` (``weighted_patients``) for per-patient offers;
-* coach hours ``h[o] = coach_hours_per_unit × standard_units``;
+* cost in pence: ``unit_cost_pence × standard_units`` for fixed offers; ``× list size`` (``patients``) or
+  ``× weighted list`` (``weighted_patients``) for per-patient offers; a place costs the ICB's average of these;
+* coach hours ``h[o] = coach_hours_per_unit × standard_units`` a package or place;
 * effect ``e[o]``: the menu's ``effect``, an assumed relative reduction of the practice's pressure-driven risk
   after a standard package.
 
-Objective: maximise ``Σ need[p] × e[o] × x[p, o]`` — the need-weighted expected benefit. ``need`` comes from the
-pressure index and the ripple score (:func:`need_scores`). Effects **add up** within a practice, as a linear
-programme needs; the menu's effects are small (2–18%) and the per-practice cap bounds what one practice can get, so
-additive and multiplicative combination differ little over a funded package (each practice's combined reduction
-``1 − Π(1 − e)`` is shown beside the additive benefit). A concave (diminishing-returns) version was tried: its LP
-relaxation was loose enough that HiGHS could not prove a 0.1% gap on England in minutes (docs/targeting.md).
+Objective: maximise **patients protected** ``Σ list[p] × risk[p] × e[o] × x + Σ mean_k(list × risk) × e[o] × y``
+(:func:`analytics.targeting.plan.protected_weight`; the risk index is ``need``, from the pressure index and the
+ripple score). Counting patients, not practices, means a package at a 19-patient practice protects 19 × risk × e
+patients, so a small practice with a high score no longer tops the list. A place's benefit is its ICB's average:
+who takes up a universal offer is the practices' choice, not the plan's. Effects **add up** within a practice, as a
+linear programme needs; the menu's effects are small (2–18%) and the per-practice cap bounds what one practice can
+get, so additive and multiplicative combination differ little (each practice's combined reduction ``1 − Π(1 − e)``
+is shown). A concave (diminishing-returns) version was tried: its LP relaxation was loose enough that HiGHS could
+not prove a 0.1% gap on England in minutes (docs/targeting.md).
 
-Constraints: each ICB's budget (``Σ c x ≤ budget``); coach/provider hours across the scope (``Σ h x ≤ hours``);
-the per-practice cap (``Σ_o c[p, o] x[p, o] ≤ cap``); eligibility (``requires_impact = ["high"]`` offers only for
-practices whose need is in the top :data:`HIGH_IMPACT_SHARE` of the scope); optional **fairness floors**: each ICB
-spends at least ``floor_share`` of its budget (the money is year-bound — underspend is lost — and a floor keeps
-shared coach time from flowing only to the ICBs with the most need).
+Constraints: each funding line's budget in each ICB (``Σ c x ≤ budget[l, k]``); coach/provider hours across the
+scope (``Σ h x ≤ hours``); the per-practice cap over packages (``Σ c x ≤ cap``); one package of an offer per
+practice even where two lines fund it; eligibility (targeted lines only for practices with a pressure score;
+``requires_impact = ["high"]`` offers only for practices whose need is in the top :data:`HIGH_IMPACT_SHARE` of the
+scope); optional **fairness floors**: each ICB spends at least ``floor_share`` of its budget across its lines (the
+money is year-bound — underspend is lost — and a floor keeps shared coach time from flowing only to the ICBs with
+the most need).
 
 Explanations: a constraint is **binding** when its slack is smaller than the cheapest package it could still admit
 (nothing more fits), or, for a floor, when spending sits on it. Each practice gets a reason in words.
@@ -37,7 +45,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
@@ -53,24 +60,25 @@ from analytics.targeting.plan import (
     Settings,
     Solution,
     build_items,
-    practice_benefit,
+    outside_line,
     spend_by_icb,
 )
 
 
-def _solution(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_], settings: Settings) -> Solution:
-    _, benefit = practice_benefit(cands, items, chosen)
+def _solution(cands: Candidates, items: Items, chosen: IntArray, settings: Settings) -> Solution:
+    chosen = np.asarray(chosen, dtype=np.int64)
+    packages = (chosen > 0) & items.package
     return Solution(
         chosen=chosen,
-        objective=float(benefit.sum()),
-        spend_pence=int(items.cost[chosen].sum()),
-        hours=float(items.hours[chosen].sum()),
-        practices_funded=int(np.unique(items.practice[chosen]).size),
+        objective=float((items.value * chosen).sum()),
+        spend_pence=int((items.cost * chosen)[items.spends].sum()),
+        hours=float((items.hours * chosen).sum()),
+        practices_funded=int(np.unique(items.practice[packages]).size),
         meets_floors=_meets_floors(cands, items, chosen, settings),
     )
 
 
-def _meets_floors(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_], settings: Settings) -> bool:
+def _meets_floors(cands: Candidates, items: Items, chosen: IntArray, settings: Settings) -> bool:
     if settings.floor_share is None:
         return True
     spend = spend_by_icb(cands, items, chosen)
@@ -78,32 +86,74 @@ def _meets_floors(cands: Candidates, items: Items, chosen: npt.NDArray[np.bool_]
 
 
 def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
-    """The baseline: buy packages in order of benefit per pound, each one that still fits its ICB budget, the coach
-    hours and the practice cap (floors are not pursued)."""
-    budget_left = {k: float(v) for k, v in settings.budgets_pence.items()}
+    """The baseline: buy in order of patients protected per pound, each package (or as many places) as still fits
+    its line's budget in its ICB, the coach hours and the practice cap (floors are not pursued)."""
+    lines = settings.funding_lines()
+    budget_left = {(li, k): float(line.budgets_pence.get(k, 0)) for li, line in enumerate(lines) for k in items.icbs}
     hours_left = settings.coach_hours
     spent = np.zeros(len(cands))
-    chosen = np.zeros(items.cost.size, dtype=bool)
-    ratio = cands.need[items.practice] * items.effect / items.cost
-    practice, cost, hours = items.practice.tolist(), items.cost.tolist(), items.hours.tolist()
-    icb = [cands.icb_code[p] for p in practice]
+    bought: set[tuple[int, int]] = set()
+    chosen = np.zeros(items.cost.size, dtype=np.int64)
+    ratio = items.value / items.cost
+    practice, cost, hours, upper = items.practice.tolist(), items.cost.tolist(), items.hours.tolist(), items.upper
+    key = [(int(li), items.icbs[j]) for li, j in zip(items.line.tolist(), items.icb.tolist(), strict=True)]
+    # A shared package is paid from the pool of the lines that fund its offer in its ICB, first line first.
+    pool: dict[tuple[int, int], list[int]] = {}
+    for t in np.flatnonzero(items.transfer).tolist():
+        pool.setdefault((int(items.offer[t]), int(items.icb[t])), []).append(t)
     for i in np.argsort(-ratio, kind="stable").tolist():
         if ratio[i] <= 0:
             break
         p, c, h = practice[i], float(cost[i]), hours[i]
-        if c <= budget_left[icb[i]] + 1e-9 and h <= hours_left + 1e-9 and spent[p] + c <= settings.practice_cap_pence:
-            chosen[i] = True
-            budget_left[icb[i]] -= c
+        if items.shared[i]:
+            payers = pool.get((int(items.offer[i]), int(items.icb[i])), [])
+            offer = int(items.offer[i])
+            if (
+                c <= sum(budget_left[key[t]] for t in payers) + 1e-9
+                and h <= hours_left + 1e-9
+                and spent[p] + c <= settings.practice_cap_pence
+                and (p, offer) not in bought
+            ):
+                chosen[i] = 1
+                bought.add((p, offer))
+                owed = int(c)
+                for t in payers:
+                    part = min(owed, int(budget_left[key[t]]))
+                    chosen[t] += part
+                    budget_left[key[t]] -= part
+                    owed -= part
+                hours_left -= h
+                spent[p] += c
+            continue
+        if items.place[i]:
+            n = min(int(upper[i]), int((budget_left[key[i]] + 1e-9) // c))
+            if h > 0:
+                n = min(n, int((hours_left + 1e-9) // h))
+            if n > 0:
+                chosen[i] = n
+                budget_left[key[i]] -= n * c
+                hours_left -= n * h
+            continue
+        offer = int(items.offer[i])
+        if (
+            c <= budget_left[key[i]] + 1e-9
+            and h <= hours_left + 1e-9
+            and spent[p] + c <= settings.practice_cap_pence
+            and (p, offer) not in bought
+        ):
+            chosen[i] = 1
+            bought.add((p, offer))
+            budget_left[key[i]] -= c
             hours_left -= h
             spent[p] += c
     return _solution(cands, items, chosen, settings)
 
 
 def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatArray, LinearConstraint]:
-    """Objective (to minimise: minus the benefit) and constraints over x, one binary per item. Money rows are in
-    £1,000s (pence would give HiGHS a coefficient range of 1e8)."""
+    """Objective (to minimise: minus the patients protected) and constraints over x, one integer per item (0/1 for a
+    package, 0..upper places). Money rows are in £1,000s (pence would give HiGHS a coefficient range of 1e8)."""
     m = items.cost.size
-    c = -(cands.need[items.practice] * items.effect)
+    c = -items.value
     cost_k = items.cost.astype(np.float64) / MONEY_SCALE
     blocks: list[csr_matrix] = []
     lo: list[FloatArray] = []
@@ -114,31 +164,45 @@ def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatAr
         lo.append(low)
         hi.append(high)
 
+    pkg = np.flatnonzero(items.package)
     # Per-practice cap, only where the practice's packages could together exceed it (other rows are redundant).
-    used, ip = np.unique(items.practice, return_inverse=True)
+    used, ip = np.unique(items.practice[pkg], return_inverse=True)
     total_p = np.zeros(used.size)
-    np.add.at(total_p, ip, items.cost.astype(np.float64))
+    np.add.at(total_p, ip, items.cost[pkg].astype(np.float64))
     capped = np.flatnonzero(total_p > settings.practice_cap_pence)
     cap_row = np.full(used.size, -1, dtype=np.int64)
     cap_row[capped] = np.arange(capped.size)
     in_cap = cap_row[ip] >= 0
     add(
         cap_row[ip][in_cap],
-        np.flatnonzero(in_cap),
-        cost_k[in_cap],
+        pkg[in_cap],
+        cost_k[pkg][in_cap],
         capped.size,
         np.full(capped.size, -np.inf),
         np.full(capped.size, settings.practice_cap_pence / MONEY_SCALE),
     )
-    # ICB budgets (and floors)
-    icbs = sorted(settings.budgets_pence)
-    icb_row = {k: r for r, k in enumerate(icbs)}
-    rows = np.array([icb_row[cands.icb_code[p]] for p in items.practice.tolist()], dtype=np.int64)
-    budgets = np.array([float(settings.budgets_pence[k]) for k in icbs])
-    floors = (
-        np.floor(budgets * settings.floor_share) if settings.floor_share is not None else np.full(len(icbs), -np.inf)
+    # Each funding line's budget in each ICB: a line's money buys only what it funds (build_items gave it no more).
+    lines = settings.funding_lines()
+    n_icb = len(items.icbs)
+    draws = np.flatnonzero(items.draws_on_line)
+    cell = items.line[draws] * n_icb + items.icb[draws]
+    cells, row = np.unique(cell, return_inverse=True)
+    budgets = np.array(
+        [float(lines[int(k) // n_icb].budgets_pence.get(items.icbs[int(k) % n_icb], 0)) for k in cells.tolist()]
     )
-    add(rows, np.arange(m), cost_k, len(icbs), floors / MONEY_SCALE, budgets / MONEY_SCALE)
+    add(row.astype(np.int64), draws, cost_k[draws], cells.size, np.full(cells.size, -np.inf), budgets / MONEY_SCALE)
+    # Each shared pool (an offer several targeted lines fund, in one ICB): its packages cost what its lines pay in.
+    pooled = np.flatnonzero(items.shared | items.transfer)
+    if pooled.size:
+        pools, pr = np.unique(items.offer[pooled] * n_icb + items.icb[pooled], return_inverse=True)
+        sign = np.where(items.transfer[pooled], -1.0, 1.0)
+        add(pr.astype(np.int64), pooled, sign * cost_k[pooled], pools.size, np.zeros(pools.size), np.zeros(pools.size))
+    # Fairness floors: each ICB's spend across its lines
+    if settings.floor_share is not None:
+        totals = np.array([float(settings.budgets_pence[k]) for k in items.icbs])
+        floors = np.floor(totals * settings.floor_share)
+        spends = np.flatnonzero(items.spends)
+        add(items.icb[spends], spends, cost_k[spends], n_icb, floors / MONEY_SCALE, np.full(n_icb, np.inf))
     # Coach hours
     add(
         np.zeros(m, dtype=np.int64), np.arange(m), items.hours, 1, np.array([-np.inf]), np.array([settings.coach_hours])
@@ -146,68 +210,103 @@ def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatAr
     return c, LinearConstraint(vstack(blocks).tocsr(), np.concatenate(lo), np.concatenate(hi))
 
 
-def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[npt.NDArray[np.bool_], float, str, str, bool]:
+def _integral(items: Items, x: FloatArray) -> IntArray:
+    """A solver's values as whole packages, places and pence. Each pool's transfers are rounded down and the pence
+    left over go to the lines with the largest fractions, so a pool's lines pay in exactly what its packages cost."""
+    out = np.round(x).astype(np.int64)
+    t = np.flatnonzero(items.transfer)
+    if not t.size:
+        return out
+    out[t] = np.floor(x[t] + 1e-9).astype(np.int64)
+    n_icb = max(1, len(items.icbs))
+    pool_of = items.offer * n_icb + items.icb
+    shared = np.flatnonzero(items.shared & (out > 0))
+    owed: dict[int, int] = {}
+    for i in shared.tolist():
+        owed[int(pool_of[i])] = owed.get(int(pool_of[i]), 0) + int(items.cost[i])
+    by_pool: dict[int, list[int]] = {}
+    for i in t.tolist():
+        by_pool.setdefault(int(pool_of[i]), []).append(i)
+    for key, members in by_pool.items():
+        left = owed.get(key, 0) - int(out[members].sum())
+        for i in sorted(members, key=lambda i: -(x[i] - math.floor(x[i] + 1e-9))):
+            if left <= 0:
+                break
+            step = min(left, int(items.upper[i]) - int(out[i]))
+            out[i] += step
+            left -= step
+    return out
+
+
+def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArray, float, str, str, bool]:
     """Solve the programme: LP relaxation, then the MILP over what the relaxation leaves undecided.
 
     1. The LP relaxation (HiGHS dual simplex) bounds the benefit of every plan and decides almost every package:
-       a basic solution has at most as many fractional packages as there are binding linking rows (ICB budgets,
+       a basic solution has at most as many fractional packages as there are binding linking rows (line budgets,
        hours, the caps of capped practices).
-    2. The MILP (HiGHS) with the packages the relaxation bought fixed, over the fractional ones and those it left
-       out that still fit in what is left of a budget, the hours and the practice's cap — a small problem.
+    2. The MILP (HiGHS) with the packages the relaxation bought fixed, over the fractional ones, those it left out
+       that still fit in what is left of a budget, the hours and the practice's cap, and every place count (few: one
+       per universal line, offer and ICB) — a small problem.
     3. The gap is measured against the relaxation's bound, so a gap under the target proves the plan within it. If
        it is not under the target, the full MILP is solved (within the time limit) and the better plan kept.
 
-    Returns (chosen, bound on the optimum, status, message, feasible).
+    Returns (how many of each item, bound on the optimum, status, message, feasible).
     """
     m = items.cost.size
+    upper = items.upper.astype(np.float64)
     c, cons = _model(cands, items, settings)
-    lp = linprog(c, bounds=(0.0, 1.0), method="highs", **_lp_constraints(cons))
+    lp = linprog(c, bounds=np.column_stack((np.zeros(m), upper)), method="highs", **_lp_constraints(cons))
     if lp.status == 2:
-        return np.zeros(m, dtype=bool), float("nan"), "infeasible", str(lp.message), False
+        return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", str(lp.message), False
     if lp.status != 0:
-        return np.zeros(m, dtype=bool), float("nan"), "error", str(lp.message), False
+        return np.zeros(m, dtype=np.int64), float("nan"), "error", str(lp.message), False
     bound = -float(lp.fun)
     x = np.asarray(lp.x)
-    ones, zeros = x >= 1 - 1e-7, x <= 1e-7
+    ones = (x >= 1 - 1e-7) & items.package
+    zeros = (x <= 1e-7) & items.package
     a = csr_matrix(cons.A)
     used_by_fixed = a[:, np.flatnonzero(ones)] @ np.ones(int(ones.sum()))
     lb, ub = np.asarray(cons.lb) - used_by_fixed, np.asarray(cons.ub) - used_by_fixed
-    # Undecided: the fractional packages, and every package the relaxation left out that would still fit in what
-    # the decided ones leave of each budget, the hours and its practice's cap (so leftovers can be filled).
+    # Undecided: the fractional packages, every package the relaxation left out that would still fit in what the
+    # decided ones leave of each budget, the hours and its practice's cap (so leftovers can be filled), and places.
     coo = a.tocoo()
-    too_big = np.unique(coo.col[coo.data > ub[coo.row] + 1e-9])
+    # only "at most" rows can rule a package out (a pool's balance row is met by its transfers)
+    at_most = np.isinf(np.asarray(cons.lb))[coo.row]
+    too_big = np.unique(coo.col[at_most & (coo.data > ub[coo.row] + 1e-9)])
     fits = np.ones(m, dtype=bool)
     fits[too_big] = False
-    free = np.flatnonzero(~(ones | zeros) | (zeros & fits))
-    best = ones.copy()
+    free = np.flatnonzero(~items.package | ~(ones | zeros) | (zeros & fits))
+    best = ones.astype(np.int64)
     value = -float(c[ones].sum())
     if free.size:
         res = milp(
             c[free],
             constraints=[LinearConstraint(a[:, free], lb, ub)],
-            integrality=np.ones(free.size),
-            bounds=Bounds(0.0, 1.0),
+            integrality=(~items.transfer[free]).astype(np.int64),
+            bounds=Bounds(0.0, upper[free]),
             options={"mip_rel_gap": settings.mip_rel_gap / 10, "time_limit": settings.time_limit_s},
         )
         if res.x is not None:
-            best[free] = res.x > 0.5
-            value = -float(c[best].sum())
+            x_all = best.astype(np.float64)
+            x_all[free] = res.x
+            best = _integral(items, x_all)
+            value = -float(c @ best)
         else:
-            best, value = np.zeros(m, dtype=bool), -math.inf
+            best, value = np.zeros(m, dtype=np.int64), -math.inf
     if value > -math.inf and (bound - value) <= settings.mip_rel_gap * max(abs(bound), 1e-12):
-        return best, bound, "optimal", "LP relaxation, then the MILP over the packages it left undecided", True
+        return best, bound, "optimal", "LP relaxation, then the MILP over what it left undecided", True
     full = milp(
         c,
         constraints=[cons],
-        integrality=np.ones(m),
-        bounds=Bounds(0.0, 1.0),
+        integrality=(~items.transfer).astype(np.int64),
+        bounds=Bounds(0.0, upper),
         options={"mip_rel_gap": settings.mip_rel_gap, "time_limit": settings.time_limit_s},
     )
     if full.x is not None and -float(full.fun) > value:
-        best, value = full.x > 0.5, -float(full.fun)
+        best, value = _integral(items, np.asarray(full.x)), -float(full.fun)
         bound = min(bound, -float(getattr(full, "mip_dual_bound", -bound)))
     if value == -math.inf:
-        return np.zeros(m, dtype=bool), float("nan"), "infeasible", str(full.message), False
+        return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", str(full.message), False
     return best, bound, "optimal" if full.status == 0 else "time limit reached", str(full.message), True
 
 
@@ -231,7 +330,7 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
     t_greedy = time.perf_counter() - t
     t = time.perf_counter()
     if items.cost.size == 0:
-        chosen = np.zeros(0, dtype=bool)
+        chosen = np.zeros(0, dtype=np.int64)
         status, message, bound, feasible = "optimal", "No package is eligible within the per-practice cap.", 0.0, True
         feasible = settings.floor_share is None or all(b == 0 for b in settings.budgets_pence.values())
     else:
@@ -270,7 +369,7 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
     if not math.isfinite(bound) or bound < sol.objective:
         bound = max(sol.objective, bound if math.isfinite(bound) else sol.objective)
     gap = (bound - sol.objective) / max(abs(bound), 1e-12) if bound > 0 else 0.0
-    binding, icb_rows, practice_rows = explain(cands, items, sol.chosen, base.chosen, settings, offers)
+    ex = explain(cands, items, sol.chosen, base.chosen, settings, offers)
     return Plan(
         status=status,
         feasible=True,
@@ -285,9 +384,12 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
         practices_funded=sol.practices_funded,
         source=source,
         greedy=base,
-        binding=binding,
-        practices=practice_rows,
-        icbs=icb_rows,
+        binding=ex.binding,
+        practices=ex.practices,
+        icbs=ex.icbs,
         items=int(items.cost.size),
         offers=tuple((o.code, o.title) for o in offers),
+        lines=ex.lines,
+        places=ex.places,
+        outside_line=outside_line(items, sol.chosen, offers, settings.funding_lines()),
     )

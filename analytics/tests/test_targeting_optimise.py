@@ -30,15 +30,16 @@ def cands(needs: list[float], icbs: list[str] | None = None, lists: list[int] | 
     )
 
 
-def test_the_budget_goes_where_it_buys_the_most_need_weighted_benefit() -> None:
-    # One offer costing £100 with effect 0.1; £200 buys two packages: the two neediest practices get them.
+def test_the_budget_goes_where_it_protects_the_most_patients() -> None:
+    # One offer costing £100 with effect 0.1; £200 buys two packages: the two neediest practices (of equal lists,
+    # 5,000 patients each) get them; patients protected = list × risk × effect.
     c = cands([0.9, 0.2, 0.7])
     plan = optimise(
         c, [offer("a", 10_000, 1.0, 0.1)], Settings({"QAA": 20_000}, coach_hours=10, practice_cap_pence=10_000)
     )
     funded = {p.code for p in plan.practices if p.offers}
     assert funded == {"P0", "P2"}
-    assert plan.objective == pytest.approx(0.1 * (0.9 + 0.7))
+    assert plan.objective == pytest.approx(5000 * 0.1 * (0.9 + 0.7))
     assert plan.spend_pence == 20_000
     reasons = {p.code: p.reason for p in plan.practices}
     assert reasons["P0"].startswith("Funded")
@@ -54,8 +55,8 @@ def test_the_milp_beats_greedy_where_greedy_fills_the_budget_badly() -> None:
     s = Settings({"QAA": 10_000}, coach_hours=0, practice_cap_pence=6_000)
     plan = optimise(c, offers, s)
     assert plan.greedy is not None
-    assert plan.greedy.objective == pytest.approx(0.61)
-    assert plan.objective == pytest.approx(1.0)
+    assert plan.greedy.objective == pytest.approx(5000 * 0.61)
+    assert plan.objective == pytest.approx(5000 * 1.0)
     assert plan.gain_over_greedy == pytest.approx(1.0 / 0.61 - 1)
 
 
@@ -134,7 +135,7 @@ def brute_force(c: Candidates, offers: list[Offer], s: Settings) -> float:
             per[p] = per.get(p, 0) + items.cost[i]
         if any(v > s.budgets_pence[k] for k, v in spend.items()) or any(v > s.practice_cap_pence for v in per.values()):
             continue
-        best = max(best, float((c.need[items.practice] * items.effect)[x].sum()))
+        best = max(best, float((c.list_size[items.practice] * c.need[items.practice] * items.effect)[x].sum()))
     return best
 
 

@@ -40,6 +40,11 @@ router = Router(tags=["spending scenarios"])
 BODY_FIELD = {"budget": "budget_pounds", "practice_cap": "practice_cap_pounds", "floor": "floor_percent"}
 
 
+class LineBudgetIn(Schema):
+    line: str = Field(min_length=1, max_length=80, description='A funding line as PROGRAMME/LINE, e.g. "GPRP/CORE"')
+    pounds: int = Field(ge=1, le=MAX_BUDGET_POUNDS, strict=True, description="Its budget for the scenario (£)")
+
+
 class ScenarioIn(Schema):
     """The limits are the scenario form's (``apps.targeting.scenarios``), stated here so the document says them."""
 
@@ -70,6 +75,12 @@ class ScenarioIn(Schema):
         strict=True,
         description="Fairness floor: each ICB spends this % of its budget",
     )
+    line_budgets: list[LineBudgetIn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Each funding line's budget; each line buys only the offers it funds (budget_pounds is then "
+        "ignored). Empty: budget_pounds is one budget for every offer",
+    )
 
 
 class ScenarioQueuedOut(Schema):
@@ -96,7 +107,10 @@ class ScenarioOut(Schema):
     # the result, filled in when done
     feasible: bool
     message: str = Field(description="Why there is no plan, or why it could not be worked out")
-    objective: float = Field(description="Need-weighted expected benefit")
+    objective: float = Field(
+        description="Patients protected: registered patients × risk index × the offers' effects (an index for "
+        "comparing plans)"
+    )
     gap: float | None = Field(description="Optimality gap against the bound (0.001 = 0.1%)")
     spend_pence: int
     hours_used: float
@@ -104,6 +118,12 @@ class ScenarioOut(Schema):
     greedy_objective: float | None
     binding: list[str]
     icb_results: list[dict[str, Any]] = Field(description="Per-ICB totals")
+    line_budgets: list[dict[str, Any]] = Field(
+        description="The funding lines the scenario was solved with: line, name, pence, universal, the offers it "
+        "may fund"
+    )
+    line_results: list[dict[str, Any]] = Field(description="Each funding line's spend and patients protected")
+    place_results: list[dict[str, Any]] = Field(description="Places bought on universal offers, per line and ICB")
     practices: list[dict[str, Any]] = Field(
         description="Funded practices with why (an ICB scenario, for that ICB's own team only; empty otherwise)"
     )
@@ -136,6 +156,9 @@ def _out(s: Scenario, user: Any, *, practices: bool = True) -> dict[str, Any]:
         "greedy_objective": s.greedy_objective,
         "binding": list(s.binding),
         "icb_results": list(s.icb_results),
+        "line_budgets": list(s.line_budgets),
+        "line_results": list(s.line_results),
+        "place_results": list(s.place_results),
         "practices": s.funded_results if practices and can_see_scenario_practices(user, s) else [],
     }
 
@@ -160,6 +183,7 @@ def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
         coach_hours=str(body.coach_hours),
         cap_pounds=str(body.practice_cap_pounds),
         floor_percent="" if body.floor_percent is None else str(body.floor_percent),
+        line_budgets="\n".join(f"{''.join(x.line.split())} {x.pounds}" for x in body.line_budgets),
     )
     if errors:
         return Status(422, field_errors("body", {BODY_FIELD.get(f, f): msg for f, msg in errors.items()}))

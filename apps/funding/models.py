@@ -37,6 +37,13 @@ class VirementRule(models.TextChoices):
     ANY = "any", "Between any of the programme's lines"
 
 
+class PublishRecipients(models.TextChoices):
+    """How a programme's published spend (360Giving) names who got the money."""
+
+    ICB = "icb", "Aggregated to ICB level (practices are not named)"
+    NAMED = "named", "Practices named"
+
+
 class Programme(models.Model):
     code = models.SlugField(max_length=30, unique=True, help_text="Short code, e.g. GPRP or GPR-2026")
     name = models.CharField(max_length=200)
@@ -70,6 +77,13 @@ class Programme(models.Model):
         max_length=30,
         blank=True,
         help_text="The programme template it was started from (programme_templates); blank = from scratch",
+    )
+    publish_recipients = models.CharField(
+        max_length=10,
+        choices=PublishRecipients.choices,
+        default=PublishRecipients.ICB,
+        help_text="Published spend names each practice, or totals per ICB and menu heading, where a group of fewer "
+        "than 5 practices is never shown on its own (apps.funding.giving)",
     )
 
     class Meta:

@@ -12,10 +12,11 @@ from apps.targeting import scenarios
 
 
 class ScenarioForm(forms.Form):
-    """Name, scope, budget, coach hours, per-practice cap and an optional floor (``floor_on`` ticked), each a text
-    box read as typed; ``cleaned_data["scenario"]`` is what ``scenarios.queue_checked`` takes."""
+    """Name, scope, budget (or each funding line's budget, ``line_budgets``), coach hours, per-practice cap and an
+    optional floor (``floor_on`` ticked), each a text box read as typed; ``cleaned_data["scenario"]`` is what
+    ``scenarios.queue_checked`` takes."""
 
-    BOXES = ("name", "scope", "budget", "coach_hours", "practice_cap", "floor_on", "floor")
+    BOXES = ("name", "scope", "budget", "line_budgets", "coach_hours", "practice_cap", "floor_on", "floor")
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -33,6 +34,7 @@ class ScenarioForm(forms.Form):
             coach_hours=d.get("coach_hours", ""),
             cap_pounds=d.get("practice_cap", ""),
             floor_percent=d.get("floor", "") if d.get("floor_on") else "",
+            line_budgets=d.get("line_budgets", ""),
         )
         for field, message in errors.items():
             self.add_error(field if field in self.fields else None, message)

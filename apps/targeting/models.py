@@ -71,6 +71,12 @@ class Scenario(models.Model):
     floor_share = models.FloatField(null=True, blank=True, help_text="Fairness floor: share of each ICB's budget")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="variants")
     variant = models.CharField(max_length=40, blank=True, help_text="e.g. 'budget +20%'")
+    line_budgets = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The funding lines the budget comes from, as solved: [{line, name, pence, universal, offers}] "
+        "(offers by apps.funding.lines.funds_offer); empty = one budget that funds every offer",
+    )
     run = models.ForeignKey(ScoringRun, null=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -84,7 +90,9 @@ class Scenario(models.Model):
     feasible = models.BooleanField(default=False)
     message = models.TextField(blank=True)
     source = models.CharField(max_length=80, blank=True)
-    objective = models.FloatField(default=0.0, help_text="Need-weighted expected benefit")
+    objective = models.FloatField(
+        default=0.0, help_text="Patients protected: registered patients × risk index × the offers' effects"
+    )
     bound = models.FloatField(null=True)
     gap = models.FloatField(null=True, help_text="Optimality gap against the bound (0.001 = 0.1%)")
     solve_seconds = models.FloatField(default=0.0)
@@ -99,6 +107,8 @@ class Scenario(models.Model):
     binding = models.JSONField(default=list)
     icb_results = models.JSONField(default=list)
     practice_results = models.JSONField(default=list, help_text="Every candidate practice with its reason")
+    line_results = models.JSONField(default=list, help_text="Each funding line's spend and patients protected")
+    place_results = models.JSONField(default=list, help_text="Places bought on universal offers, per line and ICB")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,5 +1,6 @@
-"""Optimiser scenarios: check the inputs, queue the solve for the background worker, work it out there (or at once,
-from the command line), create the ±20% variants and compare scenarios side by side. The optimiser itself is the
+"""Optimiser scenarios: check the inputs (the budget, or each funding line's budget: ``apps.targeting.lines``), queue
+the solve for the background worker, work it out there (or at once, from the command line), create the ±20%
+variants and compare scenarios side by side, line by line. The optimiser itself is the
 Django-free ``analytics.targeting.optimise``; the register it reads is ``apps.targeting.services.practice_table``.
 Callers check access first (``apps.targeting.policy``)."""
 
@@ -19,12 +20,14 @@ from django.utils import timezone
 from analytics.menu.offers import load_menu
 from analytics.targeting.inputs import candidates, fair_share_budgets
 from analytics.targeting.optimise import optimise
-from analytics.targeting.plan import Candidates, Plan, Settings
+from analytics.targeting.plan import Candidates, Plan, Settings, line_settings
 from analytics.targeting.ripple import ripple_scores
 from apps.accounts.models import User
+from apps.core.errors import DomainError
 from apps.indicators.models import ScoringRun
 from apps.indicators.scoring_runs import current_run
 from apps.practices.models import ICB, PaymentsYear
+from apps.targeting import lines as scenario_lines
 from apps.targeting.models import RippleScore, Scenario
 from apps.targeting.policy import scenario_scope_for
 from apps.targeting.services import practice_table
@@ -67,9 +70,19 @@ def scenario_candidates(scope: str, icb: ICB | None, run: ScoringRun | None = No
 
 
 def scenario_problems(
-    user: User, *, name: str, scope: str, budget_pounds: str, coach_hours: str, cap_pounds: str, floor_percent: str
+    user: User,
+    *,
+    name: str,
+    scope: str,
+    budget_pounds: str,
+    coach_hours: str,
+    cap_pounds: str,
+    floor_percent: str,
+    line_budgets: str = "",
 ) -> tuple[dict[str, str], dict[str, Any]]:
-    """Check the form's text inputs; return (errors by field, cleaned values)."""
+    """Check the form's text inputs; return (errors by field, cleaned values). With funding lines ("PROGRAMME/LINE
+    pounds" lines) the budget is their sum and each line funds only its offers; without, the budget is one line that
+    funds every offer."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {"name": name.strip()[:120]}
     if not clean["name"]:
@@ -95,7 +108,20 @@ def scenario_problems(
             return None
         return v
 
-    budget = number("budget", budget_pounds, "the budget in pounds", 1, MAX_BUDGET_POUNDS)
+    clean["line_budgets"] = []
+    budget: float | None = None
+    if line_budgets.strip():
+        try:
+            parsed = scenario_lines.parse_line_budgets(line_budgets)
+        except DomainError as exc:
+            errors["line_budgets"] = exc.message
+        else:
+            clean["line_budgets"] = [x.stored() for x in parsed]
+            budget = sum(x.pence for x in parsed) / 100
+            if budget > MAX_BUDGET_POUNDS:
+                errors["line_budgets"] = f"The lines' budgets add up to more than £{MAX_BUDGET_POUNDS:,}"
+    else:
+        budget = number("budget", budget_pounds, "the budget in pounds", 1, MAX_BUDGET_POUNDS)
     hours = number("coach_hours", coach_hours, "coach hours", 0, MAX_COACH_HOURS)
     cap = number("practice_cap", cap_pounds, "the per-practice cap in pounds", MIN_CAP_POUNDS, MAX_CAP_POUNDS)
     clean["budget_pence"] = round(budget * 100) if budget is not None else None
@@ -109,8 +135,18 @@ def scenario_problems(
 
 
 def _settings_for(
-    scope: str, icb: ICB | None, cands: Candidates, budget_pence: int, hours: float, cap: int, floor: float | None
+    scope: str,
+    icb: ICB | None,
+    cands: Candidates,
+    budget_pence: int,
+    hours: float,
+    cap: int,
+    floor: float | None,
+    line_budgets: Sequence[dict[str, Any]] = (),
 ) -> Settings:
+    if line_budgets:
+        lines = scenario_lines.optimiser_lines(line_budgets, icb if scope == Scenario.Scope.ICB else None, cands)
+        return line_settings(lines, hours, cap, floor)
     if scope == Scenario.Scope.ICB:
         assert icb is not None
         budgets = {icb.code: budget_pence}
@@ -139,6 +175,7 @@ def _solve(
     practice_cap_pence: int,
     floor_share: float | None,
     progress: Callable[[str], None] = lambda _: None,
+    line_budgets: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """Run the optimiser; return the scenario's result fields (the scoring run used, the plan and the greedy one).
     Raises ValidationError when the settings cannot be solved at all."""
@@ -147,7 +184,9 @@ def _solve(
     progress("Reading the register, pressure scores and ripple scores")
     run = current_run()
     cands = scenario_candidates(scope, icb, run)
-    settings = _settings_for(scope, icb, cands, budget_pence, coach_hours, practice_cap_pence, floor_share)
+    settings = _settings_for(
+        scope, icb, cands, budget_pence, coach_hours, practice_cap_pence, floor_share, line_budgets
+    )
     problems = settings.problems()
     if problems:
         raise ValidationError(problems)
@@ -175,6 +214,8 @@ def _solve(
         "binding": list(plan.binding),
         "icb_results": _jsonable(list(plan.icbs)),
         "practice_results": _jsonable(list(plan.practices)),
+        "line_results": _jsonable(list(plan.lines)),
+        "place_results": _jsonable(list(plan.places)),
     }
 
 
@@ -191,9 +232,10 @@ def run_scenario(
     floor_share: float | None = None,
     parent: Scenario | None = None,
     variant: str = "",
+    line_budgets: Sequence[dict[str, Any]] = (),
 ) -> Scenario:
     """Run the optimiser now and save the scenario with its result (the command line's way; pages queue instead)."""
-    result = _solve(scope, icb, budget_pence, coach_hours, practice_cap_pence, floor_share)
+    result = _solve(scope, icb, budget_pence, coach_hours, practice_cap_pence, floor_share, line_budgets=line_budgets)
     return Scenario.objects.create(
         name=name,
         scope=scope,
@@ -205,6 +247,7 @@ def run_scenario(
         parent=parent,
         variant=variant,
         created_by=user,
+        line_budgets=list(line_budgets),
         state=Scenario.State.DONE,
         finished_at=timezone.now(),
         **result,
@@ -223,6 +266,7 @@ def queue_scenario(
     floor_share: float | None = None,
     parent: Scenario | None = None,
     variant: str = "",
+    line_budgets: Sequence[dict[str, Any]] = (),
 ) -> Scenario:
     """Save the scenario's inputs and queue its solve for the background worker; returns at once (no solving).
     The queue row is written in the caller's transaction, so a rolled-back request queues nothing."""
@@ -241,6 +285,7 @@ def queue_scenario(
         parent=parent,
         variant=variant,
         created_by=user,
+        line_budgets=list(line_budgets),
         state=Scenario.State.QUEUED,
         progress=Scenario.State.QUEUED.label,
     )
@@ -260,6 +305,7 @@ def queue_checked(user: User, clean: dict[str, Any]) -> Scenario:
         coach_hours=clean["coach_hours"],
         practice_cap_pence=clean["practice_cap_pence"],
         floor_share=clean["floor_share"],
+        line_budgets=clean.get("line_budgets", []),
     )
 
 
@@ -285,6 +331,7 @@ def solve_queued(scenario_id: int) -> str:
             scenario.practice_cap_pence,
             scenario.floor_share,
             progress,
+            scenario.line_budgets,
         )
     except ValidationError as exc:
         rows.update(
@@ -316,7 +363,7 @@ VARIANTS = (
 @transaction.atomic
 def create_variants(user: User, scenario: Scenario) -> list[Scenario]:
     """The quick comparison: the same scenario with the budget and the coach hours each 20% lower and higher,
-    each queued for the background worker."""
+    each queued for the background worker (with funding lines, each line's budget moves by the same share)."""
     return [
         queue_scenario(
             user,
@@ -329,6 +376,7 @@ def create_variants(user: User, scenario: Scenario) -> list[Scenario]:
             floor_share=scenario.floor_share,
             parent=scenario,
             variant=label,
+            line_budgets=[{**x, "pence": round(x["pence"] * budget_factor)} for x in scenario.line_budgets],
         )
         for label, budget_factor, hours_factor in VARIANTS
     ]
@@ -354,12 +402,65 @@ def compare_rows(scenarios: Sequence[Scenario]) -> list[tuple[str, list[str]]]:
             ["–" if s.floor_share is None else f"{s.floor_share:.0%} of each budget" for s in scenarios],
         ),
         ("Result", result(lambda s: "feasible" if s.feasible else "no feasible plan")),
-        ("Expected benefit (need-weighted)", result(lambda s: number(s.objective, 2))),
+        ("Patients protected", result(lambda s: number(s.objective, 1))),
         ("Optimality gap", result(lambda s: "–" if s.gap is None else f"{s.gap:.3%}")),
         ("Spend", result(lambda s: pounds(s.spend_pence))),
         ("Coach hours used", result(lambda s: number(s.hours_used))),
         ("Practices funded", result(lambda s: number(s.practices_funded))),
-        ("Greedy baseline benefit", result(lambda s: number(s.greedy_objective, 2))),
+        ("Greedy baseline: patients protected", result(lambda s: number(s.greedy_objective, 1))),
         ("Gain over greedy", result(lambda s: pct(s.gain_over_greedy))),
         ("Binding constraints", result(lambda s: str(len(s.binding)))),
+        *_line_rows(scenarios, result),
     ]
+
+
+def _line_rows(
+    scenarios: Sequence[Scenario], result: Callable[[Callable[[Scenario], str]], list[str]]
+) -> list[tuple[str, list[str]]]:
+    """Each funding line any of the scenarios has: its spend of its budget and the patients it protects ("–" where
+    a scenario has no such line)."""
+    from apps.core.formatting import number, pounds
+
+    names: dict[str, str] = {}
+    for s in scenarios:
+        for r in s.line_results:
+            names.setdefault(r["code"], r["name"])
+
+    def line_of(s: Scenario, code: str) -> dict[str, Any] | None:
+        return next((r for r in s.line_results if r["code"] == code), None)
+
+    def spend(code: str) -> Callable[[Scenario], str]:
+        def fmt(s: Scenario) -> str:
+            r = line_of(s, code)
+            return "–" if r is None else f"{pounds(r['spend_pence'])} of {pounds(r['budget_pence'])}"
+
+        return fmt
+
+    def protected(code: str) -> Callable[[Scenario], str]:
+        def fmt(s: Scenario) -> str:
+            r = line_of(s, code)
+            return "–" if r is None else number(r["patients_protected"], 1)
+
+        return fmt
+
+    rows: list[tuple[str, list[str]]] = []
+    for code, name in names.items():
+        rows.append((f"{name}: spend", result(spend(code))))
+        rows.append((f"{name}: patients protected", result(protected(code))))
+    return rows
+
+
+def places_by_offer(scenario: Scenario) -> list[dict[str, Any]]:
+    """The places a scenario's universal lines buy, summed over ICBs per line and offer (England's plan has one row
+    per ICB; what a reader compares is the offer's total)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in scenario.place_results:
+        row = out.setdefault(
+            (r["line"], r["offer_code"]),
+            {**r, "places": 0, "spend_pence": 0, "patients_protected": 0.0, "of_practices": 0},
+        )
+        row["places"] += r["places"]
+        row["spend_pence"] += r["spend_pence"]
+        row["patients_protected"] += r["patients_protected"]
+        row["of_practices"] += r["of_practices"]
+    return sorted(out.values(), key=lambda r: (r["line"], -r["patients_protected"]))

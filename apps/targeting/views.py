@@ -20,6 +20,7 @@ from apps.practices.models import Practice
 from apps.practices.policy import get_icb_for, get_practice_for
 from apps.targeting import scenarios, services
 from apps.targeting.forms import ScenarioForm
+from apps.targeting.lines import default_line_budgets
 from apps.targeting.maps import dispersal_map
 from apps.targeting.models import Scenario
 from apps.targeting.policy import (
@@ -186,7 +187,13 @@ def scenario_list(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     if not can_run_scenarios(user):
         raise PermissionDenied
-    initial = {"scope": scenario_scope_for(user), "practice_cap": "25000", "floor": "50"}
+    scope = scenario_scope_for(user)
+    initial = {
+        "scope": scope,
+        "practice_cap": "25000",
+        "floor": "50",
+        "line_budgets": default_line_budgets(user.icb if scope == Scenario.Scope.ICB else None),
+    }
     form = ScenarioForm(request.POST if request.method == "POST" else None, user=user, initial=initial)
     if form.is_valid():
         try:
@@ -216,11 +223,13 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
         if show_practices:
             table = [
                 (r["code"], r["name"], r["need"], r["pressure"], r["ripple_neighbours"], "; ".join(r["offers"]),
-                 r["cost_pence"] / 100, r["hours"], r["risk_reduction"], r["benefit"], r["reason"])
+                 r["cost_pence"] / 100, r["hours"], r["risk_reduction"], r["benefit"], r["reason"],
+                 r.get("patients", ""), "; ".join(r.get("why", ())))
                 for r in scenario.practice_results
             ]  # fmt: skip
             cols = ["ods_code", "name", "need", "pressure", "neighbours_over_threshold", "packages", "cost_pounds",
-                    "coach_hours", "combined_risk_reduction", "benefit", "reason"]  # fmt: skip
+                    "coach_hours", "combined_risk_reduction", "patients_protected", "reason", "registered_patients",
+                    "why"]  # fmt: skip
         else:
             table = [
                 (r["icb_code"], r["budget_pence"] / 100, r["spend_pence"] / 100, r["hours"], r["practices"],
@@ -228,7 +237,8 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
                 for r in scenario.icb_results
             ]  # fmt: skip
             cols = ["icb_code", "budget_pounds", "spend_pounds", "coach_hours", "practices", "practices_funded",
-                    "benefit", "budget_binding", "greedy_spend_pounds", "greedy_benefit"]  # fmt: skip
+                    "patients_protected", "budget_binding", "greedy_spend_pounds",
+                    "greedy_patients_protected"]  # fmt: skip
         return table_download(table, cols, f"scenario-{scenario.ref}", fmt)
     show = request.GET.get("show", "funded")
     rows = scenario.practice_results if show == "all" else scenario.funded_results
@@ -239,6 +249,7 @@ def scenario_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "rows": rows if show_practices else [],
         "show": show,
         "variants": list(scenario.variants.all()) if scenario.pk else [],
+        "places": scenarios.places_by_offer(scenario),
     }
     return render(request, "targeting/scenario.jinja", context)
 

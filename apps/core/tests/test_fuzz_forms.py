@@ -926,6 +926,7 @@ FORMS: tuple[Form, ...] = (
             Field("name", "text", ("Spring plan",)),
             Field("scope", "choice", ("icb", "national")),
             Field("budget", "money", ("250,000", "£100,000")),
+            Field("line_budgets", "text", ("", "GPRP/CORE 200000")),  # each funding line's budget, or none
             Field("coach_hours", "number", ("300", "0")),
             Field("practice_cap", "money", ("25000",)),
             Field("floor_on", "flag", ("", "1")),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics.money import financial_year_of
-from apps.funding import reports, services
+from apps.funding import giving, reports, services
 from apps.funding.models import Allocation, Budget, Commitment, LedgerEntry, Payment, Programme, Release, Virement
 from apps.funding.tests.conftest import POUND, commit
 from apps.pages.testing import ICB_A, ICB_B
@@ -269,7 +269,7 @@ def test_published_spend_is_public_and_aggregated_by_icb_with_no_case_detail(cli
     net = sum(e.amount_pence for e in LedgerEntry.objects.filter(kind__in=reports.COMMITTING, commitment__isnull=False))
     assert awarded == net
     sheet = pl.read_excel(io.BytesIO(client.get(reverse("funding:spend_xlsx")).content))
-    assert sheet.columns == reports.SPREADSHEET_COLUMNS
+    assert sheet.columns == giving.SPREADSHEET_COLUMNS
     assert sheet.height == len(data["grants"])
 
 
