@@ -2,8 +2,9 @@
 
 Projection: local equirectangular around the closing practice — x = Δlongitude × cos(latitude₀) × km per degree,
 y = Δlatitude × km per degree — accurate to well under 1% across the few kilometres shown. Points are open
-practices, coloured by pressure-index band; the closing practice is a black square, its neighbours have a dark
-ring, and neighbours the closure would push over a threshold a thick red ring. A legend is drawn in the SVG and the
+practices, coloured by the fifth of England's open practices their pressure score falls in; the closing practice is
+a black square, its neighbours have a dark ring, and neighbours the closure would push over a threshold a thick red
+ring. A legend is drawn in the SVG and the
 page's table of neighbours is the text alternative.
 """
 
@@ -19,22 +20,36 @@ from analytics.targeting.geo import EARTH_RADIUS_KM, great_circle_km
 from analytics.targeting.table import PracticeTable
 
 KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180.0
-# Pressure bands (composite 0–100) and their colours: a sequential scale readable in greyscale, plus grey.
+# Pressure bands by the practice's place among the scored practices on the map (percentile of the current run's
+# score): the deployed index is a model's chance of closure (mostly a few per cent), so fixed 0–100 bands would paint
+# almost every practice the palest colour. A sequential scale readable in greyscale, plus grey for no score.
 BANDS = (
-    (0.0, 20.0, "#d5e8f5", "0–19 (least pressure)"),
-    (20.0, 40.0, "#9fc7e6", "20–39"),
-    (40.0, 60.0, "#fdd28a", "40–59"),
-    (60.0, 80.0, "#f39c4a", "60–79"),
-    (80.0, 100.01, "#b3391b", "80–100 (most pressure)"),
+    (0.0, 20.0, "#d5e8f5", "lowest fifth (least pressure)"),
+    (20.0, 40.0, "#9fc7e6", "second fifth"),
+    (40.0, 60.0, "#fdd28a", "middle fifth"),
+    (60.0, 80.0, "#f39c4a", "fourth fifth"),
+    (80.0, 100.01, "#b3391b", "highest fifth (most pressure)"),
 )
 NO_SCORE = "#aeb7bd"
 
 
-def band_colour(pressure: float) -> str:
-    if not math.isfinite(pressure):
+def percentiles(scores: np.ndarray) -> np.ndarray:
+    """Each score's percentile (0–100) among the finite scores; NaN stays NaN (no score)."""
+    values = np.asarray(scores, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    ok = np.isfinite(values)
+    n = int(ok.sum())
+    if n:
+        order = values[ok].argsort(kind="stable").argsort(kind="stable")
+        out[ok] = 100.0 * order / max(n - 1, 1)
+    return out
+
+
+def band_colour(percentile: float) -> str:
+    if not math.isfinite(percentile):
         return NO_SCORE
     for low, high, colour, _ in BANDS:
-        if low <= pressure < high:
+        if low <= percentile < high:
             return colour
     return BANDS[-1][2]
 
@@ -43,6 +58,7 @@ def dispersal_map(table: PracticeTable, dispersal: Dispersal, size: int = 560) -
     """The SVG map of the closing practice, its neighbours and the open practices around them."""
     i = table.index_of(dispersal.code)
     lat0, lon0 = float(table.lat[i]), float(table.lon[i])
+    ranked = percentiles(np.where(table.is_open, table.pressure, np.nan))  # among England's open practices
     radius = max(dispersal.params.max_distance_km, max((n.km for n in dispersal.neighbours), default=0.0), 1.0)
     view_km = radius * 1.15
     located = np.flatnonzero(table.has_location & table.is_open)
@@ -79,7 +95,7 @@ def dispersal_map(table: PracticeTable, dispersal: Dispersal, size: int = 560) -
         if not (0 <= x <= size and 0 <= y <= size):
             continue
         code = table.code[j]
-        fill = band_colour(float(table.pressure[j]))
+        fill = band_colour(float(ranked[j]))
         label = escape(f"{table.name[j]} ({code})")
         if j == i:
             parts.append(
