@@ -108,7 +108,8 @@ def _page_export_routes() -> set[str]:
                     continue
                 if module.__name__ not in callers:
                     callers[module.__name__] = _calls(
-                        ast.parse(Path(module.__file__).read_text()), {"table_download", "stream_download"}
+                        ast.parse(Path(module.__file__).read_text()),
+                        {"table_download", "stream_download", "download_table"},
                     )
                 if view.__name__ in callers[module.__name__]:
                     out.add(f"{prefix}{p.name}")
