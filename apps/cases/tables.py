@@ -77,7 +77,7 @@ class CaseTable(DataTable):
     opened = DateColumn("Opened", accessor="opened_at", order_by=("opened_at", "pk"))
     attention = Column("Needs attention", accessor="pk", orderable=False)
 
-    class Meta(DataTable.Meta):
+    class Meta:
         row_attrs = {"class": _overdue_class}
 
     def __init__(self, data: QuerySet[Case], *, today: date, **kwargs: Any) -> None:

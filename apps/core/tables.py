@@ -120,13 +120,16 @@ class PageLink:
 class DataTable(tables.Table):
     """The base of every list table: paging capped, headings and page links built for the Jinja macro."""
 
-    class Meta:
-        per_page = PAGE_SIZE
-        orderable = True
-        default = "–"  # an empty cell on the page (an export leaves it empty)
+    page_size = PAGE_SIZE
+    """Rows a page unless the query asks for fewer (or more, up to :data:`MAX_PER_PAGE`). A class attribute, not
+    ``Meta.per_page``: tables2 reads ``Meta`` from the class itself, so a subclass without one would lose it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default", "–")  # an empty cell on the page (an export leaves it empty)
+        super().__init__(*args, **kwargs)
 
     def paginate(self, paginator_class: Any = None, per_page: int | None = None, page: int = 1, *args: Any, **kw: Any):  # type: ignore[override]
-        per_page = max(1, min(per_page or self._meta.per_page, MAX_PER_PAGE))
+        per_page = max(1, min(per_page or self.page_size, MAX_PER_PAGE))
         if paginator_class is None:
             return super().paginate(per_page=per_page, page=page, *args, **kw)  # noqa: B026
         return super().paginate(paginator_class, per_page, page, *args, **kw)

@@ -16,8 +16,8 @@ from apps.cases import policy as access
 from apps.cases.config import triage_levels
 from apps.cases.models import OPEN, Case, Package, Referral, Status, SupportOffer
 from apps.cases.tables import CaseFilter, CaseTable
-from apps.core.tables import configure, download_table
 from apps.core.exports import FORMATS
+from apps.core.tables import configure, download_table
 
 
 def queue(request: HttpRequest) -> HttpResponse:
