@@ -184,10 +184,13 @@ class DataTable(tables.Table):
         return self._query(**{self.prefixed_page_field: None, "download": fmt})
 
 
-def configure(request: HttpRequest, table: DataTable) -> DataTable:
+def configure(request: HttpRequest, table: DataTable, paginator_class: type[Any] | None = None) -> DataTable:
     """Sort and page ``table`` from the query string (an odd page number shows the first page, one past the end
-    the last)."""
-    tables.RequestConfig(request, paginate={"silent": True}).configure(table)
+    the last). ``paginator_class`` replaces Django's paginator for a list that counts its rows another way."""
+    paginate: dict[str, Any] = {"silent": True}
+    if paginator_class is not None:
+        paginate["paginator_class"] = paginator_class
+    tables.RequestConfig(request, paginate=paginate).configure(table)
     return table
 
 
