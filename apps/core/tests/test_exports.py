@@ -48,6 +48,7 @@ EXPORTS: dict[str, tuple[Args, str, tuple[str, ...]]] = {
     "practices:pcn_detail": (lambda w: ("U89141",), "icb_a", ()),
     "indicators:watch_list": (lambda w: (ICB_A,), "icb_a", ()),
     "cases:queue": (lambda w: (), "icb_a", ()),
+    "delivery:home": (lambda w: (), "icb_a", ()),
     "core:audit": (lambda w: (), "national", (ACTOR,)),
     "funding:ledger": (lambda w: (), "icb_a", (REASON,)),
     "funding:payments": (lambda w: (ICB_A,), "icb_a", (PAYEE, INVOICE)),
