@@ -108,7 +108,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         columns = ledger_list.export_columns(detail=not national)
-        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt)
+        kinds = ledger_list.export_kinds(detail=not national)
+        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt, kinds)
     page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE)
     context = {
         "lines": ledger_list.lines_of(page.object_list, detail=not national),
