@@ -8,7 +8,7 @@ from typing import Any
 
 import django_filters as filters
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
@@ -92,6 +92,11 @@ class PracticeTable(DataTable):
 
     def __init__(self, data: Any, *, show_icb: bool = True, **kwargs: Any) -> None:
         super().__init__(data, exclude=() if show_icb else ("icb",), **kwargs)
+
+    def order_list_size(self, queryset: QuerySet[Practice], is_descending: bool) -> tuple[QuerySet[Practice], bool]:
+        """Practices with no list size last either way (PostgreSQL would put them first when descending)."""
+        size = F("list_size").desc(nulls_last=True) if is_descending else F("list_size").asc(nulls_last=True)
+        return queryset.order_by(size, "-code" if is_descending else "code"), True
 
     def render_name(self, record: Practice) -> str:
         return format_html('<a href="{}">{}</a>', reverse("practices:detail", args=[record.code]), record.display_name)
