@@ -11,6 +11,11 @@ is told never to turn strings into formulas, numbers or links, so a text cell is
 A long table (the ledger: hundreds of thousands of rows) is downloaded with :func:`stream_download`, which takes the
 rows as an iterator (a queryset's ``.iterator()``) and never holds them all: CSV is sent to the client as it is
 written, XLSX is written row by row in xlsxwriter's constant-memory mode to a temporary file that is then sent.
+
+Both downloads write cells by what they hold, so a file reads like the page it came from: a ``date`` is a date cell
+(``dd/mm/yyyy``), a ``datetime`` a date-and-time cell, a number a number. A column said to be ``money`` (``kinds``,
+one :data:`Kind` a column; list tables say it for you, see :mod:`apps.core.tables`) holds pounds and is written as
+a number with a currency format in XLSX and as a plain ``1234.50`` in CSV (a spreadsheet then reads it as a number).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import IO, Any
+from decimal import Decimal
+from typing import IO, Any, Literal
 
 import polars as pl
 import xlsxwriter
@@ -34,6 +40,16 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv; charset=utf-8"
+
+Kind = Literal["text", "number", "money", "date", "datetime"]
+"""How a column is written: ``money`` is pounds (a number with a currency format in XLSX, two places in CSV)."""
+
+XLSX_FORMATS: dict[str, dict[str, Any]] = {
+    "money": {"num_format": "£#,##0.00;-£#,##0.00"},
+    "date": {"num_format": "dd/mm/yyyy"},
+    "datetime": {"num_format": "dd/mm/yyyy hh:mm"},
+    "heading": {"bold": True},
+}
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
@@ -81,16 +97,21 @@ def write_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequen
         workbook.close()
 
 
-def table_download(rows: Sequence[Sequence[Any]], columns: Sequence[str], filename: str, fmt: str) -> HttpResponse:
-    """Answer with the rows as a CSV or XLSX file named ``filename.<fmt>``."""
-    buf = io.BytesIO()
+def table_download(
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str],
+    filename: str,
+    fmt: str,
+    kinds: Sequence[Kind] | None = None,
+) -> HttpResponse:
+    """Answer with the rows as a CSV or XLSX file named ``filename.<fmt>`` (``kinds``: see the module docstring)."""
     if fmt == "xlsx":
-        write_xlsx(rows, columns, buf)
-        ctype = XLSX_TYPE
+        buf = io.BytesIO()
+        _write_typed_xlsx(rows, columns, kinds, buf, constant_memory=False)
+        body, ctype = buf.getvalue(), XLSX_TYPE
     else:
-        write_csv(rows, columns, buf)
-        ctype = CSV_TYPE
-    response = HttpResponse(buf.getvalue(), content_type=ctype)
+        body, ctype = b"".join(_csv_chunks(rows, columns, kinds)), CSV_TYPE
+    response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
 
@@ -99,22 +120,29 @@ STREAM_CHUNK_ROWS = 2000
 """Rows written into one chunk of a streamed CSV: large enough that the chunks are few, small enough to stay light."""
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any, kind: Kind = "text") -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"  # as the polars writer spells them
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if kind == "datetime" else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
+    if kind == "money" and isinstance(value, int | float | Decimal):
+        return f"{Decimal(value):.2f}"
     return neutralise(value)
 
 
-def _csv_chunks(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> Iterator[bytes]:
+def _csv_chunks(
+    rows: Iterable[Sequence[Any]], columns: Sequence[str], kinds: Sequence[Kind] | None = None
+) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
+    ks: Sequence[Kind] = kinds or ["text"] * len(columns)
     for n, row in enumerate(rows, 1):
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow([_csv_cell(v, k) for v, k in zip(row, ks, strict=False)])
         if n % STREAM_CHUNK_ROWS == 0:
             yield buf.getvalue().encode()
             buf.seek(0)
@@ -122,12 +150,19 @@ def _csv_chunks(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> Iterat
     yield buf.getvalue().encode()
 
 
-def _xlsx_file(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> IO[bytes]:
-    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it when sent
+def _write_typed_xlsx(
+    rows: Iterable[Sequence[Any]],
+    columns: Sequence[str],
+    kinds: Sequence[Kind] | None,
+    out: IO[bytes],
+    *,
+    constant_memory: bool,
+) -> None:
+    """One sheet, ``data``: a bold heading row, then each cell by what it holds (see the module docstring)."""
     workbook = xlsxwriter.Workbook(
         out,
         {
-            "constant_memory": True,  # each row is flushed to disk once the next starts
+            "constant_memory": constant_memory,  # streamed: each row is flushed to disk once the next starts
             "strings_to_formulas": False,
             "strings_to_numbers": False,
             "strings_to_urls": False,
@@ -135,23 +170,57 @@ def _xlsx_file(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> IO[byte
         },
     )
     try:
+        formats = {name: workbook.add_format(spec) for name, spec in XLSX_FORMATS.items()}
         sheet = workbook.add_worksheet("data")
-        sheet.write_row(0, 0, list(columns))
+        ks: Sequence[Kind] = kinds or ["text"] * len(columns)
+        for i, (heading, kind) in enumerate(zip(columns, ks, strict=False)):
+            width = max(len(str(heading)) + 2, 12 if kind in ("money", "date") else 8, 17 if kind == "datetime" else 0)
+            sheet.set_column(i, i, width)
+        sheet.write_row(0, 0, list(columns), formats["heading"])
         for n, row in enumerate(rows, 1):
-            sheet.write_row(n, 0, [v.isoformat() if isinstance(v, datetime | date) else v for v in row])
+            for i, (value, kind) in enumerate(zip(row, ks, strict=False)):
+                _write_cell(sheet, n, i, value, kind, formats)
+        if not constant_memory:
+            sheet.autofit()
     finally:
         workbook.close()
+
+
+def _write_cell(sheet: Any, r: int, c: int, value: Any, kind: Kind, formats: dict[str, Any]) -> None:
+    if value is None:
+        return
+    if isinstance(value, datetime):
+        sheet.write_datetime(r, c, value, formats["date" if kind == "date" else "datetime"])
+    elif isinstance(value, date):
+        sheet.write_datetime(r, c, value, formats["date"])
+    elif isinstance(value, bool):
+        sheet.write_boolean(r, c, value)
+    elif isinstance(value, int | float | Decimal):
+        sheet.write_number(r, c, float(value), formats["money"] if kind == "money" else None)
+    else:
+        sheet.write_string(r, c, str(value))
+
+
+def _xlsx_file(rows: Iterable[Sequence[Any]], columns: Sequence[str], kinds: Sequence[Kind] | None) -> IO[bytes]:
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - handed to FileResponse, which closes it when sent
+    _write_typed_xlsx(rows, columns, kinds, out, constant_memory=True)
     out.seek(0)
     return out
 
 
-def stream_download(rows: Iterable[Sequence[Any]], columns: Sequence[str], filename: str, fmt: str) -> HttpResponse:
-    """Answer with the rows as ``filename.<fmt>`` without holding them all: pass an iterator. CSV text cells are
-    neutralised like :func:`write_csv`'s; XLSX strings stay strings as in :func:`write_xlsx`."""
+def stream_download(
+    rows: Iterable[Sequence[Any]],
+    columns: Sequence[str],
+    filename: str,
+    fmt: str,
+    kinds: Sequence[Kind] | None = None,
+) -> HttpResponse:
+    """Answer with the rows as ``filename.<fmt>`` without holding them all: pass an iterator. Cells are written as
+    :func:`table_download` writes them."""
     response: HttpResponse
     if fmt == "xlsx":
-        response = FileResponse(_xlsx_file(rows, columns), content_type=XLSX_TYPE)  # type: ignore[assignment]
+        response = FileResponse(_xlsx_file(rows, columns, kinds), content_type=XLSX_TYPE)  # type: ignore[assignment]
     else:
-        response = StreamingHttpResponse(_csv_chunks(rows, columns), content_type=CSV_TYPE)  # type: ignore[assignment]
+        response = StreamingHttpResponse(_csv_chunks(rows, columns, kinds), content_type=CSV_TYPE)  # type: ignore[assignment]
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Concat, Trim, TruncMonth
 from django.utils import timezone
 
 from analytics import money
+from apps.core.exports import Kind
 from apps.funding.models import Budget, LedgerEntry
 
 
@@ -140,3 +141,9 @@ EXPORT_COLUMNS = ["date_time", "icb_code", "programme", "line", "financial_year"
 
 def export_columns(detail: bool) -> list[str]:
     return [*EXPORT_COLUMNS, *(["reference", "practice_code", "offer_code", "memo", "by"] if detail else ["entries"])]
+
+
+def export_kinds(detail: bool) -> list[Kind]:
+    """How each of :func:`export_columns` is written: ``amount_gbp`` as money, counts as numbers."""
+    head: list[Kind] = ["text"] * 6 + ["number", "money"]
+    return [*head, *(["text"] * 5 if detail else ["number"])]

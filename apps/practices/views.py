@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from apps.core.exports import FORMATS, table_download
+from apps.core.tables import configure
 from apps.practices import charts
-from apps.practices.models import ICB, PCN, Practice, PracticeStatus, Region
+from apps.practices.models import ICB, PCN, Practice, PracticeStatus
 from apps.practices.policy import get_icb_for, get_pcn_for, get_practice_for, home_icb, practices_visible_to
-from apps.practices.services import filter_practices
+from apps.practices.tables import IdsFirstPaginator, PracticeFilter, PracticeTable
 
 PAGE_SIZE = 25
 EXPORT_COLUMNS = [
@@ -51,12 +51,12 @@ def _export_rows(qs: QuerySet[Practice]) -> list[tuple[Any, ...]]:
             p.pcn.code if p.pcn else "",
             p.pcn.name if p.pcn else "",
             p.list_size,
-            p.list_size_date.isoformat() if p.list_size_date else None,
+            p.list_size_date,
             p.contract_type,
             p.rurality,
             p.dispensing,
-            p.open_date.isoformat() if p.open_date else None,
-            p.close_date.isoformat() if p.close_date else None,
+            p.open_date,
+            p.close_date,
         )
         for p in qs.select_related("region", "icb", "sub_icb", "pcn")
     ]
@@ -69,53 +69,19 @@ def _maybe_download(request: HttpRequest, qs: QuerySet[Practice], filename: str)
     return None
 
 
-def _query_without(request: HttpRequest, *drop: str) -> str:
-    q = request.GET.copy()
-    for key in drop:
-        q.pop(key, None)
-    return q.urlencode()
-
-
-def _page_of(qs: QuerySet[Practice], number: str | None, *, by_text: bool) -> Page:
-    """One page of results. A free-text search cannot use an index, so its matching ids are read in one scan that
-    gives both the count and the order, and only the page's rows are then loaded (the paginator's count query and
-    page query would scan the register twice)."""
-    if not by_text:
-        return Paginator(qs.select_related("icb", "pcn"), PAGE_SIZE).get_page(number)
-    page = Paginator(list(qs.values_list("pk", flat=True)), PAGE_SIZE).get_page(number)
-    rows = Practice.objects.select_related("icb", "pcn").in_bulk(list(page.object_list))
-    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
-    return page
-
-
 def practice_search(request: HttpRequest) -> HttpResponse:
-    text = request.GET.get("q", "").strip()[:100]
-    region = request.GET.get("region", "")
-    icb = request.GET.get("icb", "")
-    pcn = request.GET.get("pcn", "").strip().upper()[:8]
-    status = request.GET.get("status", "active")
-    qs, status = filter_practices(
-        practices_visible_to(request.user),  # type: ignore[arg-type]
-        q=text,
-        region=region,
-        icb=icb,
-        pcn=pcn,
-        status=status,
-    )
+    found = PracticeFilter(request.GET, practices_visible_to(request.user))  # type: ignore[arg-type]
+    qs = found.qs
     if (download := _maybe_download(request, qs, "practices")) is not None:
         return download
-    page = _page_of(qs, request.GET.get("page"), by_text=bool(text))
+    table = PracticeTable(qs.select_related("icb", "pcn"))
+    table.page_size = PAGE_SIZE
+    configure(request, table, IdsFirstPaginator if found.text else None)
     context = {
-        "q": text,
-        "region": region,
-        "icb": icb,
-        "pcn": pcn,
-        "status": status,
-        "regions": Region.objects.all(),
-        "icbs": ICB.objects.filter(Q(region__code=region) if region else Q()),
-        "statuses": PracticeStatus.choices,
-        "page": page,
-        "query_no_page": _query_without(request, "page", "download"),
+        "filters": found,
+        "q": found.text,
+        "icb": found.form.cleaned_data.get("icb") or "",
+        "table": table,
         "searched": bool(request.GET),
         "my_icb": home_icb(request.user),  # type: ignore[arg-type]
     }
@@ -168,14 +134,12 @@ def icb_detail(request: HttpRequest, code: str) -> HttpResponse:
     qs = practices_visible_to(request.user).filter(icb=icb, status=PracticeStatus.ACTIVE).order_by("name")  # type: ignore[arg-type]
     if (download := _maybe_download(request, qs, f"practices-{icb.code}")) is not None:
         return download
-    page = Paginator(qs.select_related("pcn"), 50).get_page(request.GET.get("page"))
     context = {
         "icb": icb,
-        "page": page,
+        "table": configure(request, PracticeTable(qs.select_related("pcn"), show_icb=False)),
         "totals": qs.aggregate(n=Count("id"), patients=Sum("list_size")),
         "sub_icbs": icb.sub_icbs.annotate(n=Count("practices", filter=Q(practices__status=PracticeStatus.ACTIVE))),
         "pcns": PCN.objects.filter(practices__in=qs).annotate(n=Count("practices")).order_by("name"),
-        "query_no_page": _query_without(request, "page", "download"),
     }
     return render(request, "practices/icb_detail.jinja", context)
 
@@ -188,7 +152,7 @@ def pcn_detail(request: HttpRequest, code: str) -> HttpResponse:
     past = pcn.memberships.filter(end_date__isnull=False).select_related("practice")
     context = {
         "pcn": pcn,
-        "practices": list(qs),
+        "table": configure(request, PracticeTable(qs.select_related("pcn"), show_icb=False)),
         "totals": qs.aggregate(patients=Sum("list_size")),
         "past": list(past),
     }

@@ -193,7 +193,8 @@ def exports(path: str) -> bool:
     whole-country CSV takes seconds."""
     match = resolve(path)
     view = inspect.unwrap(getattr(match.func, "func", match.func))  # the API's views are partials
-    return match.view_name not in REGISTER and "table_download(" in inspect.getsource(view)
+    source = inspect.getsource(view)
+    return match.view_name not in REGISTER and ("table_download(" in source or "download_table(" in source)
 
 
 def url_of(world: World, name: str) -> str:

@@ -14,11 +14,10 @@ from apps.accounts.http import user_of
 from apps.cases import policy, services
 from apps.cases import policy as access
 from apps.cases.config import triage_levels
-from apps.cases.models import ENDED, OPEN, Case, Package, Referral, Status
-from apps.core.exports import FORMATS, table_download
-from apps.core.paging import page_of, query_without
-
-STATUS_FILTERS = {"open": "Open cases", "ended": "Closed, declined or withdrawn", "all": "All cases"}
+from apps.cases.models import OPEN, Case, Package, Referral, Status
+from apps.cases.tables import CaseFilter, CaseTable
+from apps.core.exports import FORMATS
+from apps.core.tables import configure, download_table
 
 
 def queue(request: HttpRequest) -> HttpResponse:
@@ -30,55 +29,23 @@ def queue(request: HttpRequest) -> HttpResponse:
         return render(request, "cases/nominations.jinja", {"nominations": noms})
     if not access.can_see_case_queue(user):
         raise PermissionDenied
-    show = request.GET.get("show", "open")
-    show = show if show in STATUS_FILTERS else "open"
-    status = request.GET.get("status", "")
-    overdue_only = request.GET.get("overdue") == "1"
-    qs = access.cases_visible_to(user).select_related("practice", "provider")
-    if show == "open":
-        qs = qs.filter(status__in=OPEN)
-    elif show == "ended":
-        qs = qs.filter(status__in=ENDED)
-    if status in Status.values:
-        qs = qs.filter(status=status)
     today = timezone.localdate()
-    if overdue_only:
-        qs = qs.overdue(today)
+    visible = access.cases_visible_to(user)
+    found = CaseFilter(request.GET, visible, today=today)
+    qs = found.qs.select_related("practice", "provider")
     qs = qs.annotate(waiting=Count("packages", filter=Q(packages__state=Package.State.SUBMITTED)))
-    qs = qs.order_by("opened_at", "pk")
+    table = CaseTable(qs.order_by("opened_at", "pk"), today=today)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
-        rows = [(c, c.overdue_reasons(today)) for c in qs]
-        table = [
-            (
-                c.ref,
-                c.practice.code,
-                c.practice.name,
-                c.get_status_display(),
-                c.get_urgency_display(),
-                c.opened_at.date().isoformat(),
-                c.triage_scope,
-                c.triage_impact,
-                "; ".join(r),
-            )
-            for c, r in rows
-        ]
-        cols = ["case", "ods_code", "practice", "status", "urgency", "opened", "scope", "impact", "overdue"]
-        return table_download(table, cols, "cases", fmt)
-    counts = Counter(access.cases_visible_to(user).filter(status__in=OPEN).values_list("status", flat=True))
-    page = page_of(qs, request.GET.get("page"))
+        return download_table(request, table, "cases", fmt)
+    configure(request, table)
+    overdue_only = found.form.cleaned_data.get("overdue") == "1"
     ctx = {
-        "page": page,
-        "rows": [(c, c.overdue_reasons(today)) for c in page.object_list],
-        "query_no_page": query_without(request.GET, "page", "download"),
-        "show": show,
-        "shows": STATUS_FILTERS,
-        "status": status,
+        "table": table,
+        "filters": found,
+        "counts": Counter(visible.filter(status__in=OPEN).values_list("status", flat=True)),
         "statuses": Status.choices,
-        "overdue_only": overdue_only,
-        "counts": counts,
-        "overdue_n": page.paginator.count if overdue_only else qs.overdue(today).count(),
-        "query": request.GET.urlencode(),
+        "overdue_n": table.page.paginator.count if overdue_only else qs.overdue(today).count(),
     }
     return render(request, "cases/queue.jinja", ctx)
 

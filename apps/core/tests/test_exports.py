@@ -48,6 +48,7 @@ EXPORTS: dict[str, tuple[Args, str, tuple[str, ...]]] = {
     "practices:pcn_detail": (lambda w: ("U89141",), "icb_a", ()),
     "indicators:watch_list": (lambda w: (ICB_A,), "icb_a", ()),
     "cases:queue": (lambda w: (), "icb_a", ()),
+    "delivery:home": (lambda w: (), "icb_a", ()),
     "core:audit": (lambda w: (), "national", (ACTOR,)),
     "funding:ledger": (lambda w: (), "icb_a", (REASON,)),
     "funding:payments": (lambda w: (ICB_A,), "icb_a", (PAYEE, INVOICE)),
@@ -108,7 +109,8 @@ def _page_export_routes() -> set[str]:
                     continue
                 if module.__name__ not in callers:
                     callers[module.__name__] = _calls(
-                        ast.parse(Path(module.__file__).read_text()), {"table_download", "stream_download"}
+                        ast.parse(Path(module.__file__).read_text()),
+                        {"table_download", "stream_download", "download_table"},
                     )
                 if view.__name__ in callers[module.__name__]:
                     out.add(f"{prefix}{p.name}")
@@ -306,3 +308,57 @@ def test_every_api_csv_neutralises_hostile_text(hostile, personas, client):
         response = client.get(path, {**query, "format": "csv"}, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), (op_id, response)
         _check_cells(op_id, response.getvalue().decode(), must_show)  # getvalue: a download may stream
+
+
+# --- typed cells -----------------------------------------------------------------------------------------------------
+
+
+def _typed_cells(content: bytes) -> dict[str, tuple[str | None, str, str]]:
+    """Each cell of the first sheet as (type attribute, value, number format code)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        styles = z.read("xl/styles.xml").decode()
+    formats = {m[1]: html.unescape(m[2]) for m in re.finditer(r'<numFmt numFmtId="(\d+)" formatCode="([^"]*)"', styles)}
+    xfs = re.search(r"<cellXfs[^>]*>(.*?)</cellXfs>", styles, re.S)
+    assert xfs
+    xf_formats = [formats.get(m[1], m[1]) for m in re.finditer(r'<xf numFmtId="(\d+)"', xfs[1])]
+    cells = {}
+    for m in re.finditer(r'<c r="([A-Z]+\d+)"([^>]*?)(?:/>|>(.*?)</c>)', sheet):
+        attrs, inner = m[2], m[3] or ""
+        kind = re.search(r' t="(\w+)"', attrs)
+        style = re.search(r' s="(\d+)"', attrs)
+        value = re.search(r"<v>([^<]*)</v>", inner)
+        cells[m[1]] = (kind[1] if kind else None, value[1] if value else "", xf_formats[int(style[1])] if style else "")
+    return cells
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_xlsx_money_cell_is_a_number_in_pounds_and_a_date_cell_a_date(streamed):
+    from datetime import date
+    from decimal import Decimal
+
+    rows = [("Coach Ltd", Decimal("1234.50"), date(2026, 4, 1), 7)]
+    columns, kinds = ["Payee", "Amount", "Paid on", "Sessions"], ["text", "money", "date", "number"]
+    if streamed:
+        content = stream_download(iter(rows), columns, "t", "xlsx", kinds=kinds).getvalue()
+    else:
+        content = table_download(rows, columns, "t", "xlsx", kinds=kinds).content
+    cells = _typed_cells(content)
+    kind, value, money_format = cells["B2"]
+    assert kind is None and float(value) == 1234.5  # a number cell, in pounds
+    assert "£" in money_format and "0.00" in money_format
+    kind, value, date_format = cells["C2"]
+    # a date is a number of days since 1899-12-30, shown with a date format
+    assert kind is None and int(float(value)) == (date(2026, 4, 1) - date(1899, 12, 30)).days
+    assert date_format == "dd/mm/yyyy"
+    assert cells["D2"][0] is None and cells["D2"][1] == "7"
+
+
+def test_a_csv_money_cell_is_pounds_with_two_places_and_a_date_is_iso():
+    from datetime import date
+    from decimal import Decimal
+
+    response = table_download(
+        [(Decimal("1234.5"), date(2026, 4, 1))], ["Amount", "Paid on"], "t", "csv", kinds=["money", "date"]
+    )
+    assert response.content.decode().splitlines() == ["Amount,Paid on", "1234.50,2026-04-01"]

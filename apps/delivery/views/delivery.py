@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.http import user_of
-from apps.core.paging import page_of, query_without
+from apps.core.exports import FORMATS
+from apps.core.tables import configure, download_table
 from apps.delivery import ical, outcomes, policy, waiting
 from apps.delivery import policy as access
 from apps.delivery.models import Assignment, Session
 from apps.delivery.networks import upcoming_for
+from apps.delivery.tables import AssignmentFilter, AssignmentTable, with_session_counts
 
 # --- Overview ---------------------------------------------------------------------------------------------------
 
@@ -48,25 +50,14 @@ def home(request: HttpRequest) -> HttpResponse:
             ((icb, rows.get(icb, 0), delivered.get(icb, 0)) for icb in set(rows) | set(delivered)), key=lambda r: r[0]
         )
     elif policy.oversees_icb_delivery(user):
-        page = page_of(
-            Assignment.objects.filter(case__in=access.cases_visible_to(user), ended_at__isnull=True)
-            .select_related("case__practice", "line__offer", "member", "organisation")
-            .order_by("case__opened_at", "pk"),
-            request.GET.get("page"),
-        )
-        ctx["page"], ctx["assignments"] = page, page.object_list
-        ctx["query_no_page"] = query_without(request.GET, "page")
-        ctx["session_counts"] = {
-            row["assignment_id"]: row
-            for row in Session.objects.filter(assignment__in=[a.pk for a in page.object_list])
-            .order_by()
-            .values("assignment_id")
-            .annotate(
-                planned=Count("pk", filter=Q(state=Session.State.PLANNED)),
-                delivered=Count("pk", filter=Q(state=Session.State.DELIVERED)),
-                confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
-            )
-        }
+        lines = Assignment.objects.filter(case__in=access.cases_visible_to(user), ended_at__isnull=True)
+        found = AssignmentFilter(request.GET, lines)
+        rows = with_session_counts(found.qs).select_related("case__practice", "line__offer", "member", "organisation")
+        table = AssignmentTable(rows.order_by("case__opened_at", "pk"))
+        fmt = request.GET.get("download", "")
+        if fmt in FORMATS:
+            return download_table(request, table, "delivery", fmt)
+        ctx["table"], ctx["filters"] = configure(request, table), found
         ctx["cases"] = outcomes.supported_cases(access.cases_visible_to(user)).select_related("practice")
     else:
         sessions = access.sessions_visible_to(user).select_related("member", "practice")

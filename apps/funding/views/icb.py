@@ -14,10 +14,11 @@ from django.utils import timezone
 from analytics import money
 from apps.accounts.access import sees_case_rows
 from apps.accounts.models import User
-from apps.core.exports import FORMATS, stream_download, table_download
+from apps.core.exports import FORMATS, Kind, stream_download, table_download
 from apps.core.fields import parse_iso_date
 from apps.core.forms import form_errors, refusal, typed
 from apps.core.paging import page_of, query_without
+from apps.core.tables import configure
 from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
 from apps.funding.errors import FundingError
@@ -38,6 +39,7 @@ from apps.funding.policy import (
     can_see_practice_money,
     get_budget_icb_for,
 )
+from apps.funding.tables import PaymentFilter, PaymentTable
 from apps.funding.views.common import _fy
 
 # ICB budget ---------------------------------------------------------------------------------------------------
@@ -106,7 +108,8 @@ def ledger(request: HttpRequest) -> HttpResponse:
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         columns = ledger_list.export_columns(detail=not national)
-        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt)
+        kinds = ledger_list.export_kinds(detail=not national)
+        return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt, kinds)
     page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE)
     context = {
         "lines": ledger_list.lines_of(page.object_list, detail=not national),
@@ -146,6 +149,8 @@ FINANCE_COLUMNS = [
     "amount_pence",
     "amount_gbp",
 ]
+# The finance system's file keeps its machine headings (its import reads them); its cells are typed like any export.
+FINANCE_KINDS: list[Kind] = ["number", "date", *["text"] * 11, "number", "money"]
 
 
 def _decide(
@@ -221,7 +226,7 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         table = [
             (
                 p.pk,
-                timezone.localtime(p.decided_at).date().isoformat() if p.decided_at else "",
+                timezone.localtime(p.decided_at).date() if p.decided_at else None,
                 p.commitment.budget.line.cost_centre,
                 p.commitment.budget.line.ledger_code,
                 icb.code,
@@ -238,16 +243,17 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
             )
             for p in approved
         ]
-        return table_download(table, FINANCE_COLUMNS, f"payments-{icb.code}", fmt)
+        return table_download(table, FINANCE_COLUMNS, f"payments-{icb.code}", fmt, kinds=FINANCE_KINDS)
     open_commitments = Commitment.objects.filter(budget__icb=icb, status=Commitment.Status.OPEN).order_by("reference")
-    status = request.GET.get("status", "")
-    status = status if status in Payment.Status.values else ""
+    found = PaymentFilter(request.GET, lists.icb_payments(icb))
+    table = configure(request, PaymentTable(found.qs))
+    status = found.form.cleaned_data.get("status") or ""
     context = {
         "icb": icb,
-        "page": page_of(lists.icb_payments(icb, status), request.GET.get("page")),
+        "table": table,
+        "filters": found,
         "totals": lists.by_status(lists.icb_payments(icb), Payment.Status.choices),
         "status": status,
-        "query_no_page": query_without(request.GET, "page", "download"),
         "commitments": open_commitments,
         "kinds": Payment.Kind.choices,
         "data": data,
