@@ -24,6 +24,7 @@ from apps.api.common import (
     table_responses,
     wants_csv,
 )
+from apps.targeting import lines as scenario_lines
 from apps.targeting import scenarios
 from apps.targeting.models import Scenario
 from apps.targeting.policy import (
@@ -165,7 +166,7 @@ def _out(s: Scenario, user: Any, *, practices: bool = True) -> dict[str, Any]:
 
 @router.post(
     "/scenarios",
-    response={202: ScenarioQueuedOut, 400: Error, 401: Error, 403: Error, 422: ValidationErrors},
+    response={202: ScenarioQueuedOut, 400: Error, 401: Error, 403: Error, 404: Error, 422: ValidationErrors},
     summary="Ask for a spending scenario (solved in the background)",
 )
 def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
@@ -175,6 +176,9 @@ def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
     if not can_run_scenarios(user):
         raise PermissionDenied("Only ICB teams and the national programme team run spending scenarios.")
     scope = scenario_scope_for(user)
+    missing = scenario_lines.unknown_lines([x.line for x in body.line_budgets])
+    if missing:  # the body names a record that does not exist: not found, as for any other reference
+        return Status(404, {"detail": f"There is no funding line {missing[0][:40]} (write PROGRAMME/LINE)."})
     errors, clean = scenarios.scenario_problems(
         user,
         name=body.name,

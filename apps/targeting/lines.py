@@ -56,6 +56,12 @@ def line_key(line: FundingLine) -> str:
     return f"{line.programme.code}/{line.code}".upper()
 
 
+def unknown_lines(keys: Sequence[str]) -> list[str]:
+    """The keys ("PROGRAMME/LINE", any case, spaces ignored) that name no funding line: one query."""
+    known = {line_key(x) for x in FundingLine.objects.select_related("programme")}
+    return [k for k in keys if "".join(k.split()).upper() not in known]
+
+
 def _menu() -> list[tuple[str, str]]:
     return [(o.code, o.programme) for o in load_menu()]
 

@@ -81,7 +81,7 @@ def _group_package_covering(practice: Any) -> Any:
     icb_user = User.objects.get(username="icb-a")
     busy = set(Case.objects.open().values_list("practice_id", flat=True))
     lead = (
-        Practice.objects.filter(icb=practice.icb, status=PracticeStatus.ACTIVE)
+        Practice.objects.filter(icb=practice.icb, status=PracticeStatus.ACTIVE, list_size__gt=0)
         .exclude(pk__in=busy)
         .order_by("-list_size", "code")
         .first()
@@ -95,7 +95,7 @@ def _group_package_covering(practice: Any) -> Any:
     services.agree_plan(lead_user, case)
     starts, ends = this_year()
     lines = [services.LineInput("gprp-change-management", 4)]
-    package = services.build_package(icb_user, case, lines, [(lead.code, None), (practice.code, None)], starts, ends)
+    package = services.build_package(icb_user, case, lines, [(lead.code, 8000), (practice.code, 2000)], starts, ends)
     return services.submit_package(icb_user, package)
 
 

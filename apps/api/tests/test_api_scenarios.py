@@ -70,3 +70,11 @@ def test_bad_input_is_refused_by_field_and_nothing_is_queued(api_call, overrides
     (error,) = response.json()["detail"]
     assert error["loc"][-1] == field and error["msg"].startswith(message)
     assert not Scenario.objects.exists()
+
+
+def test_a_funding_line_that_does_not_exist_is_not_found_and_nothing_is_queued(api_call):
+    body = {**BODY, "line_budgets": [{"line": "NOPE/CORE", "pounds": 1000}]}
+    response = api_call("icb_a", "POST", "/api/v1/scenarios", body)
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("There is no funding line NOPE/CORE")
+    assert not Scenario.objects.exists()
