@@ -43,7 +43,7 @@ BODY_FIELD = {"budget": "budget_pounds", "practice_cap": "practice_cap_pounds", 
 
 class LineBudgetIn(Schema):
     line: str = Field(min_length=1, max_length=80, description='A funding line as PROGRAMME/LINE, e.g. "GPRP/CORE"')
-    pounds: int = Field(ge=1, le=MAX_BUDGET_POUNDS, strict=True, description="Its budget for the scenario (£)")
+    pounds: int = Field(ge=1, le=MAX_BUDGET_POUNDS, description="Its budget for the scenario (£)")
 
 
 class ScenarioIn(Schema):
