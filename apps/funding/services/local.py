@@ -34,9 +34,9 @@ from apps.funding.models import (
 )
 from apps.funding.policy import can_act_on_budget
 from apps.funding.services.ledger import pounds
+from apps.funding.services.setup import CODE_RE
 from apps.practices.models import ICB
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
 MENUS = ("GPRP", "GPDP")
 LOCAL_FINANCE_CODE = "LOCAL"  # the ICB's own finance codes are not known here; its payment export says LOCAL
 
@@ -49,7 +49,7 @@ def line_code(name: str) -> str:
 def local_budget_problem(icb: ICB, programme: Programme | None, code: str, menu: str, amount_pence: int) -> str:
     """Why this ICB cannot record this budget ("" if it can): the one rule the import's preview and the service
     apply."""
-    if not _CODE.match(code):
+    if not CODE_RE.match(code):
         return "The programme code must be letters, numbers and hyphens, up to 30 characters (e.g. LRS-2024)"
     if programme is not None and programme.owner_icb_id is None:
         return (

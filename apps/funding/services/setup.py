@@ -55,7 +55,7 @@ class LineSpec:
     slot: int = 0  # the line's number on the page (its fields are line<slot>_…); 0 = its place in the list
 
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")
+CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,29}$")  # a programme or line code (also local.py)
 
 
 def check_programme(
@@ -72,7 +72,7 @@ def check_programme(
     def refuse(message: str, field: str) -> None:
         problems.append(FundingError(message, field))
 
-    if not _CODE.match(code or ""):
+    if not CODE_RE.match(code or ""):
         refuse("Code must be letters, numbers and hyphens, up to 30 characters", "code")
     elif Programme.objects.filter(code__iexact=code).exists():
         refuse(f"A programme with code {code} already exists", "code")
@@ -89,7 +89,7 @@ def check_programme(
     for n, line in enumerate(lines, 1):
         i = line.slot or n
         where, slot = f"Line {i}", f"line{i}_"
-        if not _CODE.match(line.code or ""):
+        if not CODE_RE.match(line.code or ""):
             refuse(f"{where}: code must be letters, numbers and hyphens", slot + "code")
         elif line.code.lower() in seen:
             refuse(f"{where}: code {line.code} is used twice", slot + "code")
