@@ -97,18 +97,23 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
     chosen = np.zeros(items.cost.size, dtype=np.int64)
     ratio = items.value / items.cost
     practice, cost, hours, upper = items.practice.tolist(), items.cost.tolist(), items.hours.tolist(), items.upper
+    # plain lists: Items' kind properties build a whole array on each call, too slow once per item
+    shared, place, offers = items.shared.tolist(), items.place.tolist(), items.offer.tolist()
+    cheapest = float(items.cost[items.spends].min()) if items.spends.any() else math.inf
     key = [(int(li), items.icbs[j]) for li, j in zip(items.line.tolist(), items.icb.tolist(), strict=True)]
     # A shared package is paid from the pool of the lines that fund its offer in its ICB, first line first.
     pool: dict[tuple[int, int], list[int]] = {}
     for t in np.flatnonzero(items.transfer).tolist():
         pool.setdefault((int(items.offer[t]), int(items.icb[t])), []).append(t)
-    for i in np.argsort(-ratio, kind="stable").tolist():
+    for seen, i in enumerate(np.argsort(-ratio, kind="stable").tolist()):
         if ratio[i] <= 0:
             break
+        if seen % 512 == 0 and _most_left_in_an_icb(budget_left) < cheapest:
+            break  # nothing more fits anywhere (a shared package draws only on its own ICB's lines)
         p, c, h = practice[i], float(cost[i]), hours[i]
-        if items.shared[i]:
-            payers = pool.get((int(items.offer[i]), int(items.icb[i])), [])
-            offer = int(items.offer[i])
+        if shared[i]:
+            payers = pool.get((offers[i], int(items.icb[i])), [])
+            offer = offers[i]
             if (
                 c <= sum(budget_left[key[t]] for t in payers) + 1e-9
                 and h <= hours_left + 1e-9
@@ -126,7 +131,7 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
                 hours_left -= h
                 spent[p] += c
             continue
-        if items.place[i]:
+        if place[i]:
             n = min(int(upper[i]), int((budget_left[key[i]] + 1e-9) // c))
             if h > 0:
                 n = min(n, int((hours_left + 1e-9) // h))
@@ -135,7 +140,7 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
                 budget_left[key[i]] -= n * c
                 hours_left -= n * h
             continue
-        offer = int(items.offer[i])
+        offer = offers[i]
         if (
             c <= budget_left[key[i]] + 1e-9
             and h <= hours_left + 1e-9
@@ -148,6 +153,13 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
             hours_left -= h
             spent[p] += c
     return _solution(cands, items, chosen, settings)
+
+
+def _most_left_in_an_icb(budget_left: dict[tuple[int, str], float]) -> float:
+    per_icb: dict[str, float] = {}
+    for (_, icb), left in budget_left.items():
+        per_icb[icb] = per_icb.get(icb, 0.0) + left
+    return max(per_icb.values(), default=0.0)
 
 
 def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatArray, LinearConstraint]:
