@@ -251,11 +251,14 @@ def _integral(items: Items, x: FloatArray) -> IntArray:
     return out
 
 
-def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArray, float, str, str, bool]:
+def _solve(
+    cands: Candidates, items: Items, settings: Settings, known: IntArray
+) -> tuple[IntArray, float, str, str, bool]:
     """Solve the programme to within ``settings.mip_rel_gap`` of a proven bound (:mod:`.optimise_split`).
 
     1. The LP relaxation (HiGHS dual simplex): an upper bound, the price of a coach hour and each package's reduced
-       cost; "no plan meets every constraint" if it has no solution.
+       cost; "no plan meets every constraint" if it has no solution. With ``known`` (the greedy plan) the reduced
+       costs fix, exactly, the packages no better plan can change before each ICB's MILP is solved.
     2. One MILP per ICB with a coach hour priced at the LP's price: their dual bounds make the Lagrangian bound, far
        tighter than the LP's, and their plans together a plan for England (kept to the hours).
     3. The residual MILP over the packages nearest the margin, from that plan, until it is within the gap of the
@@ -283,7 +286,15 @@ def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArra
     hours_row = a.shape[0] - 1  # _model adds the coach-hours row last
     bound = -float(lp.fun)
     x, lagrangian, infeasible = split.by_icb(
-        items, a, lo, hi, hours_row, max(0.0, float(price[hours_row])), deadline, settings.mip_rel_gap / 10
+        items,
+        a,
+        lo,
+        hi,
+        hours_row,
+        max(0.0, float(price[hours_row])),
+        deadline,
+        settings.mip_rel_gap / 10,
+        split.Prices(price, known.astype(np.float64)),
     )
     if infeasible:
         return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", "An ICB's MILP has no solution", False
@@ -364,7 +375,7 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
         status, message, bound, feasible = "optimal", "No package is eligible within the per-practice cap.", 0.0, True
         feasible = settings.floor_share is None or all(b == 0 for b in settings.budgets_pence.values())
     else:
-        chosen, bound, status, message, feasible = _solve(cands, items, settings)
+        chosen, bound, status, message, feasible = _solve(cands, items, settings, base.chosen)
     t_solve = time.perf_counter() - t
     if not feasible:
         return Plan(

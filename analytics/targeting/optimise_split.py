@@ -138,9 +138,18 @@ def icb_blocks(
     ]
 
 
+@dataclass(frozen=True)
+class Prices:
+    """What the LP relaxation says, for fixing packages by reduced cost in each ICB's MILP: each row's price and a
+    plan known to meet every row (the greedy one; ``None`` where floors make it unsafe to assume)."""
+
+    rows: FloatArray
+    incumbent: FloatArray | None
+
+
 def by_icb(
     items: Items, a: csr_matrix, lo: FloatArray, hi: FloatArray, hours_row: int, mu: float, deadline: float,
-    rel_gap: float,
+    rel_gap: float, prices: Prices | None = None,
 ) -> tuple[FloatArray, float, bool]:  # fmt: skip
     """Each ICB's MILP with an hour priced at ``mu``: (the ICBs' plans together, the bound L(mu), infeasible)."""
     hours_cap = float(hi[hours_row])
@@ -149,34 +158,78 @@ def by_icb(
         mu = 0.0  # nothing to split: the one MILP with the hours row is the programme itself
     x = np.zeros(a.shape[1])
     bound = mu * hours_cap
-    for cols, rows in blocks:
+    for block, rows in blocks:
+        cols = block
         red = items.value[cols] - mu * items.hours[cols]
         has_floor = bool(np.any(np.isfinite(lo[rows]) & (lo[rows] != hi[rows])))
+        col_lo, col_hi = np.zeros(cols.size), items.upper[cols].astype(np.float64)
+        known, plan = -math.inf, np.zeros(cols.size)
+        if prices is not None and prices.incumbent is not None and not has_floor:
+            plan = prices.incumbent[cols]
+            known = float(red @ plan)
+            hour_price = max(0.0, float(prices.rows[hours_row]) - mu)
+            col_lo, col_hi = _fix_by_reduced_cost(
+                items, a[rows][:, cols], lo[rows], hi[rows], prices.rows[rows], hour_price, hours_cap, cols, red, known
+            )
         if not has_floor:
             # A package worth less than its hours cannot help: leaving it out keeps every "at most" row, and a pool's
-            # transfers shrink with its packages. (A floor could need it, so not then.)
-            keep = (red > 0) | items.transfer[cols]
-            cols, red = cols[keep], red[keep]
-        if cols.size == 0:
-            continue
-        sub = vstack([a[rows][:, cols], csr_matrix(items.hours[cols][None, :])]).tocsr()
-        res = highs(
-            red,
-            sub,
-            np.append(lo[rows], -np.inf),
-            np.append(hi[rows], hours_cap),
-            np.zeros(cols.size),
-            items.upper[cols].astype(np.float64),
-            ~items.transfer[cols],
-            time_limit=deadline - time.perf_counter(),
-            rel_gap=rel_gap,
+            # transfers shrink with its packages. (A floor could need it, so not then.) Nor can one fixed at 0.
+            keep = ((red > 0) | items.transfer[cols]) & (col_hi > 0)
+            cols, red, col_lo, col_hi = cols[keep], red[keep], col_lo[keep], col_hi[keep]
+        res = (
+            highs(
+                red,
+                vstack([a[rows][:, cols], csr_matrix(items.hours[cols][None, :])]).tocsr(),
+                np.append(lo[rows], -np.inf),
+                np.append(hi[rows], hours_cap),
+                col_lo,
+                col_hi,
+                ~items.transfer[cols],
+                time_limit=deadline - time.perf_counter(),
+                rel_gap=rel_gap,
+            )
+            if cols.size
+            else Solved(np.zeros(0), 0.0, 0.0, "nothing to decide", False)
         )
-        if res.infeasible:
+        if res.infeasible and known == -math.inf:
             return x, math.nan, True
-        bound += res.bound
-        if res.x is not None:
+        if res.x is not None and res.value >= known:
             x[cols] = res.x
+        else:
+            x[block] = plan  # nothing better than the known plan is left: it is this ICB's best
+        # the restricted MILP's bound covers every plan better than the known one; the known one covers the rest
+        bound += max(known, -math.inf if res.infeasible else res.bound)
     return x, bound, False
+
+
+def _fix_by_reduced_cost(
+    items: Items, a: csr_matrix, lo: FloatArray, hi: FloatArray, price: FloatArray, hour_price: float,
+    hours_cap: float, cols: npt.NDArray[np.int64], red: FloatArray, known: float,
+) -> tuple[FloatArray, FloatArray]:  # fmt: skip
+    """Column bounds for one ICB's MILP with every package fixed that no plan better than ``known`` can change.
+
+    For any prices of the right sign (at least 0 on an "at most" row, at most 0 on an "at least" row), each plan x
+    of the ICB has ``red·x ≤ U − Σ_{d>0} d (u − x) − Σ_{d<0} |d| x`` with d = red − prices·A the reduced costs and
+    ``U = prices·rhs + Σ_{d>0} d u``. So a plan worth more than ``known`` leaves out no item with d > U − known and
+    takes none with −d > U − known (places: at most (U − known)/|d| fewer or more). Exact, not a heuristic."""
+    y = np.asarray(price, dtype=np.float64).copy()
+    at_most, at_least = np.isinf(lo), np.isinf(hi)
+    y[at_most] = np.maximum(y[at_most], 0.0)
+    y[at_least] = np.minimum(y[at_least], 0.0)
+    rhs = np.where(y >= 0, hi, lo)
+    rhs = np.where(np.isfinite(rhs), rhs, 0.0)
+    d = red - a.T @ y - hour_price * items.hours[cols]
+    upper = items.upper[cols].astype(np.float64)
+    whole = ~items.transfer[cols]
+    ceiling = float(y @ rhs) + hour_price * hours_cap + float(np.where(d > 0, d, 0.0) @ upper)
+    slack = ceiling - known + 1e-7 * max(1.0, abs(ceiling))
+    col_lo, col_hi = np.zeros(cols.size), upper.copy()
+    with np.errstate(divide="ignore", over="ignore"):
+        reach = np.floor(slack / np.abs(d))
+    neg, pos = whole & (d < 0), whole & (d > 0)
+    col_hi[neg] = np.minimum(upper[neg], reach[neg])
+    col_lo[pos] = np.maximum(0.0, upper[pos] - reach[pos])
+    return col_lo, col_hi
 
 
 def fit_hours(items: Items, x: FloatArray, hours_cap: float) -> FloatArray:

@@ -39,7 +39,20 @@ def test_the_lagrangian_bound_is_never_below_the_best_plan_whatever_an_hour_is_p
     x, bound, infeasible = split.by_icb(items, a, lo, hi, a.shape[0] - 1, mu, 1e18, 0.0)
     assert not infeasible
     assert bound >= best - 1e-6 * max(1.0, best)
+    # fixing packages by the LP's reduced costs against the greedy plan changes neither the bound's truth nor the plan
+    cost, cons = opt._model(c, items, s)
+    parts = opt._lp_constraints(cons)
+    lp = linprog(cost, bounds=np.column_stack((np.zeros(items.cost.size), items.upper)), **parts)
+    n_up = np.asarray(parts["b_ub"]).size - int(np.isfinite(lo[lo != hi]).sum())
+    eq = np.asarray(lp.eqlin.marginals) if np.asarray(parts["b_eq"]).size else np.zeros(0)
+    price = split.row_prices(a, lo, hi, lp.ineqlin.marginals[:n_up], lp.ineqlin.marginals[n_up:], eq)
+    known = opt.greedy(c, items, s).chosen.astype(float)
+    x_fixed, bound_fixed, _ = split.by_icb(items, a, lo, hi, a.shape[0] - 1, mu, 1e18, 0.0, split.Prices(price, known))
+    assert bound_fixed >= best - 1e-6 * max(1.0, best)
+    assert bound_fixed == pytest.approx(bound, rel=1e-6, abs=1e-6)
     # the ICBs' plans each keep to their ICB's rows; together, once kept to the hours, they are a plan
+    for plan in (x, x_fixed):
+        assert np.all(a[:-1] @ plan <= hi[:-1] + 1e-6) and np.all(a[:-1] @ plan >= lo[:-1] - 1e-6)
     fitted = split.fit_hours(items, x, s.coach_hours)
     assert items.hours @ fitted <= s.coach_hours + 1e-6
     assert items.value @ fitted <= best + 1e-6 * max(1.0, best)
