@@ -257,8 +257,9 @@ def _solve(
     """Solve the programme to within ``settings.mip_rel_gap`` of a proven bound (:mod:`.optimise_split`).
 
     1. The LP relaxation (HiGHS dual simplex): an upper bound, the price of a coach hour and each package's reduced
-       cost; "no plan meets every constraint" if it has no solution. With ``known`` (the greedy plan) the reduced
-       costs fix, exactly, the packages no better plan can change before each ICB's MILP is solved.
+       cost; "no plan meets every constraint" if it has no solution. With ``known`` (the greedy plan) or the relaxation
+       rounded down, whichever is better in an ICB, the reduced costs fix, exactly, the packages no better plan can
+       change before each ICB's MILP is solved.
     2. One MILP per ICB with a coach hour priced at the LP's price: their dual bounds make the Lagrangian bound, far
        tighter than the LP's, and their plans together a plan for England (kept to the hours).
     3. The residual MILP over the packages nearest the margin, from that plan, until it is within the gap of the
@@ -294,7 +295,7 @@ def _solve(
         max(0.0, float(price[hours_row])),
         deadline,
         settings.mip_rel_gap / 10,
-        split.Prices(price, known.astype(np.float64)),
+        split.Prices(price, (known.astype(np.float64), split.rounded_down(items, np.asarray(lp.x)))),
     )
     if infeasible:
         return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", "An ICB's MILP has no solution", False

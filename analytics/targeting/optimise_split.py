@@ -140,11 +140,12 @@ def icb_blocks(
 
 @dataclass(frozen=True)
 class Prices:
-    """What the LP relaxation says, for fixing packages by reduced cost in each ICB's MILP: each row's price and a
-    plan known to meet every row (the greedy one; ``None`` where floors make it unsafe to assume)."""
+    """What the LP relaxation says, for fixing packages by reduced cost in each ICB's MILP: each row's price and
+    plans known to meet every row of an ICB (the greedy plan, the relaxation rounded down), the better one used in
+    each ICB. Not used for an ICB with a floor (a plan that leaves packages out may miss it)."""
 
     rows: FloatArray
-    incumbent: FloatArray | None
+    incumbents: tuple[FloatArray, ...]
 
 
 def by_icb(
@@ -164,8 +165,8 @@ def by_icb(
         has_floor = bool(np.any(np.isfinite(lo[rows]) & (lo[rows] != hi[rows])))
         col_lo, col_hi = np.zeros(cols.size), items.upper[cols].astype(np.float64)
         known, plan = -math.inf, np.zeros(cols.size)
-        if prices is not None and prices.incumbent is not None and not has_floor:
-            plan = prices.incumbent[cols]
+        if prices is not None and prices.incumbents and not has_floor:
+            plan = max((known_plan[cols] for known_plan in prices.incumbents), key=lambda p: float(red @ p))
             known = float(red @ plan)
             hour_price = max(0.0, float(prices.rows[hours_row]) - mu)
             col_lo, col_hi = _fix_by_reduced_cost(
@@ -230,6 +231,23 @@ def _fix_by_reduced_cost(
     col_hi[neg] = np.minimum(upper[neg], reach[neg])
     col_lo[pos] = np.maximum(0.0, upper[pos] - reach[pos])
     return col_lo, col_hi
+
+
+def rounded_down(items: Items, x: FloatArray) -> FloatArray:
+    """The LP relaxation's plan with every fractional package and place rounded down and each pool's transfers
+    shrunk in proportion to what its packages now cost: it meets every "at most" row the relaxation met."""
+    out = np.where(items.transfer, x, np.floor(x + 1e-9))
+    t = np.flatnonzero(items.transfer)
+    if t.size:
+        n_icb = max(1, len(items.icbs))
+        pool_of = items.offer * n_icb + items.icb
+        shared = np.flatnonzero(items.shared)
+        before, after = np.zeros(int(pool_of.max()) + 1), np.zeros(int(pool_of.max()) + 1)
+        np.add.at(before, pool_of[shared], items.cost[shared] * x[shared])
+        np.add.at(after, pool_of[shared], items.cost[shared] * out[shared])
+        share = np.divide(after, before, out=np.zeros_like(after), where=before > 0)
+        out[t] = x[t] * share[pool_of[t]]
+    return np.asarray(out, dtype=np.float64)
 
 
 def fit_hours(items: Items, x: FloatArray, hours_cap: float) -> FloatArray:

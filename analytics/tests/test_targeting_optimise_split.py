@@ -47,7 +47,10 @@ def test_the_lagrangian_bound_is_never_below_the_best_plan_whatever_an_hour_is_p
     eq = np.asarray(lp.eqlin.marginals) if np.asarray(parts["b_eq"]).size else np.zeros(0)
     price = split.row_prices(a, lo, hi, lp.ineqlin.marginals[:n_up], lp.ineqlin.marginals[n_up:], eq)
     known = opt.greedy(c, items, s).chosen.astype(float)
-    x_fixed, bound_fixed, _ = split.by_icb(items, a, lo, hi, a.shape[0] - 1, mu, 1e18, 0.0, split.Prices(price, known))
+    rounded = split.rounded_down(items, lp.x)
+    assert np.all(a @ rounded <= hi + 1e-6) and np.all(a @ rounded >= lo - 1e-6)  # meets every row (no floors here)
+    prices = split.Prices(price, (known, rounded))
+    x_fixed, bound_fixed, _ = split.by_icb(items, a, lo, hi, a.shape[0] - 1, mu, 1e18, 0.0, prices)
     assert bound_fixed >= best - 1e-6 * max(1.0, best)
     assert bound_fixed == pytest.approx(bound, rel=1e-6, abs=1e-6)
     # the ICBs' plans each keep to their ICB's rows; together, once kept to the hours, they are a plan
