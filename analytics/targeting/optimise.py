@@ -294,7 +294,7 @@ def _solve(
         hours_row,
         max(0.0, float(price[hours_row])),
         deadline,
-        settings.mip_rel_gap / 10,
+        settings.mip_rel_gap,
         split.Prices(price, (known.astype(np.float64), split.rounded_down(items, np.asarray(lp.x)))),
     )
     if infeasible:
@@ -303,7 +303,11 @@ def _solve(
     start = split.fit_hours(items, x, float(hi[hours_row]))
     best, value = _best_feasible(items, a, lo, hi, start)
     target = bound * (1 - 0.7 * settings.mip_rel_gap)
-    how = "Lagrangian bound by ICB (coach hours priced by the LP relaxation), each ICB's MILP"
+    how = (
+        "LP relaxation, then the MILP (HiGHS) with the packages its reduced costs rule out fixed"
+        if len(items.icbs) == 1
+        else "Lagrangian bound by ICB (coach hours priced by the LP relaxation), each ICB's MILP"
+    )
     if not _within(value, bound, settings):
         reduced = items.value - a.T @ price
         res = split.residual(items, a, lo, hi, start, reduced, target, deadline)
