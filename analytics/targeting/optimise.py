@@ -285,29 +285,43 @@ def _solve(
     eq_marg = np.asarray(lp.eqlin.marginals) if np.asarray(parts["b_eq"]).size else np.zeros(0)
     price = split.row_prices(a, lo, hi, marg[:n_up], marg[n_up:], eq_marg)
     hours_row = a.shape[0] - 1  # _model adds the coach-hours row last
+    hours_cap, mu = float(hi[hours_row]), max(0.0, float(price[hours_row]))
     bound = -float(lp.fun)
+    prices = split.Prices(price, (known.astype(np.float64), split.rounded_down(items, np.asarray(lp.x))))
     x, lagrangian, infeasible = split.by_icb(
         items,
         a,
         lo,
         hi,
         hours_row,
-        max(0.0, float(price[hours_row])),
+        mu,
         deadline,
         settings.mip_rel_gap,
-        split.Prices(price, (known.astype(np.float64), split.rounded_down(items, np.asarray(lp.x)))),
+        prices,
     )
     if infeasible:
         return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", "An ICB's MILP has no solution", False
     bound = min(bound, lagrangian)
-    start = split.fit_hours(items, x, float(hi[hours_row]))
-    best, value = _best_feasible(items, a, lo, hi, start)
-    target = bound * (1 - 0.7 * settings.mip_rel_gap)
     how = (
         "LP relaxation, then the MILP (HiGHS) with the packages its reduced costs rule out fixed"
         if len(items.icbs) == 1
         else "Lagrangian bound by ICB (coach hours priced by the LP relaxation), each ICB's MILP"
     )
+    plans = [x]
+    over = float(items.hours @ x) - hours_cap
+    if over > 1e-6 and mu > 0 and len(items.icbs) > 1:
+        # The ICBs' plans overrun the hours together: price an hour higher (in proportion to the overrun) for a
+        # second set of plans and a second bound, and choose in each ICB between them.
+        x_dear, dear, _ = split.by_icb(
+            items, a, lo, hi, hours_row, mu * (1 + 2 * over / hours_cap), deadline, settings.mip_rel_gap, prices
+        )
+        bound = min(bound, dear)
+        plans.append(x_dear)
+        how += ", again with hours dearer (the first plans overran them), the better of the two in each ICB"
+    plans.append(split.fit_hours(items, plans[-1], hours_cap))
+    start = split.combine(items, plans, hours_cap, deadline)
+    best, value = _best_feasible(items, a, lo, hi, start)
+    target = bound * (1 - 0.7 * settings.mip_rel_gap)
     if not _within(value, bound, settings):
         reduced = items.value - a.T @ price
         res = split.residual(items, a, lo, hi, start, reduced, target, deadline)

@@ -241,18 +241,23 @@ def _fix_by_reduced_cost(
 def rounded_down(items: Items, x: FloatArray) -> FloatArray:
     """The LP relaxation's plan with every fractional package and place rounded down and each pool's transfers
     shrunk in proportion to what its packages now cost: it meets every "at most" row the relaxation met."""
-    out = np.where(items.transfer, x, np.floor(x + 1e-9))
+    return _shrink_transfers(items, x, np.where(items.transfer, x, np.floor(x + 1e-9)))
+
+
+def _shrink_transfers(items: Items, before: FloatArray, after: FloatArray) -> FloatArray:
+    """``after`` (a plan with fewer packages than ``before``) with each pool's transfers cut in proportion to what
+    its packages now cost, so the pool still balances and no line pays more."""
+    out = np.asarray(after, dtype=np.float64).copy()
     t = np.flatnonzero(items.transfer)
     if t.size:
-        n_icb = max(1, len(items.icbs))
-        pool_of = items.offer * n_icb + items.icb
+        pool_of = items.offer * max(1, len(items.icbs)) + items.icb
         shared = np.flatnonzero(items.shared)
-        before, after = np.zeros(int(pool_of.max()) + 1), np.zeros(int(pool_of.max()) + 1)
-        np.add.at(before, pool_of[shared], items.cost[shared] * x[shared])
-        np.add.at(after, pool_of[shared], items.cost[shared] * out[shared])
-        share = np.divide(after, before, out=np.zeros_like(after), where=before > 0)
-        out[t] = x[t] * share[pool_of[t]]
-    return np.asarray(out, dtype=np.float64)
+        was, now = np.zeros(int(pool_of.max()) + 1), np.zeros(int(pool_of.max()) + 1)
+        np.add.at(was, pool_of[shared], items.cost[shared] * before[shared])
+        np.add.at(now, pool_of[shared], items.cost[shared] * out[shared])
+        share = np.divide(now, was, out=np.zeros_like(now), where=was > 0)
+        out[t] = before[t] * share[pool_of[t]]
+    return out
 
 
 def fit_hours(items: Items, x: FloatArray, hours_cap: float) -> FloatArray:
@@ -269,6 +274,33 @@ def fit_hours(items: Items, x: FloatArray, hours_cap: float) -> FloatArray:
         over -= take * items.hours[i]
         if over <= 1e-6:
             break
+    return _shrink_transfers(items, x, out)
+
+
+def combine(items: Items, plans: list[FloatArray], hours_cap: float, deadline: float) -> FloatArray:
+    """The best plan for England made of one of ``plans`` in each ICB (each meets its ICB's rows; the last keeps to
+    the hours on its own, so there is always one) that keeps to the hours: a choice per ICB, a tiny MILP."""
+    icbs = np.unique(items.icb)
+    n = len(plans)
+    value = np.array([[float(items.value[items.icb == k] @ p[items.icb == k]) for p in plans] for k in icbs])
+    hours = np.array([[float(items.hours[items.icb == k] @ p[items.icb == k]) for p in plans] for k in icbs])
+    one_each = csr_matrix(np.kron(np.eye(icbs.size), np.ones((1, n))))
+    rows = vstack([one_each, csr_matrix(hours.reshape(1, -1))]).tocsr()
+    res = highs(
+        value.ravel(),
+        rows,
+        np.append(np.ones(icbs.size), -np.inf),
+        np.append(np.ones(icbs.size), hours_cap),
+        np.zeros(value.size),
+        np.ones(value.size),
+        np.ones(value.size, dtype=bool),
+        time_limit=deadline - time.perf_counter(),
+        rel_gap=0.0,
+    )
+    pick = np.full(icbs.size, n - 1) if res.x is None else np.argmax(res.x.reshape(icbs.size, n), axis=1)
+    out = np.zeros(items.cost.size)
+    for k, j in zip(icbs.tolist(), pick.tolist(), strict=True):
+        out[items.icb == k] = plans[j][items.icb == k]
     return out
 
 

@@ -110,3 +110,15 @@ def test_fitting_the_hours_drops_what_protects_fewest_patients_an_hour() -> None
     fitted = split.fit_hours(items, np.ones(3), 2.0)
     assert fitted.tolist() == [1.0, 0.0, 1.0]
     assert split.fit_hours(items, np.ones(3), 3.0).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_combining_plans_takes_the_best_choice_in_each_icb_that_keeps_to_the_hours() -> None:
+    # Two ICBs, one practice each, one £100 package of 1 hour: plan "both" overruns 1 hour, plan "none" keeps to it.
+    # With 1 hour the best mix is the package in the ICB where it protects more patients (need 0.9, not 0.3).
+    c = cands([0.3, 0.9], icbs=["QAA", "QBB"])
+    s = Settings({"QAA": 10_000, "QBB": 10_000}, coach_hours=1, practice_cap_pence=10_000)
+    items = build_items(c, [offer("a", 10_000, 1.0, 0.1)], s)
+    both, none = np.ones(2), np.zeros(2)
+    mixed = split.combine(items, [both, none], 1.0, 1e18)
+    assert mixed.tolist() == [0.0, 1.0]
+    assert split.combine(items, [both, none], 2.0, 1e18).tolist() == [1.0, 1.0]
