@@ -153,7 +153,7 @@ def by_icb(
     rel_gap: float, prices: Prices | None = None,
 ) -> tuple[FloatArray, float, bool]:  # fmt: skip
     """Each ICB's MILP with an hour priced at ``mu``: (the ICBs' plans together, the bound L(mu), infeasible).
-    ``rel_gap`` is the target for the whole plan: each ICB's MILP is solved to a tenth of it, as their gaps add up."""
+    ``rel_gap`` is the target for the whole plan: each ICB's MILP is solved to a fifth of it, as their gaps add up."""
     hours_cap = float(hi[hours_row])
     blocks = icb_blocks(items, a, hours_row)
     if len(blocks) == 1:
@@ -161,7 +161,7 @@ def by_icb(
         # is the plan's (a little inside the target: whole pence for the transfers can move the objective a shade).
         mu, rel_gap = 0.0, rel_gap * 0.9
     else:
-        rel_gap /= 10
+        rel_gap /= 5
     x = np.zeros(a.shape[1])
     bound = mu * hours_cap
     for block, rows in blocks:
