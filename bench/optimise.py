@@ -9,7 +9,8 @@ menu when the list is empty), restated here because the bench runs without Djang
 
 Inputs: the pressure index as of AS_OF (analytics.scoring), ripple scores (analytics.targeting.ripple), the menu
 (analytics/menu/offers.toml), national coach hours and a per-practice cap. ``--direct`` also times HiGHS on the
-whole MILP from scratch, for comparison with the relaxation-then-residual method the optimiser uses (minutes).
+whole MILP from scratch (SciPy's HiGHS, up to 10 minutes), for comparison with the ICB-by-ICB method the optimiser
+uses (docs/targeting.md §5).
 
 Run: .venv/bin/python bench/optimise.py [--core-pounds 6000000] [--workforce-pounds 1500000]
      [--development-pounds 1000000] [--coach-hours 40000] [--cap-pounds 30000]
@@ -170,7 +171,7 @@ def main() -> None:
         )
         value = -float(res.fun) if res.x is not None else math.nan
         print(f"direct MILP from scratch: {t_direct:.1f} s, patients protected {value:,.1f} ({res.message})")
-        print(f"  ratio direct / relaxation-then-residual: {t_direct / t_plan:.1f}x")
+        print(f"  ratio direct / ICB by ICB: {t_direct / t_plan:.1f}x")
     print()
     print("targets met" if all(ok for *_, ok in checks) else "TARGETS MISSED")
 
