@@ -15,10 +15,13 @@ ICB). ``best_k`` enters ``L`` as HiGHS' *dual bound* of ICB k's MILP, not its pl
 if a subproblem stops before it is solved to the end. Each ICB's MILP also keeps an hours row of its own (at most the
 whole pool), which every plan meets, so it tightens ``L`` and does no harm.
 
-The ICBs' plans together are a plan for England when they keep to the hours between them (if not, the packages that
-protect the fewest patients an hour are dropped until they do). It is within a few hundred patients of ``L``; the
-residual MILP then re-decides, with the hours row back and HiGHS starting from that plan, only the packages nearest
-the margin (smallest reduced cost in the LP relaxation) and stops as soon as the plan is within the target of ``L``.
+The ICBs' plans together are a plan for England when they keep to the hours between them. If they overrun them, the
+caller prices an hour higher for a second set of plans, and :func:`combine` picks in each ICB the plan of either set
+(or one trimmed to the hours by :func:`fit_hours`) that does most within the hours. That plan is within a few hundred
+to a few thousand patients of ``L``; :func:`residual` then re-decides, with the hours row back and HiGHS starting from
+it, only the packages nearest the margin (smallest reduced cost in the LP relaxation) and stops as soon as the plan
+is within the target of ``L``. Each ICB's MILP is first shrunk by exact reduced-cost fixing
+(:func:`_fix_by_reduced_cost`).
 """
 
 from __future__ import annotations
@@ -228,7 +231,7 @@ def _fix_by_reduced_cost(
     upper = items.upper[cols].astype(np.float64)
     whole = ~items.transfer[cols]
     ceiling = float(y @ rhs) + hour_price * hours_cap + float(np.where(d > 0, d, 0.0) @ upper)
-    slack = ceiling - known + 1e-7 * max(1.0, abs(ceiling))
+    slack = max(0.0, ceiling - known) + 1e-7 * max(1.0, abs(ceiling))  # never below 0 (LP tolerances)
     col_lo, col_hi = np.zeros(cols.size), upper.copy()
     with np.errstate(divide="ignore", over="ignore"):
         reach = np.floor(slack / np.abs(d))
