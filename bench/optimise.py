@@ -9,12 +9,13 @@ menu when the list is empty), restated here because the bench runs without Djang
 
 Inputs: the pressure index as of AS_OF (analytics.scoring), ripple scores (analytics.targeting.ripple), the menu
 (analytics/menu/offers.toml), national coach hours and a per-practice cap. ``--direct`` also times HiGHS on the
-whole MILP from scratch, for comparison with the relaxation-then-residual method the optimiser uses (minutes).
+whole MILP from scratch (SciPy's HiGHS, up to 10 minutes), for comparison with the ICB-by-ICB method the optimiser
+uses (docs/targeting.md §5).
 
 Run: .venv/bin/python bench/optimise.py [--core-pounds 6000000] [--workforce-pounds 1500000]
      [--development-pounds 1000000] [--coach-hours 40000] [--cap-pounds 30000]
-Targets: gap to HiGHS' bound <= 0.1%; more patients protected than greedy; < 30 s; no line funds an offer outside
-its list.
+Targets: gap to a proven upper bound (the Lagrangian bound by ICB, or the LP relaxation's) <= 0.1%; more patients
+protected than greedy; < 30 s; no line funds an offer outside its list.
 """
 
 from __future__ import annotations
@@ -108,11 +109,14 @@ def main() -> None:
         kind = "places" if line.universal else "packages"
         pounds = sum(line.budgets_pence.values()) / 100
         print(f"  {line.name}: £{pounds:,.0f}, {kind} of {sorted(line.offer_codes or ())}")
+    cpu = time.process_time()
     t_plan, plan = timed(lambda: opt.optimise(cands, menu, s))
+    cpu = time.process_time() - cpu
     assert plan.greedy is not None
     greedy_outside = outside_line(items, plan.greedy.chosen, menu, lines)
     print()
     print(f"plan from: {plan.source}; status: {plan.status}")
+    print(f"  method: {plan.message}")
     print(
         f"  patients protected {plan.objective:,.1f}; spend £{plan.spend_pence / 100:,.0f}; coach hours "
         f"{plan.hours:,.0f}; practices funded {plan.practices_funded:,}"
@@ -136,14 +140,19 @@ def main() -> None:
         print(f"  - {b}")
     print()
     checks = [
-        (f"gap to HiGHS' bound {plan.gap:.4%} (bound {plan.bound:,.1f})", "<= 0.1%", plan.gap <= 0.001),
+        (f"gap to the proven bound {plan.gap:.4%} (bound {plan.bound:,.1f})", "<= 0.1%", plan.gap <= 0.001),
         (
             f"gain over greedy {plan.gain_over_greedy:+.2%} (patients protected per £1,000: {1000 * per_pound:.3f} "
             f"vs greedy {1000 * g_per_pound:.3f})",
             "> 0",
             plan.gain_over_greedy > 0,
         ),
-        (f"time {t_plan:.2f} s (solve {plan.solve_seconds:.2f} s)", "< 30 s", t_plan < 30),
+        (
+            f"time {t_plan:.2f} s (solve {plan.solve_seconds:.2f} s; CPU {cpu:.2f} s — the machine is shared, so wall "
+            "time depends on what else runs)",
+            "< 30 s",
+            t_plan < 30,
+        ),
         (
             f"packages or places a line paid for outside its list: {plan.outside_line} (greedy {greedy_outside})",
             "0",
@@ -162,7 +171,7 @@ def main() -> None:
         )
         value = -float(res.fun) if res.x is not None else math.nan
         print(f"direct MILP from scratch: {t_direct:.1f} s, patients protected {value:,.1f} ({res.message})")
-        print(f"  ratio direct / relaxation-then-residual: {t_direct / t_plan:.1f}x")
+        print(f"  ratio direct / ICB by ICB: {t_direct / t_plan:.1f}x")
     print()
     print("targets met" if all(ok for *_, ok in checks) else "TARGETS MISSED")
 

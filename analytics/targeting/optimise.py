@@ -1,6 +1,7 @@
 """Allocation optimiser: which support packages, for which practices, to do the most good with this year's money
-and coach time. A mixed-integer programme solved with HiGHS (:func:`scipy.optimize.milp`), a greedy baseline in the
-same run, and an explanation of both the binding constraints and each practice's result.
+and coach time. A mixed-integer programme solved with HiGHS to within 0.1% of a proven bound (the LP relaxation, then
+one MILP per ICB for a Lagrangian bound and a plan: :mod:`analytics.targeting.optimise_split`), a greedy baseline in
+the same run, and an explanation of both the binding constraints and each practice's result.
 
 Decision: ``x[p, o, l] = 1`` buys practice *p* the **standard package** of offer *o* (``standard_units`` units,
 from ``analytics/menu/offers.toml``) paid by targeted funding line *l*; ``y[o, l, k]`` is the number of **places**
@@ -45,10 +46,11 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import LinearConstraint, linprog
 from scipy.sparse import coo_matrix, csr_matrix, vstack
 
 from analytics.menu.offers import Offer
+from analytics.targeting import optimise_split as split
 from analytics.targeting.explain import explain
 from analytics.targeting.plan import (
     MONEY_SCALE,
@@ -96,18 +98,23 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
     chosen = np.zeros(items.cost.size, dtype=np.int64)
     ratio = items.value / items.cost
     practice, cost, hours, upper = items.practice.tolist(), items.cost.tolist(), items.hours.tolist(), items.upper
+    # plain lists: Items' kind properties build a whole array on each call, too slow once per item
+    shared, place, offers = items.shared.tolist(), items.place.tolist(), items.offer.tolist()
+    cheapest = float(items.cost[items.spends].min()) if items.spends.any() else math.inf
     key = [(int(li), items.icbs[j]) for li, j in zip(items.line.tolist(), items.icb.tolist(), strict=True)]
     # A shared package is paid from the pool of the lines that fund its offer in its ICB, first line first.
     pool: dict[tuple[int, int], list[int]] = {}
     for t in np.flatnonzero(items.transfer).tolist():
         pool.setdefault((int(items.offer[t]), int(items.icb[t])), []).append(t)
-    for i in np.argsort(-ratio, kind="stable").tolist():
+    for seen, i in enumerate(np.argsort(-ratio, kind="stable").tolist()):
         if ratio[i] <= 0:
             break
+        if seen % 512 == 0 and _most_left_in_an_icb(budget_left) < cheapest:
+            break  # nothing more fits anywhere (a shared package draws only on its own ICB's lines)
         p, c, h = practice[i], float(cost[i]), hours[i]
-        if items.shared[i]:
-            payers = pool.get((int(items.offer[i]), int(items.icb[i])), [])
-            offer = int(items.offer[i])
+        if shared[i]:
+            payers = pool.get((offers[i], int(items.icb[i])), [])
+            offer = offers[i]
             if (
                 c <= sum(budget_left[key[t]] for t in payers) + 1e-9
                 and h <= hours_left + 1e-9
@@ -125,7 +132,7 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
                 hours_left -= h
                 spent[p] += c
             continue
-        if items.place[i]:
+        if place[i]:
             n = min(int(upper[i]), int((budget_left[key[i]] + 1e-9) // c))
             if h > 0:
                 n = min(n, int((hours_left + 1e-9) // h))
@@ -134,7 +141,7 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
                 budget_left[key[i]] -= n * c
                 hours_left -= n * h
             continue
-        offer = int(items.offer[i])
+        offer = offers[i]
         if (
             c <= budget_left[key[i]] + 1e-9
             and h <= hours_left + 1e-9
@@ -147,6 +154,13 @@ def greedy(cands: Candidates, items: Items, settings: Settings) -> Solution:
             hours_left -= h
             spent[p] += c
     return _solution(cands, items, chosen, settings)
+
+
+def _most_left_in_an_icb(budget_left: dict[tuple[int, str], float]) -> float:
+    per_icb: dict[str, float] = {}
+    for (_, icb), left in budget_left.items():
+        per_icb[icb] = per_icb.get(icb, 0.0) + left
+    return max(per_icb.values(), default=0.0)
 
 
 def _model(cands: Candidates, items: Items, settings: Settings) -> tuple[FloatArray, LinearConstraint]:
@@ -238,76 +252,124 @@ def _integral(items: Items, x: FloatArray) -> IntArray:
     return out
 
 
-def _solve(cands: Candidates, items: Items, settings: Settings) -> tuple[IntArray, float, str, str, bool]:
-    """Solve the programme: LP relaxation, then the MILP over what the relaxation leaves undecided.
+def _solve(
+    cands: Candidates, items: Items, settings: Settings, known: IntArray
+) -> tuple[IntArray, float, str, str, bool]:
+    """Solve the programme to within ``settings.mip_rel_gap`` of a proven bound (:mod:`.optimise_split`).
 
-    1. The LP relaxation (HiGHS dual simplex) bounds the benefit of every plan and decides almost every package:
-       a basic solution has at most as many fractional packages as there are binding linking rows (line budgets,
-       hours, the caps of capped practices).
-    2. The MILP (HiGHS) with the packages the relaxation bought fixed, over the fractional ones, those it left out
-       that still fit in what is left of a budget, the hours and the practice's cap, and every place count (few: one
-       per universal line, offer and ICB) — a small problem.
-    3. The gap is measured against the relaxation's bound, so a gap under the target proves the plan within it. If
-       it is not under the target, the full MILP is solved (within the time limit) and the better plan kept.
+    1. The LP relaxation (HiGHS dual simplex): an upper bound, the price of a coach hour and each package's reduced
+       cost; "no plan meets every constraint" if it has no solution. With ``known`` (the greedy plan) or the relaxation
+       rounded down, whichever is better in an ICB, the reduced costs fix, exactly, the packages no better plan can
+       change before each ICB's MILP is solved.
+    2. One MILP per ICB with a coach hour priced at the LP's price: their dual bounds make the Lagrangian bound, far
+       tighter than the LP's, and their plans together a plan for England (kept to the hours).
+    3. The residual MILP over the packages nearest the margin, from that plan, until it is within the gap of the
+       bound; if it is still not (or the plan broke a floor), the whole MILP from the best plan so far, within the
+       time limit, whose own dual bound is kept if lower.
 
     Returns (how many of each item, bound on the optimum, status, message, feasible).
     """
+    deadline = time.perf_counter() + settings.time_limit_s
     m = items.cost.size
     upper = items.upper.astype(np.float64)
     c, cons = _model(cands, items, settings)
-    lp = linprog(c, bounds=np.column_stack((np.zeros(m), upper)), method="highs", **_lp_constraints(cons))
+    parts = _lp_constraints(cons)
+    lp = linprog(c, bounds=np.column_stack((np.zeros(m), upper)), method="highs", **parts)
     if lp.status == 2:
         return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", str(lp.message), False
     if lp.status != 0:
         return np.zeros(m, dtype=np.int64), float("nan"), "error", str(lp.message), False
-    bound = -float(lp.fun)
-    x = np.asarray(lp.x)
-    ones = (x >= 1 - 1e-7) & items.package
-    zeros = (x <= 1e-7) & items.package
     a = csr_matrix(cons.A)
-    used_by_fixed = a[:, np.flatnonzero(ones)] @ np.ones(int(ones.sum()))
-    lb, ub = np.asarray(cons.lb) - used_by_fixed, np.asarray(cons.ub) - used_by_fixed
-    # Undecided: the fractional packages, every package the relaxation left out that would still fit in what the
-    # decided ones leave of each budget, the hours and its practice's cap (so leftovers can be filled), and places.
-    coo = a.tocoo()
-    # only "at most" rows can rule a package out (a pool's balance row is met by its transfers)
-    at_most = np.isinf(np.asarray(cons.lb))[coo.row]
-    too_big = np.unique(coo.col[at_most & (coo.data > ub[coo.row] + 1e-9)])
-    fits = np.ones(m, dtype=bool)
-    fits[too_big] = False
-    free = np.flatnonzero(~items.package | ~(ones | zeros) | (zeros & fits))
-    best = ones.astype(np.int64)
-    value = -float(c[ones].sum())
-    if free.size:
-        res = milp(
-            c[free],
-            constraints=[LinearConstraint(a[:, free], lb, ub)],
-            integrality=(~items.transfer[free]).astype(np.int64),
-            bounds=Bounds(0.0, upper[free]),
-            options={"mip_rel_gap": settings.mip_rel_gap / 10, "time_limit": settings.time_limit_s},
-        )
-        if res.x is not None:
-            x_all = best.astype(np.float64)
-            x_all[free] = res.x
-            best = _integral(items, x_all)
-            value = -float(c @ best)
-        else:
-            best, value = np.zeros(m, dtype=np.int64), -math.inf
-    if value > -math.inf and (bound - value) <= settings.mip_rel_gap * max(abs(bound), 1e-12):
-        return best, bound, "optimal", "LP relaxation, then the MILP over what it left undecided", True
-    full = milp(
-        c,
-        constraints=[cons],
-        integrality=(~items.transfer).astype(np.int64),
-        bounds=Bounds(0.0, upper),
-        options={"mip_rel_gap": settings.mip_rel_gap, "time_limit": settings.time_limit_s},
+    lo, hi = np.asarray(cons.lb, dtype=np.float64), np.asarray(cons.ub, dtype=np.float64)
+    n_up = int(np.asarray(parts["b_ub"]).size) - int(np.isfinite(lo[lo != hi]).sum())
+    marg = np.asarray(lp.ineqlin.marginals)
+    eq_marg = np.asarray(lp.eqlin.marginals) if np.asarray(parts["b_eq"]).size else np.zeros(0)
+    price = split.row_prices(a, lo, hi, marg[:n_up], marg[n_up:], eq_marg)
+    hours_row = a.shape[0] - 1  # _model adds the coach-hours row last
+    hours_cap, mu = float(hi[hours_row]), max(0.0, float(price[hours_row]))
+    bound = -float(lp.fun)
+    prices = split.Prices(price, (known.astype(np.float64), split.rounded_down(items, np.asarray(lp.x))))
+    x, lagrangian, infeasible = split.by_icb(
+        items,
+        a,
+        lo,
+        hi,
+        hours_row,
+        mu,
+        deadline,
+        settings.mip_rel_gap,
+        prices,
     )
-    if full.x is not None and -float(full.fun) > value:
-        best, value = _integral(items, np.asarray(full.x)), -float(full.fun)
-        bound = min(bound, -float(getattr(full, "mip_dual_bound", -bound)))
+    if infeasible:
+        return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", "An ICB's MILP has no solution", False
+    bound = min(bound, lagrangian)
+    how = (
+        "LP relaxation, then the MILP (HiGHS) with the packages its reduced costs rule out fixed"
+        if len(items.icbs) == 1
+        else "Lagrangian bound by ICB (coach hours priced by the LP relaxation), each ICB's MILP"
+    )
+    plans = [x]
+    over = float(items.hours @ x) - hours_cap
+    if over > 1e-6 and mu > 0 and len(items.icbs) > 1:
+        # The ICBs' plans overrun the hours together: price an hour higher (in proportion to the overrun) for a
+        # second set of plans and a second bound, and choose in each ICB between them.
+        x_dear, dear, _ = split.by_icb(
+            items, a, lo, hi, hours_row, mu * (1 + 2 * over / hours_cap), deadline, settings.mip_rel_gap, prices
+        )
+        bound = min(bound, dear)
+        plans.append(x_dear)
+        how += ", again with hours dearer (the first plans overran them), the better of the two in each ICB"
+    plans.append(split.fit_hours(items, plans[-1], hours_cap))
+    start = split.combine(items, plans, hours_cap, deadline)
+    best, value = _best_feasible(items, a, lo, hi, start)
+    # Aim inside the target (0.7 of it): the residual is cheap, and a plan just under 0.1% would leave no margin.
+    target = bound * (1 - 0.7 * settings.mip_rel_gap)
+    if not _within(value, bound, settings, 0.7):
+        reduced = items.value - a.T @ price
+        res = split.residual(items, a, lo, hi, start, reduced, target, deadline)
+        if res.x is not None and res.value > value:
+            best, value = _integral(items, res.x), float(items.value @ _integral(items, res.x))
+        how += ", then the residual MILP at the margin"
+    if not _within(value, bound, settings) and time.perf_counter() < deadline:
+        full = split.highs(
+            items.value,
+            a,
+            lo,
+            hi,
+            np.zeros(m),
+            upper,
+            ~items.transfer,
+            time_limit=deadline - time.perf_counter(),
+            rel_gap=settings.mip_rel_gap,
+            start=best.astype(np.float64) if value > -math.inf else None,
+            target=target,
+        )
+        if full.infeasible:
+            return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", full.status, False
+        if full.x is not None and full.value > value:
+            best, value = _integral(items, full.x), float(items.value @ _integral(items, full.x))
+        bound = min(bound, full.bound)
+        how += ", then the whole MILP from the best plan"
     if value == -math.inf:
-        return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", str(full.message), False
-    return best, bound, "optimal" if full.status == 0 else "time limit reached", str(full.message), True
+        return np.zeros(m, dtype=np.int64), float("nan"), "infeasible", "No plan found within the time limit", False
+    status = "optimal" if _within(value, bound, settings) else "time limit reached"
+    return best, max(bound, value), status, how, True
+
+
+def _within(value: float, bound: float, settings: Settings, share: float = 1.0) -> bool:
+    return value > -math.inf and bound - value <= share * settings.mip_rel_gap * max(abs(bound), 1e-12)
+
+
+def _best_feasible(
+    items: Items, a: csr_matrix, lo: FloatArray, hi: FloatArray, x: FloatArray
+) -> tuple[IntArray, float]:
+    """The plan as whole packages and pence, and its patients protected, if it meets every row (-inf if not: a
+    floor the ICBs' plans missed once hours were taken away)."""
+    whole = _integral(items, x)
+    row = a @ whole.astype(np.float64)
+    scale = 1e-6 * np.maximum(1.0, np.abs(row))
+    ok = bool(np.all(row <= hi + scale) and np.all(row >= lo - scale))
+    return whole, float(items.value @ whole) if ok else -math.inf
 
 
 def _lp_constraints(cons: LinearConstraint) -> dict[str, object]:
@@ -334,7 +396,7 @@ def optimise(cands: Candidates, offers: Sequence[Offer], settings: Settings) -> 
         status, message, bound, feasible = "optimal", "No package is eligible within the per-practice cap.", 0.0, True
         feasible = settings.floor_share is None or all(b == 0 for b in settings.budgets_pence.values())
     else:
-        chosen, bound, status, message, feasible = _solve(cands, items, settings)
+        chosen, bound, status, message, feasible = _solve(cands, items, settings, base.chosen)
     t_solve = time.perf_counter() - t
     if not feasible:
         return Plan(

@@ -160,8 +160,8 @@ def test_variants_and_side_by_side_comparison(client_for):
 
 def test_national_scenario_shows_icb_totals_and_no_practice_names(client_for):
     client = client_for("national")
-    # A small national budget: the same 42 ICBs and 6,000-odd practices, solved in ~20 s where £8.5m took ~140 s
-    # (counted in patients, the national problem's bound closes slowly; bench/optimise.py measures the big one)
+    # A small national budget: the same 42 ICBs and 6,000-odd practices, solved in ~3 s (the £8.5m programme takes
+    # 10–20 s; bench/optimise.py measures it)
     response = _post(client, scope="national", budget="100000", coach_hours="1000", practice_cap="25000")
     assert response.status_code == 302
     s = Scenario.objects.get()
