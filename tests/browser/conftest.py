@@ -131,6 +131,9 @@ def server_url(live_server_thread: Any, django_db_blocker: Any) -> Iterator[str]
     threads can reach the database only while it is unblocked: during the tests that use the server, not between."""
     with django_db_blocker.unblock():
         yield f"http://127.0.0.1:{live_server_thread.port}"
+        # A request the browser sent just before its context closed may still be running: let it finish (and close
+        # its connection) while the database is reachable, or it fails on the blocker after the test.
+        live_server_thread.httpd.wait_idle()
 
 
 @pytest.fixture
