@@ -8,7 +8,7 @@ The national team sees counts by ICB, never a practice's row. Amounts are intege
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 from apps.accounts.models import User
 from apps.api.common import Error, Paged, Refused, ValidationErrors, field_errors, paged
 from apps.cohorts import pages, policy, services
-from apps.cohorts.forms import InterestForm, PlaceForm
+from apps.cohorts.forms import CohortForm, InterestForm, PlaceForm
 from apps.cohorts.models import Cohort, Interest
 from apps.core.forms import form_errors
 
@@ -82,6 +82,25 @@ class InterestIn(Schema):
     attendee_name: str = Field(max_length=150)
     attendee_role: str = Field(max_length=20, description="practice_manager, gp, nurse, reception or other")
     hopes: str = Field("", max_length=2000)
+
+
+class CohortIn(Schema):
+    offer: str = Field(min_length=1, max_length=40, description="The menu offer's code (a universal offer)")
+    line: int = Field(ge=1, description="The funding line that pays for the places (its id in /budgets)")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    starts_on: date = Field(description="After the closing date for interest")
+    ends_on: date = Field(description="On or after the first day")
+    closes_on: date = Field(description="The closing date for interest: today or later")
+    places: int = Field(ge=1, le=10_000)
+    mode: Literal["venue", "online"]
+    venue: str = Field("", max_length=200, description="Where it meets, for a cohort at a venue")
+    provider: int = Field(ge=1, description="The provider organisation that delivers it (its id)")
+    cost_per_place_pence: int = Field(ge=0, le=10_000_000_000)
+    rule: Literal["first_come", "quotas", "pressure"] = Field(description="How places are allocated")
+    eligible_icbs: list[str] = Field([], max_length=42, description="ICB codes whose practices may join (none: all)")
+    quotas: dict[str, int] = Field({}, description="ICB code → places, for the quotas rule")
+    practice_managers_only: bool = False
 
 
 class PlaceStepIn(Schema):
@@ -165,6 +184,36 @@ def get_cohort(request: HttpRequest, cohort_id: int) -> Any:
     row; a practice its own; the provider delivering it every row."""
     user: User = request.auth
     return _detail(user, _cohort_for(user, cohort_id))
+
+
+@router.post(
+    "/cohorts",
+    response={201: CohortDetail, 400: Refused, 401: Error, 403: Error, 422: ValidationErrors},
+    summary="Create a cohort of a universal offer",
+)
+def create_cohort(request: HttpRequest, body: CohortIn) -> Any:
+    """An ICB team creates a cohort on its own budget of the line; the national team a national cohort (each place
+    paid from the practice's own ICB budget of the line). The same rules as the page: a universal offer the line
+    funds, dates in order, quotas that add up. A value of the wrong form is 422 (by field); a cohort the service
+    refuses is 400, naming every problem."""
+    user: User = request.auth
+    if not policy.can_create_cohort(user):
+        raise PermissionDenied("ICB teams and the national team create cohorts.")
+    pence = body.cost_per_place_pence
+    plain = body.dict(exclude={"cost_per_place_pence", "eligible_icbs", "quotas", "practice_managers_only"})
+    form = CohortForm(  # the page's form: one set of rules for what a cohort may be
+        {
+            **{k: v.isoformat() if isinstance(v, date) else str(v) for k, v in plain.items()},
+            "cost": f"{pence // 100}.{pence % 100:02d}",
+            "eligible_icbs": " ".join(body.eligible_icbs),
+            "quotas": "\n".join(f"{code} {places}" for code, places in body.quotas.items()),
+            "practice_managers_only": "1" if body.practice_managers_only else "",
+        }
+    )
+    if not form.is_valid():
+        return 422, field_errors("body", form_errors(form))
+    cohort = services.create_cohort(user, form.as_input())  # a refusal names every problem (400)
+    return 201, _detail(user, Cohort.objects.get(pk=cohort.pk))
 
 
 @router.post(

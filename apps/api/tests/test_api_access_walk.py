@@ -126,6 +126,29 @@ def walk_place(personas: dict[str, Any]) -> str:
 COHORT_SEERS = frozenset({"national", "icb_a", "practice_x", "provider", "lmc"})
 
 
+def new_cohort_body(personas: dict[str, Any]) -> dict[str, Any]:
+    """A valid cohort for whoever may create one: the universal line that funds practice-manager development (its
+    budgets released to every ICB) and the walk's provider."""
+    from apps.cohorts import demo
+
+    today = timezone.localdate()
+    starts = today + timedelta(days=28)
+    line = demo.universal_line(personas["national"], financial_year_of(starts))
+    return {
+        "offer": demo.PM_OFFER,
+        "line": line.pk,
+        "title": "Walk cohort",
+        "starts_on": starts.isoformat(),
+        "ends_on": (starts + timedelta(days=30)).isoformat(),
+        "closes_on": (today + timedelta(days=7)).isoformat(),
+        "places": 3,
+        "mode": "online",
+        "provider": demo.provider().pk,
+        "cost_per_place_pence": 120_000,
+        "rule": "first_come",
+    }
+
+
 @dataclass(frozen=True)
 class Op:
     """What one operation should answer. ``path`` values may be callables of the personas (for practice X's code)."""
@@ -136,7 +159,7 @@ class Op:
     # Personas who see the record but may not take this step: 403 where everyone else gets ``denied`` (404).
     forbidden: frozenset[str] = frozenset()
     query: dict[str, Any] = field(default_factory=dict)
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None  # a callable: of the personas
     # Queue the background work the call starts rather than do it in the test (a national scenario's solve took
     # 14 s, and who may start it is the same either way)
     queued: bool = False
@@ -340,6 +363,8 @@ EXPECTED: dict[str, Op] = {
     # (or ICB A's team for it) expresses interest; ICB A's team allocates; practice X accepts its offered place.
     "list_cohorts": Op({}, SIGNED_IN),
     "get_cohort": Op({"cohort_id": walk_cohort}, COHORT_SEERS, denied=404),
+    # ICB teams create cohorts on their own budgets, the national team national cohorts; nobody else.
+    "create_cohort": Op({}, frozenset({"national", "icb_a", "icb_b"}), body=new_cohort_body),
     "create_cohort_interest": Op(
         {"cohort_id": walk_empty_cohort},
         frozenset({"icb_a", "practice_x"}),
@@ -415,7 +440,8 @@ def test_operation_as_persona(request, api_call, walk_world, op_id, method, path
     op = EXPECTED[op_id]
     if op.queued:
         request.getfixturevalue("database_tasks")
-    response = api_call(persona, method, _url(path, op, personas, made), op.body, **op.query)
+    body = op.body(personas) if callable(op.body) else op.body
+    response = api_call(persona, method, _url(path, op, personas, made), body, **op.query)
     assert response["Content-Type"].startswith("application/json"), (op_id, persona, response["Content-Type"])
     if persona == "anonymous":
         assert response.status_code == 401, (op_id, response.status_code)

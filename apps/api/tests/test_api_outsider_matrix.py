@@ -67,6 +67,7 @@ PATH: dict[str, dict[str, str]] = {
     "get_scenario": {"ref": "{scenario}"},
     "list_cohorts": {},
     "get_cohort": {"cohort_id": "{cohort}"},
+    "create_cohort": {},
     "create_cohort_interest": {"cohort_id": "{cohort}"},
     "allocate_cohort": {"cohort_id": "{cohort}"},
     "act_on_cohort_place": {"place_id": "{place}"},
@@ -114,7 +115,7 @@ def test_no_operation_shows_icb_a_cases_to_an_outsider(world, database_tasks):
                 if method == "GET":
                     response = client.get(path, query, headers=headers)
                 else:
-                    body = json.dumps(walk.body or {})
+                    body = json.dumps((walk.body(world.users) if callable(walk.body) else walk.body) or {})
                     response = client.generic(method, path, data=body, content_type="application/json", headers=headers)
                 what = f"{method} {op_id} {extra or ''} as {persona}"
                 if response.status_code in REFUSED:

@@ -92,12 +92,16 @@ def items_for(user: User, case: Case, facts: lifecycle.Facts) -> list[Waiting]:
 
 def waiting_for(user: User) -> list[Waiting]:
     """Everything waiting for this user: the cases' moves, oldest case first (one query, whatever the number of
-    cases), then each contributing app's items (each in a fixed number of queries)."""
-    if not access.can_see_case_queue(user):
-        return []  # national sees counts and the LMC its nominations: neither acts on a case
-    cases = with_facts(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice", "icb"))
-    out = [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
-    out.extend(share_items(user))
+    cases), then each contributing app's items (each in a fixed number of queries).
+
+    National and the LMC act on no case (national sees counts, the LMC its nominations), so they get no case items;
+    the contributing apps still have their say, by their own rules: the national team allocates the places of the
+    cohorts it runs."""
+    out: list[Waiting] = []
+    if access.can_see_case_queue(user):
+        cases = with_facts(access.cases_visible_to(user).filter(status__in=OPEN).select_related("practice", "icb"))
+        out += [w for c in cases.order_by("opened_at", "pk") for w in items_for(user, c, facts_of(c))]
+        out.extend(share_items(user))
     for path in CONTRIBUTORS:
         out.extend(import_string(path)(user))
     return out

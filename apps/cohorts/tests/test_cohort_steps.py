@@ -203,3 +203,26 @@ def test_the_scheduled_task_allocates_closed_cohorts(
     assert result.return_value == {"allocated": 1}
     cohort.refresh_from_db()
     assert cohort.status == Cohort.Status.ALLOCATED
+
+
+def test_a_national_cohort_to_allocate_waits_for_the_national_team_and_no_one_else(
+    personas: dict[str, Any], make_cohort: Callable[..., Cohort]
+) -> None:
+    from apps.cases.services.waiting import waiting_for
+    from apps.cohorts import waiting
+
+    national = personas["national"]
+    cohort = make_cohort(national)  # no ICB: a national cohort, which the national team allocates
+    assert cohort.icb_id is None
+    icb = personas["icb_a"]
+    services.express_interest(icb, cohort, practices_of(icb.icb, 1)[0], "A", PM)
+    assert not [w for w in waiting_for(national) if w.step == waiting.ALLOCATE]  # interest still open
+    Cohort.objects.filter(pk=cohort.pk).update(closes_on=timezone.localdate())
+    assert [(w.title, w.href) for w in waiting_for(national) if w.step == waiting.ALLOCATE] == [
+        (cohort.title, f"/cohorts/{cohort.pk}/allocate/")
+    ]
+    for name in ("icb_a", "icb_b", "lmc", "provider"):  # they may see the cohort; only national runs it
+        assert not [w for w in waiting_for(personas[name]) if w.step == waiting.ALLOCATE], name
+    assert not [w for w in waiting_for(national) if w.case is not None]  # national acts on no case
+    services.allocate(national, cohort)
+    assert not [w for w in waiting_for(national) if w.step == waiting.ALLOCATE]
