@@ -16,7 +16,7 @@ from django.contrib.messages import get_messages
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, Undefined
 from markupsafe import Markup, escape
 
 from apps.cases.policy import open_case_of
@@ -59,9 +59,13 @@ class _Unfreezable(Exception):
 
 def _freeze(value: Any) -> Any:
     """A hashable key that tells apart everything that renders differently: a Markup string from a plain one (one is
-    escaped, the other not), True from 1, a list from a tuple. Anything else (dates, models, Undefined) refuses."""
+    escaped, the other not), True from 1, a list from a tuple. An undefined value (a form's field on its first,
+    empty showing: ``data.payee``) is one key per kind of Undefined: every one of a kind renders, tests and defaults
+    alike (empty, not defined), so the call is still remembered. Anything else (dates, models) refuses."""
     if value is None or type(value) in (str, int, float):
         return value
+    if isinstance(value, Undefined):
+        return ("undefined", type(value).__name__)
     if type(value) is bool:
         return ("bool", value)
     if isinstance(value, Markup):
