@@ -84,9 +84,22 @@ def test_url_follows_the_script_prefix() -> None:
     assert url("cases:queue") == before == "/cases/"
 
 
-def test_url_with_an_unhashable_argument_still_reverses() -> None:
-    odd = ["A81001"]  # a list cannot be a key: reversed directly, with reverse's own answer
+def test_url_with_an_argument_that_is_not_plain_text_or_a_number_is_reversed_every_time() -> None:
+    class Named:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def __str__(self) -> str:
+            return self.text
+
+    thing = Named("A81001")
+    before = _reversed.cache_info().currsize
+    assert url("practices:detail", thing) == "/practices/A81001/"
+    thing.text = "B82005"  # the same object, another text: a remembered answer would be stale
+    assert url("practices:detail", thing) == "/practices/B82005/"
+    odd = ["A81001"]  # a list cannot even be a key
     assert url("practices:detail", odd) == reverse("practices:detail", args=[odd])
+    assert _reversed.cache_info().currsize == before
 
 
 def test_a_name_that_does_not_reverse_is_not_remembered() -> None:
