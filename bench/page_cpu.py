@@ -8,7 +8,10 @@ or any database holding the demo), each page as the persona the load bench uses,
     DATABASE_URL=postgres://postgres@127.0.0.1:54413/gpr_load .venv/bin/python bench/page_cpu.py
     .venv/bin/python bench/page_cpu.py --only money --repeat 11
 
-Not part of the test suite. Prints ms of CPU, the query count and the page size for each page.
+Not part of the test suite. Prints ms of CPU, the query count and the page size for each page, and MET or MISSED
+against the target: every page within ``TARGET_MS`` of CPU. Why that number: 50 users pausing 0.5 s ask for about 90
+requests a second; two cores kept below 70 % busy (where queueing stays short) allow 2 x 0.7 / 90 = 15 ms a request
+on average, so no page of the mix should cost much more than that.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ os.environ.update(
 )
 os.environ.setdefault("DATABASE_URL", "sqlite:///var/db.sqlite3")
 warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: no collected static files here
+TARGET_MS = 20.0
 
 # (persona, path): the load bench's pages (bench/load.py SCENARIO), ICB A's where a page is an ICB's
 PAGES = [
@@ -80,6 +84,7 @@ def main() -> int:
     from apps.accounts.models import User
 
     clients: dict[str, Client] = {}
+    worst = 0.0
     print(f"{'persona':<10}{'page':<44}{'CPU ms':>8}{'queries':>9}{'KB':>6}")
     for persona, path in PAGES:
         if args.only not in path:
@@ -100,7 +105,10 @@ def main() -> int:
                 best = min(best, time.process_time() - started)
         size = len(response.content) // 1024
         print(f"{persona:<10}{path:<44}{best * 1000:>8.1f}{len(queries.captured_queries):>9}{size:>6}")
-    return 0
+        worst = max(worst, best * 1000)
+    ok = worst <= TARGET_MS
+    print(f"most CPU for one page: {worst:.1f} ms (target <= {TARGET_MS:.0f} ms): {'MET' if ok else 'MISSED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
