@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+import cpu_account
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 HOST = "127.0.0.1"
@@ -240,6 +242,7 @@ class Results:
     sent: int = 0
     started: float = 0.0
     elapsed: float = 0.0
+    cpu: list[cpu_account.Reading] = field(default_factory=list)  # at the start and the end of the measured window
 
 
 def drive(
@@ -282,9 +285,20 @@ def drive(
             time.sleep(random.uniform(0, 2 * think))
 
 
-def run_phase(port: int, clients: list[list[User]], data: Data, warmup: float, duration: float, args: Any) -> Results:
-    """Run one client thread per entry of ``clients`` for ``warmup`` + ``duration`` seconds."""
+def run_phase(
+    port: int,
+    clients: list[list[User]],
+    data: Data,
+    warmup: float,
+    duration: float,
+    args: Any,
+    probe: Callable[[], cpu_account.Reading] | None = None,
+) -> Results:
+    """Run one client thread per entry of ``clients`` for ``warmup`` + ``duration`` seconds; ``probe`` reads the CPU
+    used so far by each part (server, database, client, machine) when measuring starts and when it ends."""
     results = Results()
+    if probe is not None:
+        threading.Timer(warmup, lambda: results.cpu.insert(0, probe())).start()
     started = time.monotonic() + warmup
     results.started = started
     deadline = started + duration
@@ -298,6 +312,8 @@ def run_phase(port: int, clients: list[list[User]], data: Data, warmup: float, d
     for t in threads:
         t.join()
     results.elapsed = time.monotonic() - started
+    if probe is not None:
+        results.cpu.append(probe())
     return results
 
 
@@ -344,6 +360,9 @@ def report(results: Results, baseline: Results, label: str) -> bool:
     )
     for name, errs in (results.errors | baseline.errors).items():
         print(f"  {name}: first errors: {errs[:3]}")
+    if len(results.cpu) == 2:
+        for line in cpu_account.describe(*results.cpu, len(every), seconds):
+            print(line)
     verdict = "MET" if ok else "MISSED"
     print(f"target p95 < {TARGET_P95_MS:.0f} ms on every page with zero errors: {verdict}")
     return ok
@@ -407,9 +426,15 @@ def main() -> int:
             for u in users:
                 u.icb = icb_of.get(u.persona)
             # The baseline: every user in turn, one request at a time, no pause: each page's time with no queueing.
-            baseline = run_phase(args.port, [users[: len(EVERYONE)]], data, args.warmup / 2, args.baseline, args)
+            db_pid = cpu_account.postmaster_pid(db_url)
+
+            def probe() -> cpu_account.Reading:
+                return cpu_account.read(proc.pid, db_pid)
+
+            baseline = run_phase(args.port, [users[: len(EVERYONE)]], data, args.warmup / 2, args.baseline, args, probe)
             for n in steps:
-                runs.append((n, run_phase(args.port, [[u] for u in users[:n]], data, args.warmup, args.duration, args)))
+                clients = [[u] for u in users[:n]]
+                runs.append((n, run_phase(args.port, clients, data, args.warmup, args.duration, args, probe)))
         finally:
             stop(proc)
     kind = "PostgreSQL" if args.postgres else "SQLite"
@@ -421,6 +446,10 @@ def main() -> int:
             f"think {args.think} s"
         )
         every_ok[n] = report(results, baseline, label)
+    if len(baseline.cpu) == 2:
+        print("\nthe baseline (one request at a time, no pause):")
+        for line in cpu_account.describe(*baseline.cpu, sum(map(len, baseline.latencies.values())), baseline.elapsed):
+            print(line)
     print(f"\n{'users':>6}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>8}  every page p95 < 150 ms")
     for n, results in runs:
         values = [v for vs in results.latencies.values() for v in vs]
@@ -446,6 +475,9 @@ def use_scaled(size: int, postgres: str | None) -> str:
         subprocess.run(["dropdb", *conn, "--if-exists", name], check=True)
         subprocess.run(["createdb", *conn, name], check=True)
         subprocess.run(["pg_restore", *conn, "-d", name, "--no-owner", str(dump)], check=True)
+        # A restored database has no planner statistics until autovacuum gets to it, part-way through the first step
+        # (seen: the 50-user step's PostgreSQL CPU tripled); gather them before measuring.
+        subprocess.run(["vacuumdb", *conn, "--analyze-only", "--quiet", name], check=True)
         return postgres
     source = ROOT / "var" / f"bench-scale-{size}x.sqlite3"
     if not source.exists():

