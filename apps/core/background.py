@@ -50,6 +50,7 @@ TASK_LABELS = {
     "apps.core.tasks.send_queued_emails": "Queued emails (sent again after a decision)",
     "apps.caseload.tasks.plan_upload": "Caseload import preview",
     "apps.targeting.tasks.solve_scenario": "Optimiser scenario",
+    "apps.practices.tasks.write_register_download": "Register download (spreadsheet)",
 }
 # Tasks that call retry_later on failure; the others run once per queueing.
 RETRIED_TASKS = {"apps.cases.tasks.send_notification_emails"}

@@ -106,14 +106,19 @@ def table_download(
 ) -> HttpResponse:
     """Answer with the rows as a CSV or XLSX file named ``filename.<fmt>`` (``kinds``: see the module docstring)."""
     if fmt == "xlsx":
-        buf = io.BytesIO()
-        _write_typed_xlsx(rows, columns, kinds, buf, constant_memory=False)
-        body, ctype = buf.getvalue(), XLSX_TYPE
+        body, ctype = xlsx_bytes(rows, columns, kinds), XLSX_TYPE
     else:
         body, ctype = b"".join(_csv_chunks(rows, columns, kinds)), CSV_TYPE
     response = HttpResponse(body, content_type=ctype)
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return response
+
+
+def xlsx_bytes(rows: Sequence[Sequence[Any]], columns: Sequence[str], kinds: Sequence[Kind] | None = None) -> bytes:
+    """The XLSX file a download of these rows is (``table_download``'s, and a large one the worker writes ahead)."""
+    buf = io.BytesIO()
+    _write_typed_xlsx(rows, columns, kinds, buf, constant_memory=False)
+    return buf.getvalue()
 
 
 STREAM_CHUNK_ROWS = 2000

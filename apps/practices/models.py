@@ -393,3 +393,22 @@ class DisappearanceLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.practice_code}: {self.outcome}"
+
+
+class PreparedDownload(models.Model):
+    """A large register download written by the background worker (an XLSX of the whole register takes most of a
+    second to write: too long for a request). Kept under the digest of its rows and columns, so the same rows are
+    served at once and a changed register makes a new file; only the newest few are kept."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=100)
+    rows = models.PositiveIntegerField()
+    content = models.BinaryField(null=True, help_text="the file, once the worker has written it")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    built_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.rows} rows, {'ready' if self.built_at else 'being written'})"

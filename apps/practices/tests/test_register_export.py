@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from apps.practices.downloads import EXPORT_COLUMNS, export_rows
 from apps.practices.models import Practice
-from apps.practices.views import EXPORT_COLUMNS, _export_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def _from_models(qs: Any) -> list[tuple[Any, ...]]:
 
 def test_every_practice_exports_as_its_model_reads() -> None:
     qs = Practice.objects.order_by("code")
-    rows = _export_rows(qs)
+    rows = export_rows(qs)
     assert rows == _from_models(qs)
     assert len(rows) > 6000 and all(len(r) == len(EXPORT_COLUMNS) for r in rows)
     # the national data has practices without a PCN or a region, and closed ones: blanks and labels, as before
