@@ -67,6 +67,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rebuild", action="store_true", help="ignore the fixture files and build again")
     p.add_argument("--sessions", type=int, default=6, help="coaching sessions per delivered grown case (default 6)")
     p.add_argument("--payments", type=int, default=36, help="invoices paid per delivered grown case (default 36)")
+    p.add_argument("--busiest", type=float, default=0.7, help="share of the grown cases in ICB A (default 0.7)")
     p.add_argument("--build-only", action="store_true", help="build (or restore) the sizes and print their rows")
     p.add_argument("--only", default="", help="measure only pages/operations whose name contains this")
     return p.parse_args()
@@ -180,7 +181,8 @@ def prepare(url: str, size: int, rebuild: bool, demo_cases: list[int], shape: Sh
         django.setup()
         extra = demo_cases[0] * (size - base)
         print(
-            f"  adding {extra} cases ({shape.sessions} sessions and {shape.payments} payments each once delivered) "
+            f"  adding {extra} cases, {shape.busiest:.0%} in ICB A ({shape.sessions} sessions and {shape.payments} "
+            "payments each once delivered) "
             "through the case, delivery and funding services…",
             flush=True,
         )
@@ -348,7 +350,7 @@ def main() -> None:
     # the builder's notifications would print every e-mail on the demo's console backend: send none
     os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
     VAR.mkdir(exist_ok=True)
-    shape = Shape(sessions=args.sessions, payments=args.payments)
+    shape = Shape(sessions=args.sessions, payments=args.payments, busiest=args.busiest)
     runs: dict[int, dict[str, dict[str, Any]]] = {}
     data: dict[int, dict[str, int]] = {}
     demo_cases: list[int] = []

@@ -40,6 +40,7 @@ class Shape:
 
     sessions: int = 6
     payments: int = 6
+    busiest: float = 0.7  # the share of the grown cases in ICB A (the rest in ICB B)
 
 
 @dataclass
@@ -316,8 +317,8 @@ class Builder:
 
 
 def grow(extra_cases: int, seed: int, shape: Shape) -> Made:
-    """Add ``extra_cases`` cases to ICB A (70%) and ICB B (30%), each in one transaction; a case a rule refuses is
-    counted and rolled back, the rest kept."""
+    """Add ``extra_cases`` cases to ICB A (``shape.busiest``, 70% by default) and ICB B (the rest), each in one
+    transaction; a case a rule refuses is counted and rolled back, the rest kept."""
     from django.db import transaction
 
     from apps.accounts.models import Role, User
@@ -332,7 +333,9 @@ def grow(extra_cases: int, seed: int, shape: Shape) -> Made:
     fund_growth()
     builder = Builder(seed, shape)
     icb_ids = list(User.objects.filter(username__in=["icb-a", "icb-b"]).values_list("icb_id", flat=True))
-    for icb_name, share in (("icb-a", 0.7), ("icb-b", 0.3)):
+    for icb_name, share in (("icb-a", shape.busiest), ("icb-b", 1 - shape.busiest)):
+        if share <= 0:
+            continue
         icb = User.objects.select_related("icb").get(username=icb_name)
         colleague, _ = User.objects.get_or_create(
             username=f"{icb_name}-bench-colleague", defaults={"role": Role.ICB, "icb_id": icb.icb_id}
