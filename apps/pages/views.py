@@ -98,7 +98,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         return _audit_download(qs, totals, listed is not None, fmt)
     # page_of clamps the page asked for to the pages there are (an odd or 30-digit number is never an offset)
     page = page_of(qs.order_by("-at", "-pk"), request.GET.get("page"), AUDIT_PAGE_SIZE)
-    models = sorted(AuditRecord.objects.values_list("model", flat=True).distinct())
+    # ordered by the model alone: with the default ordering (time, id) DISTINCT would return every record
+    models = list(AuditRecord.objects.order_by("model").values_list("model", flat=True).distinct())
     ctx = {
         "records": list(page.object_list),
         "totals": totals,
