@@ -50,3 +50,38 @@ def test_the_icb_budget_page_makes_the_same_queries_with_ten_times_the_commitmen
     many, html = queries(client, url)
     assert many == few, f"{few} queries with 3 commitments, {many} with 33"
     assert "SCALE-0032" in html  # the newest is on the first page
+
+
+def test_the_monthly_sums_put_each_entry_in_its_local_month(personas, budget, practices_a, colleague_a):
+    """Each month's sums run from local midnight on the 1st: 23:30 UTC on 31 May is June in London (BST)."""
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    from analytics.money import Kind
+    from apps.funding import reports
+    from apps.funding.models import LedgerEntry
+    from apps.funding.reports import COMMITTING
+
+    grow(budget, personas["icb_a"], colleague_a, practices_a, 0, 2)  # committed and paid today
+    fy = budget.fy
+    stamps = [
+        datetime(fy, 5, 31, 23, 30, tzinfo=UTC),
+        datetime(fy, 6, 1, 12, tzinfo=UTC),
+        datetime(fy + 1, 1, 5, tzinfo=UTC),
+    ]
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(budget=budget, kind=Kind.VARIATION, amount_pence=100 + i, reference=f"MONTH-{i}",
+                    memo="Top-up", created_by=personas["icb_a"], created_at=at)
+        for i, at in enumerate(stamps)
+    )  # fmt: skip
+    expected: dict[tuple[int, int], list[int]] = {}
+    for e in LedgerEntry.objects.filter(budget__fy=fy, budget__icb=budget.icb, kind__in=[*COMMITTING, Kind.PAYMENT]):
+        local = timezone.localtime(e.created_at)
+        sums = expected.setdefault((local.year, local.month), [0, 0])
+        sums[1 if e.kind == Kind.PAYMENT else 0] += e.amount_pence
+    got = {(d.year, d.month): [c, p] for d, c, p in reports.monthly(fy, budget.icb)}
+    in_year = {k: v for k, v in expected.items() if k in got and v != [0, 0]}
+    assert {k: v for k, v in got.items() if v != [0, 0]} == in_year
+    assert got[(fy, 6)][0] >= 201  # the 31 May 23:30 UTC entry and the 1 June one, both June in London
+    assert got[(fy + 1, 1)][0] >= 102
