@@ -112,6 +112,14 @@ def refresh_tallies(settle: timedelta = SETTLE) -> datetime:
     return cutoff
 
 
+def audit_kinds() -> list[str]:
+    """Every kind of record the trail may hold: the audited models, and any other kind already tallied."""
+    from apps.core import audit
+
+    kinds = {m._meta.label for m in audit.audited_models()}
+    return sorted(kinds | set(AuditTally.objects.order_by().values_list("model", flat=True).distinct()))
+
+
 def tallied_totals(qs: QuerySet[AuditRecord], *, model: str = "", action: str = "", exclude: Iterable[str] = ()
                    ) -> list[AuditTotal]:  # fmt: skip
     """The same totals as ``audit_totals(qs)`` for ``qs`` = the records of ``model`` / ``action`` (when given) not
