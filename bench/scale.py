@@ -1,11 +1,14 @@
 """Scale bench (issue 19 §1): does every page and API list stay flat as the data grows?
 
-1. **Builds** a dataset at each size, through the service's own functions: the demo (``migrate``, ``import_national``,
-   ``score_practices``, demo users, funding, menu and cases) is 1x; each further multiple adds as many cases again,
-   each climbed by the case services (referral, triage, health check, plan, package, approval against the ICB's
-   budget, provider assignment, delivery, review) and, for approved packages, a payment recorded by one ICB user and
-   approved by another (the funding services). Each size is kept as a fixture file under ``var/`` (a SQLite copy, or
-   a ``pg_dump`` custom archive on PostgreSQL) and restored on the next run, so re-runs take minutes.
+1. **Builds** a dataset at each size, through the service's own functions (``bench/scale_data.py``): the demo
+   (``migrate``, ``import_national``, ``score_practices``, demo users, funding, menu, cases and delivery) is 1x; each
+   further multiple adds as many cases again over the two demo ICBs (70% / 30%), most of them run their whole course
+   as a few years of use would leave them (referral to closure, with ``--sessions`` coaching sessions logged and
+   signed off and ``--payments`` invoices recorded by one ICB user and approved by another), the rest stopped at each
+   state of the demo's ladder. 100x with the defaults puts about 27,000 payments and 30,000 ledger entries in ICB A
+   (the issue's first measurement: ~30,000 entries and ~27,000 payments for one ICB). Each size is kept as a fixture
+   file under ``var/`` (a SQLite copy, or a ``pg_dump`` custom archive on PostgreSQL) and restored on the next run;
+   a size is built from the largest smaller fixture (100x from 10x), so re-runs take minutes.
 2. **Measures** every page of the URL conf with its walk arguments (``apps/accounts/tests/test_access_walk.py``
    EXPECTED, as the persona matrices use it) and every GET operation of the OpenAPI document, as every persona:
    those that answer 200 are timed (the fastest of ``--repeat`` after one warm-up) and their queries counted.
@@ -14,10 +17,10 @@
    queries as rows grow, and MET/MISSED against the target: <= 150 ms at the largest size and no query growth.
 
     .venv/bin/python bench/scale.py                          # SQLite, 1x and 10x
-    .venv/bin/python bench/scale.py --sizes 1,10,100 --allow-100x
-    DATABASE_URL=postgres://postgres@127.0.0.1:54346/gpr_scale .venv/bin/python bench/scale.py
+    .venv/bin/python bench/scale.py --sizes 1,10,100
+    .venv/bin/python bench/scale.py --sizes 1,10,100 --build-only     # build and print each size's rows
+    DATABASE_URL=postgres://postgres@127.0.0.1:54412/gpr_scale .venv/bin/python bench/scale.py
 
-100x is refused without ``--allow-100x`` (it prints how long it would take to build, from the 10x build's rate).
 Not part of the test suite.
 """
 
@@ -25,12 +28,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import math
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,9 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from scale_data import Shape, grow  # noqa: E402
+
 VAR = ROOT / "var"
 TARGET_MS = 150.0
 GROWTH_LIMIT = 1.5  # time ratio per 10x data above which growth is faster than logarithmic (log(10N)/log(N) ~ 1.3)
@@ -59,9 +63,12 @@ DEMO_PERSONAS = {
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="1,10", help="multiples of the demo, comma-separated (default 1,10)")
-    p.add_argument("--allow-100x", action="store_true", help="build sizes of 100x and more (hours on SQLite)")
     p.add_argument("--repeat", type=int, default=3, help="timed requests per page and persona (the fastest counts)")
     p.add_argument("--rebuild", action="store_true", help="ignore the fixture files and build again")
+    p.add_argument("--sessions", type=int, default=6, help="coaching sessions per delivered grown case (default 6)")
+    p.add_argument("--payments", type=int, default=36, help="invoices paid per delivered grown case (default 36)")
+    p.add_argument("--busiest", type=float, default=0.7, help="share of the grown cases in ICB A (default 0.7)")
+    p.add_argument("--build-only", action="store_true", help="build (or restore) the sizes and print their rows")
     p.add_argument("--only", default="", help="measure only pages/operations whose name contains this")
     return p.parse_args()
 
@@ -115,6 +122,7 @@ def restore_fixture(url: str, size: int) -> bool:
         subprocess.run(["createdb", *pg_args(url), dbname], check=True)
         subprocess.run(["pg_restore", *pg_args(url), "-d", dbname, "--no-owner", str(source)], check=True)
     print(f"  restored {source.relative_to(ROOT)}", flush=True)
+    manage("migrate", "--noinput", "-v", "0")  # a fixture kept before the newest migrations gets them
     return True
 
 
@@ -137,6 +145,7 @@ def build_demo(url: str) -> None:
         ("create_demo_funding",),
         ("sync_menu",),
         ("create_demo_cases",),
+        ("create_demo_delivery",),
     ):
         print(f"  manage.py {' '.join(step)}", flush=True)
         manage(*step)
@@ -148,87 +157,9 @@ def demo_case_count() -> int:
     return Case.objects.count()
 
 
-def grow(extra_cases: int, seed: int) -> dict[str, int]:
-    """Add ``extra_cases`` cases to ICB A and ICB B, each climbed through the case services to a state of the demo's
-    ladder, and pay part of every approved package (recorded by one ICB user, approved by another)."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-    from django.core.management.base import CommandError
-    from django.db import transaction
-
-    from apps.accounts.models import Role, User
-    from apps.cases import services
-    from apps.cases.management.commands.create_demo_cases import CONCERNS, TARGETS
-    from apps.cases.management.commands.create_demo_cases import Command as DemoCases
-    from apps.cases.models import Case, Route, Status
-    from apps.core.errors import DomainError
-    from apps.funding import services as funding
-    from apps.funding.models import Commitment, Payment
-    from apps.indicators.models import PracticeScore
-    from apps.practices.models import PracticeStatus
-
-    demo = DemoCases(stdout=io.StringIO())
-    rng = random.Random(seed)
-    provider = User.objects.get(username="provider")
-    made = {"cases": 0, "refused": 0, "payments": 0}
-    for icb_name, share in (("icb-a", 0.7), ("icb-b", 0.3)):
-        icb_user = User.objects.get(username=icb_name)
-        colleague, _ = User.objects.get_or_create(
-            username=f"{icb_name}-bench-colleague", defaults={"role": Role.ICB, "icb_id": icb_user.icb_id}
-        )
-        busy = Case.objects.open().values("practice_id")
-        practices = [
-            s.practice
-            for s in PracticeScore.objects.filter(
-                run__is_current=True, icb_id=icb_user.icb_id, practice__status=PracticeStatus.ACTIVE
-            )
-            .exclude(practice_id__in=busy)
-            .exclude(practice__users__username__in=["practice-x", "practice-y"])
-            .select_related("practice")
-            .order_by("icb_rank")[: round(extra_cases * share)]
-        ]
-        for i, practice in enumerate(practices):
-            target = TARGETS[i % len(TARGETS)]
-            puser = demo._practice_user(practice)
-            data = services.ReferralInput(
-                CONCERNS[i % len(CONCERNS)],
-                tried=rng.sample(sorted(services.TRIED_CHOICES)[:-1], 2),
-                help_wanted=["Workforce support"],
-                urgency=["routine", "soon", "urgent"][i % 3],
-            )
-            try:
-                with contextlib.redirect_stdout(io.StringIO()), transaction.atomic():
-                    case, _ = services.refer(icb_user, practice, Route.ICB, data)
-                    if target == Status.WITHDRAWN:
-                        services.change_status(puser, case, Status.WITHDRAWN, "Sorted locally.")
-                    elif target != Status.REFERRED:
-                        demo._climb(case, target, icb_user, puser, provider, rng)
-                made["cases"] += 1
-            except (DomainError, ValidationError, CommandError):
-                made["refused"] += 1  # e.g. the ICB's budget is spent: the case stays where the rules stopped it
-        for commitment in Commitment.objects.filter(budget__icb_id=icb_user.icb_id, status=Commitment.Status.OPEN):
-            if Payment.objects.filter(commitment=commitment).exists():
-                continue
-            try:
-                with transaction.atomic():
-                    payment = funding.record_payment(
-                        reference=commitment.reference,
-                        amount_pence=max(1, commitment.amount_pence // 4),
-                        kind="invoice",
-                        payee="Bench Provider Ltd",
-                        user=colleague,
-                        invoice_number=f"BENCH-{commitment.pk}",
-                    )
-                    funding.approve_payment(payment=payment, user=icb_user)
-                made["payments"] += 1
-            except (DomainError, ValidationError, PermissionDenied) as exc:  # a refused payment is counted
-                made["refused"] += 1
-                if made["refused"] == 1:
-                    print(f"  (first refusal: {type(exc).__name__}: {exc})", flush=True)
-    return made
-
-
-def prepare(url: str, size: int, rebuild: bool, demo_cases: list[int]) -> float:
-    """The database at ``size`` x the demo, restored from its fixture or built (from the next smaller fixture)."""
+def prepare(url: str, size: int, rebuild: bool, demo_cases: list[int], shape: Shape) -> float:
+    """The database at ``size`` x the demo, restored from its fixture or built from the largest smaller fixture (10x
+    grows from 1x, 100x from 10x: each build adds only the difference)."""
     print(f"{size}x:", flush=True)
     from django.apps import apps
 
@@ -239,30 +170,63 @@ def prepare(url: str, size: int, rebuild: bool, demo_cases: list[int]) -> float:
     if not rebuild and restore_fixture(url, size):
         return 0.0
     started = time.perf_counter()
-    if size == 1 or not restore_fixture(url, 1):
+    smaller = [s for s in range(size - 1, 0, -1) if fixture_file(url, s).exists()] if size > 1 else []
+    base = smaller[0] if smaller and not (rebuild and smaller[0] == 1) else 1
+    if size == 1 or not restore_fixture(url, base):
+        base = 1
         build_demo(url)
         save_fixture(url, 1)
     if size > 1:
         import django
 
         django.setup()
-        extra = demo_cases[0] * (size - 1)
-        print(f"  adding {extra} cases through the case and funding services…", flush=True)
-        made = grow(extra, seed=size)
-        print(f"  {made}", flush=True)
+        extra = demo_cases[0] * (size - base)
+        print(
+            f"  adding {extra} cases, {shape.busiest:.0%} in ICB A ({shape.sessions} sessions and {shape.payments} "
+            "payments each once delivered) "
+            "through the case, delivery and funding services…",
+            flush=True,
+        )
+        t = time.perf_counter()
+        made = grow(extra, seed=size, shape=shape)
+        print(f"  {made} in {time.perf_counter() - t:.0f} s", flush=True)
+        tally_audit()
         save_fixture(url, size)
     return time.perf_counter() - started
+
+
+def tally_audit() -> bool:
+    """Bring the national audit page's tallies up to date, as the scheduled job (``enqueue_scheduled audit``, every
+    five minutes) would have while the data grew; whether there were none before (a fixture built without them)."""
+    from datetime import timedelta
+
+    from apps.pages.audit_totals import refresh_tallies
+    from apps.pages.models import AuditTallyMark
+
+    had = AuditTallyMark.objects.exists()
+    refresh_tallies(settle=timedelta(0))  # nothing else writes to the bench database
+    return not had
 
 
 # --- measuring -------------------------------------------------------------------------------------------------------
 
 
 def counts() -> dict[str, int]:
+    from django.db.models import Count
+
     from apps.cases.models import Case, CaseEvent
+    from apps.core.models import AuditRecord
+    from apps.delivery.models import Session
     from apps.funding.models import LedgerEntry, Payment
 
     out = {"cases": Case.objects.count(), "case events": CaseEvent.objects.count()}
-    return out | {"ledger entries": LedgerEntry.objects.count(), "payments": Payment.objects.count()}
+    out |= {"ledger entries": LedgerEntry.objects.count(), "payments": Payment.objects.count()}
+    out |= {"sessions": Session.objects.count(), "audit rows": AuditRecord.objects.count()}
+    busiest = LedgerEntry.objects.values("budget__icb__code").annotate(n=Count("pk")).order_by("-n").first() or {"n": 0}
+    paid = Payment.objects.values("commitment__budget__icb__code").annotate(n=Count("pk")).order_by("-n").first()
+    out["busiest ICB ledger entries"] = busiest["n"]
+    out["busiest ICB payments"] = paid["n"] if paid else 0
+    return out
 
 
 def targets() -> list[tuple[str, str]]:
@@ -384,39 +348,40 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_DEBUG", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpsupport.settings")
+    # the builder's notifications would print every e-mail on the demo's console backend: send none
+    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
     VAR.mkdir(exist_ok=True)
+    shape = Shape(sessions=args.sessions, payments=args.payments, busiest=args.busiest)
     runs: dict[int, dict[str, dict[str, Any]]] = {}
     data: dict[int, dict[str, int]] = {}
     demo_cases: list[int] = []
-    build_rate = 0.0  # seconds per added case, from the last build
-    for size in sizes:
-        if size >= 100 and not args.allow_100x:
-            estimate = build_rate * (demo_cases[0] if demo_cases else 14) * (size - 1) if build_rate else None
-            when = f"about {estimate / 60:.0f} minutes" if estimate else "unknown (build 10x first to estimate)"
-            print(f"{size}x skipped: building it would take {when}; run with --allow-100x")
-            continue
-        if size > 1 and not demo_cases:
-            prepare(url, 1, args.rebuild, demo_cases)
-            import django
+    import django
 
+    for size in sizes:
+        if size > 1 and not demo_cases:
+            prepare(url, 1, args.rebuild and 1 in sizes, demo_cases, shape)
             django.setup()
             demo_cases.append(demo_case_count())
-        took = prepare(url, size, args.rebuild, demo_cases)
-        import django
+        took = prepare(url, size, args.rebuild, demo_cases, shape)
         from django.db import connection
 
         django.setup()
         connection.close()
         if size == 1 and not demo_cases:
             demo_cases.append(demo_case_count())
-        if took and size > 1:
-            build_rate = took / (demo_cases[0] * (size - 1))
+        if tally_audit():
+            save_fixture(url, size)  # keep the tallies, so the load bench's restore has them too
         data[size] = counts()
-        print(f"  measuring ({data[size]})…", flush=True)
+        print(f"  rows: {data[size]}" + (f" (built in {took:.0f} s)" if took else ""), flush=True)
+        if args.build_only:
+            continue
+        print("  measuring…", flush=True)
         runs[size] = measure(args.repeat, args.only)
         (VAR / f"bench-scale-{connection.vendor}-{size}x.json").write_text(json.dumps(runs[size], indent=1))
     done = [s for s in sizes if s in runs]
-    if not done:
+    if args.build_only:
+        return
+    if not done or not any(runs[s] for s in done):
         sys.exit("nothing measured")
     ok = report(done, runs, data)
     sys.exit(0 if ok else 1)

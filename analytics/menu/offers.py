@@ -184,8 +184,27 @@ def validate_menu(path: Path = MENU_TOML) -> list[str]:
     return problems
 
 
+# The offers read from each menu file, with the file's (modification time, size) when read: the menu is read on
+# every package build, approval and menu page, and parsing and checking the TOML twice cost 10-35 ms each time.
+_READ: dict[Path, tuple[tuple[int, int], tuple[Offer, ...]]] = {}
+
+
 def load_menu(path: Path = MENU_TOML) -> list[Offer]:
-    """The offers, in file order. Raises :class:`MenuError` naming every problem."""
+    """The offers, in file order. Raises :class:`MenuError` naming every problem. Read again only when the file
+    changes (its modification time or size)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _read_menu(path)  # raises, naming the file
+    stamp = (st.st_mtime_ns, st.st_size)
+    held = _READ.get(path)
+    if held is None or held[0] != stamp:
+        held = (stamp, tuple(_read_menu(path)))
+        _READ[path] = held
+    return list(held[1])
+
+
+def _read_menu(path: Path) -> list[Offer]:
     problems = validate_menu(path)
     if problems:
         raise MenuError(problems)

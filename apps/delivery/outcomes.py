@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.outcomes import closure_bands, cqc_change, expected_closures, mean
@@ -257,9 +257,22 @@ def supported_cases(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
-    """One row per case. Hours released and the current rating are read for every case at once (one query each, not
-    one per case: the programme page lists every supported case). Prefetch ``sessions`` and ``outcome_snapshots``."""
+    """One row per case. Sessions, hours released and the current rating are read for every case at once (one
+    grouped query each, not one per case, and no session loaded: the programme page lists every supported case, and
+    at scale their sessions run to thousands). Prefetch ``outcome_snapshots``."""
     ids = [c.pk for c in cases]
+    delivered = Q(state=Session.State.DELIVERED)
+    counted = {
+        r["case_id"]: r
+        for r in Session.objects.filter(case_id__in=ids)
+        .values("case_id")
+        .annotate(
+            planned=Count("pk", filter=~Q(state=Session.State.CANCELLED)),
+            done=Count("pk", filter=delivered),
+            hours=Sum("delivered_hours", filter=delivered),
+        )
+        .order_by()
+    }
     released = {
         r["case_id"]: (r["cl"] or 0.0, r["ad"] or 0.0)
         for r in HoursReleased.objects.filter(case_id__in=ids)
@@ -275,11 +288,10 @@ def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
     out = []
     for c in cases:
         row = CaseOutcome(c)
-        for s in c.sessions.all():
-            row.sessions_planned += s.state != Session.State.CANCELLED
-            if s.state == Session.State.DELIVERED:
-                row.sessions_delivered += 1
-                row.hours_delivered += s.delivered_hours or 0
+        if c.pk in counted:
+            n = counted[c.pk]
+            row.sessions_planned, row.sessions_delivered = n["planned"], n["done"]
+            row.hours_delivered = float(n["hours"] or 0)
         row.clinical_released, row.admin_released = released.get(c.pk, (0.0, 0.0))
         snaps = {s.kind: s for s in c.outcome_snapshots.all()}
         base = snaps.get(SnapshotKind.BASELINE)
@@ -297,9 +309,7 @@ def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
 
 
 def programme_outcomes(cases: QuerySet[Case]) -> ProgrammeOutcomes:
-    supported = list(
-        supported_cases(cases).select_related("practice", "icb").prefetch_related("sessions", "outcome_snapshots")
-    )
+    supported = list(supported_cases(cases).select_related("practice", "icb").prefetch_related("outcome_snapshots"))
     rows = case_outcomes(supported)
     practices = {c.practice_id: c.practice for c in supported}
     closed = sum(1 for p in practices.values() if p.status != PracticeStatus.ACTIVE)

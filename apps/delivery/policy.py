@@ -203,9 +203,15 @@ def can_log_session(user: User, session: Session) -> bool:
     return is_signed_in(user) and user.role == Role.PROVIDER and session.member.user_id == user.pk
 
 
+def confirms_sessions(user: User) -> bool:
+    """Whether this login confirms (or disputes) sessions at all: a practice's, for the sessions its practice received
+    (``can_confirm_session``)."""
+    return is_signed_in(user) and user.role == Role.PRACTICE
+
+
 def can_confirm_session(user: User, session: Session) -> bool:
     """Confirmation: the practice that received the session."""
-    return is_signed_in(user) and user.role == Role.PRACTICE and user.practice_id == session.practice_id
+    return confirms_sessions(user) and user.practice_id == session.practice_id
 
 
 def oversees_session(user: User, session: Session) -> bool:

@@ -9,6 +9,9 @@ number of queries, whatever the number of sessions. Named in ``apps.cases.servic
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -25,15 +28,26 @@ AMEND = "amend"
 
 
 def _candidates(user: User) -> list[Session]:
-    """Signed-off sessions the user sees that wait for someone: unconfirmed, disputed or sent back to amend."""
+    """Signed-off sessions the user sees that wait for a step this user can take: unconfirmed for a practice,
+    disputed for the ICB team, sent back to amend for a provider. (Not every unconfirmed session of the ICB for the
+    ICB team: at scale those are thousands the rules would then refuse one by one.)"""
     open_dispute = SessionDispute.objects.filter(session=OuterRef("pk"), resolution__isnull=True)
     sent_back = DisputeResolution.objects.filter(
         dispute__session=OuterRef("pk"), outcome=DisputeResolution.Outcome.AMEND, amendment__isnull=True
     )
+    waits = []
+    if access.confirms_sessions(user):
+        waits.append(Q(state=Session.State.DELIVERED, confirmed_at__isnull=True))
+    if access.oversees_icb_delivery(user):
+        waits.append(Q(Exists(open_dispute)))
+    if access.is_faculty_login(user):
+        waits.append(Q(Exists(sent_back)))
+    if not waits:
+        return []
     qs = (
         access.sessions_visible_to(user)
         .filter(signed_off_at__isnull=False)
-        .filter(Q(state=Session.State.DELIVERED, confirmed_at__isnull=True) | Exists(open_dispute) | Exists(sent_back))
+        .filter(reduce(operator.or_, waits))
         .select_related("practice", "case", "member")
         .order_by("starts_at", "pk")
     )

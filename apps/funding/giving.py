@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Case, DateTimeField, F, JSONField, Q, Sum, When
+from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
 from analytics import money
@@ -151,43 +151,48 @@ def published_spend() -> Published:
         .values_list("commitment_id", flat=True)
     )
     named = set(Programme.objects.filter(publish_recipients=PublishRecipients.NAMED).values_list("pk", flat=True))
-    # A payment not tied to an offer carries its commitment's offers, recipients and date in the same query, so the
-    # number of queries does not depend on whether any such payment exists (issue 19).
-    unassigned_payment = Q(kind=Kind.PAYMENT, offer_code="")
+    # Summed in SQL (issue 19: an ICB's year holds tens of thousands of entries): one row per programme, year, ICB,
+    # kind, offer and practice; a payment not tied to an offer is split over its commitment's offers below, so those
+    # are summed per commitment, with the commitment's offers, recipients and date in the same query (the number of
+    # queries does not depend on whether any such payment exists).
     entries = (
         LedgerEntry.objects.filter(kind__in=[*COMMITTING, Kind.PAYMENT], commitment__isnull=False)
         .exclude(commitment_id__in=withdrawn)
         .order_by()
-        .annotate(
-            c_offers=Case(When(unassigned_payment, then=F("commitment__offers")), output_field=JSONField()),
-            c_recipients=Case(When(unassigned_payment, then=F("commitment__recipients")), output_field=JSONField()),
-            c_at=Case(When(unassigned_payment, then=F("commitment__created_at")), output_field=DateTimeField()),
-        )
-        .values_list(
-            "budget__line__programme_id", "budget__fy", "budget__icb_id", "kind", "offer_code", "practice_code",
-            "commitment_id", "amount_pence", "created_at", "c_offers", "c_recipients", "c_at",
-        )
+    )
+    unassigned_payment = Q(kind=Kind.PAYMENT, offer_code="")
+    assigned = (
+        entries.exclude(unassigned_payment)
+        .values_list("budget__line__programme_id", "budget__fy", "budget__icb_id", "kind", "offer_code",
+                     "practice_code")
+        .annotate(total=Sum("amount_pence"), first=Min("created_at"), last=Max("created_at"))
+    )  # fmt: skip
+    per_commitment = (
+        entries.filter(unassigned_payment)
+        .values_list("commitment_id", "budget__line__programme_id", "budget__fy", "budget__icb_id",
+                     "commitment__offers", "commitment__recipients", "commitment__created_at")
+        .annotate(total=Sum("amount_pence"))
     )  # fmt: skip
 
     def heading_of(code: str) -> str:
         return offers[code].heading if code in offers else "Other support"
 
     groups: dict[Key, _Group] = defaultdict(_Group)
-    unassigned: dict[int, int] = defaultdict(int)
-    about: dict[int, tuple[int, int, int, dict[str, int], list[list[Any]], datetime]] = {}
-    for prog, fy, icb, kind, code, practice, commitment_id, amount, at, c_offers, c_recipients, c_at in entries:
-        if kind == Kind.PAYMENT and not code:
-            unassigned[commitment_id] += amount
-            about[commitment_id] = (prog, fy, icb, c_offers or {}, c_recipients or [], c_at)
-            continue
+    for prog, fy, icb, kind, code, practice, total, first, last in assigned:
         g = groups[(prog, fy, icb, heading_of(code), practice if prog in named else "")]
         if kind == Kind.PAYMENT:
-            g.paid += amount
+            g.paid += total
         else:
-            g.awarded += amount
+            g.awarded += total
         if practice and kind == Kind.COMMITMENT:
             g.practices.add(practice)
-        g.seen(at)
+        g.seen(first)
+        g.seen(last)
+    unassigned: dict[int, int] = defaultdict(int)
+    about: dict[int, tuple[int, int, int, dict[str, int], list[list[Any]], datetime]] = {}
+    for commitment_id, prog, fy, icb, c_offers, c_recipients, c_at, total in per_commitment:
+        unassigned[commitment_id] += total
+        about[commitment_id] = (prog, fy, icb, c_offers or {}, c_recipients or [], c_at)
     # newest commitment first, so the split is the same whichever order the database returns rows in
     for commitment_id in sorted(unassigned, key=lambda c: (about[c][5], c), reverse=True):
         prog, fy, icb, c_offers, c_recipients, c_at = about[commitment_id]

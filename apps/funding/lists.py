@@ -35,7 +35,13 @@ def icb_payments(icb: ICB, status: str = "") -> QuerySet[Payment]:
     qs = Payment.objects.filter(commitment__budget__icb=icb)
     if status:
         qs = qs.filter(status=status)
-    return qs.select_related("commitment", "requested_by", "decided_by").order_by("-requested_at", "-pk")
+    # The commitment's JSON (recipients, offers, schedule) and memo are not shown: left out, the rows the database
+    # sorts to find the newest page are a fraction as wide (an ICB's year runs to tens of thousands of payments).
+    return (
+        qs.select_related("commitment", "requested_by", "decided_by")
+        .defer("commitment__recipients", "commitment__offers", "commitment__schedule", "commitment__memo")
+        .order_by("-requested_at", "-pk")
+    )
 
 
 @dataclass(frozen=True)

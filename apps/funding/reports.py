@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from analytics import money
@@ -119,24 +118,23 @@ def by_group(rows: Sequence[BudgetRow], key: Any) -> list[tuple[Any, dict[str, i
 
 
 def monthly(fy: int, icb: ICB | None = None) -> list[tuple[date, int, int]]:
-    """(month, net committed, paid) for each month of the year, from the ledger."""
-    qs = LedgerEntry.objects.filter(budget__fy=fy)
+    """(month, net committed, paid) for each month of the year, from the ledger: one query, each month's sums taken
+    between its first and the next month's first midnight (local time) by plain comparisons, which an index on the
+    time serves; truncating each entry's time to its month cost SQLite a Python call per entry (150 ms at 3,000)."""
+    qs = LedgerEntry.objects.filter(budget__fy=fy, kind__in=[*COMMITTING, Kind.PAYMENT])
     if icb is not None:
         qs = qs.filter(budget__icb=icb)
-    rows = (
-        qs.filter(kind__in=[*COMMITTING, Kind.PAYMENT])
-        .annotate(m=TruncMonth("created_at"))
-        .order_by()
-        .values_list("m", "kind")
-        .annotate(t=Sum("amount_pence"))
-    )
-    committed: dict[tuple[int, int], int] = defaultdict(int)
-    paid: dict[tuple[int, int], int] = defaultdict(int)
-    for m, kind, t in rows:
-        key = (m.year, m.month)
-        (paid if kind == Kind.PAYMENT else committed)[key] += t
     months = money.month_ends(money.fy_start(fy), money.fy_end(fy))
-    return [(d, committed[(d.year, d.month)], paid[(d.year, d.month)]) for d in months]
+    tz = timezone.get_current_timezone()
+    firsts = [datetime(d.year, d.month, 1, tzinfo=tz) for d in months]
+    firsts.append(datetime(months[-1].year + (months[-1].month == 12), months[-1].month % 12 + 1, 1, tzinfo=tz))
+    sums = {}
+    for i in range(len(months)):
+        when = Q(created_at__gte=firsts[i], created_at__lt=firsts[i + 1])
+        sums[f"c{i}"] = Sum("amount_pence", filter=when & Q(kind__in=COMMITTING))
+        sums[f"p{i}"] = Sum("amount_pence", filter=when & Q(kind=Kind.PAYMENT))
+    found = qs.order_by().aggregate(**sums)
+    return [(d, int(found[f"c{i}"] or 0), int(found[f"p{i}"] or 0)) for i, d in enumerate(months)]
 
 
 def spend_by_offer() -> list[dict[str, Any]]:

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.models import AuditRecord
+from apps.pages.models import AuditTally, AuditTallyMark
 
 NO_ICB = "No ICB"  # national staff, providers, commands and the system act outside any one ICB
+# Records younger than this are left to the next refresh: a transaction still open that long could yet commit a
+# record stamped before the mark, which would then be counted nowhere. (Ten minutes is far beyond any request.)
+SETTLE = timedelta(minutes=10)
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -69,6 +75,70 @@ def audit_totals(qs: QuerySet[AuditRecord]) -> list[AuditTotal]:
         total_for(month, actor_id, model, action).count += n
     for month, actor_id, model, action, name in fields:
         total_for(month, actor_id, model, action).fields.add(name)
+    return sorted(totals.values(), key=lambda t: (-t.month.toordinal(), t.icb, t.model, t.action))
+
+
+def refresh_tallies(settle: timedelta = SETTLE) -> datetime:
+    """Add the audit records stamped since the mark (and at least ``settle`` ago) to the tallies; the new mark.
+
+    The work is in step with the records added since the last refresh, not with the trail: the scheduled job
+    (``enqueue_scheduled audit``, every few minutes) keeps it small. The mark row is locked, so two refreshes never
+    count the same records twice."""
+    cutoff = timezone.now() - settle
+    with transaction.atomic():
+        AuditTallyMark.objects.get_or_create(pk=1, defaults={"upto": NEVER})
+        mark = AuditTallyMark.objects.select_for_update().get(pk=1)
+        if cutoff <= mark.upto:
+            return mark.upto
+        fresh = audit_totals(AuditRecord.objects.filter(at__gt=mark.upto, at__lte=cutoff))
+        if fresh:
+            held = {
+                (t.month, t.icb, t.model, t.action): t
+                for t in AuditTally.objects.filter(month__in={f.month for f in fresh})
+            }
+            added, grown = [], []
+            for f in fresh:
+                t = held.get((f.month, f.icb, f.model, f.action))
+                if t is None:
+                    added.append(AuditTally(month=f.month, icb=f.icb, model=f.model, action=f.action, count=f.count,
+                                            fields=sorted(f.fields)))  # fmt: skip
+                else:
+                    t.count, t.fields = t.count + f.count, sorted(set(t.fields) | f.fields)
+                    grown.append(t)
+            AuditTally.objects.bulk_create(added, batch_size=500)
+            AuditTally.objects.bulk_update(grown, ["count", "fields"], batch_size=500)
+        mark.upto = cutoff
+        mark.save(update_fields=["upto"])
+    return cutoff
+
+
+def audit_kinds() -> list[str]:
+    """Every kind of record the trail may hold: the audited models, and any other kind already tallied."""
+    from apps.core import audit
+
+    kinds = {m._meta.label for m in audit.audited_models()}
+    return sorted(kinds | set(AuditTally.objects.order_by().values_list("model", flat=True).distinct()))
+
+
+def tallied_totals(qs: QuerySet[AuditRecord], *, model: str = "", action: str = "", exclude: Iterable[str] = ()
+                   ) -> list[AuditTotal]:  # fmt: skip
+    """The same totals as ``audit_totals(qs)`` for ``qs`` = the records of ``model`` / ``action`` (when given) not
+    of the ``exclude`` models: the tallies up to the mark, plus the few records after it grouped now. A constant
+    number of queries, and work in step with the records since the last refresh, not with the trail."""
+    mark = AuditTallyMark.objects.filter(pk=1).values_list("upto", flat=True).first() or NEVER
+    tallies = AuditTally.objects.exclude(model__in=list(exclude))
+    if model:
+        tallies = tallies.filter(model=model)
+    if action:
+        tallies = tallies.filter(action=action)
+    totals = {
+        (t.month, t.icb, t.model, t.action): AuditTotal(t.month, t.icb, t.model, t.action, t.count, set(t.fields))
+        for t in tallies
+    }
+    for f in audit_totals(qs.filter(at__gt=mark)):
+        t = totals.setdefault((f.month, f.icb, f.model, f.action), AuditTotal(f.month, f.icb, f.model, f.action))
+        t.count += f.count
+        t.fields |= f.fields
     return sorted(totals.values(), key=lambda t: (-t.month.toordinal(), t.icb, t.model, t.action))
 
 

@@ -90,3 +90,20 @@ def test_the_bulk_check_gives_each_member_the_same_reasons_as_checking_them_alon
     orgs = list(ProviderOrganisation.objects.filter(offers=line.offer))
     for o, reasons in services.organisations_refusals(orgs, line, hours):
         assert reasons == services.organisation_refusals(o, line, hours)
+
+
+@pytest.mark.parametrize("persona", ["icb_a", "national"])
+def test_the_faculty_page_makes_as_many_queries_with_many_members_as_with_few(
+    client_for, personas, approved_x, org, persona
+):
+    client = client_for(persona)
+    url = reverse("delivery:faculty")
+    client.get(url)  # warm per-process caches so both measured requests start alike
+
+    grow_faculty(personas, approved_x, org, 4, "Few")
+    few, _ = page_queries(client, url)
+    grow_faculty(personas, approved_x, org, 24, "Many")
+    many, html = page_queries(client, url)
+
+    assert many == few, f"{few} queries with few members, {many} with many"
+    assert "Many Member 23" in html and "Many Apprentice 03" in html

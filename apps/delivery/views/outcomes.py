@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PlanAction
+from apps.core.paging import page_of, query_without
 from apps.delivery import outcomes
 from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
@@ -158,5 +159,8 @@ def programme(request: HttpRequest) -> HttpResponse:
             )
             for name, rows in groups.items()
         )
-    ctx = {"o": result, "national": national, "by_icb": by_icb, "rows": [] if national else result.rows}
+    # the totals cover every case; the list shows a page of them (an ICB supports hundreds over the years)
+    rows = page_of(result.rows, request.GET.get("page"))  # type: ignore[arg-type]  # a list pages as well
+    ctx = {"o": result, "national": national, "by_icb": by_icb, "rows": [] if national else rows,
+           "query_no_page": query_without(request.GET, "page")}  # fmt: skip
     return render(request, "delivery/programme.jinja", ctx)

@@ -1,7 +1,8 @@
 """Queue scheduled background tasks for the worker (manage.py db_worker) to run: "reminders" (daily: sessions and
 meetings tomorrow, overdue session logs), "digest" (daily: the ICB teams' email of cases past their stage clock),
-"cohorts" (daily: allocate the places of cohorts whose interest has closed) and "refresh" (monthly: import the
-national files, then score and compute ripple when anything changed). Cron or a systemd timer calls this; see
+"cohorts" (daily: allocate the places of cohorts whose interest has closed), "audit" (every few minutes: add the new
+audit records to the national audit page's tallies) and "refresh" (monthly: import the national files, then score and
+compute ripple when anything changed). Cron or a systemd timer calls this; see
 docs/runbook.md for the lines. A task already queued or running is not queued again, and every task is idempotent,
 so an extra call does no harm.
 """
@@ -18,12 +19,14 @@ from apps.cohorts.tasks import allocate_closed_cohorts
 from apps.core.background import enqueue_unless_pending
 from apps.datasets.tasks import refresh_national_data
 from apps.delivery.tasks import send_due_reminders
+from apps.pages.tasks import refresh_audit_tallies
 
 SCHEDULED: dict[str, Task] = {
     "reminders": send_due_reminders,
     "digest": send_clock_digest,
     "refresh": refresh_national_data,
     "cohorts": allocate_closed_cohorts,
+    "audit": refresh_audit_tallies,
 }
 
 
