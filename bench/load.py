@@ -404,6 +404,8 @@ def main() -> int:
     db_url = args.postgres or args.sqlite
     if args.scaled:
         db_url = use_scaled(args.scaled, args.postgres)
+        # a fixture kept before the newest migrations gets them (as bench/scale.py does when it restores one)
+        manage({**os.environ, "DATABASE_URL": db_url, "DJANGO_DEBUG": "true"}, "migrate", "--noinput", "-v", "0")
     else:
         prepare_database(db_url, args.fresh)
     runs: list[tuple[int, Results]] = []
