@@ -8,14 +8,13 @@ the session (the feed is built from the same access rules).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from icalendar import Calendar, Event
 
 from apps.accounts.models import User
 from apps.delivery import policy
@@ -46,12 +45,20 @@ def feed_user(raw: str) -> User | None:
 
 
 def user_calendar(user: User) -> bytes:
+    """The user's sessions (the last ``PAST_DAYS`` and all to come, not cancelled) and network meetings as iCalendar.
+
+    Written line by line as RFC 5545 says (TEXT escaping, folding at 75 octets), not through an icalendar ``Event``
+    object per session: those cost about 0.1 ms of CPU a session to build and serialise, so an ICB team's calendar of
+    1,500 sessions went over the 150 ms a page may take; this is about four times cheaper, and icalendar reads it
+    back as the same events (``test_every_field_reads_back_exactly_through_icalendar_whatever_the_text``)."""
     since = timezone.now() - timedelta(days=PAST_DAYS)
-    cal = Calendar()
-    cal.add("prodid", "-//GP Resilience//delivery//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", "GP Resilience: sessions and meetings")
-    stamp = timezone.now()
+    stamp = _when(timezone.now())
+    out = [
+        b"BEGIN:VCALENDAR\r\n",
+        _line("PRODID", "-//GP Resilience//delivery//EN"),
+        _line("VERSION", "2.0"),
+        _line("X-WR-CALNAME", "GP Resilience: sessions and meetings"),
+    ]
     sessions = (
         access.sessions_visible_to(user)
         .filter(starts_at__gte=since)
@@ -59,29 +66,67 @@ def user_calendar(user: User) -> bytes:
         .select_related("member", "practice")
     )
     for s in sessions:
-        ev = Event()
-        ev.add("uid", f"session-{s.pk}@gp-resilience")
-        ev.add("dtstamp", stamp)
-        ev.add("dtstart", s.starts_at)
-        ev.add("dtend", s.ends_at)
-        ev.add("summary", f"{s.title} – {s.practice.display_name}")
-        ev.add("description", f"Delivered by {s.member.name}. {_site(reverse('delivery:session', args=[s.pk]))}")
-        ev.add("status", "CONFIRMED")
-        cal.add_component(ev)
+        out += [
+            b"BEGIN:VEVENT\r\n",
+            _line("SUMMARY", f"{s.title} \u2013 {s.practice.display_name}"),
+            _line("DTSTART", _when(s.starts_at)),
+            _line("DTEND", _when(s.ends_at)),
+            _line("DTSTAMP", stamp),
+            _line("UID", f"session-{s.pk}@gp-resilience"),
+            _line("DESCRIPTION", f"Delivered by {s.member.name}. {_site(reverse('delivery:session', args=[s.pk]))}"),
+            _line("STATUS", "CONFIRMED"),
+            b"END:VEVENT\r\n",
+        ]
     mine = Q(network__memberships__user=user, network__memberships__left_at__isnull=True)
     if policy.follows_overseen_networks(user):
         mine |= Q(network__in=access.networks_visible_to(user))
     for m in Meeting.objects.filter(mine, starts_at__gte=since).select_related("network").distinct():
-        ev = Event()
-        ev.add("uid", f"meeting-{m.pk}@gp-resilience")
-        ev.add("dtstamp", stamp)
-        ev.add("dtstart", m.starts_at)
-        ev.add("dtend", m.ends_at)
-        ev.add("summary", f"{m.network.name}: {m.title}")
-        ev.add("location", m.location)
-        ev.add("description", f"Agenda:\n{m.agenda}\n\n{_site(reverse('delivery:meeting', args=[m.pk]))}")
-        cal.add_component(ev)
-    return cal.to_ical()
+        out += [
+            b"BEGIN:VEVENT\r\n",
+            _line("SUMMARY", f"{m.network.name}: {m.title}"),
+            _line("DTSTART", _when(m.starts_at)),
+            _line("DTEND", _when(m.ends_at)),
+            _line("DTSTAMP", stamp),
+            _line("UID", f"meeting-{m.pk}@gp-resilience"),
+            _line("DESCRIPTION", f"Agenda:\n{m.agenda}\n\n{_site(reverse('delivery:meeting', args=[m.pk]))}"),
+            _line("LOCATION", m.location),
+            b"END:VEVENT\r\n",
+        ]
+    out.append(b"END:VCALENDAR\r\n")
+    return b"".join(out)
+
+
+# RFC 5545 §3.3.11: in TEXT, a backslash, semicolon, comma and new line are escaped
+_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": ""})
+_FOLD_AT = 75  # octets a line may hold, before its CRLF (§3.1)
+
+
+def _line(name: str, value: str) -> bytes:
+    """One content line, its value's text escaped and the line folded at 75 octets (never inside a character, and
+    never between a backslash and the character it escapes, as icalendar's own folding avoids for older clients)."""
+    text = f"{name}:{value.translate(_ESCAPES)}"
+    raw = text.encode()
+    if len(raw) <= _FOLD_AT:
+        return raw + b"\r\n"
+    lines: list[str] = []
+    current: list[str] = []
+    size, limit = 0, _FOLD_AT
+    for char in text:
+        width = len(char.encode())
+        if current and size + width > limit:
+            trailing = len(current) - len("".join(current).rstrip("\\"))
+            carry = current.pop() if trailing % 2 and len(current) > 1 else ""  # the backslash opens an escape
+            lines.append("".join(current))
+            current, size, limit = ([carry] if carry else []), len(carry), _FOLD_AT - 1  # a folded line starts " "
+        current.append(char)
+        size += width
+    lines.append("".join(current))
+    return "\r\n ".join(lines).encode() + b"\r\n"
+
+
+def _when(moment: datetime) -> str:
+    """A date-time in UTC, as iCalendar writes it (``20261207T090000Z``)."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _site(path: str) -> str:

@@ -126,3 +126,36 @@ def test_the_command_dry_run_sends_nothing(personas, tomorrow_session):
     assert out.getvalue().startswith("Would send:")
     assert not ReminderSent.objects.filter(session=tomorrow_session).exists()
     assert not Notification.objects.filter(user=personas["practice_x"], kind=NotificationKind.SESSION_REMINDER).exists()
+
+
+def test_every_field_reads_back_exactly_through_icalendar_whatever_the_text(personas, tomorrow_session, meeting):
+    """The calendar is written as content lines, not Event objects: icalendar must read back exactly what was meant,
+    with commas, semicolons, backslashes, new lines, accents and lines long enough to fold."""
+    awkward = "Coaching, part 1; rotas \\ cover – Ōtautahi " + "and a long tail " * 8
+    Session.objects.filter(pk=tomorrow_session.pk).update(title=awkward)
+    Meeting.objects.filter(pk=meeting.pk).update(location="Room 2, Floor 3; East", agenda="1. Rotas\n2. Winter, plans")
+    data = ical.user_calendar(personas["practice_x"])
+    assert all(len(line) <= 75 for line in data.split(b"\r\n")), "lines are folded at 75 octets"
+    cal = Calendar.from_ical(data)
+    assert str(cal["X-WR-CALNAME"]) == "GP Resilience: sessions and meetings" and str(cal["VERSION"]) == "2.0"
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    s = events[f"session-{tomorrow_session.pk}@gp-resilience"]
+    assert str(s["SUMMARY"]) == f"{awkward} – {tomorrow_session.practice.display_name}"
+    assert s["DTSTART"].dt == tomorrow_session.starts_at and s["DTEND"].dt == tomorrow_session.ends_at
+    assert str(s["DESCRIPTION"]).endswith(f"/delivery/sessions/{tomorrow_session.pk}/")
+    m = events[f"meeting-{meeting.pk}@gp-resilience"]
+    assert str(m["LOCATION"]) == "Room 2, Floor 3; East"
+    assert str(m["DESCRIPTION"]).startswith("Agenda:\n1. Rotas\n2. Winter, plans\n\n")
+    assert m["DTSTART"].dt == meeting.starts_at
+
+
+@pytest.mark.parametrize("text", ["x" * 200, "é" * 100, "a\\" * 60, "ab;" * 50, ("\\" * 3 + "z") * 30, "–" * 70])
+def test_a_folded_line_reads_back_as_written_and_never_splits_an_escape(text):
+    line = ical._line("SUMMARY", text)
+    parts = line.rstrip(b"\r\n").split(b"\r\n")
+    assert all(len(p) <= 75 for p in parts) and all(p.startswith(b" ") for p in parts[1:])
+    # no line ends inside an escape (an odd run of backslashes), and each is whole UTF-8 (no character split)
+    assert all((len(p) - len(p.rstrip(b"\\"))) % 2 == 0 for p in parts[:-1])
+    assert all(p.decode() for p in parts)
+    cal = Calendar.from_ical(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + line + b"END:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert str(cal.walk("VEVENT")[0]["SUMMARY"]) == text
