@@ -64,8 +64,11 @@ def test_a_filtered_download_small_enough_is_written_in_the_request(client_for):
     assert not PreparedDownload.objects.exists()
 
 
-def test_only_the_newest_files_are_kept(client_for):
-    for n in range(downloads.KEEP + 2):
-        Practice.objects.filter(pk=OPEN.order_by("code").values("pk")[:1]).update(name=f"Renamed {n}")
-        client_for("icb_a").get("/practices/", {"download": "xlsx"})
-    assert PreparedDownload.objects.count() == downloads.KEEP
+def test_only_the_newest_files_are_kept():
+    written = []
+    for n in range(downloads.KEEP + 2):  # the worker's side, with small files of different rows
+        rows, columns = [(f"P{n:05d}", f"Practice {n}")], ["ods_code", "name"]
+        downloads.write(rows, columns, "practices")
+        written.append(downloads.digest_of(rows, columns))
+    kept = set(PreparedDownload.objects.values_list("digest", flat=True))
+    assert kept == set(written[-downloads.KEEP :])  # the two oldest are gone
