@@ -66,34 +66,25 @@ def user_calendar(user: User) -> bytes:
         .select_related("member", "practice")
     )
     for s in sessions:
-        out += [
-            b"BEGIN:VEVENT\r\n",
-            _line("SUMMARY", f"{s.title} \u2013 {s.practice.display_name}"),
-            _line("DTSTART", _when(s.starts_at)),
-            _line("DTEND", _when(s.ends_at)),
-            _line("DTSTAMP", stamp),
-            _line("UID", f"session-{s.pk}@gp-resilience"),
-            _line("DESCRIPTION", f"Delivered by {s.member.name}. {_site(reverse('delivery:session', args=[s.pk]))}"),
-            _line("STATUS", "CONFIRMED"),
-            b"END:VEVENT\r\n",
-        ]
+        description = f"Delivered by {s.member.name}. {_site(reverse('delivery:session', args=[s.pk]))}"
+        event = {"SUMMARY": f"{s.title} \u2013 {s.practice.display_name}", "DESCRIPTION": description}
+        out += _event(f"session-{s.pk}", s.starts_at, s.ends_at, stamp, {**event, "STATUS": "CONFIRMED"})
     mine = Q(network__memberships__user=user, network__memberships__left_at__isnull=True)
     if policy.follows_overseen_networks(user):
         mine |= Q(network__in=access.networks_visible_to(user))
     for m in Meeting.objects.filter(mine, starts_at__gte=since).select_related("network").distinct():
-        out += [
-            b"BEGIN:VEVENT\r\n",
-            _line("SUMMARY", f"{m.network.name}: {m.title}"),
-            _line("DTSTART", _when(m.starts_at)),
-            _line("DTEND", _when(m.ends_at)),
-            _line("DTSTAMP", stamp),
-            _line("UID", f"meeting-{m.pk}@gp-resilience"),
-            _line("DESCRIPTION", f"Agenda:\n{m.agenda}\n\n{_site(reverse('delivery:meeting', args=[m.pk]))}"),
-            _line("LOCATION", m.location),
-            b"END:VEVENT\r\n",
-        ]
+        description = f"Agenda:\n{m.agenda}\n\n{_site(reverse('delivery:meeting', args=[m.pk]))}"
+        event = {"SUMMARY": f"{m.network.name}: {m.title}", "DESCRIPTION": description, "LOCATION": m.location}
+        out += _event(f"meeting-{m.pk}", m.starts_at, m.ends_at, stamp, event)
     out.append(b"END:VCALENDAR\r\n")
     return b"".join(out)
+
+
+def _event(uid: str, starts: datetime, ends: datetime, stamp: str, text: dict[str, str]) -> list[bytes]:
+    """One VEVENT: its identity and times, then its text properties in order."""
+    times = [_line("DTSTART", _when(starts)), _line("DTEND", _when(ends)), _line("DTSTAMP", stamp)]
+    texts = [_line(name, value) for name, value in text.items()]
+    return [b"BEGIN:VEVENT\r\n", _line("UID", f"{uid}@gp-resilience"), *times, *texts, b"END:VEVENT\r\n"]
 
 
 # RFC 5545 §3.3.11: in TEXT, a backslash, semicolon, comma and new line are escaped
