@@ -79,3 +79,21 @@ def test_the_national_overview_counts_lines_and_delivered_sessions_per_icb(clien
     row = re.search(rf"<td>{re.escape(escape(icb.name))}</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td>", html)
     assert row and (int(row[1]), int(row[2])) == (lines, delivered)
     assert approved_x.practice.display_name not in html
+
+
+def test_the_icb_overview_lists_open_supported_cases_and_links_to_every_one_ever_supported(client_for, approved_x):
+    """History does not grow the overview: a closed case leaves its list and is counted on the link to the
+    programme outcomes page (paged), where every supported case stays."""
+    from apps.cases.models import ENDED, Case
+    from apps.delivery.outcomes import supported_cases
+
+    client = client_for("icb_a")
+    ever = supported_cases(Case.objects.filter(icb=approved_x.icb)).count()
+    link = f"Every case your ICB has supported ({ever:,})"
+    _, html = get(client)
+    listed, _ = html.split("Open cases with an approved package", 1)[1].split(link, 1)
+    assert approved_x.ref in listed and f'href="{reverse("delivery:outcomes")}">{link}' in html
+    Case.objects.filter(pk=approved_x.pk).update(status=sorted(ENDED)[0])
+    _, html = get(client)
+    listed, _ = html.split("Open cases with an approved package", 1)[1].split(link, 1)  # still counted
+    assert approved_x.ref not in listed

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.http import user_of
+from apps.cases.models import OPEN
 from apps.core.exports import FORMATS
 from apps.core.tables import configure, download_table
 from apps.delivery import ical, outcomes, policy, waiting
@@ -58,7 +59,11 @@ def home(request: HttpRequest) -> HttpResponse:
         if fmt in FORMATS:
             return download_table(request, table, "delivery", fmt)
         ctx["table"], ctx["filters"] = configure(request, table), found
-        ctx["cases"] = outcomes.supported_cases(access.cases_visible_to(user)).select_related("practice")
+        # The cases being supported now (open, with an approved package); every case ever supported, closed ones
+        # too, is on the programme outcomes page, paged: years of history do not grow this page.
+        supported = outcomes.supported_cases(access.cases_visible_to(user))
+        ctx["cases"] = supported.filter(status__in=OPEN).select_related("practice").order_by("opened_at", "pk")
+        ctx["supported_ever"] = supported.count()
     else:
         sessions = access.sessions_visible_to(user).select_related("member", "practice")
         now = timezone.now()
