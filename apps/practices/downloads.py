@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -65,6 +66,7 @@ def export_rows(qs: QuerySet[Practice]) -> list[tuple[Any, ...]]:
 
 INLINE_ROWS = 2_000  # an XLSX of this many practices is written in about 0.15 s
 KEEP = 10  # prepared files kept (the newest); older ones are deleted when a new one is written
+ASK_AGAIN_AFTER = timedelta(minutes=2)  # a file not written by then is asked of the worker again (its run failed)
 
 
 def digest_of(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> str:
@@ -88,6 +90,13 @@ def prepared(
     digest = digest_of(rows, EXPORT_COLUMNS)
     found = PreparedDownload.objects.filter(digest=digest).first()
     if found is not None:
+        if found.content is None and found.requested_at < timezone.now() - ASK_AGAIN_AFTER:
+            # the worker's run failed or was lost: ask again, once an interval however many are waiting (the update
+            # claims the request, so only one of them queues the task)
+            claimed = PreparedDownload.objects.filter(pk=found.pk, requested_at=found.requested_at)
+            if claimed.update(requested_at=timezone.now()):
+                write_register_download.enqueue(user_id, params, filename)
+                found.refresh_from_db()
         return found
     try:
         with transaction.atomic():

@@ -72,3 +72,24 @@ def test_only_the_newest_files_are_kept():
         written.append(downloads.digest_of(rows, columns))
     kept = set(PreparedDownload.objects.values_list("digest", flat=True))
     assert kept == set(written[-downloads.KEEP :])  # the two oldest are gone
+
+
+def test_a_file_the_worker_never_wrote_is_asked_for_again_once(client_for, database_tasks):
+    """A run that failed leaves the file unwritten: after a while the next request queues the task again, and only
+    that one (the others keep waiting on it)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    client = client_for("icb_a")
+    queued = DBTaskResult.objects.filter(task_path="apps.practices.tasks.write_register_download")
+    client.get("/practices/", {"download": "xlsx"})
+    assert queued.count() == 1
+    client.get("/practices/", {"download": "xlsx"})
+    assert queued.count() == 1  # still within the interval: waiting on the first run
+    PreparedDownload.objects.update(requested_at=timezone.now() - downloads.ASK_AGAIN_AFTER - timedelta(seconds=1))
+    assert "Preparing your download" in client.get("/practices/", {"download": "xlsx"}).content.decode()
+    assert queued.count() == 2
+    client.get("/practices/", {"download": "xlsx"})
+    assert queued.count() == 2
