@@ -9,7 +9,7 @@ from django.db.models import BigIntegerField, Count, OuterRef, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 
 from analytics.money import Kind
-from apps.funding.models import Commitment, LedgerEntry, Payment
+from apps.funding.models import Commitment, LedgerEntry, LedgerMonth, Payment
 from apps.practices.models import ICB
 
 
@@ -32,7 +32,7 @@ def by_status(qs: QuerySet[Payment] | QuerySet[Commitment], choices: list[tuple[
 def icb_payments(icb: ICB, status: str = "") -> QuerySet[Payment]:
     """The ICB's payments, newest first (``status`` one of :class:`Payment.Status` to narrow them), with what each
     row shows loaded alongside."""
-    qs = Payment.objects.filter(commitment__budget__icb=icb)
+    qs = Payment.objects.filter(icb=icb)  # the payment's own ICB: the newest page is an index walk (icb_rule)
     if status:
         qs = qs.filter(status=status)
     # The commitment's JSON (recipients, offers, schedule) and memo are not shown: left out, the rows the database
@@ -78,10 +78,17 @@ def icb_commitments(icb: ICB, fy: int, status: str = "") -> QuerySet[Commitment]
 
 
 def commitment_totals(icb: ICB, fy: int) -> list[CommitmentTotal]:
-    """Count, committed and paid for every status of the ICB's commitments that year (two grouped queries)."""
+    """Count, committed and paid for every status of the ICB's commitments that year (three small queries).
+
+    Paid: everything paid from the ICB's budgets that year, from the ledger's running monthly totals (each payment
+    is against a commitment on the budget it is paid from), less what was paid to commitments no longer open, read
+    from their own entries. Summing every payment entry by its commitment's status read 28,000 entries at 70x."""
     qs = Commitment.objects.filter(budget__icb=icb, budget__fy=fy).order_by()
     committed = {s: (n, t or 0) for s, n, t in qs.values_list("status").annotate(Count("pk"), Sum("amount_pence"))}
-    paid = dict(_paid_entries(icb, fy).order_by().values_list("commitment__status").annotate(Sum("amount_pence")))
+    closed = _paid_entries(icb, fy).exclude(commitment__status=Commitment.Status.OPEN).order_by()
+    paid = dict(closed.values_list("commitment__status").annotate(Sum("amount_pence")))
+    every = LedgerMonth.objects.filter(icb=icb, budget__fy=fy, kind=Kind.PAYMENT).aggregate(t=Sum("amount_pence"))
+    paid[Commitment.Status.OPEN] = int(every["t"] or 0) - sum(t or 0 for t in paid.values())
     return [
         CommitmentTotal(s, label, *committed.get(s, (0, 0)), paid.get(s) or 0) for s, label in Commitment.Status.choices
     ]

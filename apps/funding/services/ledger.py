@@ -12,10 +12,7 @@ from analytics import money
 from analytics.money import Kind
 from apps.core import fields
 from apps.funding.errors import FundingError
-from apps.funding.models import (
-    Budget,
-    LedgerEntry,
-)
+from apps.funding.models import Budget, LedgerMonth
 from apps.practices.models import ICB
 
 MIN_REASON = 10
@@ -57,11 +54,13 @@ class InsufficientFunds(FundingError):
 
 
 def balances(budget_ids: Iterable[int]) -> dict[int, money.Balance]:
-    """Each budget's totals from its ledger entries, in one query."""
+    """Each budget's totals, in one query of the ledger's running monthly totals (a few rows a budget, however many
+    entries it has: ``apps.funding.ledger_writes``), for the pages. Whether money may move is checked against the
+    entries themselves (:func:`_check`)."""
     ids = list(budget_ids)
     out = {pk: money.Balance() for pk in ids}
     rows = (
-        LedgerEntry.objects.filter(budget_id__in=ids)
+        LedgerMonth.objects.filter(budget_id__in=ids)
         .order_by()
         .values_list("budget_id", "kind")
         .annotate(total=Sum("amount_pence"))
@@ -110,8 +109,9 @@ def _lock(budget_ids: Iterable[int]) -> dict[int, Budget]:
 
 
 def _check(budget: Budget, kind: Kind, amount: int) -> money.Balance:
-    """Apply one entry to the budget's current balance (call with the budget locked) or raise."""
-    current = balances([budget.pk])[budget.pk]
+    """Apply one entry to the budget's current balance (call with the budget locked) or raise. The balance is read
+    from the entries, the record, not from the running totals the pages read."""
+    current = budget.balance()
     try:
         return money.apply(current, kind, amount)
     except money.LedgerError as e:
