@@ -8,7 +8,7 @@ entry it counts (``LedgerEntry.save`` and :meth:`LedgerQuerySet.bulk_create` cal
 append-only, so a running total is exact: an entry is added once and never changes or goes (corrections are new
 entries, added like any other). :func:`mismatches` recomputes every total from the entries;
 ``apps/funding/tests/test_ledger_tallies.py`` holds them equal after every kind of entry. Checks that decide whether
-money may move (``apps.funding.services.ledger._check``) still read the entries themselves.
+money may move (``apps.funding.services.ledger.balances``) still read the entries themselves.
 
 Months are Europe/London calendar months, as the pages show them (an entry at 23:30 UTC on 31 March in summer time
 is April's). The models here are registered by their import in ``apps.funding.models``, which re-exports them.

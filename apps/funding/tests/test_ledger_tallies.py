@@ -14,9 +14,10 @@ from django.db import connection
 from django.db.models import Sum
 
 from analytics import money
-from apps.funding import ledger_writes, reports, services
+from apps.funding import ledger_writes, lists, reports, services
 from apps.funding.ledger_writes import LedgerMonth
-from apps.funding.models import Budget, LedgerEntry, PayeeKind
+from apps.funding.models import Budget, Commitment, LedgerEntry, PayeeKind
+from apps.funding.services.ledger import tallied_balances
 from apps.funding.services.local import record_local_budget
 from apps.funding.tests.conftest import POUND, allocate_to, commit, make_line
 from apps.pages.testing import ICB_A, ICB_B
@@ -83,8 +84,8 @@ def test_every_kind_of_entry_keeps_the_totals_equal_to_the_entries(personas, bud
     )
     assert ledger_writes.mismatches() == []
     ids = list(Budget.objects.values_list("pk", flat=True))
-    # what the pages read (the totals) is what the entries say (Budget.balance reads the entries)
-    assert services.balances(ids) == {b.pk: b.balance() for b in Budget.objects.filter(pk__in=ids)}
+    # what the pages read (the totals) is what the entries say
+    assert tallied_balances(ids) == services.balances(ids)
 
 
 def test_months_are_local_calendar_months_at_the_edges_of_the_year(personas, budget):
@@ -141,3 +142,34 @@ def test_the_migration_that_starts_the_totals_recounts_every_entry(personas, bud
     migration.start_tallies(apps, SimpleNamespace(connection=connection))
     have = {(t.budget_id, t.kind, t.month): (t.amount_pence, t.entries) for t in LedgerMonth.objects.all()}
     assert have == want and ledger_writes.mismatches() == []
+
+
+def test_paid_by_commitment_status_equals_the_payment_entries(personas, budget, practices_a, colleague_a):
+    """The budget page's paid-to-date per status, from the totals and the cancelled commitments' amounts, is what
+    the payment entries say: a commitment paid in part and then cancelled, and an open one paid in part."""
+    icb_a = personas["icb_a"]
+    for ref in ("TALLY/PAID-1", "TALLY/PAID-2"):
+        commit(budget, icb_a, practices_a, 5_000 * POUND, ref)
+        payment = services.record_payment(
+            reference=ref,
+            amount_pence=1_234 * POUND,
+            kind="invoice",
+            payee="Coaching Co",
+            invoice_number=f"{ref}-INV",
+            offer_code="gprp-diagnostic",
+            session_refs=[],
+            user=icb_a,
+        )
+        services.approve_payment(payment=payment, user=colleague_a)
+    services.decommit(reference="TALLY/PAID-1", user=icb_a, reason="Practice closed before the work finished")
+    shown = {t.status: t.paid_pence for t in lists.commitment_totals(budget.icb, budget.fy)}
+    entries = (
+        LedgerEntry.objects.filter(
+            commitment__budget__icb=budget.icb, commitment__budget__fy=budget.fy, kind=money.Kind.PAYMENT
+        )
+        .order_by()
+        .values_list("commitment__status")
+        .annotate(t=Sum("amount_pence"))
+    )
+    assert {s: shown[s] for s in shown if shown[s]} == dict(entries)
+    assert shown[Commitment.Status.CANCELLED] >= 1_234 * POUND
