@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 
 from analytics.money import Kind
 from apps.funding.models import Commitment, LedgerEntry, LedgerMonth, Payment
+from apps.funding.payment_totals import of_icb as totals_of_icb
 from apps.practices.models import ICB
 
 
@@ -27,6 +28,12 @@ def by_status(qs: QuerySet[Payment] | QuerySet[Commitment], choices: list[tuple[
         s: (n, t or 0) for s, n, t in qs.order_by().values_list("status").annotate(Count("pk"), Sum("amount_pence"))
     }
     return [StatusTotal(s, label, *rows.get(s, (0, 0))) for s, label in choices]
+
+
+def payment_totals(icb: ICB) -> list[StatusTotal]:
+    """:func:`by_status` of the ICB's payments, from their running totals (``apps.funding.payment_totals``)."""
+    found = totals_of_icb(icb.pk)
+    return [StatusTotal(s, label, *found.get(s, (0, 0))) for s, label in Payment.Status.choices]
 
 
 def icb_payments(icb: ICB, status: str = "") -> QuerySet[Payment]:

@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from analytics import money
 from apps.core.immutable import ImmutableRecord
+from apps.funding import payment_totals
 from apps.funding.ledger_writes import LedgerMonth as LedgerMonth  # defined there, registered by this import
 from apps.funding.ledger_writes import LedgerQuerySet, with_icb
 from apps.funding.ledger_writes import add as add_to_tallies
+from apps.funding.payment_totals import PaymentTotal as PaymentTotal  # defined there, registered by this import
 from apps.practices.models import ICB
 
 
@@ -411,7 +413,10 @@ class Payment(FourEyesDecision):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.icb_id = self.icb_id or self.commitment.budget.icb_id
-        super().save(*args, **kwargs)
+        with transaction.atomic():  # the payment and its ICB's totals by status (payment_totals) together
+            was = payment_totals.before(self)
+            super().save(*args, **kwargs)
+            payment_totals.changed(was, self)
 
 
 class Virement(FourEyesDecision):

@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core.exports import FORMATS, STREAM_CHUNK_ROWS, Kind, stream_download
 from apps.core.fields import parse_iso_date
 from apps.core.forms import form_errors, refusal, typed
-from apps.core.paging import page_of, query_without
+from apps.core.paging import counted_paginator, page_of, query_without
 from apps.core.tables import configure
 from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
@@ -252,13 +252,18 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         return stream_download(rows, FINANCE_COLUMNS, f"payments-{icb.code}", fmt, kinds=FINANCE_KINDS)
     open_commitments = Commitment.objects.filter(budget__icb=icb, status=Commitment.Status.OPEN).order_by("reference")
     found = PaymentFilter(request.GET, lists.icb_payments(icb))
-    table = configure(request, PaymentTable(found.qs))
+    rows = found.qs
     status = found.form.cleaned_data.get("status") or ""
+    totals = lists.payment_totals(icb)
+    # counted by the running totals unless a search or a programme narrows the list (then counted in the database)
+    searched = found.form.cleaned_data.get("q") or found.form.cleaned_data.get("programme")
+    shown = None if searched else sum(t.count for t in totals if t.status == status or not status)
+    table = configure(request, PaymentTable(rows), None if shown is None else counted_paginator(shown))
     context = {
         "icb": icb,
         "table": table,
         "filters": found,
-        "totals": lists.by_status(lists.icb_payments(icb), Payment.Status.choices),
+        "totals": totals,
         "status": status,
         "commitments": open_commitments,
         "kinds": Payment.Kind.choices,
