@@ -42,7 +42,7 @@ from apps.funding import policy as access
 from apps.funding import policy as money_policy
 from apps.funding import services as funding
 from apps.funding.forms import PaymentForm
-from apps.funding.models import Budget, Commitment, LedgerEntry, Payment
+from apps.funding.models import Budget, Commitment, LedgerEntry, LedgerMonth, Payment
 from apps.practices.models import ICB
 
 router = Router(tags=["money"])
@@ -231,22 +231,30 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     that no line identifies a practice's case. Entries are never changed: corrections are new lines. Filtered,
     counted and paged in the database; the CSV streams every matching line."""
     user: User = request.auth
-    icbs = _scope(user, filters.icb)
-    qs = ledger_list.LedgerFilters(
+    icbs = list(_scope(user, filters.icb))
+    ids = [i.pk for i in icbs]  # as constants: with one ICB's id the newest page is a walk of the (icb, time) index
+    chosen = ledger_list.LedgerFilters(
         kind=filters.kind.value if filters.kind else "", start=filters.date_from, end=filters.date_to
-    ).apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
-    if filters.fy is not None:
-        qs = qs.filter(budget__fy=filters.fy)
-    if filters.programme:
-        qs = qs.filter(budget__line__programme__code__iexact=filters.programme)
-    if filters.line:
-        qs = qs.filter(budget__line__code__iexact=filters.line)
+    )
+
+    def narrow[Q: QuerySet[Any]](qs: Q) -> Q:  # entries, or their running monthly totals (the same fields)
+        qs = qs.filter(icb__in=ids)
+        if filters.fy is not None:
+            qs = qs.filter(budget__fy=filters.fy)
+        if filters.programme:
+            qs = qs.filter(budget__line__programme__code__iexact=filters.programme)
+        if filters.line:
+            qs = qs.filter(budget__line__code__iexact=filters.line)
+        return qs
+
+    qs = chosen.apply(narrow(LedgerEntry.objects.all()))
     # The page's rule: the ICB's own team sees practice-level lines; the national team sees monthly totals.
     detail = access.sees_case_rows(user) and all(money_policy.can_see_practice_money(user, i) for i in icbs)
     rows = ledger_list.ledger_rows(qs, detail=detail)
     if wants_csv(request, filters.format):
         return stream_download(_ledger_csv(rows, detail), list(LedgerOut.model_fields), "ledger", "csv")
-    count = rows.count()
+    # entries one by one are counted by the running totals; the national lines are month groups, counted apart
+    count = ledger_list.counted(chosen, qs, narrow(LedgerMonth.objects.all()))["entries"] if detail else rows.count()
     start = (filters.page - 1) * filters.page_size
     lines = ledger_list.lines_of(list(rows[start : start + filters.page_size]), detail=detail)
     return {

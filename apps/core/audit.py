@@ -45,6 +45,8 @@ EXEMPT = {
     "cases.Notification": "a message to a user, not a decision",
     "cases.NotificationSetting": "a user's own mail choice",
     "caseload.StoredFile": "the bytes of an upload; the upload row (file name, SHA-256, who, outcome) is audited",
+    "funding.LedgerMonth": "running totals derived from ledger entries, which are audited one by one",
+    "funding.PaymentTotal": "running totals derived from payments, which are audited one by one",
 }
 # Fields whose values are never written to the audit record (only "changed").
 SECRET_FIELDS = {"password", "token_sha256", "token_hash", "feed_token"}

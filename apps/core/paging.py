@@ -12,10 +12,26 @@ from django.http import QueryDict
 PAGE_SIZE = 50
 
 
-def page_of(qs: QuerySet[Any], number: str | None, size: int = PAGE_SIZE) -> Page:
+def page_of(qs: QuerySet[Any], number: str | None, size: int = PAGE_SIZE, count: int | None = None) -> Page:
     """The page asked for (the first for a missing or odd number, the last for one past the end). ``qs`` must be
-    ordered on something unique so rows neither repeat nor go missing between pages."""
-    return Paginator(qs, size).get_page(number)
+    ordered on something unique so rows neither repeat nor go missing between pages. ``count``: the number of rows
+    when the caller already has it (kept as a running total), so that ``qs`` is not counted again."""
+    paginator = Paginator(qs, size)
+    if count is not None:
+        paginator.__dict__["count"] = count  # Paginator.count is a cached property: this is its cached value
+    return paginator.get_page(number)
+
+
+def counted_paginator(count: int) -> type[Paginator]:
+    """A paginator that takes the number of rows as given (kept as a running total) instead of counting them, for
+    ``apps.core.tables.configure``."""
+
+    class Counted(Paginator):
+        @property
+        def count(self) -> int:  # type: ignore[override]
+            return count
+
+    return Counted
 
 
 def query_without(query: QueryDict, *drop: str) -> str:

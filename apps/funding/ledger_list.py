@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from analytics import money
 from apps.core.exports import Kind
-from apps.funding.models import Budget, LedgerEntry
+from apps.funding import ledger_writes
+from apps.funding.models import Budget, LedgerEntry, LedgerMonth
 
 
 @dataclass
@@ -30,9 +31,10 @@ class LedgerFilters:
     start: date | None = None
     end: date | None = None
 
-    def apply(self, qs: QuerySet[LedgerEntry]) -> QuerySet[LedgerEntry]:
+    def apply[Q: QuerySet[Any]](self, qs: Q) -> Q:
+        """Narrow ledger entries, or the ledger's monthly totals (the same fields but the time: :func:`counted`)."""
         if self.icb:
-            qs = qs.filter(budget__icb__code=self.icb)
+            qs = qs.filter(icb__code=self.icb)
         if self.line and "/" in self.line:
             prog, line = self.line.split("/", 1)
             qs = qs.filter(budget__line__programme__code=prog, budget__line__code=line)
@@ -58,7 +60,7 @@ def ledger_rows(qs: QuerySet[LedgerEntry], detail: bool) -> QuerySet[Any]:
     """One ``values()`` row per line, in the list's order: every field the page, the API and the downloads show.
     ``detail`` gives entries one by one; without it, month totals per budget and kind (``entries`` counts them)."""
     shown = {
-        "icb_code": F("budget__icb__code"),
+        "icb_code": F("icb__code"),
         "programme": F("budget__line__programme__code"),
         "line": F("budget__line__code"),
         "financial_year": F("budget__fy"),
@@ -96,6 +98,15 @@ def totals(qs: QuerySet[LedgerEntry]) -> dict[str, int]:
     """Entries and their net amount over every filtered entry (both ways of listing sum to the same net)."""
     found = qs.order_by().aggregate(entries=Count("pk"), net=Coalesce(Sum("amount_pence"), 0))
     return {"entries": int(found["entries"]), "net": int(found["net"])}
+
+
+def counted(filters: LedgerFilters, entries: QuerySet[LedgerEntry], months: QuerySet[LedgerMonth]) -> dict[str, int]:
+    """:func:`totals` of ``entries`` (``filters`` applied), read from ``months`` (the same entries' running monthly
+    totals, narrowed the same way but for ``filters``) when no date narrows them: a few rows per budget and month
+    instead of every entry (``apps.funding.ledger_writes``). A date range cuts months, so it counts the entries."""
+    if filters.start or filters.end:
+        return totals(entries)
+    return ledger_writes.totals(filters.apply(months))
 
 
 def lines_of(rows: Sequence[dict[str, Any]], detail: bool) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ then **released** in tranches. Package approvals **commit** released money; prov
 against commitments; **virements** move released, uncommitted money between budgets with national approval.
 
 Every movement is a :class:`LedgerEntry`, which can never be changed or deleted; balances are sums of entries
-(see ``analytics.money`` for the kinds and signs, docs/money.md for the rules). ``Budget`` rows exist so that
+(see ``analytics.money`` for the kinds and signs, docs/money.md for the rules), which the pages read from running
+monthly totals, :class:`LedgerMonth` (``apps.funding.ledger_writes``). ``Budget`` rows exist so that
 money-changing services can lock them (``select_for_update``) while they check headroom.
 """
 
@@ -16,11 +17,16 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from analytics import money
 from apps.core.immutable import ImmutableRecord
+from apps.funding import payment_totals
+from apps.funding.ledger_writes import LedgerMonth as LedgerMonth  # defined there, registered by this import
+from apps.funding.ledger_writes import LedgerQuerySet, with_icb
+from apps.funding.ledger_writes import add as add_to_tallies
+from apps.funding.payment_totals import PaymentTotal as PaymentTotal  # defined there, registered by this import
 from apps.practices.models import ICB
 
 
@@ -363,6 +369,8 @@ class Payment(FourEyesDecision):
         REJECTED = "rejected", "Rejected"
 
     commitment = models.ForeignKey(Commitment, on_delete=models.PROTECT, related_name="payments")
+    # the commitment's budget's ICB, copied by ``save`` (apps.funding.icb_rule): the newest page is an index walk
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     payee = models.CharField(max_length=200, help_text="Provider name, or the practice's name")
     practice_code = models.CharField(max_length=8, blank=True, help_text="For direct payments: the practice")
@@ -378,6 +386,10 @@ class Payment(FourEyesDecision):
 
     class Meta:
         ordering = ["-requested_at"]
+        indexes = [
+            models.Index(fields=["icb", "-requested_at", "-id"], name="payment_icb_newest"),
+            models.Index(fields=["icb", "status", "-requested_at", "-id"], name="payment_icb_status_newest"),
+        ]
         constraints = [
             FourEyesDecision.FOUR_EYES,
             models.CheckConstraint(condition=models.Q(amount_pence__gt=0), name="payment_positive"),
@@ -398,6 +410,13 @@ class Payment(FourEyesDecision):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.invoice_number or self.pk} for {self.commitment_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.icb_id = self.icb_id or self.commitment.budget.icb_id
+        with transaction.atomic():  # the payment and its ICB's totals by status (payment_totals) together
+            was = payment_totals.before(self)
+            super().save(*args, **kwargs)
+            payment_totals.changed(was, self)
 
 
 class Virement(FourEyesDecision):
@@ -425,14 +444,6 @@ class Virement(FourEyesDecision):
         return f"Virement {self.pk}: {self.from_budget} → {self.to_budget}"
 
 
-class LedgerQuerySet(models.QuerySet["LedgerEntry"]):
-    def update(self, **kwargs: Any) -> int:
-        raise ValueError("ledger entries are immutable")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise ValueError("ledger entries are immutable")
-
-
 class LedgerEntry(ImmutableRecord):
     """One movement of money on one budget. Never updated, never deleted: corrections are new entries.
 
@@ -444,6 +455,8 @@ class LedgerEntry(ImmutableRecord):
     Kind = money.Kind
 
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="entries")
+    # the budget's ICB, copied by ``save`` and ``bulk_create`` (icb_rule): the newest page is an index walk
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False)
     kind = models.CharField(max_length=14, choices=[(k.value, k.value.title()) for k in money.Kind])
     amount_pence = models.BigIntegerField()
     movement = models.UUIDField(default=uuid.uuid4, db_index=True)
@@ -463,14 +476,20 @@ class LedgerEntry(ImmutableRecord):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        # The ledger list filters by budget (an ICB's budgets), kind and date and reads newest first: these let
-        # each filter start from an index instead of reading every entry.
+        # The ledger list filters by ICB, budget, kind and date, newest first: each filter starts from an index.
         indexes = [
             models.Index(fields=["budget", "kind"]),
             models.Index(fields=["budget", "created_at"], name="ledger_budget_time"),
             models.Index(fields=["kind", "created_at"], name="ledger_kind_time"),
+            models.Index(fields=["icb", "-created_at", "-id"], name="ledger_icb_newest"),
         ]
         constraints = [models.CheckConstraint(condition=~models.Q(amount_pence=0), name="entry_not_zero")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_pence}p on budget {self.budget_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with_icb([self])
+        with transaction.atomic():  # the entry and its month's total (apps.funding.ledger_writes) together
+            super().save(*args, **kwargs)
+            add_to_tallies([self])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db.models import Q, Sum
@@ -18,7 +18,7 @@ from django.utils import timezone
 from analytics import money
 from analytics.menu.offers import offers_by_code
 from analytics.money import Kind
-from apps.funding.models import Budget, Commitment, LedgerEntry
+from apps.funding.models import Budget, Commitment, LedgerEntry, LedgerMonth
 from apps.funding.services import schedule_of, with_balances
 from apps.practices.models import ICB
 
@@ -118,23 +118,22 @@ def by_group(rows: Sequence[BudgetRow], key: Any) -> list[tuple[Any, dict[str, i
 
 
 def monthly(fy: int, icb: ICB | None = None) -> list[tuple[date, int, int]]:
-    """(month, net committed, paid) for each month of the year, from the ledger: one query, each month's sums taken
-    between its first and the next month's first midnight (local time) by plain comparisons, which an index on the
-    time serves; truncating each entry's time to its month cost SQLite a Python call per entry (150 ms at 3,000)."""
-    qs = LedgerEntry.objects.filter(budget__fy=fy, kind__in=[*COMMITTING, Kind.PAYMENT])
+    """(month, net committed, paid) for each month of the year (Europe/London months, April to March), in one query
+    of the ledger's running monthly totals (``apps.funding.ledger_writes``): a few rows per budget and month, however
+    many entries there are (summing the entries themselves took 14-35 ms at 33,000 on PostgreSQL)."""
+    qs = LedgerMonth.objects.filter(budget__fy=fy, kind__in=[*COMMITTING, Kind.PAYMENT])
     if icb is not None:
-        qs = qs.filter(budget__icb=icb)
+        qs = qs.filter(icb=icb)
+    rows = (
+        qs.order_by()
+        .values_list("month")
+        .annotate(
+            c=Sum("amount_pence", filter=Q(kind__in=COMMITTING)), p=Sum("amount_pence", filter=Q(kind=Kind.PAYMENT))
+        )
+    )
+    found = {month: (int(c or 0), int(p or 0)) for month, c, p in rows}
     months = money.month_ends(money.fy_start(fy), money.fy_end(fy))
-    tz = timezone.get_current_timezone()
-    firsts = [datetime(d.year, d.month, 1, tzinfo=tz) for d in months]
-    firsts.append(datetime(months[-1].year + (months[-1].month == 12), months[-1].month % 12 + 1, 1, tzinfo=tz))
-    sums = {}
-    for i in range(len(months)):
-        when = Q(created_at__gte=firsts[i], created_at__lt=firsts[i + 1])
-        sums[f"c{i}"] = Sum("amount_pence", filter=when & Q(kind__in=COMMITTING))
-        sums[f"p{i}"] = Sum("amount_pence", filter=when & Q(kind=Kind.PAYMENT))
-    found = qs.order_by().aggregate(**sums)
-    return [(d, int(found[f"c{i}"] or 0), int(found[f"p{i}"] or 0)) for i, d in enumerate(months)]
+    return [(d, *found.get(d.replace(day=1), (0, 0))) for d in months]
 
 
 def spend_by_offer() -> list[dict[str, Any]]:

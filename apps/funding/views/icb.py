@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.core.exports import FORMATS, STREAM_CHUNK_ROWS, Kind, stream_download
 from apps.core.fields import parse_iso_date
 from apps.core.forms import form_errors, refusal, typed
-from apps.core.paging import page_of, query_without
+from apps.core.paging import counted_paginator, page_of, query_without
 from apps.core.tables import configure
 from apps.funding import ledger_list, lists, reports, services
 from apps.funding.charts import grouped_bars
@@ -28,6 +28,7 @@ from apps.funding.models import (
     Commitment,
     FundingLine,
     LedgerEntry,
+    LedgerMonth,
     Payment,
     Virement,
 )
@@ -94,7 +95,7 @@ def ledger(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not can_see_budgets(user):
         raise PermissionDenied
-    icbs = budget_icbs_visible_to(user)
+    icbs = list(budget_icbs_visible_to(user).order_by("name"))
     national = not sees_case_rows(user)  # monthly totals per budget, no line naming a case (the national rule)
     f = ledger_list.LedgerFilters(
         icb=request.GET.get("icb", "").upper() if national else (user.icb.code if user.icb else ""),
@@ -103,22 +104,26 @@ def ledger(request: HttpRequest) -> HttpResponse:
         start=parse_iso_date(request.GET.get("from")),
         end=parse_iso_date(request.GET.get("to")),
     )
-    qs = f.apply(LedgerEntry.objects.filter(budget__icb__in=icbs))
+    # the ICBs by id, as constants: with one ICB's id the newest page is a walk of the ledger's (icb, time) index
+    ids = [i.pk for i in icbs]
+    qs = f.apply(LedgerEntry.objects.filter(icb__in=ids))
     rows = ledger_list.ledger_rows(qs, detail=not national)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         columns = ledger_list.export_columns(detail=not national)
         kinds = ledger_list.export_kinds(detail=not national)
         return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt, kinds)
-    page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE)
+    sums = ledger_list.counted(f, qs, LedgerMonth.objects.filter(icb__in=ids))
+    # entries one by one are counted by the running totals; the national list's lines are month groups, counted apart
+    page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE, count=None if national else sums["entries"])
     context = {
         "lines": ledger_list.lines_of(page.object_list, detail=not national),
         "page": page,
         "count": page.paginator.count,
-        "net": ledger_list.totals(qs)["net"],
+        "net": sums["net"],
         "national": national,
         "filters": f,
-        "icbs": icbs.order_by("name"),
+        "icbs": icbs,
         "line_choices": [
             (f"{ln.programme.code}/{ln.code}", str(ln)) for ln in FundingLine.objects.select_related("programme")
         ],
@@ -191,7 +196,7 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
             decision = DecisionForm(
                 request.POST,
                 record="payment",
-                requests=Payment.objects.filter(commitment__budget__icb=icb),
+                requests=Payment.objects.filter(icb=icb),
                 what="payment",
             )
             done = _decide(
@@ -217,7 +222,7 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         if done:
             messages.success(request, done)
             return redirect("funding:payments", code=icb.code)
-    qs = Payment.objects.filter(commitment__budget__icb=icb).select_related(
+    qs = Payment.objects.filter(icb=icb).select_related(
         "commitment__budget__line__programme", "requested_by", "decided_by"
     )
     fmt = request.GET.get("download", "")
@@ -247,13 +252,18 @@ def payments(request: HttpRequest, code: str) -> HttpResponse:
         return stream_download(rows, FINANCE_COLUMNS, f"payments-{icb.code}", fmt, kinds=FINANCE_KINDS)
     open_commitments = Commitment.objects.filter(budget__icb=icb, status=Commitment.Status.OPEN).order_by("reference")
     found = PaymentFilter(request.GET, lists.icb_payments(icb))
-    table = configure(request, PaymentTable(found.qs))
+    rows = found.qs
     status = found.form.cleaned_data.get("status") or ""
+    totals = lists.payment_totals(icb)
+    # counted by the running totals unless a search or a programme narrows the list (then counted in the database)
+    searched = found.form.cleaned_data.get("q") or found.form.cleaned_data.get("programme")
+    shown = None if searched else sum(t.count for t in totals if t.status == status or not status)
+    table = configure(request, PaymentTable(rows), None if shown is None else counted_paginator(shown))
     context = {
         "icb": icb,
         "table": table,
         "filters": found,
-        "totals": lists.by_status(lists.icb_payments(icb), Payment.Status.choices),
+        "totals": totals,
         "status": status,
         "commitments": open_commitments,
         "kinds": Payment.Kind.choices,
