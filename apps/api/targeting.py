@@ -176,7 +176,8 @@ def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
     if not can_run_scenarios(user):
         raise PermissionDenied("Only ICB teams and the national programme team run spending scenarios.")
     scope = scenario_scope_for(user)
-    missing = scenario_lines.unknown_lines([x.line for x in body.line_budgets])
+    lines = scenario_lines.funding_lines() if body.line_budgets else {}  # read once, for both checks below
+    missing = scenario_lines.unknown_lines([x.line for x in body.line_budgets], lines)
     if missing:  # the body names a record that does not exist: not found, as for any other reference
         return Status(404, {"detail": f"There is no funding line {missing[0][:40]} (write PROGRAMME/LINE)."})
     errors, clean = scenarios.scenario_problems(
@@ -188,6 +189,7 @@ def create_scenario(request: HttpRequest, body: ScenarioIn) -> Any:
         cap_pounds=str(body.practice_cap_pounds),
         floor_percent="" if body.floor_percent is None else str(body.floor_percent),
         line_budgets="\n".join(f"{''.join(x.line.split())} {x.pounds}" for x in body.line_budgets),
+        lines=lines,
     )
     if errors:
         return Status(422, field_errors("body", {BODY_FIELD.get(f, f): msg for f, msg in errors.items()}))

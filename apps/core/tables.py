@@ -3,9 +3,9 @@ exports as) are declared once and used by the page and by its CSV/XLSX download.
 
 A list view builds its queryset from the app's policy scoping (never from the table), narrows it with a FilterSet,
 then calls :func:`configure` (sorting and paging from the query string, counted and cut in the database) or
-:func:`download_table` (every filtered row, through :mod:`apps.core.exports`, typed: money as money, dates as dates).
-The page renders the table with the ``data_table`` macro in ``templates/core/_table.jinja`` (NHS.UK table markup,
-sortable headings as links carrying ``aria-sort``, the NHS.UK pagination component).
+:func:`download_table` (every filtered row, streamed through :mod:`apps.core.exports`, typed: money as money, dates
+as dates). The page renders the table with the ``data_table`` macro in ``templates/core/_table.jinja`` (NHS.UK table
+markup, sortable headings as links carrying ``aria-sort``, the NHS.UK pagination component).
 
 Every sortable column's ``order_by`` ends on a unique key, so rows neither repeat nor go missing between pages
 whichever column the list is sorted by.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,11 +23,13 @@ from typing import Any
 
 import django_tables2 as tables
 import django_tables2.utils as tables_utils
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django_tables2.rows import BoundRow
 
 from apps.core import formatting
-from apps.core.exports import Kind, table_download
+from apps.core.exports import STREAM_CHUNK_ROWS, Kind, stream_download
 from apps.core.paging import PAGE_SIZE
 
 MAX_PER_PAGE = 100
@@ -232,16 +234,21 @@ def configure(request: HttpRequest, table: DataTable, paginator_class: type[Any]
     return table
 
 
-def export_rows(table: DataTable) -> tuple[list[tuple[str, Kind]], list[list[Any]]]:
-    """The table's exported columns (heading, kind) and every row's typed values, in the table's order."""
+def export_rows(table: DataTable) -> tuple[list[tuple[str, Kind]], Iterator[list[Any]]]:
+    """The table's exported columns (heading, kind) and each row's typed values, in the table's order. The rows are
+    read as they are written, in chunks (``QuerySet.iterator``), never all held: a case list over years of cases
+    downloads in constant memory."""
     columns = [c for c in table.columns.iterall() if not c.column.exclude_from_export]
     heads = [(str(c.header), getattr(c.column, "kind", "text")) for c in columns]
-    rows = [[row.get_cell_value(c.name) for c in columns] for row in table.rows]
+    data = table.data.data  # ordered as the page is (RequestConfig applies the sort to it)
+    records = data.iterator(chunk_size=STREAM_CHUNK_ROWS) if isinstance(data, QuerySet) else iter(data)
+    rows = ([BoundRow(record, table=table).get_cell_value(c.name) for c in columns] for record in records)
     return heads, rows
 
 
 def download_table(request: HttpRequest, table: DataTable, filename: str, fmt: str) -> HttpResponse:
-    """Every row of ``table`` (sorted as the page is) as a CSV or XLSX file, with the page's column headings."""
+    """Every row of ``table`` (sorted as the page is) as a CSV or XLSX file, with the page's column headings:
+    streamed (:func:`apps.core.exports.stream_download`), CSV as it is written, XLSX in constant memory."""
     tables.RequestConfig(request, paginate=False).configure(table)
     heads, rows = export_rows(table)
-    return table_download(rows, [h for h, _ in heads], filename, fmt, kinds=[k for _, k in heads])
+    return stream_download(rows, [h for h, _ in heads], filename, fmt, kinds=[k for _, k in heads])

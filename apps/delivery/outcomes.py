@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.core.paginator import Page
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from analytics.outcomes import closure_bands, cqc_change, expected_closures, mean
 from apps.accounts.models import User
 from apps.cases.models import Case, HealthCheck, Package, PlanAction
+from apps.core.paging import page_of
 from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
 from apps.delivery.models import (
@@ -220,9 +222,14 @@ class CaseOutcome:
 
     @property
     def ppgf_change(self) -> float | None:
-        if self.ppgf_before is None or self.ppgf_after is None:
-            return None
-        return round(self.ppgf_after - self.ppgf_before, 1)
+        return ppgf_change(self.ppgf_before, self.ppgf_after)
+
+
+def ppgf_change(before: float | None, after: float | None) -> float | None:
+    """The change in patients per GP FTE from the baseline to the latest follow-up (None without both)."""
+    if before is None or after is None:
+        return None
+    return round(after - before, 1)
 
 
 @dataclass
@@ -242,7 +249,6 @@ class ProgrammeOutcomes:
     cqc_worsened: int
     cqc_same: int
     rag: dict[str, int]
-    rows: list[CaseOutcome]
 
     @property
     def closures_avoided(self) -> float | None:
@@ -309,38 +315,130 @@ def case_outcomes(cases: Sequence[Case]) -> list[CaseOutcome]:
 
 
 def programme_outcomes(cases: QuerySet[Case]) -> ProgrammeOutcomes:
-    supported = list(supported_cases(cases).select_related("practice", "icb").prefetch_related("outcome_snapshots"))
-    rows = case_outcomes(supported)
-    practices = {c.practice_id: c.practice for c in supported}
-    closed = sum(1 for p in practices.values() if p.status != PracticeStatus.ACTIVE)
+    """The programme's totals over the supported ``cases``, counted and summed in the database: a fixed number of
+    queries, and no case, practice or session read into Python. Only the snapshots' few compared indicators are read
+    (one small row per snapshot), since the changes between them follow the rules of ``analytics.outcomes``."""
+    ids = supported_cases(cases).values("pk")
+    each = Case.objects.filter(pk__in=ids)
+    counted = each.aggregate(
+        cases=Count("pk"),
+        practices=Count("practice_id", distinct=True),
+        closed=Count("practice_id", distinct=True, filter=~Q(practice__status=PracticeStatus.ACTIVE)),
+    )
+    delivered = Q(state=Session.State.DELIVERED)
+    sessions = Session.objects.filter(case_id__in=ids).aggregate(
+        planned=Count("pk", filter=~Q(state=Session.State.CANCELLED)),
+        done=Count("pk", filter=delivered),
+        hours=Sum("delivered_hours", filter=delivered),
+    )
+    released = HoursReleased.objects.filter(case_id__in=ids).aggregate(cl=Sum("clinical_hours"), ad=Sum("admin_hours"))
+    rag = Counter(
+        {r["current"]: r["n"] for r in each.annotate(current=_current_rag()).values("current").annotate(n=Count("pk"))}
+    )
+    compared = _compared_indicators(ids)
     run = ScoringRun.objects.filter(is_current=True).first()
     expected = horizon = None
     if run is not None and run.backtest:
         bands = closure_bands(run.backtest)
-        percentiles: list[float | None] = []
-        for c in supported:
-            base = next((s for s in c.outcome_snapshots.all() if s.kind == SnapshotKind.BASELINE), None)
-            percentiles.append(base.indicators.get("pressure_percentile") if base else None)
-        expected, horizon = round(expected_closures(percentiles, bands), 2), bands.horizon_months
-    changes = [r.ppgf_change for r in rows if r.ppgf_change is not None]
-    cqc = Counter(cqc_change(r.cqc_before, r.cqc_after) for r in rows)
-    rag = Counter(r.rag.rag for r in rows if r.rag)
-    change = mean(changes)
+        # a supported case with no baseline counts at an unknown percentile (the last band), as before
+        unknown: list[float | None] = [None] * (counted["cases"] - len(compared.percentiles))
+        expected, horizon = round(expected_closures([*compared.percentiles, *unknown], bands), 2), bands.horizon_months
+    change = mean(compared.ppgf_changes)
     return ProgrammeOutcomes(
-        practices_supported=len(practices),
-        sessions_planned=sum(r.sessions_planned for r in rows),
-        sessions_delivered=sum(r.sessions_delivered for r in rows),
-        hours_delivered=round(sum(r.hours_delivered for r in rows), 1),
-        clinical_released=round(sum(r.clinical_released for r in rows), 1),
-        admin_released=round(sum(r.admin_released for r in rows), 1),
-        closures_observed=closed,
+        practices_supported=counted["practices"],
+        sessions_planned=sessions["planned"],
+        sessions_delivered=sessions["done"],
+        hours_delivered=round(float(sessions["hours"] or 0), 1),
+        clinical_released=round(float(released["cl"] or 0), 1),
+        admin_released=round(float(released["ad"] or 0), 1),
+        closures_observed=counted["closed"],
         closures_expected=expected,
         horizon_months=horizon,
         mean_ppgf_change=round(change, 1) if change is not None else None,
-        ppgf_cases=len(changes),
-        cqc_improved=cqc.get(1, 0),
-        cqc_worsened=cqc.get(-1, 0),
-        cqc_same=cqc.get(0, 0),
+        ppgf_cases=len(compared.ppgf_changes),
+        cqc_improved=compared.cqc.get(1, 0),
+        cqc_worsened=compared.cqc.get(-1, 0),
+        cqc_same=compared.cqc.get(0, 0),
         rag={k: rag.get(k, 0) for k in Rag.values},
-        rows=rows,
+    )
+
+
+def _current_rag() -> Subquery:
+    """A case's current RAG: the newest rating (the model's order) of its approved packages, as ``case_outcomes``
+    takes it."""
+    newest = PackageRating.objects.filter(package__case_id=OuterRef("pk"), package__state=Package.State.APPROVED)
+    return Subquery(newest.order_by("-at", "-pk").values("rag")[:1])
+
+
+@dataclass
+class _Compared:
+    percentiles: list[float | None] = field(default_factory=list)  # one per case with a baseline
+    ppgf_changes: list[float] = field(default_factory=list)
+    cqc: Counter[int | None] = field(default_factory=Counter)
+
+
+def _compared_indicators(case_ids: QuerySet[Case]) -> _Compared:
+    """The baseline's pressure percentile, and patients per GP FTE and the CQC rating at baseline and at the latest
+    follow-up (12 months, else 6), of each case: three JSON keys per snapshot read, nothing else."""
+    by_case: dict[int, dict[str, tuple[Any, Any, Any]]] = {}
+    rows = OutcomeSnapshot.objects.filter(case_id__in=case_ids).values_list(
+        "case_id",
+        "kind",
+        "indicators__patients_per_gp_fte",
+        "indicators__cqc_rating",
+        "indicators__pressure_percentile",
+    )
+    for case_id, kind, ppgf, cqc, percentile in rows.order_by():
+        by_case.setdefault(case_id, {})[kind] = (ppgf, cqc, percentile)
+    out = _Compared()
+    for snaps in by_case.values():
+        base = snaps.get(SnapshotKind.BASELINE)
+        latest = snaps.get(SnapshotKind.MONTH_12) or snaps.get(SnapshotKind.MONTH_6)
+        before, after = base or (None, None, None), latest or (None, None, None)
+        if base is not None:
+            out.percentiles.append(base[2])
+        change = ppgf_change(before[0], after[0])
+        if change is not None:
+            out.ppgf_changes.append(change)
+        out.cqc[cqc_change(before[1], after[1])] += 1
+    return out
+
+
+def supported_page(cases: QuerySet[Case], number: str | None) -> Page:
+    """One page of the supported ``cases``, newest first, as :class:`CaseOutcome` rows: only the page's cases are
+    read (the totals are :func:`programme_outcomes`)."""
+    supported = supported_cases(cases).select_related("practice", "icb").prefetch_related("outcome_snapshots")
+    page = page_of(supported.order_by("-opened_at", "-pk"), number)
+    page.object_list = case_outcomes(list(page.object_list))
+    return page
+
+
+def outcomes_by_icb(cases: QuerySet[Case]) -> list[tuple[str, int, int, float, float]]:
+    """(ICB, practices supported, sessions delivered, hours delivered, hours released) per ICB of the supported
+    ``cases``, by ICB name: counts and sums only, grouped in the database (three queries), no case or practice
+    named. Cases of no ICB count under "–"."""
+    ids = supported_cases(cases).values("pk")
+    practices = Case.objects.filter(pk__in=ids).values("icb__name").annotate(n=Count("practice_id", distinct=True))
+    sessions = (
+        Session.objects.filter(case_id__in=ids, state=Session.State.DELIVERED)
+        .values("case__icb__name")
+        .annotate(n=Count("pk"), hours=Sum("delivered_hours"))
+    )
+    released = (
+        HoursReleased.objects.filter(case_id__in=ids)
+        .values("case__icb__name")
+        .annotate(cl=Sum("clinical_hours"), ad=Sum("admin_hours"))
+    )
+    done = {r["case__icb__name"]: (r["n"], float(r["hours"] or 0)) for r in sessions.order_by()}
+    freed = {r["case__icb__name"]: float(r["cl"] or 0) + float(r["ad"] or 0) for r in released.order_by()}
+    return sorted(
+        (
+            name or "–",
+            r["n"],
+            done.get(name, (0, 0.0))[0],
+            round(done.get(name, (0, 0.0))[1], 1),
+            round(freed.get(name, 0.0), 1),
+        )
+        for r in practices.order_by()
+        for name in [r["icb__name"]]
     )

@@ -9,7 +9,7 @@ budgets (what is left of this year's released money) or, for England, each line'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -56,9 +56,18 @@ def line_key(line: FundingLine) -> str:
     return f"{line.programme.code}/{line.code}".upper()
 
 
-def unknown_lines(keys: Sequence[str]) -> list[str]:
-    """The keys ("PROGRAMME/LINE", any case, spaces ignored) that name no funding line: one query."""
-    known = {line_key(x) for x in FundingLine.objects.select_related("programme")}
+def funding_lines() -> dict[str, FundingLine]:
+    """Every funding line by its key ("PROGRAMME/LINE"): one query, which a request reads once and hands to
+    :func:`unknown_lines` and :func:`parse_line_budgets` (the API asks both of the same body)."""
+    return {line_key(x): x for x in FundingLine.objects.select_related("programme")}
+
+
+def unknown_lines(keys: Sequence[str], lines: Mapping[str, FundingLine] | None = None) -> list[str]:
+    """The keys ("PROGRAMME/LINE", any case, spaces ignored) that name no funding line (``lines``, else read: one
+    query, none when no key is named)."""
+    if not keys:
+        return []
+    known = funding_lines() if lines is None else lines
     return [k for k in keys if "".join(k.split()).upper() not in known]
 
 
@@ -98,13 +107,14 @@ def default_line_budgets(icb: ICB | None, on: date | None = None) -> str:
     return "\n".join(f"{key} {pence // 100}" for key, pence in merged.items())
 
 
-def parse_line_budgets(text: str) -> list[LineBudget]:
-    """The form's "PROGRAMME/LINE pounds" lines → the lines with their budgets and offers. Refuses (DomainError on
+def parse_line_budgets(text: str, lines: Mapping[str, FundingLine] | None = None) -> list[LineBudget]:
+    """The form's "PROGRAMME/LINE pounds" lines → the lines with their budgets and offers (``lines``: every funding
+    line by key, as :func:`funding_lines` reads them; read here when not given). Refuses (DomainError on
     ``line_budgets``) an unknown line, a line named twice, or a sum that is not pounds."""
     entries = fields.code_lines(text, MALFORMED, FIELD)
     if not entries:
         return []
-    lines = {line_key(x): x for x in FundingLine.objects.select_related("programme")}
+    lines = funding_lines() if lines is None else lines
     menu = _menu()
     out: list[LineBudget] = []
     seen: set[str] = set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from analytics.targeting.plan import Candidates, Plan, Settings, line_settings
 from analytics.targeting.ripple import ripple_scores
 from apps.accounts.models import User
 from apps.core.errors import DomainError
+from apps.funding.models import FundingLine
 from apps.indicators.models import ScoringRun
 from apps.indicators.scoring_runs import current_run
 from apps.practices.models import ICB, PaymentsYear
@@ -79,10 +80,11 @@ def scenario_problems(
     cap_pounds: str,
     floor_percent: str,
     line_budgets: str = "",
+    lines: Mapping[str, FundingLine] | None = None,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Check the form's text inputs; return (errors by field, cleaned values). With funding lines ("PROGRAMME/LINE
     pounds" lines) the budget is their sum and each line funds only its offers; without, the budget is one line that
-    funds every offer."""
+    funds every offer. ``lines``: every funding line by key, when the caller has read them already."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {"name": name.strip()[:120]}
     if not clean["name"]:
@@ -112,7 +114,7 @@ def scenario_problems(
     budget: float | None = None
     if line_budgets.strip():
         try:
-            parsed = scenario_lines.parse_line_budgets(line_budgets)
+            parsed = scenario_lines.parse_line_budgets(line_budgets, lines)
         except DomainError as exc:
             errors["line_budgets"] = exc.message
         else:

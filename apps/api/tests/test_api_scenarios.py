@@ -80,3 +80,29 @@ def test_a_funding_line_that_does_not_exist_is_not_found_and_nothing_is_queued(a
     assert response.status_code == 404
     assert response.json()["detail"].startswith("There is no funding line NOPE/CORE")
     assert not Scenario.objects.exists()
+
+
+def _line_reads(api_call: Any, body: dict[str, Any]) -> tuple[int, int]:
+    """(status, how many queries read the funding lines) of asking for ``body``."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = api_call("icb_a", "POST", "/api/v1/scenarios", body)
+    reads = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    return response.status_code, sum('FROM "funding_fundingline"' in sql for sql in reads)
+
+
+def test_asking_for_a_scenario_reads_the_funding_lines_once(api_call):
+    from apps.funding.models import FundingLine
+    from apps.targeting.lines import line_key
+
+    line = FundingLine.objects.select_related("programme").order_by("pk").first()
+    assert line is not None
+    named = {**BODY, "line_budgets": [{"line": line_key(line).lower(), "pounds": 1000}]}
+    assert _line_reads(api_call, named) == (202, 1)  # the unknown-line check and the parse share one read
+    stored = Scenario.objects.get().line_budgets
+    assert [x["line"] for x in stored] == [line_key(line)] and stored[0]["pence"] == 1000_00
+    assert _line_reads(api_call, BODY) == (202, 0)  # no line named, none read
+    bad = {**BODY, "line_budgets": [{"line": "NOPE/CORE", "pounds": 1000}]}
+    assert _line_reads(api_call, bad) == (404, 1)

@@ -24,7 +24,7 @@ from apps.cases.models import (
     SupportOffer,
 )
 from apps.cases.services import shares
-from apps.cases.services.base import CaseError, _event, _locked, _move
+from apps.cases.services.base import CaseError, _event, _locked_package, _move
 from apps.funding import services as funding
 from apps.funding.lines import funds_offer, is_universal
 from apps.funding.models import Budget, LineAccess
@@ -194,10 +194,9 @@ def approve_package(
         raise CaseError("Only the case's ICB team can approve its package.")
     by_offer = package_budgets(package, budget, budgets)
     with transaction.atomic():
-        case = _locked(case)
-        package = Package.objects.select_for_update().get(pk=package.pk)
-        if package.state != Package.State.SUBMITTED:
-            raise CaseError("Only a package awaiting approval can be approved.")
+        case, package = _locked_package(
+            package, Package.State.SUBMITTED, "Only a package awaiting approval can be approved."
+        )
         plan = ActionPlan.objects.filter(case=case).first()
         if plan is None or not plan.is_agreed:
             raise CaseError("The practice has not agreed the current action plan yet.")
@@ -290,10 +289,8 @@ def refuse_package(user: User, package: Package, note: str) -> Package:
     if not note.strip():
         raise CaseError("Say why the package is refused: the practice will read it.", "note")
     with transaction.atomic():
-        _locked(case)
-        package = Package.objects.select_for_update().get(pk=package.pk)
-        if package.state != Package.State.SUBMITTED:
-            raise CaseError("Only a package awaiting approval can be refused.")
+        refusal = "Only a package awaiting approval can be refused."
+        _, package = _locked_package(package, Package.State.SUBMITTED, refusal)
         package.state, package.decided_by, package.decided_at = Package.State.REFUSED, user, timezone.now()
         package.decision_note = note.strip()
         package.save()

@@ -12,6 +12,7 @@ from apps.cases.models import (
     Case,
     CaseEvent,
     NotificationKind,
+    Package,
     Status,
 )
 from apps.core.errors import DomainError
@@ -98,3 +99,14 @@ def _move(
 
 def _locked(case: Case) -> Case:
     return Case.objects.select_for_update().select_related("practice", "icb").get(pk=case.pk)
+
+
+def _locked_package(package: Package, state: str, refusal: str) -> tuple[Case, Package]:
+    """For a decision on ``package``, inside the caller's transaction: its case, then the package, locked (always in
+    that order, so two decisions on one case queue rather than deadlock) and read as they are now. Refused with
+    ``refusal`` unless the package is still in ``state``: another decision may have moved it since it was read."""
+    case = _locked(package.case)
+    locked = Package.objects.select_for_update().get(pk=package.pk)
+    if locked.state != state:
+        raise CaseError(refusal)
+    return case, locked

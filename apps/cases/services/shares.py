@@ -37,7 +37,7 @@ from apps.cases.models import (
     PackagePractice,
     ShareDecision,
 )
-from apps.cases.services.base import CaseError, _event, _locked
+from apps.cases.services.base import CaseError, _event, _locked_package
 from apps.core import audit
 from apps.funding.models import Budget
 from apps.practices.models import ICB
@@ -126,11 +126,10 @@ def decide_share(user: User, package: Package, accept: bool, reason: str = "") -
     if not accept and len(reason) < MIN_REASON:
         raise CaseError(f"Say why your practice declines (at least {MIN_REASON} characters).", "reason")
     with transaction.atomic():
-        case = _locked(package.case)
-        package = Package.objects.select_for_update().get(pk=package.pk)
+        case, package = _locked_package(
+            package, Package.State.SUBMITTED, "Only a package awaiting approval asks for its shares to be accepted."
+        )
         share = PackagePractice.objects.select_related("practice").get(pk=share.pk)
-        if package.state != Package.State.SUBMITTED:
-            raise CaseError("Only a package awaiting approval asks for its shares to be accepted.")
         if share.accepted_at is not None:
             raise CaseError("Your practice has already accepted its share of this package.")
         kind = ShareDecision.Kind.ACCEPTED if accept else ShareDecision.Kind.DECLINED
@@ -179,11 +178,10 @@ def decide_icb_share(
         )
     icb = ICB.objects.get(pk=user.icb_id)
     with transaction.atomic():
-        case = _locked(case)
-        package = Package.objects.select_for_update().get(pk=package.pk)
+        case, package = _locked_package(
+            package, Package.State.SUBMITTED, "Only a package awaiting approval asks for its shares to be approved."
+        )
         mine = list(package.practices.filter(practice__icb_id=icb.pk).select_related("practice"))
-        if package.state != Package.State.SUBMITTED:
-            raise CaseError("Only a package awaiting approval asks for its shares to be approved.")
         if any(pp.approved_at is not None for pp in mine):
             raise CaseError("Your ICB has already approved its share of this package.")
         if approve:

@@ -18,7 +18,7 @@ from apps.accounts.models import User
 from apps.cases import policy as access
 from apps.cases.models import CaseEvent, Package, PackageLine, PackagePractice
 from apps.cases.services.approval import budgets_for_offers, budgets_used, split_by_budget
-from apps.cases.services.base import CaseError, _event, _locked
+from apps.cases.services.base import CaseError, _event, _locked_package
 from apps.cases.services.package import LineInput, price_lines
 from apps.core import audit
 from apps.funding import services as funding
@@ -81,10 +81,7 @@ def vary_package(
     parts = split_by_budget(package, priced, by_offer, {c.budget_id: c.reference for c in open_})
     kept = {p.reference for p in parts}
     with transaction.atomic():
-        case = _locked(case)
-        package = Package.objects.select_for_update().get(pk=package.pk)
-        if package.state != Package.State.APPROVED:
-            raise CaseError("Only an approved package can be varied.")
+        case, package = _locked_package(package, Package.State.APPROVED, "Only an approved package can be varied.")
         try:
             funding.vary_together(
                 parts, drop=[c.reference for c in open_ if c.reference not in kept], user=user, reason=reason

@@ -297,3 +297,25 @@ def test_typed_practices_without_a_share_split_what_is_left_and_bad_shares_are_r
         with pytest.raises(services.CaseError, match=message) as refused:
             services.build_package(personas["icb_a"], triaged_x, lines, shares, starts, ends)
         assert refused.value.field == "group"
+
+
+def test_a_decision_reads_the_package_again_under_lock_and_refuses_one_moved_since(personas, agreed_x):
+    """The one locking preamble of the package decisions (``_locked_package``): the case, then the package, read as
+    they are now, and a refusal when another decision has moved the package since the caller read it."""
+    from django.db import transaction
+
+    from apps.cases.services.base import CaseError, _locked_package
+
+    (other,) = _near(agreed_x, 1)
+    pkg = _group_package(personas["icb_a"], agreed_x, [(agreed_x.practice.code, None), (other.code, None)])
+    stale = Package.objects.get(pk=pkg.pk)
+    assert stale.state == Package.State.SUBMITTED
+    Package.objects.filter(pk=pkg.pk).update(state=Package.State.DRAFT)  # a declined share, meanwhile
+    refusal = "Only a package awaiting approval asks for its shares to be accepted."
+    with transaction.atomic(), pytest.raises(CaseError, match=f"^{refusal}$"):
+        _locked_package(stale, Package.State.SUBMITTED, refusal)
+    with transaction.atomic():
+        case, fresh = _locked_package(stale, Package.State.DRAFT, refusal)
+    assert (case.pk, fresh.pk, fresh.state) == (agreed_x.pk, pkg.pk, Package.State.DRAFT)
+    with pytest.raises(CaseError, match=f"^{refusal}$"):  # the practice's own decision meets the same refusal
+        services.decide_share(_practice_user(other), stale, accept=True)

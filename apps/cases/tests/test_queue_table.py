@@ -47,7 +47,7 @@ def test_search_by_ods_code_or_practice_name(client_for, personas):
 def test_the_download_has_the_pages_headings_and_every_filtered_row(client_for, personas):
     client = client_for("icb_a")
     response = client.get(reverse("cases:queue"), {"download": "csv", "sort": "-ref"})
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))  # getvalue: the download streams
     assert rows[0] == ["Case", "Practice", "ODS code", "Status", "Urgency", "Triage", "Opened", "Needs attention"]
     visible = access.cases_visible_to(personas["icb_a"]).filter(status__in=OPEN)
     assert [r[0] for r in rows[1:]] == sorted((c.ref for c in visible), reverse=True)

@@ -36,7 +36,7 @@ def test_the_delivery_list_is_searched_by_practice_and_filtered_by_provider(clie
 
 def test_the_delivery_download_has_the_pages_headings_and_counts_as_numbers(client_for, assigned):
     response = client_for("icb_a").get(reverse("delivery:home"), {"download": "csv"})
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))  # getvalue: the download streams
     mine = next(r for r in rows if r["Case"] == assigned.case.ref)
     assert list(mine)[:4] == ["Case", "Practice", "ODS code", "Support"]
     assert (mine["Sessions planned"], mine["Sessions delivered"], mine["Sessions confirmed"]) == ("2", "4", "2")

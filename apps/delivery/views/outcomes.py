@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.accounts.http import user_of
 from apps.accounts.models import User
 from apps.cases.models import Case, Package, PlanAction
-from apps.core.paging import page_of, query_without
+from apps.core.paging import query_without
 from apps.delivery import outcomes
 from apps.delivery import policy as access
 from apps.delivery.errors import DeliveryError
@@ -143,24 +143,8 @@ def programme(request: HttpRequest) -> HttpResponse:
     national = not access.sees_case_rows(user)  # totals over every case, per ICB; no case listed
     cases = Case.objects.all() if national else access.cases_visible_to(user)
     result = outcomes.programme_outcomes(cases)
-    by_icb: list[tuple[str, int, int, float, float]] = []
-    if national:
-        # aggregate rows by ICB: counts and sums only, no practice or case named
-        groups: dict[str, list[outcomes.CaseOutcome]] = {}
-        for r in result.rows:
-            groups.setdefault(r.case.icb.name if r.case.icb_id else "–", []).append(r)
-        by_icb = sorted(
-            (
-                name,
-                len({r.case.practice_id for r in rows}),
-                sum(r.sessions_delivered for r in rows),
-                round(sum(r.hours_delivered for r in rows), 1),
-                round(sum(r.clinical_released + r.admin_released for r in rows), 1),
-            )
-            for name, rows in groups.items()
-        )
     # the totals cover every case; the list shows a page of them (an ICB supports hundreds over the years)
-    rows = page_of(result.rows, request.GET.get("page"))  # type: ignore[arg-type]  # a list pages as well
-    ctx = {"o": result, "national": national, "by_icb": by_icb, "rows": [] if national else rows,
-           "query_no_page": query_without(request.GET, "page")}  # fmt: skip
+    ctx = {"o": result, "national": national, "query_no_page": query_without(request.GET, "page"),
+           "by_icb": outcomes.outcomes_by_icb(cases) if national else [],
+           "rows": [] if national else outcomes.supported_page(cases, request.GET.get("page"))}  # fmt: skip
     return render(request, "delivery/programme.jinja", ctx)

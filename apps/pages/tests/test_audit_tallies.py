@@ -87,3 +87,27 @@ def test_the_national_page_reads_the_tallies_in_the_same_queries_at_ten_times_th
     many, html = measure()
     assert many == few, f"{few} queries with few records, {many} with ten times as many"
     assert 'id="audit-totals"' in html
+
+
+def test_totals_from_the_trail_and_from_tallies_add_up_to_one_line_each_newest_month_first():
+    """The one place totals are keyed and ordered (``Totals``): the same month, ICB, record and action from any
+    source is one line, its counts summed and changed fields joined; listed newest month, then ICB, record, action."""
+    from datetime import date
+
+    from apps.pages.audit_totals import AuditTotal, Totals, key_of
+
+    totals = Totals()
+    stored = AuditTally(month=date(2026, 5, 1), icb="ICB A", model="cases.Case", action="update", count=3,
+                        fields=["status"])  # fmt: skip
+    totals.add(*key_of(stored), count=stored.count, fields=stored.fields)
+    totals.add(date(2026, 5, 1), "ICB A", "cases.Case", "update", count=2, fields={"urgency", "status"})
+    totals.add(date(2026, 4, 1), "ICB A", "cases.Case", "create", count=1)
+    totals.add(date(2026, 5, 1), "ICB A", "cases.Case", "create", count=4)
+    totals.add(date(2026, 5, 1), "ICB B", "cases.Case", "create")
+    assert key_of(AuditTotal(date(2026, 5, 1), "ICB A", "cases.Case", "update")) == key_of(stored)
+    assert as_rows(totals.listed()) == [
+        (date(2026, 5, 1), "ICB A", "cases.Case", "create", 4, []),
+        (date(2026, 5, 1), "ICB A", "cases.Case", "update", 5, ["status", "urgency"]),
+        (date(2026, 5, 1), "ICB B", "cases.Case", "create", 0, []),
+        (date(2026, 4, 1), "ICB A", "cases.Case", "create", 1, []),
+    ]
