@@ -198,7 +198,7 @@ def _ledger_row(x: dict[str, Any], detail: bool) -> dict[str, Any]:
     }
 
 
-def _ledger_csv(rows: QuerySet[Any], detail: bool) -> Iterator[tuple[Any, ...]]:
+def _ledger_csv(rows: QuerySet[Any] | ledger_list.MonthRows, detail: bool) -> Iterator[tuple[Any, ...]]:
     """Every row of the ledger list in :class:`LedgerOut`'s columns, read in chunks for a streamed download."""
     for r in rows.iterator(chunk_size=2000):
         yield (
@@ -250,11 +250,12 @@ def list_ledger(request: HttpRequest, filters: Query[LedgerFilters]) -> Any:
     qs = chosen.apply(narrow(LedgerEntry.objects.all()))
     # The page's rule: the ICB's own team sees practice-level lines; the national team sees monthly totals.
     detail = access.sees_case_rows(user) and all(money_policy.can_see_practice_money(user, i) for i in icbs)
-    rows = ledger_list.ledger_rows(qs, detail=detail)
+    months = narrow(LedgerMonth.objects.all())
+    rows = ledger_list.list_rows(chosen, qs, months, detail=detail)
     if wants_csv(request, filters.format):
         return stream_download(_ledger_csv(rows, detail), list(LedgerOut.model_fields), "ledger", "csv")
     # entries one by one are counted by the running totals; the national lines are month groups, counted apart
-    count = ledger_list.counted(chosen, qs, narrow(LedgerMonth.objects.all()))["entries"] if detail else rows.count()
+    count = ledger_list.counted(chosen, qs, months)["entries"] if detail else rows.count()
     start = (filters.page - 1) * filters.page_size
     lines = ledger_list.lines_of(list(rows[start : start + filters.page_size]), detail=detail)
     return {

@@ -94,6 +94,67 @@ def ledger_rows(qs: QuerySet[LedgerEntry], detail: bool) -> QuerySet[Any]:
     )
 
 
+class MonthRows:
+    """The national list's month lines read from the running monthly totals (``LedgerMonth``: one row per budget, kind
+    and month, kept with each entry) instead of grouping every entry: what :func:`ledger_rows` gives without
+    ``detail``, row for row, for a page or a download that no date range narrows. Sliced, counted and iterated as
+    that queryset is (by the paginator, the API and the downloads); each month, stored as its first day, is given as
+    the same aware midnight ``TruncMonth`` gives."""
+
+    ordered = True
+
+    def __init__(self, months: QuerySet[LedgerMonth]) -> None:
+        self._qs = (
+            months.annotate(
+                amount_total=F("amount_pence"),
+                line_name=F("budget__line__name"),
+                icb_code=F("icb__code"),
+                programme=F("budget__line__programme__code"),
+                line=F("budget__line__code"),
+                financial_year=F("budget__fy"),
+            )
+            .values(
+                "month",
+                "budget_id",
+                "kind",
+                "amount_total",
+                "entries",
+                "line_name",
+                "icb_code",
+                "programme",
+                "line",
+                "financial_year",
+            )
+            .order_by(*_MONTH_ORDER)
+        )
+        self._tz = timezone.get_current_timezone()
+
+    def _as_truncated(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "month": datetime.combine(row["month"], time.min, self._tz)}
+
+    def count(self) -> int:
+        return self._qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        return [self._as_truncated(r) for r in self._qs[index]]
+
+    def iterator(self, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+        return (self._as_truncated(r) for r in self._qs.iterator(chunk_size=chunk_size))
+
+
+def list_rows(
+    filters: LedgerFilters, entries: QuerySet[LedgerEntry], months: QuerySet[LedgerMonth], detail: bool
+) -> QuerySet[Any] | MonthRows:
+    """:func:`ledger_rows` of ``entries`` (``filters`` applied). The month lines come from ``months`` (the running
+    totals, narrowed the same way but for ``filters``) when no date range cuts a month, as :func:`counted` does."""
+    if detail or filters.start or filters.end:
+        return ledger_rows(entries, detail)
+    return MonthRows(filters.apply(months))
+
+
 def totals(qs: QuerySet[LedgerEntry]) -> dict[str, int]:
     """Entries and their net amount over every filtered entry (both ways of listing sum to the same net)."""
     found = qs.order_by().aggregate(entries=Count("pk"), net=Coalesce(Sum("amount_pence"), 0))
@@ -133,7 +194,7 @@ def lines_of(rows: Sequence[dict[str, Any]], detail: bool) -> list[dict[str, Any
     return lines
 
 
-def export_rows(rows: QuerySet[Any], detail: bool) -> Iterator[tuple[Any, ...]]:
+def export_rows(rows: QuerySet[Any] | MonthRows, detail: bool) -> Iterator[tuple[Any, ...]]:
     """Every row of :func:`ledger_rows` for a download (:data:`EXPORT_COLUMNS`), read in chunks, never all held."""
     for r in rows.iterator(chunk_size=2000):
         at = timezone.localtime(r["at"] if detail else r["month"]).isoformat(timespec="seconds")

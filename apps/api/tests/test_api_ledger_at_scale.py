@@ -45,3 +45,18 @@ def test_the_api_ledger_csv_streams_every_line(api_call, personas, budget):
     assert response.streaming
     lines = response.getvalue().decode().splitlines()
     assert lines[0].startswith("at,icb_code,programme,line") and len(lines) == 1 + 3_000 + 1  # and the allocation
+
+
+@pytest.mark.parametrize("kind", [None, "variation"])
+def test_the_national_api_gives_the_same_month_lines_with_and_without_a_date_range(api_call, personas, budget, kind):
+    """Without a date range the national month lines come from the running totals; a range holding every entry
+    groups the entries themselves: the same lines, count and CSV."""
+    grow(budget, personas["icb_a"], 120)
+    query = {"kind": kind} if kind else {}
+    every = {"date_from": "2000-01-01", "date_to": "2100-12-31"}
+    plain = api_call("national", "GET", "/api/v1/ledger", **query).json()
+    ranged = api_call("national", "GET", "/api/v1/ledger", **query, **every).json()
+    assert plain == ranged and plain["count"] >= 4
+    assert all(r["reference"] == "" and r["practice_code"] is None for r in plain["results"])
+    csv_plain = api_call("national", "GET", "/api/v1/ledger", **query, format="csv").getvalue()
+    assert csv_plain == api_call("national", "GET", "/api/v1/ledger", **query, **every, format="csv").getvalue()

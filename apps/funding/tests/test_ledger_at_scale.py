@@ -19,7 +19,7 @@ from django.utils import timezone
 from analytics.money import Kind
 from apps.core.formatting import pounds
 from apps.funding import ledger_list
-from apps.funding.models import Budget, LedgerEntry
+from apps.funding.models import Budget, LedgerEntry, LedgerMonth
 from apps.pages.testing import ICB_A
 
 pytestmark = pytest.mark.django_db
@@ -105,4 +105,42 @@ def test_the_ledger_download_streams_every_line_with_formulas_neutralised(client
         == LedgerEntry.objects.filter(budget__icb__code=ICB_A, kind=Kind.VARIATION).aggregate(t=Sum("amount_pence"))[
             "t"
         ]
+    )
+
+
+def test_the_national_month_lines_read_from_the_running_totals_are_the_grouped_entries(personas, budget):
+    grow(budget, personas["icb_a"], 120)
+    entries = LedgerEntry.objects.all()
+    for filters in (
+        ledger_list.LedgerFilters(),
+        ledger_list.LedgerFilters(kind=Kind.VARIATION),
+        ledger_list.LedgerFilters(icb=ICB_A, line=f"{budget.line.programme.code}/{budget.line.code}"),
+    ):
+        grouped = list(ledger_list.ledger_rows(filters.apply(entries), detail=False))
+        tallied = ledger_list.list_rows(filters, filters.apply(entries), LedgerMonth.objects.all(), detail=False)
+        assert isinstance(tallied, ledger_list.MonthRows)
+        assert tallied[:] == grouped and list(tallied.iterator(chunk_size=7)) == grouped
+        assert tallied.count() == len(grouped) >= 4
+
+
+@pytest.mark.parametrize("kind", ["", "variation"])
+def test_the_national_page_and_download_give_the_same_lines_with_and_without_a_date_range(
+    client_for, personas, budget, kind
+):
+    """Without a date range the month lines come from the running totals; a range that holds every entry groups the
+    entries themselves. Both must give the same lines, totals and downloads."""
+    grow(budget, personas["icb_a"], 120)
+    every = {"from": "2000-01-01", "to": "2100-12-31"}
+    page = client_for("national")
+    url = reverse("funding:ledger")
+
+    def lines(html: str) -> str:
+        return html[html.index("<table") : html.index("</table>")]
+
+    plain = page.get(url, {"kind": kind}).content.decode()
+    ranged = page.get(url, {"kind": kind, **every}).content.decode()
+    assert lines(plain) == lines(ranged) and plain.count("<tr") > 4
+    assert (
+        page.get(url, {"kind": kind, "download": "csv"}).getvalue()
+        == page.get(url, {"kind": kind, "download": "csv", **every}).getvalue()
     )

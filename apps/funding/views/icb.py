@@ -107,13 +107,14 @@ def ledger(request: HttpRequest) -> HttpResponse:
     # the ICBs by id, as constants: with one ICB's id the newest page is a walk of the ledger's (icb, time) index
     ids = [i.pk for i in icbs]
     qs = f.apply(LedgerEntry.objects.filter(icb__in=ids))
-    rows = ledger_list.ledger_rows(qs, detail=not national)
+    months = LedgerMonth.objects.filter(icb__in=ids)
+    rows = ledger_list.list_rows(f, qs, months, detail=not national)
     fmt = request.GET.get("download", "")
     if fmt in FORMATS:
         columns = ledger_list.export_columns(detail=not national)
         kinds = ledger_list.export_kinds(detail=not national)
         return stream_download(ledger_list.export_rows(rows, detail=not national), columns, "ledger", fmt, kinds)
-    sums = ledger_list.counted(f, qs, LedgerMonth.objects.filter(icb__in=ids))
+    sums = ledger_list.counted(f, qs, months)
     # entries one by one are counted by the running totals; the national list's lines are month groups, counted apart
     page = page_of(rows, request.GET.get("page"), LEDGER_PAGE_SIZE, count=None if national else sums["entries"])
     context = {
