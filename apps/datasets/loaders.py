@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import polars as pl
+from django.db import connection
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -49,11 +50,11 @@ def _cols(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
 
 def _with_practice_ids(df: pl.DataFrame, result: LoadResult, code_col: str = "practice_code") -> pl.DataFrame:
     """Swap the ODS code for the register's id; rows for practices not in the register are skipped."""
-    ids = pl.DataFrame(
-        list(m.Practice.objects.values_list("code", "id")),
-        schema={code_col: pl.Utf8, "practice_id": pl.Int64},
-        orient="row",
-    )
+    # Read with a plain cursor: two plain columns, and eight loaders ask for all ~8,000 practices.
+    table = connection.ops.quote_name(m.Practice._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT code, id FROM {table}")  # noqa: S608 - the model's own table name, quoted
+        ids = pl.DataFrame(cur.fetchall(), schema={code_col: pl.Utf8, "practice_id": pl.Int64}, orient="row")
     joined = df.join(ids, on=code_col, how="left")
     missing = joined.filter(pl.col("practice_id").is_null())
     welsh = missing.filter(pl.col(code_col).str.starts_with("W")).height
@@ -241,39 +242,26 @@ def load_payments(parsed: Parsed) -> LoadResult:
         rurality=pl.col("rurality").fill_null(""),
         atypical=pl.col("atypical").fill_null(""),
         financial_year=pl.lit(parsed.period),
+        total_pence=pl.col("total_payments_pence"),
         lines_pence=pl.col("lines_pence").fill_null(canonical_json({})),
     )
+    keys = ["practice_id", "financial_year"]
+    fields = [*PAYMENTS_FIELDS, "lines_pence"]
     result.counts = upsert(
-        m.PaymentsYear,
-        ["practice_id", "financial_year"],
-        [
-            "registered_patients",
-            "weighted_patients",
-            "total_pence",
-            "contract_type",
-            "rurality",
-            "dispensing",
-            "atypical",
-            "lines_pence",
-        ],
-        _cols(
-            df,
-            [
-                "practice_id",
-                "financial_year",
-                "registered_patients",
-                "weighted_patients",
-                "total_payments_pence",
-                "contract_type",
-                "rurality",
-                "dispensing",
-                "atypical",
-                "lines_pence",
-            ],
-        ),
-        scope={"financial_year": parsed.period},
+        m.PaymentsYear, keys, fields, _cols(df, [*keys, *fields]), scope={"financial_year": parsed.period}
     )
     return result
+
+
+PAYMENTS_FIELDS = (
+    "registered_patients",
+    "weighted_patients",
+    "total_pence",
+    "contract_type",
+    "rurality",
+    "dispensing",
+    "atypical",
+)
 
 
 def _lines_json(lines: pl.DataFrame) -> pl.DataFrame:
