@@ -471,20 +471,17 @@ def refresh_register() -> None:
             **{f"{fk}_id": Subquery(model.objects.filter(code=OuterRef(raw)).values("id")[:1])}
         )
     latest_list = m.ListSizeSnapshot.objects.filter(practice=OuterRef("pk")).order_by("-extract_date")
-    P.update(
-        list_size=Subquery(latest_list.values("patients")[:1]),
-        list_size_date=Subquery(latest_list.values("extract_date")[:1]),
-    )
     latest_pay = m.PaymentsYear.objects.filter(practice=OuterRef("pk")).order_by("-financial_year")
-    P.update(
-        contract_type=Coalesce(Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]), Value("")),
-        rurality=Coalesce(Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]), Value("")),
-        dispensing=Subquery(latest_pay.values("dispensing")[:1]),
-    )
     latest_imd = m.WorkforceYear.objects.filter(
         practice=OuterRef("pk"), imd_score__isnull=False, imd_quintile__isnull=False
     ).order_by("-fy_end_year")
+    # One UPDATE for every derived field: each pass rewrites every practice row.
     P.update(
+        list_size=Subquery(latest_list.values("patients")[:1]),
+        list_size_date=Subquery(latest_list.values("extract_date")[:1]),
+        contract_type=Coalesce(Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]), Value("")),
+        rurality=Coalesce(Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]), Value("")),
+        dispensing=Subquery(latest_pay.values("dispensing")[:1]),
         imd_score=Subquery(latest_imd.values("imd_score")[:1]),
         imd_quintile=Subquery(latest_imd.values("imd_quintile")[:1]),
     )
