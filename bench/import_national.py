@@ -172,7 +172,12 @@ def floor_write(written: Written) -> int:
             cur.execute(f"DELETE FROM {qn(table)}")  # noqa: S608
             cols = ", ".join(qn(c) for c in columns)
             marks = ", ".join(["%s"] * len(columns))
-            cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+            if connection.vendor == "postgresql":  # PostgreSQL's bare bulk insert is COPY, as the import's is
+                with cur.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
             n += len(rows)
     return n
 

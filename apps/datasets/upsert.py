@@ -2,10 +2,10 @@
 
 The incoming rows arrive as a polars frame. The existing rows are read once and compared with them in polars (a join
 on the keys, not a Python loop over rows); only rows that are new or changed are written, with one ``executemany``
-each for inserts and updates. That is what makes a re-run change nothing (and cost little). On a first load the table
-(or the scoped slice of it) is empty, there is nothing to compare, and the rows go straight to the inserts. No model
-instances are built. Plain parameterised SQL that SQLite and PostgreSQL both accept; the caller wraps it in
-``transaction.atomic()``.
+each for inserts and updates (``COPY`` for the inserts on PostgreSQL). That is what makes a re-run change nothing
+(and cost little). On a first load the table (or the scoped slice of it) is empty, there is nothing to compare, and
+the rows go straight to the inserts. No model instances are built. Parameterised SQL that SQLite and PostgreSQL both
+accept; the caller wraps it in ``transaction.atomic()``.
 """
 
 from __future__ import annotations
@@ -184,9 +184,15 @@ def _write(
             # Table and column names come from the model's _meta and are quoted; values are parameters.
             all_cols = [*cols, *rest]
             names, marks = ", ".join(q(c.column) for c in all_cols), ", ".join(["%s"] * len(all_cols))
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-            for i in range(0, inserts.height, BATCH):
-                cur.executemany(sql, inserts.slice(i, BATCH).rows())
+            if connection.vendor == "postgresql":
+                # COPY: an INSERT per row costs PostgreSQL a parse and a plan each (about 30 us), COPY streams them.
+                with cur.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in inserts.iter_rows():
+                        copy.write_row(row)
+            else:
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+                for i in range(0, inserts.height, BATCH):
+                    cur.executemany(sql, inserts.slice(i, BATCH).rows())
             counts.created += new.height
         if changed.height and fields:
             sets = ", ".join(f"{q(c.column)} = %s" for c in cols[nk : nk + nf])
