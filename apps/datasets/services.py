@@ -188,7 +188,9 @@ def _load(
     prepared: list[_Prepared], load: Callable[[], list[LoadResult]], *, refresh: bool, dry_run: bool
 ) -> list[ImportLog]:
     """Run ``load`` (one result per prepared file) in one transaction and finish each file's log. A failure rolls the
-    transaction back, so none of the files is half-loaded, and each log says so."""
+    transaction back, so none of the files is half-loaded, and each log says so. A successful load's logs are saved
+    inside its transaction: a log says *success* exactly when the rows it counts were committed (an import killed
+    just after its commit is not later marked interrupted), and the load costs one commit, not two."""
     try:
         with transaction.atomic():
             results = load()
@@ -196,17 +198,18 @@ def _load(
                 refresh_register()
             if dry_run:
                 raise DryRunRollback
+            return [_finish(p, result, ImportLog.Status.SUCCESS) for p, result in zip(prepared, results, strict=True)]
     except DryRunRollback:
-        status = ImportLog.Status.DRY_RUN
+        return [_finish(p, result, ImportLog.Status.DRY_RUN) for p, result in zip(prepared, results, strict=True)]
     except Exception as exc:  # any loader failure: the transaction is rolled back, nothing half-loads
+        for p in prepared:  # counts a rolled-back finish may have set are not true any more
+            p.log.created = p.log.updated = p.log.unchanged = p.log.skipped = 0
+            p.log.skip_reasons, p.log.skip_examples = {}, []
         return [_fail(p.log, f"load failed and was rolled back: {type(exc).__name__}: {exc}") for p in prepared]
-    else:
-        status = ImportLog.Status.SUCCESS
-    return [_finish(p, result, status) for p, result in zip(prepared, results, strict=True)]
 
 
 def _finish(p: _Prepared, result: LoadResult, status: str) -> ImportLog:
-    log, parsed, skipped = p.log, p.parsed, p.skipped
+    log, parsed, skipped = p.log, p.parsed, dict(p.skipped)  # a copy: a rolled-back finish may be done again
     log.status = status
     for reason, n in result.skipped.items():
         skipped[reason] = skipped.get(reason, 0) + n

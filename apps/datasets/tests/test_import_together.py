@@ -120,3 +120,21 @@ def test_when_one_file_also_fails_alone_the_other_keeps_its_load_and_the_failed_
     assert _table() == before
     stored = ImportLog.objects.get(pk=logs["lsoa11_centroids"].pk)
     assert stored.status == ImportLog.Status.FAILED  # the log row says so too, not only the object returned
+
+
+def test_a_success_log_is_saved_in_the_load_transaction_so_no_log_claims_rows_that_were_not_committed(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    Lsoa2011.objects.all().delete()
+    real_save = ImportLog.save
+
+    def refuse_success(self: ImportLog, *args: Any, **kwargs: Any) -> None:
+        if self.status == ImportLog.Status.SUCCESS:
+            raise RuntimeError("database went away")
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImportLog, "save", refuse_success)
+    log = import_dataset(get_source("lsoa11_ccg"), force=True, refresh=False)
+    assert log.status == ImportLog.Status.FAILED and "database went away" in log.message
+    assert (log.created, log.skip_reasons) == (0, {})
+    assert not Lsoa2011.objects.exists()  # the rows went with the log that could not be saved
