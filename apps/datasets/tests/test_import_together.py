@@ -138,3 +138,11 @@ def test_a_success_log_is_saved_in_the_load_transaction_so_no_log_claims_rows_th
     assert log.status == ImportLog.Status.FAILED and "database went away" in log.message
     assert (log.created, log.skip_reasons) == (0, {})
     assert not Lsoa2011.objects.exists()  # the rows went with the log that could not be saved
+
+
+def test_a_dry_run_together_reports_both_files_and_writes_nothing():
+    Lsoa2011.objects.all().delete()
+    logs = import_sources([get_source(sid) for sid in PAIR], dry_run=True)
+    assert [(log.dataset, log.status) for log in logs] == [(sid, ImportLog.Status.DRY_RUN) for sid in PAIR]
+    assert logs[0].created > 32_000 and logs[1].updated > 32_000
+    assert not Lsoa2011.objects.exists()
