@@ -43,7 +43,7 @@ from django.db import connection, transaction  # noqa: E402
 from analytics.ingest.base import parse_date_any  # noqa: E402
 from apps.datasets.loaders import refresh_register  # noqa: E402
 from apps.datasets.registry import get_source, sources  # noqa: E402
-from apps.datasets.services import import_dataset  # noqa: E402
+from apps.datasets.services import import_dataset, import_sources  # noqa: E402
 from apps.practices.models import ListSizeSnapshot, Practice  # noqa: E402
 
 STATUS = {"A": "active", "C": "closed", "D": "dormant", "P": "proposed"}
@@ -82,9 +82,8 @@ def floor_read_all() -> int:
 
 
 def full_import() -> None:
-    for s in sources():
-        log = import_dataset(s, force=True, refresh=False)
-        assert log.status == "success", (s.id, log.message)
+    for log in import_sources(sources(), force=True, refresh=False, with_history=False):
+        assert log.status == "success", (log.dataset, log.message)
     with transaction.atomic():
         refresh_register()
 
@@ -173,7 +172,12 @@ def floor_write(written: Written) -> int:
             cur.execute(f"DELETE FROM {qn(table)}")  # noqa: S608
             cols = ", ".join(qn(c) for c in columns)
             marks = ", ".join(["%s"] * len(columns))
-            cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
+            if connection.vendor == "postgresql":  # PostgreSQL's bare bulk insert is COPY, as the import's is
+                with cur.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cur.executemany(f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})", rows)  # noqa: S608
             n += len(rows)
     return n
 

@@ -166,7 +166,7 @@ def read_csv_text(text: str, delimiter: str, file: str) -> pl.DataFrame:
     """
     try:
         df = pl.read_csv(
-            io.StringIO(text).read().encode(),
+            text.encode(),
             separator=delimiter,
             infer_schema=False,
             quote_char='"',

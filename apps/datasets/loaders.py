@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import polars as pl
+from django.db import connection
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from analytics.ingest.base import Parsed
-from apps.datasets.upsert import Counts, upsert
+from apps.datasets.upsert import Counts, canonical_json, upsert
 from apps.practices import models as m
 
 
@@ -41,17 +42,19 @@ def _ids(model: Any, field_name: str = "code") -> dict[str, int]:
     return dict(model.objects.values_list(field_name, "id"))
 
 
-def _rows(df: pl.DataFrame, cols: Sequence[str]) -> list[tuple[Any, ...]]:
-    return list(df.select(cols).iter_rows())
+def _cols(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
+    """The columns ``cols`` in that order, for :func:`upsert` (which matches them by position, so one column may be
+    given twice)."""
+    return df.select(pl.col(c).alias(f"{i}:{c}") for i, c in enumerate(cols))
 
 
 def _with_practice_ids(df: pl.DataFrame, result: LoadResult, code_col: str = "practice_code") -> pl.DataFrame:
     """Swap the ODS code for the register's id; rows for practices not in the register are skipped."""
-    ids = pl.DataFrame(
-        list(m.Practice.objects.values_list("code", "id")),
-        schema={code_col: pl.Utf8, "practice_id": pl.Int64},
-        orient="row",
-    )
+    # Read with a plain cursor: two plain columns, and eight loaders ask for all ~8,000 practices.
+    table = connection.ops.quote_name(m.Practice._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT code, id FROM {table}")  # noqa: S608 - the model's own table name, quoted
+        ids = pl.DataFrame(cur.fetchall(), schema={code_col: pl.Utf8, "practice_id": pl.Int64}, orient="row")
     joined = df.join(ids, on=code_col, how="left")
     missing = joined.filter(pl.col("practice_id").is_null())
     welsh = missing.filter(pl.col(code_col).str.starts_with("W")).height
@@ -108,7 +111,7 @@ def load_epraccur(parsed: Parsed) -> LoadResult:
         "ods_icb_code",
         "ods_sub_icb_code",
     ]
-    result.counts = upsert(m.Practice, ["code"], fields, _rows(df, cols))
+    result.counts = upsert(m.Practice, ["code"], fields, _cols(df, cols))
     open_n = df.filter(pl.col("status") == "active").height
     result.notes.append(f"{df.height:,} English GP practices in ODS, {open_n:,} open")
     return result
@@ -119,7 +122,7 @@ def load_mapping(parsed: Parsed) -> LoadResult:
     df = parsed.frame
     regions = df.unique("region_code", keep="first", maintain_order=True)
     c = upsert(
-        m.Region, ["code"], ["ons_code", "name"], _rows(regions, ["region_code", "ons_region_code", "region_name"])
+        m.Region, ["code"], ["ons_code", "name"], _cols(regions, ["region_code", "ons_region_code", "region_name"])
     )
     region_ids = _ids(m.Region)
     icbs = df.unique("icb_code", keep="first", maintain_order=True).with_columns(
@@ -129,7 +132,7 @@ def load_mapping(parsed: Parsed) -> LoadResult:
         m.ICB,
         ["code"],
         ["ons_code", "name", "region_id"],
-        _rows(icbs, ["icb_code", "ons_icb_code", "icb_name", "region_id"]),
+        _cols(icbs, ["icb_code", "ons_icb_code", "icb_name", "region_id"]),
     )
     icb_ids = _ids(m.ICB)
     subs = df.unique("sub_icb_code", keep="first", maintain_order=True).with_columns(
@@ -139,7 +142,7 @@ def load_mapping(parsed: Parsed) -> LoadResult:
         m.SubICB,
         ["code"],
         ["ons_code", "name", "icb_id"],
-        _rows(subs, ["sub_icb_code", "ons_sub_icb_code", "sub_icb_name", "icb_id"]),
+        _cols(subs, ["sub_icb_code", "ons_sub_icb_code", "sub_icb_name", "icb_id"]),
     )
     sub_ids = _ids(m.SubICB)
     pcns = (
@@ -147,7 +150,7 @@ def load_mapping(parsed: Parsed) -> LoadResult:
         .unique("pcn_code", keep="first", maintain_order=True)
         .with_columns(sub_icb_id=pl.col("sub_icb_code").replace_strict(sub_ids, default=None, return_dtype=pl.Int64))
     )
-    c += upsert(m.PCN, ["code"], ["name", "sub_icb_id"], _rows(pcns, ["pcn_code", "pcn_name", "sub_icb_id"]))
+    c += upsert(m.PCN, ["code"], ["name", "sub_icb_id"], _cols(pcns, ["pcn_code", "pcn_name", "sub_icb_id"]))
     pcn_ids = _ids(m.PCN)
     practices = df.with_columns(
         region_id=pl.col("region_code").replace_strict(region_ids, default=None, return_dtype=pl.Int64),
@@ -160,7 +163,7 @@ def load_mapping(parsed: Parsed) -> LoadResult:
         m.Practice,
         ["code"],
         ["region_id", "icb_id", "sub_icb_id", "pcn_id", "supplier"],
-        _rows(practices, ["practice_code", "region_id", "icb_id", "sub_icb_id", "pcn_id", "supplier"]),
+        _cols(practices, ["practice_code", "region_id", "icb_id", "sub_icb_id", "pcn_id", "supplier"]),
         update_only=True,
     )
     result.skip("practice code not in the register (not an English GP practice in ODS)", pc.not_found)
@@ -186,7 +189,7 @@ def load_epcn(parsed: Parsed) -> LoadResult:
         m.PCN,
         ["code"],
         ["open_date", "close_date", "address", "postcode"],
-        _rows(pcns, ["pcn_code", "open_date", "close_date", "address", "postcode", "pcn_name", "sub_icb_id"]),
+        _cols(pcns, ["pcn_code", "open_date", "close_date", "address", "postcode", "pcn_name", "sub_icb_id"]),
         create_fields=["name", "sub_icb_id"],
     )
     pcn_ids = _ids(m.PCN)
@@ -199,7 +202,7 @@ def load_epcn(parsed: Parsed) -> LoadResult:
         m.PCNMembership,
         ["practice_id", "pcn_id", "start_date"],
         ["end_date"],
-        _rows(mem, ["practice_id", "pcn_id", "start_date", "end_date"]),
+        _cols(mem, ["practice_id", "pcn_id", "start_date", "end_date"]),
     )
     result.counts = c
     return result
@@ -212,7 +215,7 @@ def load_registrations(parsed: Parsed) -> LoadResult:
         m.ListSizeSnapshot,
         ["practice_id", "extract_date"],
         ["patients"],
-        _rows(df, ["practice_id", "extract_date", "patients"]),
+        _cols(df, ["practice_id", "extract_date", "patients"]),
     )
     result.notes.append(f"{df['patients'].sum():,} registered patients at English practices")
     return result
@@ -222,7 +225,7 @@ def load_locations(parsed: Parsed) -> LoadResult:
     result = LoadResult()
     df = parsed.frame.filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
     result.skip("no coordinates", parsed.frame.height - df.height)
-    c = upsert(m.Practice, ["code"], ["lat", "lon"], _rows(df, ["code", "lat", "lon"]), update_only=True)
+    c = upsert(m.Practice, ["code"], ["lat", "lon"], _cols(df, ["code", "lat", "lon"]), update_only=True)
     # nhs.uk lists other GP-type services (Y… codes, branch surgeries); they are not register practices.
     result.skip("organisation not in the register (other GP-type service or Welsh practice)", c.not_found)
     result.counts = c
@@ -231,49 +234,52 @@ def load_locations(parsed: Parsed) -> LoadResult:
 
 def load_payments(parsed: Parsed) -> LoadResult:
     result = LoadResult()
-    fy = parsed.period
-    df = _with_practice_ids(parsed.frames["rows"], result)
-    lines: dict[str, dict[str, int]] = {}
-    for code, line, pence in parsed.frames["lines"].iter_rows():
-        lines.setdefault(code, {})[line] = pence
+    df = _with_practice_ids(parsed.frames["rows"], result).join(
+        _lines_json(parsed.frames["lines"]), on="practice_code", how="left"
+    )
     df = df.with_columns(
         contract_type=pl.col("contract_type").fill_null(""),
         rurality=pl.col("rurality").fill_null(""),
         atypical=pl.col("atypical").fill_null(""),
-        financial_year=pl.lit(fy),
+        financial_year=pl.lit(parsed.period),
+        total_pence=pl.col("total_payments_pence"),
+        lines_pence=pl.col("lines_pence").fill_null(canonical_json({})),
     )
-    rows = [
-        (*r, lines.get(r[-1], {}))
-        for r in df.select(
-            "practice_id",
-            "financial_year",
-            "registered_patients",
-            "weighted_patients",
-            "total_payments_pence",
-            "contract_type",
-            "rurality",
-            "dispensing",
-            "atypical",
-            "practice_code",
-        ).iter_rows()
-    ]
+    keys = ["practice_id", "financial_year"]
+    fields = [*PAYMENTS_FIELDS, "lines_pence"]
     result.counts = upsert(
-        m.PaymentsYear,
-        ["practice_id", "financial_year"],
-        [
-            "registered_patients",
-            "weighted_patients",
-            "total_pence",
-            "contract_type",
-            "rurality",
-            "dispensing",
-            "atypical",
-            "lines_pence",
-        ],
-        [(*r[:9], r[10]) for r in rows],
-        scope={"financial_year": fy},
+        m.PaymentsYear, keys, fields, _cols(df, [*keys, *fields]), scope={"financial_year": parsed.period}
     )
     return result
+
+
+PAYMENTS_FIELDS = (
+    "registered_patients",
+    "weighted_patients",
+    "total_pence",
+    "contract_type",
+    "rurality",
+    "dispensing",
+    "atypical",
+)
+
+
+def _lines_json(lines: pl.DataFrame) -> pl.DataFrame:
+    """Each practice's payment lines (``practice_code``, ``line``, ``amount_pence``) as one JSON object per practice,
+    written as :func:`~apps.datasets.upsert.canonical_json` writes it (keys sorted, ``json.dumps`` separators), built
+    in polars: only the few dozen distinct line names go through ``json.dumps``, for their quoting."""
+    quoted = {name: canonical_json(name) for name in lines.get_column("line").unique().to_list()}
+    pair = pl.concat_str(
+        pl.col("line").replace_strict(quoted, return_dtype=pl.String),
+        pl.lit(": "),
+        pl.col("amount_pence").cast(pl.String),
+    )
+    return (
+        lines.sort("practice_code", "line")
+        .group_by("practice_code", maintain_order=True)
+        .agg(pair.str.join(", ").alias("pairs"))
+        .select("practice_code", pl.concat_str(pl.lit("{"), pl.col("pairs"), pl.lit("}")).alias("lines_pence"))
+    )
 
 
 def load_workforce(parsed: Parsed) -> LoadResult:
@@ -290,7 +296,7 @@ def load_workforce(parsed: Parsed) -> LoadResult:
         present.add("gp_partner_fte")
     fields = [f for f in WORKFORCE_FIELDS if f in present]
     result.counts = upsert(
-        m.WorkforceYear, ["practice_id", "fy_end_year"], fields, _rows(df, ["practice_id", "fy_end_year", *fields])
+        m.WorkforceYear, ["practice_id", "fy_end_year"], fields, _cols(df, ["practice_id", "fy_end_year", *fields])
     )
     return result
 
@@ -321,7 +327,7 @@ def load_cqc(parsed: Parsed) -> LoadResult:
         m.CQCRating,
         ["practice_id", "location_name"],
         ["rating", "rating_year", "inherited", "as_of"],
-        _rows(df, ["practice_id", "location_name", "rating", "rating_year", "inherited", "as_of"]),
+        _cols(df, ["practice_id", "location_name", "rating", "rating_year", "inherited", "as_of"]),
     )
     return result
 
@@ -333,7 +339,7 @@ def load_qof(parsed: Parsed) -> LoadResult:
         m.QOFAchievement,
         ["practice_id", "qof_year"],
         ["points", "max_points", "percent_of_max", "list_size"],
-        _rows(df, ["practice_id", "qof_year", "points", "max_points", "percent_of_max", "list_size"]),
+        _cols(df, ["practice_id", "qof_year", "points", "max_points", "percent_of_max", "list_size"]),
         scope={"qof_year": parsed.period},
     )
     return result
@@ -346,14 +352,14 @@ def load_qof_prevalence(parsed: Parsed) -> LoadResult:
         m.QOFGroup,
         ["code"],
         ["description", "domain_code", "domain_description"],
-        _rows(groups, ["group_code", "group_description", "domain_code", "domain_description"]),
+        _cols(groups, ["group_code", "group_description", "domain_code", "domain_description"]),
     )
     df = _with_practice_ids(parsed.frames["rows"], result).with_columns(qof_year=pl.lit(parsed.period))
     c += upsert(
         m.QOFPrevalence,
         ["practice_id", "qof_year", "group_code"],
         ["register", "list_type", "list_size"],
-        _rows(df, ["practice_id", "qof_year", "group_code", "register", "list_type", "list_size"]),
+        _cols(df, ["practice_id", "qof_year", "group_code", "register", "list_type", "list_size"]),
         scope={"qof_year": parsed.period},
     )
     result.counts = c
@@ -366,7 +372,7 @@ def load_lsoa11_ccg(parsed: Parsed) -> LoadResult:
         m.Lsoa2011,
         ["code"],
         ["sub_icb_code", "lad_code", "lad_name"],
-        _rows(df, ["lsoa_code", "sub_icb_code", "lad_code", "lad_name", "lsoa_name"]),
+        _cols(df, ["lsoa_code", "sub_icb_code", "lad_code", "lad_name", "lsoa_name"]),
         create_fields=["name"],
     )
     return LoadResult(counts=c)
@@ -378,7 +384,7 @@ def load_lsoa11_centroids(parsed: Parsed) -> LoadResult:
         m.Lsoa2011,
         ["code"],
         ["name", "lat", "lon"],
-        _rows(parsed.frame, ["lsoa_code", "lsoa_name", "lat", "lon"]),
+        _cols(parsed.frame, ["lsoa_code", "lsoa_name", "lat", "lon"]),
     )
     return LoadResult(counts=c)
 
@@ -388,7 +394,7 @@ def load_lsoa21_icb(parsed: Parsed) -> LoadResult:
         m.Lsoa2021,
         ["code"],
         ["name", "icb_ons_code", "icb_name"],
-        _rows(parsed.frame, ["lsoa_code", "lsoa_name", "icb_ons_code", "icb_name"]),
+        _cols(parsed.frame, ["lsoa_code", "lsoa_name", "icb_ons_code", "icb_name"]),
     )
     return LoadResult(counts=c)
 
@@ -412,7 +418,7 @@ def load_lineage(parsed: Parsed) -> LoadResult:
         m.PracticeLineage,
         ["predecessor_code"],
         ["successor_code", "absorbed"],
-        _rows(df, ["predecessor", "successor", "absorbed"]),
+        _cols(df, ["predecessor", "successor", "absorbed"]),
     )
     _replace_codes(m.PracticeLineage, "predecessor_code", df.get_column("predecessor").to_list(), result, "link(s)")
     result.notes.append(f"{df.height:,} absorbed practice codes into {df.get_column('successor').n_unique():,}")
@@ -423,7 +429,7 @@ def load_closure_labels(parsed: Parsed) -> LoadResult:
     """Closure-or-merger labels (evaluation only), keyed by practice code."""
     result = LoadResult()
     df = parsed.frame
-    result.counts = upsert(m.DisappearanceLabel, ["practice_code"], ["outcome"], _rows(df, ["practice_code", "label"]))
+    result.counts = upsert(m.DisappearanceLabel, ["practice_code"], ["outcome"], _cols(df, ["practice_code", "label"]))
     _replace_codes(m.DisappearanceLabel, "practice_code", df.get_column("practice_code").to_list(), result, "label(s)")
     closures = df.filter(pl.col("label") == m.DisappearanceLabel.Outcome.CLOSURE).height
     result.notes.append(f"{closures:,} true closures and {df.height - closures:,} mergers labelled")
@@ -465,20 +471,17 @@ def refresh_register() -> None:
             **{f"{fk}_id": Subquery(model.objects.filter(code=OuterRef(raw)).values("id")[:1])}
         )
     latest_list = m.ListSizeSnapshot.objects.filter(practice=OuterRef("pk")).order_by("-extract_date")
-    P.update(
-        list_size=Subquery(latest_list.values("patients")[:1]),
-        list_size_date=Subquery(latest_list.values("extract_date")[:1]),
-    )
     latest_pay = m.PaymentsYear.objects.filter(practice=OuterRef("pk")).order_by("-financial_year")
-    P.update(
-        contract_type=Coalesce(Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]), Value("")),
-        rurality=Coalesce(Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]), Value("")),
-        dispensing=Subquery(latest_pay.values("dispensing")[:1]),
-    )
     latest_imd = m.WorkforceYear.objects.filter(
         practice=OuterRef("pk"), imd_score__isnull=False, imd_quintile__isnull=False
     ).order_by("-fy_end_year")
+    # One UPDATE for every derived field: each pass rewrites every practice row.
     P.update(
+        list_size=Subquery(latest_list.values("patients")[:1]),
+        list_size_date=Subquery(latest_list.values("extract_date")[:1]),
+        contract_type=Coalesce(Subquery(latest_pay.exclude(contract_type="").values("contract_type")[:1]), Value("")),
+        rurality=Coalesce(Subquery(latest_pay.exclude(rurality="").values("rurality")[:1]), Value("")),
+        dispensing=Subquery(latest_pay.values("dispensing")[:1]),
         imd_score=Subquery(latest_imd.values("imd_score")[:1]),
         imd_quintile=Subquery(latest_imd.values("imd_quintile")[:1]),
     )

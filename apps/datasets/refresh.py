@@ -21,7 +21,7 @@ from django.db import transaction
 from apps.datasets.loaders import refresh_register
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import sources
-from apps.datasets.services import import_source
+from apps.datasets.services import import_sources
 
 
 class RefreshFailed(RuntimeError):
@@ -46,7 +46,7 @@ def refresh_national_data(*, triggered_by: str = "national refresh") -> RefreshR
     Raises :class:`RefreshFailed` (after keeping the files that loaded) when any file failed to import.
     """
     report = RefreshReport()
-    logs = [log for src in sources() for log in import_source(src, triggered_by=triggered_by, refresh=False)]
+    logs = import_sources(sources(), triggered_by=triggered_by, refresh=False)
     report.imports = {log.dataset: log.status for log in logs}
     if any(log.status == ImportLog.Status.SUCCESS for log in logs):
         with transaction.atomic():

@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -17,10 +20,11 @@ from analytics.history import workforce_period
 from analytics.ingest.base import DatasetFormatError, Parsed
 from analytics.ingest.parsers import PARSERS
 from apps.core.audit import record_decision
-from apps.datasets.integrity import ImportRefused, check_against_loaded
-from apps.datasets.loaders import LOADERS, refresh_register
+from apps.datasets.integrity import ImportRefused, Verdict, check_against_loaded
+from apps.datasets.loaders import LOADERS, LoadResult, refresh_register
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import Source
+from apps.datasets.together import JOINT_LOADERS
 
 MAX_EXAMPLES = 20
 # A load running longer than this is taken for dead even if its process cannot be checked (another machine).
@@ -83,6 +87,19 @@ def mark_interrupted_imports() -> int:
     return marked
 
 
+@dataclass
+class _Prepared:
+    """A file parsed and checked, its running log saved: everything of an import but the load."""
+
+    source: Source
+    log: ImportLog
+    parsed: Parsed
+    verdict: Verdict
+    skipped: dict[str, int]
+    examples: list[str]
+    triggered_by: str
+
+
 def import_dataset(
     source: Source,
     path: Path | None = None,
@@ -101,8 +118,33 @@ def import_dataset(
     file refused by :func:`~apps.datasets.integrity.check_against_loaded` (older than what is loaded, or far fewer
     rows than the last import unless ``allow_row_drop``, which is then audited).
     """
+    prepared = _prepare(
+        source,
+        Path(path or source.file),
+        dry_run=dry_run,
+        force=force,
+        triggered_by=triggered_by,
+        allow_row_drop=allow_row_drop,
+        newer_periods=newer_periods,
+    )
+    if isinstance(prepared, ImportLog):
+        return prepared
+    return _load([prepared], lambda: [LOADERS[source.id](prepared.parsed)], refresh=refresh, dry_run=dry_run)[0]
+
+
+def _prepare(
+    source: Source,
+    path: Path,
+    *,
+    dry_run: bool,
+    force: bool,
+    triggered_by: str,
+    allow_row_drop: bool,
+    newer_periods: frozenset[str],
+) -> _Prepared | ImportLog:
+    """Hash, parse and check one file, saving its running log; the final log instead when there is nothing to load
+    (unchanged, unreadable, refused)."""
     mark_interrupted_imports()
-    path = Path(path or source.file)
     started = timezone.now()
     log = ImportLog(dataset=source.id, file_name=path.name, started_at=started, triggered_by=triggered_by)
     try:
@@ -139,31 +181,48 @@ def import_dataset(
         skipped[OWNED_BY_NEWER] = owned
     examples = [str(s) for s in parsed.skipped[:MAX_EXAMPLES]]
     examples += [str(s) for s in parsed.cleared[: max(0, MAX_EXAMPLES - len(examples))]]
+    return _Prepared(source, log, parsed, verdict, skipped, examples, triggered_by)
+
+
+def _load(
+    prepared: list[_Prepared], load: Callable[[], list[LoadResult]], *, refresh: bool, dry_run: bool
+) -> list[ImportLog]:
+    """Run ``load`` (one result per prepared file) in one transaction and finish each file's log. A failure rolls the
+    transaction back, so none of the files is half-loaded, and each log says so. A successful load's logs are saved
+    inside its transaction: a log says *success* exactly when the rows it counts were committed (an import killed
+    just after its commit is not later marked interrupted), and the load costs one commit, not two."""
     try:
         with transaction.atomic():
-            result = LOADERS[source.id](parsed)
+            results = load()
             if refresh:
                 refresh_register()
             if dry_run:
                 raise DryRunRollback
+            return [_finish(p, result, ImportLog.Status.SUCCESS) for p, result in zip(prepared, results, strict=True)]
     except DryRunRollback:
-        log.status = ImportLog.Status.DRY_RUN
+        return [_finish(p, result, ImportLog.Status.DRY_RUN) for p, result in zip(prepared, results, strict=True)]
     except Exception as exc:  # any loader failure: the transaction is rolled back, nothing half-loads
-        return _fail(log, f"load failed and was rolled back: {type(exc).__name__}: {exc}")
-    else:
-        log.status = ImportLog.Status.SUCCESS
+        for p in prepared:  # counts a rolled-back finish may have set are not true any more
+            p.log.created = p.log.updated = p.log.unchanged = p.log.skipped = 0
+            p.log.skip_reasons, p.log.skip_examples = {}, []
+        return [_fail(p.log, f"load failed and was rolled back: {type(exc).__name__}: {exc}") for p in prepared]
+
+
+def _finish(p: _Prepared, result: LoadResult, status: str) -> ImportLog:
+    log, parsed, skipped = p.log, p.parsed, dict(p.skipped)  # a copy: a rolled-back finish may be done again
+    log.status = status
     for reason, n in result.skipped.items():
         skipped[reason] = skipped.get(reason, 0) + n
     log.created, log.updated, log.unchanged = result.counts.created, result.counts.updated, result.counts.unchanged
     log.skipped = sum(skipped.values())
     log.skip_reasons = skipped
-    log.skip_examples = examples
+    log.skip_examples = p.examples
     cleared = f"{len(parsed.cleared):,} bad value(s) in columns the service does not use blanked, rows kept"
-    log.message = "; ".join([*verdict.notes, *result.notes, *([cleared] if parsed.cleared else [])])
+    log.message = "; ".join([*p.verdict.notes, *result.notes, *([cleared] if parsed.cleared else [])])
     log.finished_at = timezone.now()
     log.save()
-    if verdict.row_drop_accepted and log.status == ImportLog.Status.SUCCESS:
-        note = f"{log.dataset} {log.file_name} ({triggered_by or 'no trigger named'}): {verdict.row_drop_accepted}"
+    if p.verdict.row_drop_accepted and log.status == ImportLog.Status.SUCCESS:
+        note = f"{log.dataset} {log.file_name} ({p.triggered_by or 'no trigger named'}): {p.verdict.row_drop_accepted}"
         record_decision(ImportLog, log.pk, "allow_row_drop", note)
     return log
 
@@ -242,3 +301,95 @@ def import_source(
             )
         )
     return logs
+
+
+def import_sources(
+    chosen: Sequence[Source],
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    triggered_by: str = "",
+    refresh: bool = True,
+    allow_row_drop: bool = False,
+    with_history: bool = True,
+    progress: Callable[[Source], None] | None = None,
+) -> list[ImportLog]:
+    """Import every file of each source in ``chosen`` (as :func:`import_source`; only the newest files without
+    ``with_history``), one ImportLog per file; ``progress`` is called after each source.
+
+    Sources that fill the same rows (:data:`~apps.datasets.together.JOINT_LOADERS`) are parsed and checked one by
+    one as usual, then loaded together in one transaction when every one of them is in ``chosen`` with one file and
+    none was refused, unchanged or unreadable; a failure of that load rolls it back and each file is then loaded
+    alone, so one bad file never holds back a good one. Any other case loads each file alone.
+    """
+    by_id = {s.id: s for s in chosen}
+    joint: dict[str, tuple[str, ...]] = {}
+    for ids_together in JOINT_LOADERS:
+        if set(ids_together) <= set(by_id) and not any(by_id[sid].history_files for sid in ids_together):
+            joint.update(dict.fromkeys(ids_together, ids_together))
+    ready: dict[str, _Prepared] = {}
+    seen: set[str] = set()
+    logs: list[ImportLog] = []
+    for src in chosen:
+        group = joint.get(src.id)
+        if group is None and with_history:
+            logs.extend(
+                import_source(
+                    src,
+                    dry_run=dry_run,
+                    force=force,
+                    triggered_by=triggered_by,
+                    refresh=refresh,
+                    allow_row_drop=allow_row_drop,
+                )
+            )
+        elif group is None:
+            logs.append(
+                import_dataset(
+                    src,
+                    dry_run=dry_run,
+                    force=force,
+                    triggered_by=triggered_by,
+                    refresh=refresh,
+                    allow_row_drop=allow_row_drop,
+                )
+            )
+        else:
+            prepared = _prepare(
+                src,
+                src.file,
+                dry_run=dry_run,
+                force=force,
+                triggered_by=triggered_by,
+                allow_row_drop=allow_row_drop,
+                newer_periods=frozenset(),
+            )
+            if isinstance(prepared, ImportLog):
+                logs.append(prepared)
+            else:
+                ready[src.id] = prepared
+            seen.add(src.id)
+            if seen >= set(group):
+                logs.extend(_load_together(group, [ready.pop(sid) for sid in group if sid in ready], refresh, dry_run))
+        if progress is not None:
+            progress(src)
+    return logs
+
+
+def _load_together(group: tuple[str, ...], prepared: list[_Prepared], refresh: bool, dry_run: bool) -> list[ImportLog]:
+    """Load the prepared files of ``group`` together when all of them are ready, else (or when that fails) alone."""
+    if len(prepared) == len(group) > 1:
+        logs = _load(
+            prepared, lambda: JOINT_LOADERS[group](*(p.parsed for p in prepared)), refresh=refresh, dry_run=dry_run
+        )
+        if all(log.status != ImportLog.Status.FAILED for log in logs):
+            return logs
+        note = f"loaded alone after the load together with {', '.join(group)} failed ({logs[0].message})"
+        for p in prepared:  # the failed joint load is not this file's outcome: its log is finished again below
+            p.log.status, p.log.message = ImportLog.Status.RUNNING, ""
+            p.verdict.notes.append(note)
+    return [_load([p], partial(_load_alone, p), refresh=refresh, dry_run=dry_run)[0] for p in prepared]
+
+
+def _load_alone(p: _Prepared) -> list[LoadResult]:
+    return [LOADERS[p.source.id](p.parsed)]

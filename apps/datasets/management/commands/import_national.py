@@ -20,7 +20,7 @@ from rich.table import Table
 from apps.datasets.loaders import refresh_register
 from apps.datasets.models import ImportLog
 from apps.datasets.registry import get_source, sources
-from apps.datasets.services import import_dataset, import_source
+from apps.datasets.services import import_dataset, import_sources
 
 
 class Command(BaseCommand):
@@ -58,29 +58,30 @@ class Command(BaseCommand):
             transient=True,
         ) as progress:
             task = progress.add_task("national data", total=len(chosen))
-            for src in chosen:
-                progress.update(task, description=src.id)
-                dry_run, force, by = bool(opts["dry_run"]), bool(opts["force"]), "import_national"
-                allow_drop = bool(opts["allow_row_drop"])
-                if opts["path"]:
-                    logs.append(
-                        import_dataset(
-                            src,
-                            opts["path"],
-                            dry_run=dry_run,
-                            force=force,
-                            triggered_by=by,
-                            refresh=False,
-                            allow_row_drop=allow_drop,
-                        )
+            dry_run, force, by = bool(opts["dry_run"]), bool(opts["force"]), "import_national"
+            allow_drop = bool(opts["allow_row_drop"])
+            if opts["path"]:
+                logs.append(
+                    import_dataset(
+                        chosen[0],
+                        opts["path"],
+                        dry_run=dry_run,
+                        force=force,
+                        triggered_by=by,
+                        refresh=False,
+                        allow_row_drop=allow_drop,
                     )
-                else:
-                    logs.extend(
-                        import_source(
-                            src, dry_run=dry_run, force=force, triggered_by=by, refresh=False, allow_row_drop=allow_drop
-                        )
-                    )
-                progress.advance(task)
+                )
+            else:
+                logs = import_sources(
+                    chosen,
+                    dry_run=dry_run,
+                    force=force,
+                    triggered_by=by,
+                    refresh=False,
+                    allow_row_drop=allow_drop,
+                    progress=lambda src: progress.update(task, description=src.id, advance=1),
+                )
         if not opts["dry_run"] and any(log.status == ImportLog.Status.SUCCESS for log in logs):
             with transaction.atomic():
                 refresh_register()
