@@ -1,14 +1,15 @@
 """gunicorn's configuration for production (docs/runbook.md) and for the load bench (bench/load.py), so both run the
 same server: ``gunicorn -c gunicorn.conf.py``. Command-line options override it (the bench passes its own port).
 
-Why these numbers (bench/README.md, "Load": per-request CPU of each configuration at 50 users on the 70x data):
+Why these numbers (bench/README.md, "Load", session 9: the 70x data, 50 users, the same code with each configuration):
 
-- **One process per core, eight threads each** (``gthread``). A request spends about a third of its time waiting for
-  PostgreSQL, so a process needs several threads to keep its core busy; but every extra process on the same cores
-  cost CPU per request (3 x 4 and 4 x 2 took 13-17 ms of server CPU a request where 2 x 8 took 11.6-12.0 ms): each
-  process warms its own caches (compiled templates, reversed links, remembered NHS.UK components) and more processes
-  than cores only add context switches. ``sync`` workers serve one request at a time each, so they need many more
-  processes to overlap the database waits and were slower still.
+- **Processes: the cores + 1, four threads each** (``gthread``). A request spends about a third of its time waiting
+  for PostgreSQL, so a process needs threads to keep its core busy; but threads of one process share one interpreter
+  lock, so a heavy page holds up the light ones beside it. On a quiet machine 3 x 4 served the load with 16.6 ms of
+  CPU a request and p95 118 ms (5 pages over 150 ms), 2 x 8 with 17.1 ms and p95 163 ms (10 pages over). On a machine
+  busy with other work 2 x 8 cost less CPU a request (11.6-12.0 ms of server CPU against 13.1-17.0 ms): set
+  ``GUNICORN_WORKERS`` to the number of cores there. ``sync`` workers (one request each) need many more processes to
+  overlap the database waits (5 of them, on the busy machine: 15.3 ms).
 - **No access log**: the reverse proxy logs each request; gunicorn writing it again costs CPU on every request.
 - **No control socket** (new in gunicorn 27): nothing here uses it, and its default path in the home directory is
   shared by every gunicorn the same user starts on the machine.
@@ -32,8 +33,8 @@ def _count(name: str, default: int) -> int:
 wsgi_app = "gpsupport.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = _count("GUNICORN_WORKERS", os.cpu_count() or 1)
-threads = _count("GUNICORN_THREADS", 8)
+workers = _count("GUNICORN_WORKERS", (os.cpu_count() or 1) + 1)
+threads = _count("GUNICORN_THREADS", 4)
 timeout = 60
 accesslog = None
 errorlog = "-"

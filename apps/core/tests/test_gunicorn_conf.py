@@ -1,5 +1,5 @@
-"""The production gunicorn configuration (gunicorn.conf.py): one process per core with threads, counts from the
-environment, refused when not a whole number."""
+"""The production gunicorn configuration (gunicorn.conf.py): threaded processes, one more than the cores, counts from
+the environment, refused when not a whole number."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, object]:
     return runpy.run_path(str(CONF))
 
 
-def test_one_threaded_process_per_core_by_default(monkeypatch):
+def test_threaded_processes_one_more_than_the_cores_by_default(monkeypatch):
     conf = load(monkeypatch)
-    assert conf["workers"] == (os.cpu_count() or 1)
+    assert conf["workers"] == (os.cpu_count() or 1) + 1
     assert conf["worker_class"] == "gthread"
-    assert conf["threads"] == 8
+    assert conf["threads"] == 4
     assert conf["wsgi_app"] == "gpsupport.wsgi:application"
     assert conf["accesslog"] is None
     assert conf["control_socket_disable"] is True
