@@ -1,14 +1,15 @@
 """Load test: the production server configuration under 20 concurrent signed-in users, on loopback only.
 
-Starts gunicorn with the real settings (DEBUG off, a random secret key, whitenoise serving collected static files,
-manifest storage) against a prepared database — SQLite by default (var/bench-load.sqlite3), or PostgreSQL with
-``--postgres URL`` — signs each simulated user in through the real sign-in form as a demo persona, and drives the
-pages in ``SCENARIO`` for a bounded time and request count. First a baseline on the same server in the same
-process: the same users' pages one request at a time, so each page's own time with no queueing; then the load. Prints
-p50/p95/p99, throughput and errors per page, each page's p95 alone and the ratio of its p95 under load to it, and
-the verdict against the target: p95 < 150 ms and zero errors. With ``--steps 20,50,100`` the load runs once per
-number of concurrent users and a summary gives throughput and p50/p95/p99 per step, with MET/MISSED for the goal
-(issue 19 §4): p95 < 150 ms on every page at 50 users. ``--scaled N`` runs on bench/scale.py's N x dataset.
+Starts gunicorn with the project's gunicorn.conf.py (the production configuration) and the real settings (DEBUG off, a
+random secret key, whitenoise serving collected static files, manifest storage) against a prepared database — SQLite
+by default (var/bench-load.sqlite3), or PostgreSQL with ``--postgres URL`` — signs each simulated user in through the
+real sign-in form as a demo persona, and drives the pages in ``SCENARIO`` for a bounded time and request count. First
+a baseline on the same server in the same process: the same users' pages one request at a time, so each page's own
+time with no queueing; then the load. Prints p50/p95/p99, throughput and errors per page, each page's p95 alone and
+the ratio of its p95 under load to it, and the verdict against the target: p95 < 150 ms and zero errors. With
+``--steps 20,50,100`` the load runs once per number of concurrent users and a summary gives throughput and p50/p95/p99
+per step, with MET/MISSED for the goal (issue 19 §4): p95 < 150 ms on every page at 50 users. ``--scaled N`` runs on
+bench/scale.py's N x dataset.
 
 The load client plays the part of the TLS-terminating proxy: it sends ``X-Forwarded-Proto: https``, so the server
 runs with exactly the production security settings (SSL redirect, secure cookies, HSTS) over plain loopback HTTP.
@@ -30,6 +31,7 @@ import json
 import os
 import random
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -138,17 +140,25 @@ def prepare_database(db_url: str, fresh: bool) -> None:
     manage(env, "create_demo_cases")
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
-    args = [
-        str(Path(PY).parent / "gunicorn"),
-        "gpsupport.wsgi:application",
-        f"--bind={HOST}:{port}",
-        f"--workers={workers}",
-        f"--threads={threads}",
-        "--worker-class=gthread",
-        "--timeout=60",
-        "--log-level=warning",
-    ]
+def gunicorn_config(workers: int | None, threads: int | None) -> tuple[dict[str, str], int, int]:
+    """The environment that gives the project's gunicorn.conf.py these counts (None: its own), and the counts."""
+    env = {k: str(v) for k, v in (("GUNICORN_WORKERS", workers), ("GUNICORN_THREADS", threads)) if v is not None}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return env, conf["workers"], conf["threads"]
+
+
+def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """The production configuration (gunicorn.conf.py) on the bench's port."""
+    args = [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), f"--bind={HOST}:{port}"]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -379,8 +389,8 @@ def main() -> int:
     parser.add_argument("--baseline", type=float, default=15.0, help="seconds of one-at-a-time requests first")
     parser.add_argument("--think", type=float, default=0.5, help="mean pause between a user's pages, seconds")
     parser.add_argument("--port", type=int, default=8773)
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="gunicorn processes (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads a process (default: gunicorn.conf.py's)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the SQLite database from scratch")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
@@ -412,7 +422,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="gpr-load-static-") as static_root:
         env = server_env(db_url, Path(static_root))
         manage(env, "collectstatic", "--noinput", "-v", "0")
-        proc = start_gunicorn(env, args.port, args.workers, args.threads)
+        counts, args.workers, args.threads = gunicorn_config(args.workers, args.threads)
+        proc = start_gunicorn(env | counts, args.port)
         try:
             personas = sorted(EVERYONE)
             users = [User(persona=personas[i % len(personas)]) for i in range(args.users)]

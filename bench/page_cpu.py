@@ -59,6 +59,8 @@ PAGES = [
     ("icb-a", "/money/ledger/"),
     ("provider", "/delivery/"),
     ("icb-a", "/delivery/"),
+    ("icb-a", "/delivery/cases/{delivery_case}/"),
+    ("provider", "/delivery/cases/{delivery_case}/"),
     ("icb-a", "/targeting/icb/QHM/"),
     ("icb-a", "/targeting/scenarios/"),
     ("icb-a", "/api/v1/cases?page_size=50"),
@@ -82,11 +84,17 @@ def main() -> int:
     from django.test.utils import CaptureQueriesContext
 
     from apps.accounts.models import User
+    from apps.cases.models import Case
+
+    # the delivery case page: one of ICB A's cases that the provider is assigned to (as bench/load.py picks them)
+    case = Case.objects.filter(icb__code="QHM", provider__username="provider").order_by("pk").first()
+    fill = {"delivery_case": case.pk if case else 0}
 
     clients: dict[str, Client] = {}
     worst = 0.0
     print(f"{'persona':<10}{'page':<44}{'CPU ms':>8}{'queries':>9}{'KB':>6}")
-    for persona, path in PAGES:
+    for persona, template in PAGES:
+        path = template.format(**fill)
         if args.only not in path:
             continue
         if persona not in clients:

@@ -120,10 +120,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "core:start"
 # Axes first: it refuses a locked-out username+address before the password is even checked.
+# The password backend is Django's, reading the user with their ICB and practice (apps/accounts/backends.py).
 # The OpenID Connect backend answers only the single sign-on callback, and only when OIDC_ISSUER is set (below).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "apps.accounts.backends.ModelBackend",
     "apps.accounts.oidc.Backend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -27,6 +27,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from apps.accounts.backends import load_user
 from apps.accounts.models import User
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class Backend(OIDCAuthenticationBackend):
         raise SuspiciousOperation("No active account has this email address; ask your team lead for an invitation.")
 
     def get_user(self, user_id: int) -> User | None:
-        user = User.objects.filter(pk=user_id).first()
+        user = load_user(user_id)  # with the ICB and practice the header names, as the password backend does
         return user if user is not None and user.is_active else None
 
 

@@ -9,10 +9,10 @@ import django_filters as filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
-from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.cases.models import ENDED, OPEN, Case, Status
+from apps.core.links import url
 from apps.core.tables import Column, DataTable, DateColumn
 
 STATUS_FILTERS = {"open": "Open cases", "ended": "Closed, declined or withdrawn", "all": "All cases"}
@@ -85,7 +85,7 @@ class CaseTable(DataTable):
         super().__init__(data, **kwargs)
 
     def render_ref(self, record: Case) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("cases:detail", args=[record.pk]), record.ref)
+        return format_html('<a href="{}">{}</a>', url("cases:detail", record.pk), record.ref)
 
     def value_ref(self, record: Case) -> str:
         return record.ref

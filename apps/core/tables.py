@@ -23,9 +23,12 @@ from typing import Any
 
 import django_tables2 as tables
 import django_tables2.utils as tables_utils
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django_tables2.columns import BoundColumn, ManyToManyColumn
+from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRow
 
 from apps.core import formatting
@@ -141,6 +144,79 @@ def _day(value: date | datetime) -> date:
 NUMERIC_KINDS = {"money", "number"}
 
 
+class _Cell:
+    """How one column's cells are drawn, worked out once per table instead of once per cell.
+
+    django-tables2's ``BoundRow.get_cell(name)`` finds the column by scanning the table's columns, builds two
+    ``Accessor`` strings, asks the model's ``_meta`` whether the field has choices and reads three properties of the
+    bound column, for every cell: on a 50-row list of eight columns that was a quarter of the page's CPU. All of it
+    depends on the column (and, for the choices question, on the record's class), not on the row, so it is kept
+    here; :meth:`draw` then does what ``get_cell`` does, step for step, with the kept answers
+    (``apps/pages/tests/test_table_cells.py`` renders every list page both ways and compares them)."""
+
+    __slots__ = ("args", "bound", "catch_all", "choices", "default", "empty", "link", "linked", "m2m", "path")
+
+    def __init__(self, bound: BoundColumn) -> None:
+        column = bound.column
+        self.bound = bound
+        accessor = tables_utils.A(bound.accessor)
+        path, _, remainder = accessor.rpartition(accessor.SEPARATOR)
+        self.path = (tables_utils.A(path), remainder, accessor)
+        self.default = bound.default
+        self.empty = column.empty_values
+        self.link = bound.link
+        self.m2m = isinstance(column, ManyToManyColumn)
+        self.linked = isinstance(column, BaseLinkColumn) and column.text is not None
+        self.args, self.catch_all = tables_utils.signature(bound.render)
+        self.choices: dict[type, bool] = {}  # record class -> does the accessor end on a field with choices
+
+    def _has_choices(self, record: Any) -> bool:
+        kind = type(record)
+        found = self.choices.get(kind)
+        if found is None:
+            field = self.path[2].get_field(record)
+            found = self.choices[kind] = bool(getattr(field, "choices", ()))
+        return found
+
+    def draw(self, row: BoundRow) -> Any:
+        record = row.record
+        head, remainder, accessor = self.path
+        value = None
+        penultimate = head.resolve(record, quiet=True)
+        if isinstance(penultimate, models.Model):
+            display = getattr(penultimate, f"get_{remainder}_display", None)
+            if display and self._has_choices(record):
+                value = display()
+                remainder = ""
+        if remainder:
+            try:
+                value = accessor.resolve(record)
+            except Exception:  # as tables2 does: a column that is not a field (its issue #257)
+                if self.linked:
+                    return self._render(row, None)
+        if value in self.empty or (self.m2m and not value.exists()):
+            return self.default
+        return self._render(row, value)
+
+    def _render(self, row: BoundRow, value: Any) -> Any:
+        bound = self.bound
+        every = {
+            "value": value,
+            "record": row.record,
+            "column": bound.column,
+            "bound_column": bound,
+            "bound_row": row,
+            "table": bound._table,
+        }
+        if self.catch_all:
+            content = bound.render(**every)
+        elif any(a not in every for a in self.args):
+            content = None  # tables2 does not call a render that asks for something it cannot give
+        else:
+            content = bound.render(**{a: every[a] for a in self.args})
+        return self.link(content, **every) if self.link else content
+
+
 @dataclass(frozen=True)
 class Heading:
     """One column heading as the page shows it: a link that sorts by it when ``href`` is set."""
@@ -201,6 +277,18 @@ class DataTable(tables.Table):
             )
             out.append(Heading(label, href, sort, numeric))
         return out
+
+    def visible_columns(self) -> list[BoundColumn]:
+        """The columns the page shows, in order (``table.columns`` works them out again at each use)."""
+        return list(self.columns)
+
+    def cell(self, row: BoundRow, column: BoundColumn) -> Any:
+        """What ``row.get_cell(column.name)`` gives, without its per-cell set-up (:class:`_Cell`)."""
+        cells: dict[str, _Cell] = self.__dict__.setdefault("_cells", {})
+        found = cells.get(column.name)
+        if found is None or found.bound is not column:
+            found = cells[column.name] = _Cell(column)
+        return found.draw(row)
 
     def numeric_columns(self) -> set[str]:
         return {c.name for c in self.columns if getattr(c.column, "kind", "text") in NUMERIC_KINDS}

@@ -15,7 +15,7 @@ from datetime import date
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.cases.models import Package, PackageLine
+from apps.cases.models import Package, PackageLine, PackagePractice
 from apps.delivery import policy
 from apps.delivery.models import (
     STAGE_ORDER,
@@ -63,6 +63,12 @@ def member_loads(member_ids: Sequence[int], *, exclude_line: PackageLine | None 
     if exclude_line is not None:
         assignments = assignments.exclude(line=exclude_line)
     loads = _spread(assignments, "member_id")
+    _add_loose_sessions(loads, member_ids)
+    return loads
+
+
+def _add_loose_sessions(loads: dict[int, Load], member_ids: Sequence[int]) -> None:
+    """Add the sessions that belong to no assignment (booked coaching) to ``loads``, each in its own month."""
     loose = (
         Session.objects.filter(member_id__in=member_ids, assignment__isnull=True)
         .exclude(state=Session.State.CANCELLED)
@@ -70,7 +76,6 @@ def member_loads(member_ids: Sequence[int], *, exclude_line: PackageLine | None 
     )
     for s in loose:
         loads[s.member_id][month_start(timezone.localtime(s.starts_at).date())] += s.hours
-    return loads
 
 
 def organisation_loads(org_ids: Sequence[int], *, exclude_line: PackageLine | None = None) -> dict[int, Load]:
@@ -215,22 +220,125 @@ def organisations_refusals(
     delivers = set(ProviderOrganisation.objects.filter(pk__in=ids, offers=line.offer_id).values_list("pk", flat=True))
     covers = set(ProviderOrganisation.objects.filter(pk__in=ids, icbs=case.icb_id).values_list("pk", flat=True))
     loads = organisation_loads(ids, exclude_line=line)
-    result = []
-    for org in orgs:
-        out: list[str] = []
-        if not org.active:
-            out.append(f"{org.name} is no longer active.")
-        if org.pk not in delivers:
-            out.append(f"{org.name} does not deliver {line.offer.title}.")
-        if org.pk not in covers:
-            out.append(f"{org.name} does not cover {case.icb.short_name}.")
-        if org.lead_user_id is None:
-            out.append(f"{org.name} has no lead account to receive the work.")
-        out += _capacity_refusal(org.name, org.capacity_hours_per_month, loads.get(org.pk, {}), line.package, hours)
-        result.append((org, out))
-    return result
+    return [
+        (org, _organisation_refusals(org, line, hours, org.pk in covers, loads, org.pk in delivers)) for org in orgs
+    ]
+
+
+def _organisation_refusals(
+    org: ProviderOrganisation, line: PackageLine, hours: float, covers: bool, loads: Mapping[int, Load], delivers: bool
+) -> list[str]:
+    out: list[str] = []
+    if not org.active:
+        out.append(f"{org.name} is no longer active.")
+    if not delivers:
+        out.append(f"{org.name} does not deliver {line.offer.title}.")
+    if not covers:
+        out.append(f"{org.name} does not cover {line.package.case.icb.short_name}.")
+    if org.lead_user_id is None:
+        out.append(f"{org.name} has no lead account to receive the work.")
+    out += _capacity_refusal(org.name, org.capacity_hours_per_month, loads.get(org.pk, {}), line.package, hours)
+    return out
 
 
 def organisation_refusals(org: ProviderOrganisation, line: PackageLine, hours: float) -> list[str]:
     """Every reason ``org`` cannot take ``line`` as a whole (empty when it can)."""
     return organisations_refusals([org], line, hours)[0][1]
+
+
+# --- every line of a case at once (the delivery case page) -----------------------------------------------------------
+
+
+def candidates_by_line(lines: Sequence[PackageLine]) -> dict[int, list[Candidate]]:
+    """:func:`candidates_for` of each line (by line id) in a fixed number of queries for any number of lines and
+    members: checking the lines of a case one by one cost seven queries a line. Each line's answer is
+    :func:`candidates_for`'s (``apps/delivery/tests/test_case_page_queries.py`` compares them)."""
+    if not lines:
+        return {}
+    offers_of: dict[int, set[int]] = defaultdict(set)
+    for member_id, offer_id in FacultyMember.offers.through.objects.filter(
+        supportoffer_id__in={ln.offer_id for ln in lines}
+    ).values_list("facultymember_id", "supportoffer_id"):
+        offers_of[member_id].add(offer_id)
+    members = list(
+        FacultyMember.objects.active().filter(pk__in=list(offers_of)).select_related("supervisor", "organisation")
+    )
+    ids = [m.pk for m in members]
+    covers: dict[int, set[int]] = defaultdict(set)  # ICB id -> the members covering it
+    for member_id, icb_id in FacultyMember.icbs.through.objects.filter(
+        facultymember_id__in=ids, icb_id__in={ln.package.case.icb_id for ln in lines}
+    ).values_list("facultymember_id", "icb_id"):
+        covers[icb_id].add(member_id)
+    shares: dict[int, list[Practice]] = defaultdict(list)
+    for pp in PackagePractice.objects.filter(package_id__in={ln.package_id for ln in lines}).select_related("practice"):
+        shares[pp.package_id].append(pp.practice)
+    # as _package_practices: the practices sharing the package, or the case's own practice
+    practices = {ln.package_id: shares[ln.package_id] or [ln.package.case.practice] for ln in lines}
+    conflicts = list(
+        ConflictOfInterest.objects.filter(member_id__in=ids)
+        .filter(
+            Q(practice_id__in={p.pk for ps in practices.values() for p in ps})
+            | Q(pcn_id__in={p.pcn_id for ps in practices.values() for p in ps if p.pcn_id})
+        )
+        .select_related("practice", "pcn")
+    )
+    live = list(
+        Assignment.objects.filter(member_id__in=ids, ended_at__isnull=True).only(
+            "member_id", "line_id", "hours", "starts", "ends"
+        )
+    )
+    loose: dict[int, Load] = defaultdict(lambda: defaultdict(float))
+    _add_loose_sessions(loose, ids)
+    out: dict[int, list[Candidate]] = {}
+    for line in lines:
+        mine = [m for m in members if line.offer_id in offers_of[m.pk]]
+        at = {p.pk for p in practices[line.package_id]}
+        pcns = {p.pcn_id for p in practices[line.package_id] if p.pcn_id}
+        by_member: dict[int, list[ConflictOfInterest]] = defaultdict(list)
+        for c in conflicts:
+            if c.practice_id in at or c.pcn_id in pcns:
+                by_member[c.member_id].append(c)
+        # as member_loads(exclude_line=line): the other lines' live assignments, plus the loose sessions
+        loads = _spread((a for a in live if a.line_id != line.pk), "member_id")
+        for member_id, months in loose.items():
+            for month, hours in months.items():
+                loads[member_id][month] += hours
+        facts = _MemberFacts({m.pk for m in mine}, covers[line.package.case.icb_id], by_member, loads)
+        hours = line_hours(line)
+        found = [Candidate(m, _member_refusals(m, line, hours, facts)) for m in mine]
+        out[line.pk] = sorted(found, key=lambda c: (not c.eligible, c.member.name))
+    return out
+
+
+def organisations_by_line(lines: Sequence[PackageLine]) -> dict[int, list[tuple[ProviderOrganisation, list[str]]]]:
+    """For each line (by id), the active organisations delivering its offer, each with
+    :func:`organisations_refusals`'s reasons, in a fixed number of queries for any number of lines."""
+    if not lines:
+        return {}
+    offers_of: dict[int, set[int]] = defaultdict(set)
+    for org_id, offer_id in ProviderOrganisation.offers.through.objects.filter(
+        supportoffer_id__in={ln.offer_id for ln in lines}
+    ).values_list("providerorganisation_id", "supportoffer_id"):
+        offers_of[org_id].add(offer_id)
+    orgs = list(ProviderOrganisation.objects.filter(pk__in=list(offers_of), active=True))
+    ids = [o.pk for o in orgs]
+    covers: dict[int, set[int]] = defaultdict(set)
+    for org_id, icb_id in ProviderOrganisation.icbs.through.objects.filter(
+        providerorganisation_id__in=ids, icb_id__in={ln.package.case.icb_id for ln in lines}
+    ).values_list("providerorganisation_id", "icb_id"):
+        covers[icb_id].add(org_id)
+    live = list(
+        Assignment.objects.filter(organisation_id__in=ids, member__isnull=True, ended_at__isnull=True).only(
+            "organisation_id", "line_id", "hours", "starts", "ends"
+        )
+    )
+    out: dict[int, list[tuple[ProviderOrganisation, list[str]]]] = {}
+    for line in lines:
+        mine = [o for o in orgs if line.offer_id in offers_of[o.pk]]  # each delivers the offer: that is how it came
+        hours = line_hours(line)
+        loads = _spread((a for a in live if a.line_id != line.pk), "organisation_id")
+        out[line.pk] = [
+            (o, _organisation_refusals(o, line, hours, o.pk in covers[line.package.case.icb_id], loads, True))
+            for o in mine
+        ]
+    return out

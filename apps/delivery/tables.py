@@ -8,10 +8,10 @@ from typing import Any
 
 import django_filters as filters
 from django.db.models import Count, Q, QuerySet
-from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.cases.models import SupportOffer
+from apps.core.links import url
 from apps.core.tables import Column, DataTable, NumberColumn
 from apps.delivery.models import Assignment, ProviderOrganisation, Session
 
@@ -75,7 +75,7 @@ class AssignmentTable(DataTable):
     confirmed = NumberColumn("Sessions confirmed", visible=False)
 
     def render_case(self, record: Assignment) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("delivery:case", args=[record.case_id]), record.case.ref)
+        return format_html('<a href="{}">{}</a>', url("delivery:case", record.case_id), record.case.ref)
 
     def value_case(self, record: Assignment) -> str:
         return record.case.ref

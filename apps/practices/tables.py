@@ -10,10 +10,10 @@ import django_filters as filters
 from django.core.paginator import Paginator
 from django.db.models import F, QuerySet
 from django.http import QueryDict
-from django.urls import reverse
 from django.utils.html import format_html
 from django_tables2.rows import BoundRow
 
+from apps.core.links import url
 from apps.core.tables import Column, DataTable, NumberColumn
 from apps.practices.models import ICB, Practice, PracticeStatus, Region
 from apps.practices.services import STATUS_ALL, filter_practices
@@ -99,9 +99,9 @@ class PracticeTable(DataTable):
         return queryset.order_by(size, "-code" if is_descending else "code"), True
 
     def render_name(self, record: Practice) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("practices:detail", args=[record.code]), record.display_name)
+        return format_html('<a href="{}">{}</a>', url("practices:detail", record.code), record.display_name)
 
     def render_pcn(self, record: Practice) -> str:
         pcn = record.pcn
         assert pcn is not None  # an empty PCN shows the table's default
-        return format_html('<a href="{}">{}</a>', reverse("practices:pcn_detail", args=[pcn.code]), pcn.name)
+        return format_html('<a href="{}">{}</a>', url("practices:pcn_detail", pcn.code), pcn.name)

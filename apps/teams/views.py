@@ -145,7 +145,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         except services.TeamError as exc:
             errors[exc.field or "password1"] = exc.message
         else:
-            login(request, new_user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, new_user, backend="apps.accounts.backends.ModelBackend")
             messages.success(request, "Your account is ready. You are signed in.")
             return redirect("core:home")
     context = {"invitation": inv, "errors": errors, "error_items": error_list(errors), "token": token}

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.cases.models import SupportOffer
+from apps.cases.models import PackageLine, SupportOffer
 from apps.delivery import services
 from apps.delivery.models import MemberRole, ProviderOrganisation, Session, Stage
 from apps.delivery.tests.conftest import make_member
@@ -107,3 +107,34 @@ def test_the_faculty_page_makes_as_many_queries_with_many_members_as_with_few(
 
     assert many == few, f"{few} queries with few members, {many} with many"
     assert "Many Member 23" in html and "Many Apprentice 03" in html
+
+
+def test_checking_every_line_at_once_gives_each_line_what_checking_it_alone_gives(personas, approved_x, org):
+    grow_faculty(personas, approved_x, org, 8, "Lines")
+    lines = list(PackageLine.objects.filter(package__case=approved_x).select_related("offer", "package__case"))
+    by_line = services.candidates_by_line(lines)
+    orgs_by_line = services.organisations_by_line(lines)
+    assert lines and any(by_line[ln.pk] for ln in lines)
+    for line in lines:
+        alone = services.candidates_for(line)
+        assert [(c.member.pk, c.reasons) for c in by_line[line.pk]] == [(c.member.pk, c.reasons) for c in alone]
+        orgs = list(ProviderOrganisation.objects.filter(offers=line.offer, active=True))
+        expected = services.organisations_refusals(orgs, line, services.line_hours(line))
+        assert [(o.pk, r) for o, r in orgs_by_line[line.pk]] == [(o.pk, r) for o, r in expected]
+        assert expected  # the organisations were really checked
+
+
+def test_checking_more_lines_at_once_makes_no_more_queries(personas, approved_x, org):
+    """The case page checks its lines together: the queries are the same for one line as for several (of several
+    packages and cases), where checking them one by one cost eleven queries a line."""
+    grow_faculty(personas, approved_x, org, 4, "Count")
+    lines = list(PackageLine.objects.select_related("offer", "package__case__practice").order_by("pk")[:6])
+    assert len({ln.package_id for ln in lines}) >= 2
+
+    def queries(some: list[PackageLine]) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            services.candidates_by_line(some)
+            services.organisations_by_line(some)
+        return len(ctx.captured_queries)
+
+    assert queries(lines[:1]) == queries(lines)

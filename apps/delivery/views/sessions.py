@@ -67,28 +67,31 @@ def _assign(user: User, line: PackageLine, who: tuple[str, int], hours: float | 
 def _case_context(user: User, case: Case, errors: dict[str, str]) -> dict[str, Any]:
     can_assign = access.can_assign_delivery(user, case)
     packages = list(case.packages.filter(state=Package.State.APPROVED).prefetch_related("lines__offer"))
-    lines = []
-    for pkg in packages:
-        for ln in pkg.lines.all():
-            live = ln.assignments.filter(ended_at__isnull=True).select_related("member", "organisation").first()
-            cands = services.candidates_for(ln) if can_assign else []
-            orgs = (
-                services.organisations_refusals(
-                    list(ProviderOrganisation.objects.filter(offers=ln.offer, active=True)), ln, services.line_hours(ln)
-                )
-                if can_assign
-                else []
-            )
-            lines.append(
-                {
-                    "line": ln,
-                    "package": pkg,
-                    "live": live,
-                    "candidates": cands,
-                    "orgs": orgs,
-                    "hours": services.line_hours(ln),
-                }
-            )
+    every = [(pkg, ln) for pkg in packages for ln in pkg.lines.all()]
+    for pkg, ln in every:
+        ln.package = pkg  # the checks read the line's package and case: the ones already loaded
+        pkg.case = case
+    # every line checked at once: a fixed number of queries however many lines the packages have
+    cands = services.candidates_by_line([ln for _, ln in every]) if can_assign else {}
+    orgs = services.organisations_by_line([ln for _, ln in every]) if can_assign else {}
+    live: dict[int, Assignment] = {}
+    for a in (
+        Assignment.objects.filter(line__in=[ln for _, ln in every], ended_at__isnull=True)
+        .select_related("member", "organisation")
+        .order_by("-assigned_at", "-pk")
+    ):
+        live[a.line_id] = a  # the earliest last, so kept: what each line's .first() gave
+    lines = [
+        {
+            "line": ln,
+            "package": pkg,
+            "live": live.get(ln.pk),
+            "candidates": cands.get(ln.pk, []),
+            "orgs": orgs.get(ln.pk, []),
+            "hours": services.line_hours(ln),
+        }
+        for pkg, ln in every
+    ]
     sessions = amendments.with_dispute_flag(
         access.sessions_visible_to(user).filter(case=case).select_related("member", "assignment__line__offer")
     )
