@@ -49,3 +49,8 @@ def test_gunicorn_reads_it_as_its_configuration(monkeypatch):
     conf = load(monkeypatch)
     names = {k for k in conf if not k.startswith("_") and k != "os" and not callable(conf[k])}
     assert names <= known, names - known
+
+
+def test_the_application_is_loaded_once_before_the_workers_fork(monkeypatch):
+    """So the templates compiled by gpsupport/wsgi.py are shared by every worker (see compile_every_template)."""
+    assert load(monkeypatch)["preload_app"] is True
