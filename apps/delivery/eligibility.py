@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
+from functools import lru_cache
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.cases.models import Package, PackageLine, PackagePractice
@@ -42,50 +43,108 @@ def months_between(start: date, end: date) -> list[date]:
     out, m = [], month_start(start)
     while m <= end:
         out.append(m)
-        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        m = next_month(m)
     return out
+
+
+def next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+Window = tuple[date, date]
+"""The first and last day of the packages being checked: only the load in their months is compared with capacity."""
+
+
+def _window(packages: Iterable[Package]) -> Window:
+    packages = list(packages)
+    return min(p.starts for p in packages), max(p.ends for p in packages)
+
+
+def _assignments_within(qs: QuerySet[Assignment], within: Window | None) -> QuerySet[Assignment]:
+    """Only the assignments that put hours in a month of ``within`` (every one when None): a capacity check reads
+    the months of the package, so an ICB's years of finished work need not be spread again on every check. An
+    assignment's hours fall in the months from its start's month to its end (:func:`_spread`)."""
+    if within is None:
+        return qs
+    start, end = within
+    return qs.filter(starts__lt=next_month(end), ends__gte=month_start(start))
+
+
+@lru_cache(maxsize=4096)
+def _months(start: date, end: date) -> tuple[date, ...]:
+    return tuple(months_between(start, end))  # many assignments share a package's dates
 
 
 def _spread(assignments: Iterable[Assignment], key: str) -> dict[int, Load]:
     """Live assignments spread evenly over their months, keyed by ``member_id`` or ``organisation_id``."""
     loads: dict[int, Load] = defaultdict(lambda: defaultdict(float))
     for a in assignments:
-        for m in months_between(a.starts, a.ends):
-            loads[getattr(a, key)][m] += a.hours_per_month
+        per_month, load = a.hours_per_month, loads[getattr(a, key)]
+        for m in _months(a.starts, a.ends):
+            load[m] += per_month
     return loads
 
 
-def member_loads(member_ids: Sequence[int], *, exclude_line: PackageLine | None = None) -> dict[int, Load]:
-    """Hours already committed by each member, month by month (two queries for any number of members)."""
+def _without_line(
+    base: Mapping[int, Load], live: Sequence[Assignment], line_ids: set[int], line: PackageLine, key: str
+) -> dict[int, Load]:
+    """As ``_spread`` of ``live`` but ``line``'s own, given ``base``: the spread of every assignment but those on
+    ``line_ids`` (the lines being checked together). Only the members or organisations holding one of those lines
+    get their own copy, so checking several lines spreads the years of other work once, not once a line."""
+    loads: dict[int, Load] = defaultdict(lambda: defaultdict(float), base)
+    others = [a for a in live if a.line_id in line_ids and a.line_id != line.pk]
+    for holder in {getattr(a, key) for a in others}:
+        loads[holder] = defaultdict(float, base.get(holder, {}))
+    for holder, months in _spread(others, key).items():
+        for m, hours in months.items():
+            loads[holder][m] += hours
+    return loads
+
+
+def member_loads(
+    member_ids: Sequence[int], *, exclude_line: PackageLine | None = None, within: Window | None = None
+) -> dict[int, Load]:
+    """Hours already committed by each member, month by month (two queries for any number of members); with
+    ``within``, the months of that window are exact and the others may be left out."""
     assignments = Assignment.objects.filter(member_id__in=member_ids, ended_at__isnull=True).only(
         "member_id", "hours", "starts", "ends"
     )
     if exclude_line is not None:
         assignments = assignments.exclude(line=exclude_line)
-    loads = _spread(assignments, "member_id")
-    _add_loose_sessions(loads, member_ids)
+    loads = _spread(_assignments_within(assignments, within), "member_id")
+    _add_loose_sessions(loads, member_ids, within)
     return loads
 
 
-def _add_loose_sessions(loads: dict[int, Load], member_ids: Sequence[int]) -> None:
-    """Add the sessions that belong to no assignment (booked coaching) to ``loads``, each in its own month."""
+def _add_loose_sessions(loads: dict[int, Load], member_ids: Sequence[int], within: Window | None = None) -> None:
+    """Add the sessions that belong to no assignment (booked coaching) to ``loads``, each in its own month (with
+    ``within``, only those in its months)."""
     loose = (
         Session.objects.filter(member_id__in=member_ids, assignment__isnull=True)
         .exclude(state=Session.State.CANCELLED)
         .only("member_id", "starts_at", "planned_hours", "delivered_hours", "state")
     )
+    if within is not None:
+        tz = timezone.get_current_timezone()
+        loose = loose.filter(
+            starts_at__gte=datetime.combine(month_start(within[0]), time.min, tz),
+            starts_at__lt=datetime.combine(next_month(within[1]), time.min, tz),
+        )
     for s in loose:
         loads[s.member_id][month_start(timezone.localtime(s.starts_at).date())] += s.hours
 
 
-def organisation_loads(org_ids: Sequence[int], *, exclude_line: PackageLine | None = None) -> dict[int, Load]:
-    """Hours of organisation-level work (no named member) already committed, per organisation and month."""
+def organisation_loads(
+    org_ids: Sequence[int], *, exclude_line: PackageLine | None = None, within: Window | None = None
+) -> dict[int, Load]:
+    """Hours of organisation-level work (no named member) already committed, per organisation and month (with
+    ``within``, exact in its months)."""
     assignments = Assignment.objects.filter(
         organisation_id__in=org_ids, member__isnull=True, ended_at__isnull=True
     ).only("organisation_id", "hours", "starts", "ends")
     if exclude_line is not None:
         assignments = assignments.exclude(line=exclude_line)
-    return _spread(assignments, "organisation_id")
+    return _spread(_assignments_within(assignments, within), "organisation_id")
 
 
 def load_by_month(
@@ -155,7 +214,7 @@ def _member_facts(members: Sequence[FacultyMember], line: PackageLine) -> _Membe
     for c in conflicts.select_related("practice", "pcn"):
         by_member[c.member_id].append(c)
     facts.conflicts = by_member
-    facts.loads = member_loads(ids, exclude_line=line)
+    facts.loads = member_loads(ids, exclude_line=line, within=_window([line.package]))
     return facts
 
 
@@ -219,7 +278,7 @@ def organisations_refusals(
     case = line.package.case
     delivers = set(ProviderOrganisation.objects.filter(pk__in=ids, offers=line.offer_id).values_list("pk", flat=True))
     covers = set(ProviderOrganisation.objects.filter(pk__in=ids, icbs=case.icb_id).values_list("pk", flat=True))
-    loads = organisation_loads(ids, exclude_line=line)
+    loads = organisation_loads(ids, exclude_line=line, within=_window([line.package]))
     return [
         (org, _organisation_refusals(org, line, hours, org.pk in covers, loads, org.pk in delivers)) for org in orgs
     ]
@@ -282,13 +341,15 @@ def candidates_by_line(lines: Sequence[PackageLine]) -> dict[int, list[Candidate
         )
         .select_related("practice", "pcn")
     )
+    within = _window(ln.package for ln in lines)
     live = list(
-        Assignment.objects.filter(member_id__in=ids, ended_at__isnull=True).only(
+        _assignments_within(Assignment.objects.filter(member_id__in=ids, ended_at__isnull=True), within).only(
             "member_id", "line_id", "hours", "starts", "ends"
         )
     )
-    loose: dict[int, Load] = defaultdict(lambda: defaultdict(float))
-    _add_loose_sessions(loose, ids)
+    line_ids = {ln.pk for ln in lines}
+    base = _spread((a for a in live if a.line_id not in line_ids), "member_id")
+    _add_loose_sessions(base, ids, within)
     out: dict[int, list[Candidate]] = {}
     for line in lines:
         mine = [m for m in members if line.offer_id in offers_of[m.pk]]
@@ -299,10 +360,7 @@ def candidates_by_line(lines: Sequence[PackageLine]) -> dict[int, list[Candidate
             if c.practice_id in at or c.pcn_id in pcns:
                 by_member[c.member_id].append(c)
         # as member_loads(exclude_line=line): the other lines' live assignments, plus the loose sessions
-        loads = _spread((a for a in live if a.line_id != line.pk), "member_id")
-        for member_id, months in loose.items():
-            for month, hours in months.items():
-                loads[member_id][month] += hours
+        loads = _without_line(base, live, line_ids, line, "member_id")
         facts = _MemberFacts({m.pk for m in mine}, covers[line.package.case.icb_id], by_member, loads)
         hours = line_hours(line)
         found = [Candidate(m, _member_refusals(m, line, hours, facts)) for m in mine]
@@ -328,15 +386,18 @@ def organisations_by_line(lines: Sequence[PackageLine]) -> dict[int, list[tuple[
     ).values_list("providerorganisation_id", "icb_id"):
         covers[icb_id].add(org_id)
     live = list(
-        Assignment.objects.filter(organisation_id__in=ids, member__isnull=True, ended_at__isnull=True).only(
-            "organisation_id", "line_id", "hours", "starts", "ends"
-        )
+        _assignments_within(
+            Assignment.objects.filter(organisation_id__in=ids, member__isnull=True, ended_at__isnull=True),
+            _window(ln.package for ln in lines),
+        ).only("organisation_id", "line_id", "hours", "starts", "ends")
     )
+    line_ids = {ln.pk for ln in lines}
+    base = _spread((a for a in live if a.line_id not in line_ids), "organisation_id")
     out: dict[int, list[tuple[ProviderOrganisation, list[str]]]] = {}
     for line in lines:
         mine = [o for o in orgs if line.offer_id in offers_of[o.pk]]  # each delivers the offer: that is how it came
         hours = line_hours(line)
-        loads = _spread((a for a in live if a.line_id != line.pk), "organisation_id")
+        loads = _without_line(base, live, line_ids, line, "organisation_id")
         out[line.pk] = [
             (o, _organisation_refusals(o, line, hours, o.pk in covers[line.package.case.icb_id], loads, True))
             for o in mine
