@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters as filters
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
 from apps.cases.models import SupportOffer
@@ -16,12 +17,26 @@ from apps.core.tables import Column, DataTable, NumberColumn
 from apps.delivery.models import Assignment, ProviderOrganisation, Session
 
 
+def _sessions_where(condition: Q) -> Coalesce:
+    """The number of the row's sessions meeting ``condition``, as a subquery on the row: the database counts them for
+    the rows of the page it returns, not for every line of the ICB before cutting the page (a join and GROUP BY over
+    all of them did: 22 ms at 70x)."""
+    counted = (
+        Session.objects.filter(condition, assignment=OuterRef("pk"))
+        .order_by()
+        .values("assignment")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def with_session_counts(qs: QuerySet[Assignment]) -> QuerySet[Assignment]:
     """Each line with its planned, delivered and confirmed sessions counted alongside."""
     return qs.annotate(
-        planned=Count("sessions", filter=Q(sessions__state=Session.State.PLANNED)),
-        delivered=Count("sessions", filter=Q(sessions__state=Session.State.DELIVERED)),
-        confirmed=Count("sessions", filter=Q(sessions__confirmed_at__isnull=False)),
+        planned=_sessions_where(Q(state=Session.State.PLANNED)),
+        delivered=_sessions_where(Q(state=Session.State.DELIVERED)),
+        confirmed=_sessions_where(Q(confirmed_at__isnull=False)),
     )
 
 
