@@ -136,7 +136,9 @@ def _session(s: Session) -> dict[str, Any]:
 
 
 def _visible(user: Any) -> QuerySet[Session]:
-    return access.sessions_visible_to(user).select_related("practice", "case", "member", "assignment__line__offer")
+    # Fetched by key for the page's sessions, not joined: joined, PostgreSQL read and sorted every one of the ICB's
+    # sessions with their five related rows before cutting the page (16 ms at 70x, against 2.4 ms for the page alone).
+    return access.sessions_visible_to(user).prefetch_related("practice", "case", "member", "assignment__line__offer")
 
 
 @router.get(
