@@ -10,9 +10,11 @@ Why these numbers (bench/README.md, "Load", session 9: the 70x data, 50 users, t
   busy with other work 2 x 8 cost less CPU a request (11.6-12.0 ms of server CPU against 13.1-17.0 ms): set
   ``GUNICORN_WORKERS`` to the number of cores there. ``sync`` workers (one request each) need many more processes to
   overlap the database waits (5 of them, on the busy machine: 15.3 ms).
-- **The application loaded once, before the workers are forked** (``preload_app``): ``gpsupport/wsgi.py`` compiles
-  every template then, so no worker's first request of a page compiles its templates (about 250 ms of CPU for the
-  money dashboard's first request in a new process, 17 ms after), and the workers share the compiled code. A new
+- **The application loaded once, before the workers are forked** (``preload_app``): ``gpsupport/wsgi.py``
+  (``gpsupport.serving.prepare_to_serve``) compiles every template then, so no worker's first request of a page
+  compiles its templates (about 250 ms of CPU for the money dashboard's first request in a new process, 17 ms
+  after), and freezes what is alive then out of the garbage collector's sight, so a full collection no longer pauses
+  a request for ~110 ms; the workers share both. A new
   release therefore needs a restart of the master (``systemctl restart``), not a HUP.
 - **No access log**: the reverse proxy logs each request; gunicorn writing it again costs CPU on every request.
 - **No control socket** (new in gunicorn 27): nothing here uses it, and its default path in the home directory is

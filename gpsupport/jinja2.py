@@ -165,9 +165,10 @@ def environment(**options: Any) -> Environment:
 def compile_every_template(env: Environment) -> int:
     """Compile every template the environment can load, once, and keep it in the environment's cache; the number
     compiled. Compiling is most of a page's first request in a new process (the national money dashboard: about 250
-    ms of CPU for its 60 templates, against 17 ms for the same page after), so a server does it before it serves:
-    ``gpsupport/wsgi.py`` calls this with DEBUG off, and gunicorn (``preload_app``) does it once, before its worker
-    processes are forked, so they share the compiled templates. With DEBUG on templates reload as they change."""
+    ms of CPU for its 60 templates, against 17 ms for the same page after), so a server does it before it serves
+    (``gpsupport.serving.prepare_to_serve``, from ``gpsupport/wsgi.py`` with DEBUG off; gunicorn's ``preload_app``
+    runs it once, before its worker processes are forked, so they share the compiled templates). With DEBUG on
+    templates reload as they change."""
     names = [n for n in env.list_templates() if n.endswith((".jinja", ".html", ".txt"))]
     if env.cache is not None and env.cache.capacity < len(names):  # an LRU smaller than the set would evict them
         raise RuntimeError(

@@ -7,9 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gpsupport.settings")
 application = get_wsgi_application()
 
 if not settings.DEBUG:
-    # Before the first request, not inside it: see compile_every_template (gunicorn.conf.py preloads this module).
-    from django.template import engines
+    # Before the first request, not inside it (gunicorn.conf.py preloads this module before forking its workers).
+    from gpsupport.serving import prepare_to_serve
 
-    from gpsupport.jinja2 import compile_every_template
-
-    compile_every_template(engines["jinja2"].env)  # type: ignore[attr-defined]
+    prepare_to_serve()

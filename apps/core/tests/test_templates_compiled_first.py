@@ -39,3 +39,15 @@ def test_a_cache_too_small_for_every_template_is_refused():
     env.cache.capacity = 5  # an LRU smaller than the set would evict, and pages would compile again
     with pytest.raises(RuntimeError, match="fewer than the"):
         compile_every_template(env)
+
+
+def test_preparing_to_serve_compiles_and_takes_what_is_alive_out_of_the_collectors_sight():
+    import gc
+
+    from gpsupport.serving import prepare_to_serve
+
+    try:
+        assert prepare_to_serve() == len(engines["jinja2"].env.list_templates())
+        assert gc.get_freeze_count() > 10_000  # Django, its modules and the compiled templates
+    finally:
+        gc.unfreeze()
