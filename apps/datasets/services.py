@@ -332,28 +332,15 @@ def import_sources(
     logs: list[ImportLog] = []
     for src in chosen:
         group = joint.get(src.id)
-        if group is None and with_history:
-            logs.extend(
-                import_source(
-                    src,
-                    dry_run=dry_run,
-                    force=force,
-                    triggered_by=triggered_by,
-                    refresh=refresh,
-                    allow_row_drop=allow_row_drop,
-                )
-            )
-        elif group is None:
-            logs.append(
-                import_dataset(
-                    src,
-                    dry_run=dry_run,
-                    force=force,
-                    triggered_by=triggered_by,
-                    refresh=refresh,
-                    allow_row_drop=allow_row_drop,
-                )
-            )
+        if group is None:
+            alone = {
+                "dry_run": dry_run,
+                "force": force,
+                "triggered_by": triggered_by,
+                "refresh": refresh,
+                "allow_row_drop": allow_row_drop,
+            }
+            logs.extend(import_source(src, **alone) if with_history else [import_dataset(src, **alone)])
         else:
             prepared = _prepare(
                 src,
