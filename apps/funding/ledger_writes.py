@@ -25,6 +25,8 @@ from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from apps.funding.running_totals import add_to
+
 
 class LedgerQuerySet(models.QuerySet[Any]):
     """The ledger's manager: entries are written with their ICB and their months' totals; never updated or deleted."""
@@ -87,25 +89,13 @@ def sums_of(entries: Iterable[Any]) -> dict[Key, tuple[int, int]]:
 
 
 def add(entries: Sequence[Any]) -> None:
-    """Add entries just written (in the caller's transaction) to their months' totals, in one statement.
-
-    ``INSERT … ON CONFLICT DO UPDATE`` adds to a total atomically on both databases, so two transactions writing to one
-    budget's month never lose an entry; the keys go in one order so that two of them never deadlock on PostgreSQL."""
-    sums = sorted(sums_of(entries).items())
-    if not sums:
-        return
-    table = LedgerMonth._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(sums))
-    params: list[Any] = []
-    for (budget, icb, kind, month), (amount, count) in sums:
-        params += [budget, icb, kind, connection.ops.adapt_datefield_value(month), amount, count]
-    sql = (  # the table's own name and placeholders only; every value is a parameter
-        f"INSERT INTO {table} (budget_id, icb_id, kind, month, amount_pence, entries) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT (budget_id, kind, month) DO UPDATE SET amount_pence = {table}.amount_pence + "
-        f"excluded.amount_pence, entries = {table}.entries + excluded.entries"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Add entries just written (in the caller's transaction) to their months' totals, in one statement
+    (:func:`apps.funding.running_totals.add_to`: atomic, keys in one order)."""
+    rows = [
+        (budget, kind, connection.ops.adapt_datefield_value(month), icb, amount, count)
+        for (budget, icb, kind, month), (amount, count) in sorted(sums_of(entries).items())
+    ]
+    add_to(LedgerMonth, ["budget_id", "kind", "month"], ["amount_pence", "entries"], rows, fixed=["icb_id"])
 
 
 def recount(entries: Iterable[Any]) -> list[LedgerMonth]:

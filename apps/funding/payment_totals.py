@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.db.models import Count, Sum
+
+from apps.funding.running_totals import add_to
 
 
 class PaymentTotal(models.Model):
@@ -33,15 +35,7 @@ class PaymentTotal(models.Model):
 
 
 def _add(icb_id: int, status: str, payments: int, amount_pence: int) -> None:
-    """Add to a total atomically (``INSERT … ON CONFLICT DO UPDATE``, both databases)."""
-    table = PaymentTotal._meta.db_table
-    sql = (  # the table's own name only; every value is a parameter
-        f"INSERT INTO {table} (icb_id, status, payments, amount_pence) VALUES (%s, %s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT (icb_id, status) DO UPDATE SET payments = {table}.payments + excluded.payments, "
-        f"amount_pence = {table}.amount_pence + excluded.amount_pence"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [icb_id, status, payments, amount_pence])
+    add_to(PaymentTotal, ["icb_id", "status"], ["payments", "amount_pence"], [(icb_id, status, payments, amount_pence)])
 
 
 def before(payment: Any) -> tuple[str, int] | None:

@@ -1,0 +1,35 @@
+"""Adding to running totals kept beside the records they count (``ledger_writes.LedgerMonth``,
+``payment_totals.PaymentTotal``): one statement, atomic on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def add_to(
+    model: type[models.Model],
+    keys: Sequence[str],
+    sums: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    fixed: Sequence[str] = (),
+) -> None:
+    """Add each row's ``sums`` columns to ``model``'s total for its ``keys`` columns (the model's unique constraint),
+    creating the total when there is none (with the ``fixed`` columns, which follow from the keys).
+    ``INSERT … ON CONFLICT DO UPDATE`` adds atomically on SQLite and PostgreSQL, so two transactions adding to one
+    total never lose an addition; give ``rows`` in one order (sorted by key) so that two of them never deadlock on
+    PostgreSQL. Each row is ``keys``, ``fixed`` then ``sums``, as database values."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    columns = [*keys, *fixed, *sums]
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    sql = (  # the table's and columns' own names and placeholders only; every value is a parameter
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(rows))} "  # noqa: S608
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
