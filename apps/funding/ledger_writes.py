@@ -25,7 +25,7 @@ from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from apps.funding.running_totals import add_to
+from apps.funding.running_totals import add_to, differences
 
 
 class LedgerQuerySet(models.QuerySet[Any]):
@@ -114,8 +114,7 @@ def mismatches() -> list[str]:
     rows = LedgerEntry.objects.order_by().only(*fields).iterator(chunk_size=5000)
     want = {(t.budget_id, t.icb_id, t.kind, t.month): (t.amount_pence, t.entries) for t in recount(rows)}
     have = {(t.budget_id, t.icb_id, t.kind, t.month): (t.amount_pence, t.entries) for t in LedgerMonth.objects.all()}
-    return [f"{k}: entries say {want.get(k)}, tally says {have.get(k)}" for k in sorted(want.keys() | have.keys())
-            if want.get(k) != have.get(k)]  # fmt: skip
+    return differences(want, have, "entries")
 
 
 def totals(tallies: models.QuerySet[LedgerMonth]) -> dict[str, int]:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Count, Sum
 
-from apps.funding.running_totals import add_to
+from apps.funding.running_totals import add_to, differences
 
 
 class PaymentTotal(models.Model):
@@ -75,5 +75,4 @@ def mismatches() -> list[str]:
     want = {(t.icb_id, t.status): (t.payments, t.amount_pence) for t in recount(Payment.objects.all())}
     have = {(t.icb_id, t.status): (t.payments, t.amount_pence) for t in PaymentTotal.objects.all()}
     have = {k: v for k, v in have.items() if v != (0, 0)}  # a status every payment has left
-    return [f"{k}: payments say {want.get(k)}, total says {have.get(k)}" for k in sorted(want.keys() | have.keys())
-            if want.get(k) != have.get(k)]  # fmt: skip
+    return differences(want, have, "payments")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -33,3 +33,10 @@ def add_to(
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [v for row in rows for v in row])
+
+
+def differences(want: Mapping[Any, Any], have: Mapping[Any, Any], records: str) -> list[str]:
+    """Every key whose running total (``have``) differs from its recount from the records (``want``), in words: none
+    when the totals are right."""
+    return [f"{k}: {records} say {want.get(k)}, total says {have.get(k)}" for k in sorted(want.keys() | have.keys())
+            if want.get(k) != have.get(k)]  # fmt: skip
